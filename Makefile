@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Both bootstrap .venv with everything scones needs on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.scones-installed
+
+# The CIFAR-100 subset shipped beside this repository in the development
+# workspace; a real user's machine downloads the official archive instead.
+SHARED_ARCHIVE := $(wildcard ../shared/data/cifar-100-python-bicycle-motorcycle.tar.gz)
+ifneq ($(SHARED_ARCHIVE),)
+export SCONES_CIFAR_SOURCE ?= $(abspath $(SHARED_ARCHIVE))
+endif
+
+.PHONY: demo test install clean benchmarks
+
+demo: $(STAMP)
+	$(BIN)/scones demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+install: $(STAMP)
+
+# torch is pinned in pyproject.toml (torch==2.13.0 is a CPU build); an open
+# range would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[train,dev]'
+	@touch $(STAMP)
+
+benchmarks: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .scones .pytest_cache build src/*.egg-info

@@ -1,0 +1,3 @@
+from scones.cli import main
+
+main()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from scones.cli import main
+from scones.errors import SconesError
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "Usage: scones" in capsys.readouterr().out
+
+
+def test_user_error_prints_one_line_without_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from scones import cli as cli_module
+
+    @click.command()
+    def boom() -> None:
+        raise SconesError("the archive is corrupt", hint="download it again")
+
+    monkeypatch.setattr(cli_module.cli, "commands", {"boom": boom})
+    with pytest.raises(SystemExit) as exc:
+        main(["boom"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the archive is corrupt")
+    assert "hint: download it again" in err
+    assert "Traceback" not in err
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = ("import sys\nfrom scones.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'onnxruntime', 'numpy', 'boto3') if m in sys.modules]\n"
+            "print('HEAVY=' + ','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY="
