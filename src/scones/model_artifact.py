@@ -1,0 +1,188 @@
+"""The ``model.tar.gz`` artifact: ``model.onnx`` plus ``model.json``, and nothing else.
+
+Format (version 1), the contract between training, serving, monitoring and deploy:
+
+- ``model.onnx`` takes one input named ``pixels``: decoded RGB pixels, **uint8**, layout
+  **NHWC** ``[batch, height, width, 3]``. Resize and normalisation live inside the graph.
+  It returns one output named ``probabilities``: float32 ``[batch, len(classes)]``, in class order.
+- ``model.json`` describes the model: classes, the input size the server should resize
+  images to (``input.height`` × ``input.width``), metrics, training configuration,
+  library versions, and the SHA-256 of ``model.onnx`` (checked on load).
+
+Like safetensors, the artifact holds no pickle, and readers check inputs before
+trusting them: only the two regular members, bounded sizes, a matching checksum.
+The same archive extracted into ``/opt/ml/model`` is what SageMaker hands the container.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from scones.errors import ModelError
+from scones.store import atomic_write_bytes, open_store
+
+FORMAT_VERSION: Final = 1
+ONNX_MEMBER: Final = "model.onnx"
+JSON_MEMBER: Final = "model.json"
+ARTIFACT_NAME: Final = "model.tar.gz"
+MAX_ONNX_BYTES: Final = 512 * 1024 * 1024
+MAX_JSON_BYTES: Final = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str = "pixels"
+    dtype: str = "uint8"
+    layout: str = "NHWC"
+    height: int = 32
+    width: int = 32
+    channels: int = 3
+    color: str = "RGB"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What ``model.json`` holds. ``metrics``/``training``/``versions`` are free-form JSON objects."""
+
+    classes: list[str]
+    input: InputSpec = field(default_factory=InputSpec)
+    output_name: str = "probabilities"
+    onnx_sha256: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ModelSpec:
+        try:
+            raw = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{JSON_MEMBER} is not valid JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ModelError(f"{JSON_MEMBER} must hold a JSON object")
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{JSON_MEMBER} has format_version {raw.get('format_version')!r}; "
+                             f"this scones reads version {FORMAT_VERSION}",
+                             hint="re-export the model with this version of scones")
+        classes = raw.get("classes")
+        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+            raise ModelError(f"{JSON_MEMBER} must list at least two class names under 'classes'")
+        try:
+            input_spec = InputSpec(**raw.get("input", {}))
+        except TypeError as exc:
+            raise ModelError(f"{JSON_MEMBER} has an invalid 'input' section: {exc}") from exc
+        if input_spec.dtype != "uint8" or input_spec.layout != "NHWC" or input_spec.channels != 3:
+            raise ModelError(f"{JSON_MEMBER}: only uint8 NHWC RGB input is supported, got "
+                             f"{input_spec.dtype} {input_spec.layout} with {input_spec.channels} channels")
+        return cls(
+            classes=list(classes), input=input_spec,
+            output_name=str(raw.get("output_name", "probabilities")),
+            onnx_sha256=str(raw.get("onnx_sha256", "")),
+            metrics=dict(raw.get("metrics") or {}), training=dict(raw.get("training") or {}),
+            versions=dict(raw.get("versions") or {}), format_version=FORMAT_VERSION,
+        )
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    onnx_bytes: bytes
+    spec: ModelSpec
+
+    @property
+    def classes(self) -> list[str]:
+        return self.spec.classes
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_tarball(onnx_bytes: bytes, spec: ModelSpec) -> bytes:
+    """The archive bytes; the spec's checksum is (re)computed from ``onnx_bytes``."""
+    if not onnx_bytes:
+        raise ModelError("Refusing to package an empty ONNX model")
+    spec = ModelSpec(**{**spec.__dict__, "onnx_sha256": sha256_hex(onnx_bytes)})
+    buf = io.BytesIO()
+    # Fixed mtime and owner make the archive reproducible for the same model.
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in ((ONNX_MEMBER, onnx_bytes), (JSON_MEMBER, spec.to_json().encode())):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def write_model_tarball(dest: str | Path, onnx_bytes: bytes, spec: ModelSpec) -> Path:
+    """Write ``model.tar.gz`` atomically to a local path."""
+    path = Path(dest)
+    atomic_write_bytes(path, build_tarball(onnx_bytes, spec))
+    return path
+
+
+def read_model_tarball(data: bytes, *, origin: str = ARTIFACT_NAME) -> ModelArtifact:
+    """Parse and check archive bytes: only the two regular members, bounded, checksum verified."""
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for info in tar:
+                name = info.name.removeprefix("./")
+                if name in ("", "."):
+                    continue
+                if name not in (ONNX_MEMBER, JSON_MEMBER):
+                    raise ModelError(f"{origin} has an unexpected member {info.name!r}",
+                                     hint=f"a scones model holds only {ONNX_MEMBER} and {JSON_MEMBER}")
+                if not info.isreg():
+                    raise ModelError(f"{origin}: member {info.name!r} is not a regular file")
+                limit = MAX_ONNX_BYTES if name == ONNX_MEMBER else MAX_JSON_BYTES
+                if info.size > limit:
+                    raise ModelError(f"{origin}: member {name} is larger than {limit} bytes")
+                fh = tar.extractfile(info)
+                assert fh is not None
+                members[name] = fh.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ModelError(f"{origin} is not a readable tar.gz archive: {exc}",
+                         hint="export the model again with 'scones train'") from exc
+    return _artifact_from_members(members, origin)
+
+
+def _artifact_from_members(members: dict[str, bytes], origin: str) -> ModelArtifact:
+    for name in (ONNX_MEMBER, JSON_MEMBER):
+        if name not in members:
+            raise ModelError(f"{origin} lacks {name}", hint="export the model again with 'scones train'")
+    spec = ModelSpec.from_json(members[JSON_MEMBER])
+    digest = sha256_hex(members[ONNX_MEMBER])
+    if spec.onnx_sha256 and spec.onnx_sha256 != digest:
+        raise ModelError(f"{origin}: {ONNX_MEMBER} does not match the SHA-256 in {JSON_MEMBER} "
+                         f"({digest[:12]}… vs {spec.onnx_sha256[:12]}…)",
+                         hint="the artifact is corrupt or was modified; export it again")
+    return ModelArtifact(onnx_bytes=members[ONNX_MEMBER], spec=spec)
+
+
+def load_model(uri: str | Path) -> ModelArtifact:
+    """Load a model from ``model.tar.gz`` (path, file:// or s3://), or from a folder.
+
+    A folder may hold ``model.tar.gz`` or the extracted pair (SageMaker's ``/opt/ml/model``).
+    """
+    text = str(uri)
+    if text.endswith(".tar.gz"):
+        parent, _, name = text.rstrip("/").rpartition("/")
+        store = open_store(parent or ".")
+        return read_model_tarball(store.get_bytes(name), origin=text)
+    store = open_store(text)
+    if store.exists(ARTIFACT_NAME):
+        return read_model_tarball(store.get_bytes(ARTIFACT_NAME), origin=store.uri_for(ARTIFACT_NAME))
+    if store.exists(ONNX_MEMBER) and store.exists(JSON_MEMBER):
+        return _artifact_from_members({n: store.get_bytes(n) for n in (ONNX_MEMBER, JSON_MEMBER)}, text)
+    raise ModelError(f"No model at {text}",
+                     hint=f"pass the path of a {ARTIFACT_NAME} or of a folder holding one "
+                          f"(train one with 'scones train')")
