@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
+from scones.aws.destroy import prune_superseded
 from scones.aws.errors import MissingModelError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
 from scones.aws.plan import Action, Plan
@@ -120,12 +121,12 @@ def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
                  region=clients.region, partition=clients.partition())
 
 
-def endpoint_spec(names: Names, options: DeployOptions, artifacts: Artifacts, role_arn: str) -> sagemaker.EndpointSpec:
+def endpoint_spec(names: Names, options: DeployOptions, model_sha256: str, role_arn: str) -> sagemaker.EndpointSpec:
     if not options.image_uri:
         raise UsageError("No serving image given",
                          hint="build the endpoint image (docker/Dockerfile), push it to ECR and pass --image-uri")
     return sagemaker.EndpointSpec(image_uri=options.image_uri, model_data_url=names.model_data_url,
-                                  model_sha256=artifacts.model_sha256, role_arn=role_arn,
+                                  model_sha256=model_sha256, role_arn=role_arn,
                                   capture_uri=names.capture_uri, instance_type=options.instance_type,
                                   sampling_percentage=options.sampling_percentage)
 
@@ -135,23 +136,26 @@ def function_environment(base: str, names: Names, threshold: float) -> dict[str,
             "filterInferences": {"THRESHOLD": repr(float(threshold))}}.get(base, {})
 
 
-def function_specs(names: Names, artifacts: Artifacts, role_arn: str,
+def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
                    threshold: float) -> list[lambda_functions.FunctionSpec]:
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"Threshold {threshold} is outside 0-1", hint="pass --threshold between 0 and 1")
     return [lambda_functions.FunctionSpec(
-        name=names.function(base), handler=lambda_functions.handler_for(base, artifacts.zips[base]),
-        role_arn=role_arn, zip_bytes=artifacts.zips[base],
+        name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
+        role_arn=role_arn, zip_bytes=zips[base],
         environment=function_environment(base, names, threshold),
         timeout=lambda_functions.TIMEOUTS[base], memory=lambda_functions.MEMORY[base],
         description=f"scones {base}") for base in FUNCTIONS]
 
 
-def prepared_definitions(names: Names, artifacts: Artifacts) -> dict[str, definitions.Definition]:
-    arns = {f: names.function_arn(f) for f in FUNCTIONS}
-    return {stem: definitions.prepare(d, function_arns=arns, topic_arn=names.topic_arn,
+def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *,
+                         function_arns: dict[str, str] | None = None,
+                         topic_arn: str | None = None) -> dict[str, definitions.Definition]:
+    """The definitions as sent to Step Functions (the template passes ``${...}`` placeholders as ARNs)."""
+    arns = function_arns or {f: names.function_arn(f) for f in FUNCTIONS}
+    return {stem: definitions.prepare(d, function_arns=arns, topic_arn=topic_arn or names.topic_arn,
                                       machine=names.state_machine(stem))
-            for stem, d in artifacts.definitions.items()}
+            for stem, d in raw.items()}
 
 
 def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = True, wait: bool = True,
@@ -184,7 +188,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
 
     plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
 
-    spec = endpoint_spec(names, options, artifacts, roles["sagemaker"])
+    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
     model_request = sagemaker.model_request(spec, names)
     config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
@@ -193,10 +197,10 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
                                                          config_request["EndpointConfigName"], tags=tags,
                                                          apply=apply))
 
-    for fn in function_specs(names, artifacts, roles["lambda"], options.threshold):
+    for fn in function_specs(names, artifacts.zips, roles["lambda"], options.threshold):
         plan.add(lambda_functions.ensure_function(clients.lambda_, fn, tags=tags, apply=apply, sleep=sleep))
 
-    for stem, definition in prepared_definitions(names, artifacts).items():
+    for stem, definition in prepared_definitions(names, artifacts.definitions).items():
         plan.add(stepfunctions.ensure_state_machine(
             clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
             role_arn=roles["states"], tags=tags, apply=apply))
@@ -206,5 +210,8 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
         if endpoint_change.action is not Action.NO_CHANGE or current.get("EndpointStatus") != sagemaker.IN_SERVICE:
             sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
                                         sleep=sleep, timeout_seconds=endpoint_timeout)
+        # Only once the endpoint serves the new config may the old ones go (SageMaker rolls back to them).
+        plan.extend(prune_superseded(clients, options.prefix, keep_model=model_request["ModelName"],
+                                     keep_config=config_request["EndpointConfigName"], apply=True))
     LOG.info("deployment %s: %s", options.prefix, plan.summary())
     return DeployResult(plan=plan, names=names, applied=apply)
