@@ -16,7 +16,7 @@ from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template, to_jsonata
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.payload import Template, compile_template
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve, set_at
+from scones.workflow.asl.paths import JsonPath, PathNotFound, Root, resolve, set_at
 from scones.workflow.asl.variables import UndefinedVariable, assignment_size_problem
 
 #: Marks "field absent" where ``None`` (JSON null) is a meaningful value.
@@ -70,7 +70,7 @@ class JsonPathFlow:
         if path is None:
             return {}
         assert isinstance(path, JsonPath)
-        if path.keys == ():
+        if path.keys == () and path.root is Root.INPUT:
             return raw
         return self._select(frame, path, raw)
 
@@ -108,7 +108,7 @@ class JsonPathFlow:
         if path is None:
             return {}
         assert isinstance(path, JsonPath)
-        if path.keys == ():
+        if path.keys == () and path.root is Root.INPUT:
             return combined
         return self._select(frame, path, combined)
 

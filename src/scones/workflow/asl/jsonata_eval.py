@@ -111,7 +111,8 @@ class _Extensions:
         values = list(range(start, end + (1 if step > 0 else -1), step))
         if len(values) > 1000:
             raise jexception.JException("$range would return more than 1000 items", 0)
-        return values
+        # AWS returns a JSONata sequence: a single value is not wrapped in an array.
+        return values[0] if len(values) == 1 else values
 
     def hash_(self, value: Any, algorithm: Any) -> Any:
         if algorithm not in _HASH:
