@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import http.client
 import io
 import logging
 import os
@@ -48,6 +49,8 @@ ROW_BYTES: Final = 32 * 32 * 3
 #: Largest member read into memory (the official train pickle is about 155 MB).
 MAX_MEMBER_BYTES: Final = 1 << 30
 DOWNLOAD_CHUNK: Final = 1 << 20
+#: Seconds before the first retry of a failed download; each later retry waits twice as long.
+RETRY_BASE_DELAY: float = 1.0
 LOCAL_SOURCE_HINT: Final = ("download cifar-100-python.tar.gz on a machine with internet access, then point "
                             "scones at the file: scones data stage --source /path/to/cifar-100-python.tar.gz "
                             "(or export SCONES_CIFAR_SOURCE=/path/to/cifar-100-python.tar.gz)")
@@ -92,7 +95,7 @@ def cache_path_for(url: str, cache_dir: Path) -> Path:
 def _retriable(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code in (408, 429)
-    return isinstance(exc, (urllib.error.URLError, OSError, EOFError))
+    return isinstance(exc, urllib.error.URLError | OSError | EOFError | http.client.HTTPException)
 
 
 def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int = 3, timeout: float = 60.0,
@@ -116,12 +119,12 @@ def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int 
         try:
             _download_once(url, part, timeout=timeout, show_progress=show_progress)
             break
-        except (urllib.error.URLError, OSError, EOFError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, EOFError, ValueError, http.client.HTTPException) as exc:
             last = exc
             part.unlink(missing_ok=True)
             if not _retriable(exc) or attempt == retries:
                 break
-            delay = 2.0 ** (attempt - 1)
+            delay = RETRY_BASE_DELAY * 2.0 ** (attempt - 1)
             LOG.warning("download of %s failed (%s); retry %d/%d in %.0f s", url, exc, attempt, retries - 1, delay)
             sleep(delay)
     if not part.is_file():
