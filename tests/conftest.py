@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,3 +90,22 @@ def s3_server(aws_env: None, moto_endpoint: str) -> Any:
 def make_bucket() -> Any:
     """``new_bucket`` as a fixture, for test modules that cannot import conftest."""
     return new_bucket
+
+
+def _cifar_factory() -> Any:
+    """tests/data/cifar_factory.py, importable from any test folder (one module, however it is reached)."""
+    if "cifar_factory" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("cifar_factory", REPO_ROOT / "tests" / "data" / "cifar_factory.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["cifar_factory"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["cifar_factory"]
+
+
+@pytest.fixture
+def cifar_archive(tmp_path: Path) -> Path:
+    """A small synthetic CIFAR-100 archive in the official layout: 3 train + 2 test rows per class of
+    apple, bicycle, bus, motorcycle, pickup_truck and sweet_pepper."""
+    factory = _cifar_factory()
+    return factory.write_archive(tmp_path / "cifar-src" / "cifar-100-python.tar.gz", factory.make_cifar())

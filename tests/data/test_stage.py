@@ -359,6 +359,7 @@ def _lst_lines(path: Path) -> list[list[str]]:
     return [line.split("\t") for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_real_archive_is_pixel_exact_to_the_reference_export(shared_data: Path, tmp_path: Path) -> None:
     archive = shared_data / "cifar-100-python-bicycle-motorcycle.tar.gz"
     reference = shared_data / "cifar100-bicycle-motorcycle"
@@ -382,6 +383,7 @@ def test_real_archive_is_pixel_exact_to_the_reference_export(shared_data: Path, 
                 assert np.array_equal(np.asarray(staged), rgba[..., :3]), f"{split}/{filename}"
 
 
+@pytest.mark.slow
 def test_real_export_folder_stages_with_identical_manifests(shared_data: Path, tmp_path: Path) -> None:
     reference = shared_data / "cifar100-bicycle-motorcycle"
     if not reference.is_dir():
