@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,64 +16,13 @@ UNSAFE_KEYS = ["../escape.txt", "a/../../escape.txt", "a/..", "/etc/passwd", "a\
 UNSAFE_IDS = ["dotdot", "nested-dotdot", "trailing-dotdot", "absolute", "nul", "backslash", "dot", "empty"]
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Dummy credentials, and no reading of the developer's own AWS configuration."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials")}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A real moto server on a free loopback port, shared by this worker's tests (buckets are unique)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-def _new_bucket(client: Any) -> str:
-    bucket = f"scones-test-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    return bucket
-
-
-@pytest.fixture
-def s3_inprocess(aws_env: None) -> Iterator[Any]:
-    import boto3
-    from moto import mock_aws
-
-    with mock_aws():
-        yield boto3.client("s3", region_name="us-east-1")
-
-
-@pytest.fixture
-def s3_server(aws_env: None, moto_endpoint: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing",
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
-
-
 @pytest.fixture(params=["local", "moto", "moto-server"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+def store(request: pytest.FixtureRequest, tmp_path: Path, make_bucket: Any) -> Store:
     """The same contract on every backend, each based below a prefix so the base is not the bucket root."""
     if request.param == "local":
         return LocalStore.in_bucket(tmp_path / "root", "bucket", "base")
     client = request.getfixturevalue("s3_inprocess" if request.param == "moto" else "s3_server")
-    return S3Store(_new_bucket(client), "base", client=client)
+    return S3Store(make_bucket(client), "base", client=client)
 
 
 # -- the contract, on every backend -------------------------------------------------------------
@@ -261,7 +209,10 @@ def test_symlink_pointing_out_is_refused(tmp_path: Path) -> None:
     store.put_bytes("keep.txt", b"k")
     (store.base / "dir-link").symlink_to(outside, target_is_directory=True)
     (store.base / "file-link").symlink_to(outside / "secret.txt")
-    for key in ["dir-link/secret.txt", "dir-link/new.txt", "file-link"]:
+    (store.base / "dangling").symlink_to(outside / "not-yet")
+    (store.base / "inner").mkdir()
+    (store.base / "inner" / "hop").symlink_to(store.base / "dir-link", target_is_directory=True)
+    for key in ["dir-link/secret.txt", "dir-link/new.txt", "file-link", "dangling", "inner/hop/secret.txt"]:
         with pytest.raises(UnsafeKeyError, match="resolves outside the store"):
             store.get_bytes(key)
         with pytest.raises(UnsafeKeyError):
@@ -276,7 +227,7 @@ def test_symlink_pointing_out_is_refused(tmp_path: Path) -> None:
         with store.publish("dir-link"):
             pass
     assert (outside / "secret.txt").read_text() == "secret"
-    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]  # nothing written through a link
 
 
 def test_symlink_pointing_inside_is_allowed(tmp_path: Path) -> None:
@@ -344,9 +295,9 @@ def test_atomic_write_bytes_keeps_old_content_on_failure(tmp_path: Path,
 
 
 @pytest.mark.parametrize("backend", ["s3_inprocess", "s3_server"])
-def test_s3_keys_sit_under_the_prefix(request: pytest.FixtureRequest, backend: str) -> None:
+def test_s3_keys_sit_under_the_prefix(request: pytest.FixtureRequest, backend: str, make_bucket: Any) -> None:
     client = request.getfixturevalue(backend)
-    bucket = _new_bucket(client)
+    bucket = make_bucket(client)
     store = S3Store(bucket, "pre/fix", client=client)
     store.put_bytes("train/x.png", b"png")
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]

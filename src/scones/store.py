@@ -227,14 +227,21 @@ class LocalStore(Store):
         return self.base.as_uri()
 
     def _path(self, key: str) -> Path:
-        path = self.base / key
-        # A symlink inside the store could still point out of it; resolve and compare.
+        # Keys never hold '..' (check_key), so only a symbolic link inside the
+        # store can lead out of it: look at each key part below the base
+        # (one lstat each) and resolve only the links.
         real_base = os.path.realpath(self.base)
-        real = os.path.realpath(path)
-        if os.path.commonpath([real_base, real]) != real_base:
-            raise UnsafeKeyError(f"Key {key!r} resolves outside the store ({real})",
-                                 hint="remove the symbolic link that points out of the store")
-        return path
+        current = real_base
+        for part in key.split("/"):
+            if not part:
+                continue
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                current = os.path.realpath(current)
+                if os.path.commonpath([real_base, current]) != real_base:
+                    raise UnsafeKeyError(f"Key {key!r} resolves outside the store ({current})",
+                                         hint="remove the symbolic link that points out of the store")
+        return self.base / key
 
     def local_path(self, key: str) -> Path | None:
         return self._path(check_key(key))

@@ -206,3 +206,16 @@ def load_dataset_info(store: Store, *, check_images: bool = True) -> DatasetInfo
     LOG.debug("dataset at %s: %s", store.uri, {s: len(e) for s, e in splits.items()})
     return DatasetInfo(uri=store.uri, classes=tuple(classes), splits=splits,
                        source={str(k): str(v) for k, v in source.items()}, created=str(doc.get("created", "")))
+
+
+def describe(info: DatasetInfo) -> str:
+    """A few lines for people: where, classes, counts per split and class, source."""
+    lines = [f"Dataset at {info.uri} (created {info.created or 'unknown'})",
+             f"  classes: {', '.join(f'{i}={c}' for i, c in enumerate(info.classes))}"]
+    for split in info.splits:
+        counts = ", ".join(f"{c} {n}" for c, n in info.per_class(split).items())
+        lines.append(f"  {split}: {len(info.entries(split))} images ({counts})")
+    if info.source:
+        lines.append(f"  source: {info.source.get('uri', '?')} ({info.source.get('kind', '?')}, "
+                     f"md5 {info.source.get('md5', '?')})")
+    return "\n".join(lines)
