@@ -103,3 +103,17 @@ def test_oversized_request_runs_alone() -> None:
 
     assert run(main())[:, 0].tolist() == [1, 2, 3, 4, 5]
     assert model.sizes == [5]
+
+
+def test_a_lone_request_does_not_wait_for_company() -> None:
+    model = Recorder()
+
+    async def main() -> None:
+        batcher = MicroBatcher(model, max_batch_size=8, max_wait=60, more_coming=lambda: False)
+        await batcher.start()
+        # With nobody else on the way the batch runs at once; waiting max_wait would hit this timeout.
+        out = await asyncio.wait_for(batcher.submit(images([3])), 10)
+        assert out[0, 0] == 3
+        await batcher.stop()
+
+    run(main())
