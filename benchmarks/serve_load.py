@@ -4,7 +4,8 @@
 
 In one run it
 1. measures the model's raw in-process ONNX Runtime throughput on decoded pixels
-   (batch 1 and the server's max batch), before and after the load phases;
+   (batch 1 and the server's max batch) right before and right after each load level,
+   so a level is compared with the machine as it was at that moment (shared machines drift);
 2. starts the endpoint (``running_endpoint``: a child process, as in production);
 3. drives ``POST /endpoints/{name}/invocations`` with PNG bodies from a separate
    client process over loopback, N concurrent keep-alive connections, for a bounded time,
@@ -228,12 +229,18 @@ def main() -> None:
     print(f"machine: {available_cpus()} CPUs; payloads: {len(bodies)} PNGs "
           f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
           f"max batch {args.max_batch_size}")
-    raw_before = {b: raw_throughput(model, bodies, b, args.raw_seconds) for b in (1, args.max_batch_size)}
+    sizes = (1, args.max_batch_size)
+
+    def raw_now() -> dict[int, float]:
+        return {b: raw_throughput(model, bodies, b, args.raw_seconds) for b in sizes}
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         capture = str(Path(tmp) / "capture") if args.capture else None
         with running_endpoint(model, endpoint_name=ENDPOINT, capture_dest=capture) as ep:
+            raw_next = raw_now()
             for clients in levels:
+                raw_before = raw_next
                 before = scrape(ep.url)
                 out = subprocess.run([sys.executable, __file__, "--client", ep.url, "--n", str(clients),
                                       "--duration", str(args.duration)], capture_output=True, text=True, check=True)
@@ -242,24 +249,26 @@ def main() -> None:
                 images = after["scones_batch_size_sum"] - before["scones_batch_size_sum"]
                 runs = after["scones_batch_size_count"] - before["scones_batch_size_count"]
                 row["clients"], row["mean_batch"] = clients, images / runs if runs else float("nan")
+                raw_next = raw_now()
+                row["raw"] = {b: (raw_before[b] + raw_next[b]) / 2 for b in sizes}
+                row["raw_span"] = {b: (raw_before[b], raw_next[b]) for b in sizes}
+                row["best"] = max(row["raw"].values())
                 rows.append(row)
-    raw_after = {b: raw_throughput(model, bodies, b, args.raw_seconds) for b in (1, args.max_batch_size)}
-    raw = {b: (raw_before[b] + raw_after[b]) / 2 for b in raw_before}
-    best = max(raw.values())
 
-    print("\nraw in-process ONNX Runtime (images/s; before / after the load, mean used):")
-    for b in raw:
-        print(f"  batch {b:>3}: {raw_before[b]:8.1f} / {raw_after[b]:8.1f}  -> {raw[b]:8.1f}")
+    b1, bn = sizes
+    print(f"\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level;"
+          f"\n'/raw' = endpoint req/s over the better of raw batch {b1} and raw batch {bn}.")
     print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-          f"{'batch':>6} {'/raw b1':>8} {'/raw best':>9}")
+          f"{'batch':>6} {'raw b' + str(b1):>16} {'raw b' + str(bn):>16} {'/raw':>6}")
     for r in rows:
+        spans = [f"{r['raw'][b]:.0f} ({r['raw_span'][b][0]:.0f}-{r['raw_span'][b][1]:.0f})" for b in sizes]
         print(f"{r['clients']:>7} {r['requests']:>8} {r['throughput']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-              f"{r['errors']:>6} {r['mean_batch']:>6.1f} {r['throughput'] / raw[1]:>8.2f} "
-              f"{r['throughput'] / best:>9.2f}" + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
+              f"{r['errors']:>6} {r['mean_batch']:>6.1f} {spans[0]:>16} {spans[1]:>16} "
+              f"{r['throughput'] / r['best']:>6.2f}" + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
     at16 = next((r for r in rows if r["clients"] == 16), None)
     if at16:
-        ratio = at16["throughput"] / best
-        bound = 16 / best * 1000
+        ratio = at16["throughput"] / at16["best"]
+        bound = 16 / at16["best"] * 1000
         print(f"\ntargets at 16 clients: throughput/raw = {ratio:.2f} (>= 0.85: {'PASS' if ratio >= 0.85 else 'FAIL'}), "
               f"p99 = {at16['p99_ms']:.1f} ms (<= 50: {'PASS' if at16['p99_ms'] <= 50 else 'FAIL'}), "
               f"errors = {at16['errors']} ({'PASS' if at16['errors'] == 0 else 'FAIL'})")
