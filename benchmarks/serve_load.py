@@ -209,8 +209,8 @@ def main() -> None:
     parser.add_argument("--standin-size", type=int, default=128, help="input size inside the stand-in graph")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per client level")
     parser.add_argument("--clients", default="1,16,64")
-    parser.add_argument("--max-batch-size", type=int, default=16)
     parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (ORT threads split)")
     parser.add_argument("--capture", action="store_true", help="enable Data Capture (to a temp dir) while loading")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run as the load client against URL
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -222,13 +222,17 @@ def main() -> None:
     from scones.serve import running_endpoint
     from scones.serve.predictor import available_cpus
 
+    from scones.serve.config import ServeConfig
+
+    args.max_batch_size = ServeConfig.max_batch_size  # the server's default, which running_endpoint uses
     model, described = pick_model(args)
     bodies = payloads()
     levels = [int(c) for c in args.clients.split(",")]
     print(f"model: {described}")
     print(f"machine: {available_cpus()} CPUs; payloads: {len(bodies)} PNGs "
           f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
-          f"max batch {args.max_batch_size}")
+          f"max batch {args.max_batch_size}; server workers {args.workers}"
+          f"{'; Data Capture on' if args.capture else ''}")
     sizes = (1, args.max_batch_size)
 
     def raw_now() -> dict[int, float]:
@@ -237,7 +241,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         capture = str(Path(tmp) / "capture") if args.capture else None
-        with running_endpoint(model, endpoint_name=ENDPOINT, capture_dest=capture) as ep:
+        with running_endpoint(model, endpoint_name=ENDPOINT, capture_dest=capture,
+                              workers=args.workers) as ep:
             raw_next = raw_now()
             for clients in levels:
                 raw_before = raw_next

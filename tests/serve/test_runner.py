@@ -100,3 +100,19 @@ def test_sigterm_under_load_loses_no_answered_capture(tiny_model: Path, tmp_path
     assert set(answered) <= set(ids), f"{len(set(answered) - set(ids))} answered requests have no capture record"
     assert set(ids) <= set(attempted)
     assert len(answered) >= 200
+
+
+@pytest.mark.slow
+def test_worker_processes_share_the_port_and_all_capture(tiny_model: Path, tmp_path: Path, png: bytes) -> None:
+    dest = tmp_path / "capture"
+    with running_endpoint(str(tiny_model), capture_dest=str(dest), workers=2) as ep:
+        port = int(ep.url.rsplit(":", 1)[1])
+        for i in range(20):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # new connections spread over workers
+            conn.request("POST", "/invocations", body=png,
+                         headers={"Content-Type": "image/png", "X-Amzn-SageMaker-Inference-Id": f"w{i}"})
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()
+            resp.read()
+            conn.close()
+    assert sorted(r.inference_id or "" for r in _captured(dest)) == sorted(f"w{i}" for i in range(20))

@@ -43,7 +43,7 @@ from scones.serve.errors import (
 from scones.serve.images import BATCH_TYPE, decode_payload, media_type
 from scones.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from scones.serve.metrics import Metrics
-from scones.serve.predictor import Predictor, serialize_probabilities
+from scones.serve.predictor import Predictor, available_cpus, serialize_probabilities
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,7 +79,9 @@ class Endpoint:
             return
         cfg = self.config
         if self.predictor is None:
-            self.predictor = Predictor(load_model(cfg.model), threads=cfg.threads)
+            # Worker processes share the cores: each gets its part unless --threads says otherwise.
+            threads = cfg.threads or max(1, available_cpus() // cfg.workers)
+            self.predictor = Predictor(load_model(cfg.model), threads=threads)
         self.predictor.warm_up((1, self.max_batch_size))
         if cfg.capture is not None and self.capture is None:
             self.capture = CaptureWriter(cfg.capture, endpoint_name=cfg.endpoint_name, variant=cfg.variant,

@@ -99,8 +99,7 @@ def run_server(config: ServeConfig, *, ready_file: str | Path | None = None) -> 
     uv_config = _uvicorn_config("scones.serve.app:app_from_env", config, factory=True, workers=config.workers)
     sock = _bind(config)
     _write_ready_file(ready_file, sock)
-    server = uvicorn.Server(uv_config)
-    Multiprocess(uv_config, target=server.run, sockets=[sock]).run()
+    Multiprocess(uv_config, sockets=[sock]).run()
 
 
 @dataclass(frozen=True)
