@@ -119,12 +119,35 @@ def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float) 
     pixels = np.stack([prepare_image(b, predictor.height, predictor.width) for b in bodies])
     batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
     predictor.predict(batches[0])
-    done, start, i = 0, time.perf_counter(), 0
+    done, start, cpu, i = 0, time.perf_counter(), time.process_time(), 0
     while time.perf_counter() - start < seconds:
         predictor.predict(batches[i % len(batches)])
         done += batch
         i += 1
+    RAW_CPU[batch] = (time.process_time() - cpu) / done
     return done / (time.perf_counter() - start)
+
+
+#: CPU seconds per image of the latest raw measurement, by batch size.
+RAW_CPU: dict[int, float] = {}
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its child processes (Linux /proc)."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] = ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
 
 
 # -- the client process ------------------------------------------------------------
@@ -167,13 +190,15 @@ async def _drive(url: str, clients: int, seconds: float, bodies: list[bytes]) ->
     path = f"/endpoints/{ENDPOINT}/invocations"
     # Warm the connections and the server for a moment before measuring.
     warm_until = time.perf_counter() + min(1.0, seconds / 4)
-    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, warm_until, [], errors)
+    warm: list[float] = []
+    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, warm_until, warm, errors)
                            for n in range(clients)))
     start = time.perf_counter()
     await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, start + seconds, latencies, errors)
                            for n in range(clients)))
     elapsed = time.perf_counter() - start
-    return {"requests": len(latencies), "elapsed": elapsed, "latencies": latencies, "errors": errors}
+    return {"requests": len(latencies), "requests_total": len(latencies) + len(warm), "elapsed": elapsed,
+            "latencies": latencies, "errors": errors}
 
 
 def client_main(url: str, clients: int, seconds: float) -> None:
@@ -184,7 +209,8 @@ def client_main(url: str, clients: int, seconds: float) -> None:
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
 
-    print(json.dumps({"requests": result["requests"], "throughput": result["requests"] / result["elapsed"],
+    print(json.dumps({"requests": result["requests"], "requests_total": result["requests_total"],
+                      "throughput": result["requests"] / result["elapsed"],
                       "p50_ms": pct(0.50), "p99_ms": pct(0.99), "errors": len(result["errors"]),
                       "error_kinds": sorted(set(result["errors"]))}))
 
@@ -247,14 +273,20 @@ def main() -> None:
             for clients in levels:
                 raw_before = raw_next
                 before = scrape(ep.url)
+                cpu_before = process_tree_cpu(ep.pid or 0)
                 out = subprocess.run([sys.executable, __file__, "--client", ep.url, "--n", str(clients),
                                       "--duration", str(args.duration)], capture_output=True, text=True, check=True)
                 after = scrape(ep.url)
+                cpu_used = process_tree_cpu(ep.pid or 0) - cpu_before
                 row = json.loads(out.stdout.strip().splitlines()[-1])
                 images = after["scones_batch_size_sum"] - before["scones_batch_size_sum"]
                 runs = after["scones_batch_size_count"] - before["scones_batch_size_count"]
                 row["clients"], row["mean_batch"] = clients, images / runs if runs else float("nan")
+                # Warm-up traffic is included in the CPU delta; so count its requests as well, approximately.
+                row["server_cpu_ms"] = cpu_used / max(1, row["requests_total"]) * 1000
+                raw_cpu_before = dict(RAW_CPU)
                 raw_next = raw_now()
+                row["raw_cpu_ms"] = min((raw_cpu_before[b] + RAW_CPU[b]) / 2 for b in sizes) * 1000
                 row["raw"] = {b: (raw_before[b] + raw_next[b]) / 2 for b in sizes}
                 row["raw_span"] = {b: (raw_before[b], raw_next[b]) for b in sizes}
                 row["best"] = max(row["raw"].values())
@@ -262,14 +294,18 @@ def main() -> None:
 
     b1, bn = sizes
     print(f"\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level;"
-          f"\n'/raw' = endpoint req/s over the better of raw batch {b1} and raw batch {bn}.")
+          f"\n'/raw' = endpoint req/s over the better of raw batch {b1} and raw batch {bn};"
+          f"\nCPU ms/req = server process CPU per answered request (all its threads; robust to busy neighbours),"
+          f" next to raw ONNX Runtime CPU per image (the better batch size).")
     print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-          f"{'batch':>6} {'raw b' + str(b1):>16} {'raw b' + str(bn):>16} {'/raw':>6}")
+          f"{'batch':>6} {'raw b' + str(b1):>16} {'raw b' + str(bn):>16} {'/raw':>6} {'CPU ms/req':>10} "
+          f"{'raw CPU ms/img':>14}")
     for r in rows:
         spans = [f"{r['raw'][b]:.0f} ({r['raw_span'][b][0]:.0f}-{r['raw_span'][b][1]:.0f})" for b in sizes]
         print(f"{r['clients']:>7} {r['requests']:>8} {r['throughput']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
               f"{r['errors']:>6} {r['mean_batch']:>6.1f} {spans[0]:>16} {spans[1]:>16} "
-              f"{r['throughput'] / r['best']:>6.2f}" + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
+              f"{r['throughput'] / r['best']:>6.2f} {r['server_cpu_ms']:>10.2f} {r['raw_cpu_ms']:>14.2f}"
+              + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
     at16 = next((r for r in rows if r["clients"] == 16), None)
     if at16:
         ratio = at16["throughput"] / at16["best"]
