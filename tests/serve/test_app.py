@@ -178,3 +178,30 @@ def test_captures_what_was_answered(tiny_model: Path, tmp_path: Path, png: bytes
         assert record.endpoint_input.payload() == png
         assert record.endpoint_input.encoding is Encoding.BASE64
         assert record.endpoint_output.data == body and record.endpoint_output.encoding is Encoding.JSON
+
+
+def test_recorded_request_through_the_server_captures_like_sagemaker(shared_data: Path, tiny_model: Path,
+                                                                     tmp_path: Path, runtime_client: Any) -> None:
+    from scones.serve.capture import CaptureConfig
+
+    real_path = next((shared_data / "aws-recorded/data_capture").rglob("*.jsonl"))
+    real = CaptureRecord.from_json_line(real_path.read_text())
+    assert real.endpoint_input is not None
+    dest = tmp_path / "dc"
+    config = ServeConfig(model=str(tiny_model), port=0, endpoint_name="golden", capture=CaptureConfig(str(dest)),
+                         log_level="warning")
+    with serve_in_thread(config) as running:
+        body = runtime_client(running.url).invoke_endpoint(
+            EndpointName="golden", ContentType=real.endpoint_input.observed_content_type,
+            Body=real.endpoint_input.payload())["Body"].read().decode()
+    (path,) = dest.rglob("*.jsonl")
+    ours = CaptureRecord.from_json_line(path.read_text())
+    assert ours.endpoint_input == real.endpoint_input  # same bytes, type and encoding
+    assert ours.endpoint_output is not None and real.endpoint_output is not None
+    assert ours.endpoint_output.data == body
+    assert (ours.endpoint_output.observed_content_type, ours.endpoint_output.mode, ours.endpoint_output.encoding) \
+        == (real.endpoint_output.observed_content_type, real.endpoint_output.mode, real.endpoint_output.encoding)
+    ours_raw, real_raw = json.loads(path.read_text()), json.loads(real_path.read_text())
+    assert list(ours_raw) == list(real_raw)
+    assert list(ours_raw["eventMetadata"]) == list(real_raw["eventMetadata"])
+    assert path.relative_to(dest).parts[:2] == ("golden", "AllTraffic")

@@ -43,7 +43,7 @@ from scones.serve.errors import (
 from scones.serve.images import BATCH_TYPE, decode_payload, media_type
 from scones.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from scones.serve.metrics import Metrics
-from scones.serve.predictor import Predictor, serialize_probabilities
+from scones.serve.predictor import Predictor, available_cpus, serialize_probabilities
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +70,7 @@ class Endpoint:
         self.batcher: MicroBatcher | None = None
         self.ready = False
         self._prepared = False
+        self._preparing = 0  # requests being read and decoded: they will join a batch soon
 
     # -- life ----------------------------------------------------------------
     def prepare(self) -> None:
@@ -78,7 +79,9 @@ class Endpoint:
             return
         cfg = self.config
         if self.predictor is None:
-            self.predictor = Predictor(load_model(cfg.model), threads=cfg.threads)
+            # Worker processes share the cores: each gets its part unless --threads says otherwise.
+            threads = cfg.threads or max(1, available_cpus() // cfg.workers)
+            self.predictor = Predictor(load_model(cfg.model), threads=threads)
         self.predictor.warm_up((1, self.max_batch_size))
         if cfg.capture is not None and self.capture is None:
             self.capture = CaptureWriter(cfg.capture, endpoint_name=cfg.endpoint_name, variant=cfg.variant,
@@ -93,7 +96,8 @@ class Endpoint:
     async def startup(self) -> None:
         await run_in_threadpool(self.prepare)
         self.batcher = MicroBatcher(self._predict, max_batch_size=self.max_batch_size,
-                                    max_wait=self.config.max_wait_ms / 1000, on_batch=self.metrics.observe_batch)
+                                    max_wait=self.config.max_wait_ms / 1000, on_batch=self.metrics.observe_batch,
+                                    more_coming=lambda: self._preparing > 0)
         await self.batcher.start()
         if self.capture is not None:
             self.capture.start()
@@ -198,13 +202,17 @@ class Endpoint:
         accept = request.headers.get("accept")
         if accept and not {media_type(a) for a in accept.split(",")} & ACCEPTED:
             raise NotAcceptable(f"Accept {accept!r} cannot be served; this model answers application/json")
-        body = await self._read_body(request)
         content_type = request.headers.get("content-type")
         height, width, limits = self.predictor.height, self.predictor.width, self.config.limits
-        if len(body) > INLINE_DECODE_BYTES or media_type(content_type) == BATCH_TYPE:
-            pixels, batch = await run_in_threadpool(decode_payload, body, content_type, height, width, limits)
-        else:
-            pixels, batch = decode_payload(body, content_type, height, width, limits)
+        self._preparing += 1
+        try:
+            body = await self._read_body(request)
+            if len(body) > INLINE_DECODE_BYTES or media_type(content_type) == BATCH_TYPE:
+                pixels, batch = await run_in_threadpool(decode_payload, body, content_type, height, width, limits)
+            else:
+                pixels, batch = decode_payload(body, content_type, height, width, limits)
+        finally:
+            self._preparing -= 1
         try:
             probs = await asyncio.wait_for(self.batcher.submit(pixels), self.config.invocation_timeout)
         except TimeoutError as exc:

@@ -2,7 +2,9 @@
 
 Requests put their pixels on an asyncio queue and await a future. One task
 takes the first waiting request, then gathers more until the batch holds
-``max_batch_size`` images or ``max_wait`` has passed since the first, runs the
+``max_batch_size`` images or ``max_wait`` has passed since the first (it waits
+only while ``more_coming`` says another request is on its way, so a lone request
+is not delayed), runs the
 model in a single worker thread (ONNX Runtime has its own intra-op threads), and
 hands each request its rows. While one batch runs, the next one fills up, so
 under load the batch size grows by itself and the wait costs nothing.
@@ -42,13 +44,14 @@ class BatcherClosed(RuntimeError):
 
 class MicroBatcher:
     def __init__(self, predict: PredictFn, *, max_batch_size: int = 16, max_wait: float = 0.002,
-                 on_batch: BatchObserver | None = None) -> None:
+                 on_batch: BatchObserver | None = None, more_coming: Callable[[], bool] | None = None) -> None:
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
         self._predict = predict
         self.max_batch_size = max_batch_size
         self.max_wait = max(0.0, max_wait)
         self._on_batch = on_batch
+        self._more_coming = more_coming
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._carry: _Job | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scones-predict")
@@ -98,8 +101,11 @@ class MicroBatcher:
             jobs, total = [first], first.size
             deadline = loop.time() + self.max_wait
             while total < self.max_batch_size:
+                wait = deadline - loop.time()
+                if self._more_coming is not None and not self._more_coming():
+                    wait = 0.0  # take what is queued now; nobody else is about to submit
                 try:
-                    job = await self._next(deadline - loop.time())
+                    job = await self._next(wait)
                 except TimeoutError:
                     break
                 if job is None:

@@ -2,7 +2,8 @@
 
 ONNX Runtime parallelises inside an operator (intra-op threads); the server runs
 one batch at a time, so the session gets the cores this process may use and no
-inter-op pool. A warm-up at start pays ORT's first-run costs (allocations, kernel
+inter-op pool. Its threads do not spin while idle: the event loop (HTTP, image
+decoding) needs those same cores between batches. A warm-up at start pays ORT's first-run costs (allocations, kernel
 selection) before ``/ping`` says the endpoint is healthy.
 """
 
@@ -45,6 +46,7 @@ class Predictor:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs

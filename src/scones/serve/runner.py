@@ -101,6 +101,10 @@ def running_endpoint(model: str, *, endpoint_name: str = DEFAULT_ENDPOINT_NAME, 
             proc = sp.Popen(cmd, stdin=sp.DEVNULL, stdout=log, stderr=sp.STDOUT, env=env)
         try:
             url = _wait_ready(proc, ready, log_path, startup_timeout)
+        except BaseException:
+            _stop(proc, log_path, quiet=True)
+            raise
+        try:
             yield RunningEndpoint(url=url, endpoint_name=endpoint_name, capture_dest=capture_dest,
                                   variant=variant, pid=proc.pid)
         finally:
@@ -119,11 +123,10 @@ def _wait_ready(proc: sp.Popen[bytes], ready: Path, log_path: Path, timeout: flo
         if url is not None and _ping(url):
             return url
         time.sleep(0.05)
-    _stop(proc, log_path)
     raise EndpointStartError(f"The endpoint did not answer /ping within {timeout:g} s:\n{_tail(log_path)}")
 
 
-def _stop(proc: sp.Popen[bytes], log_path: Path) -> None:
+def _stop(proc: sp.Popen[bytes], log_path: Path, *, quiet: bool = False) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -135,7 +138,7 @@ def _stop(proc: sp.Popen[bytes], log_path: Path) -> None:
             proc.wait()
             return
     # uvicorn re-raises the SIGTERM it handled once shut down, so -SIGTERM is a clean stop too.
-    if proc.returncode not in (0, -signal.SIGTERM):
+    if proc.returncode not in (0, -signal.SIGTERM) and not quiet:
         LOG.warning("the endpoint exited with code %s:\n%s", proc.returncode, _tail(log_path))
 
 
