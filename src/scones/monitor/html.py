@@ -177,7 +177,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append("</table>")
     if report["baseline"]:
         bl = report["baseline"]
-        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'])}</code>: {_fmt(bl['item_count'])} "
+        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'] or '(passed in)')}</code>: {_fmt(bl['item_count'])} "
                      f"images from {escape(bl['source'])}, created {escape(bl['created'])}.</p>")
     parts.append("</body></html>\n")
     return "".join(parts)

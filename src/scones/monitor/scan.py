@@ -162,8 +162,7 @@ class _FileScanner:
         if len(self.pending) >= IMAGE_BATCH:
             self._flush_images()
         if probs is not None:
-            self._consider_thumbnail(max(probs), when, int(np.argmax(probs)), side.observed_content_type,
-                                     data, where)
+            self._consider_thumbnail(probs, when, side.observed_content_type, data, where)
 
     def _probabilities(self, where: str, record: CaptureRecord) -> Sequence[float] | None:
         side = record.endpoint_output
@@ -182,13 +181,14 @@ class _FileScanner:
             return None
         return probs
 
-    def _consider_thumbnail(self, confidence: float, when: float, predicted: int, content_type: str,
-                            data: bytes, where: str) -> None:
+    def _consider_thumbnail(self, probs: Sequence[float], when: float, content_type: str, data: bytes,
+                            where: str) -> None:
         limit = self.options.max_thumbnails
         if limit <= 0:
             return
+        confidence = max(probs)
         if len(self.thumbs) < limit or -self.thumbs[0][0] > confidence:
-            thumb = Thumbnail(confidence, when, predicted, content_type, data, where)
+            thumb = Thumbnail(confidence, when, list(probs).index(confidence), content_type, data, where)
             item = (-confidence, -when, len(self.times), thumb)
             if len(self.thumbs) < limit:
                 heapq.heappush(self.thumbs, item)
