@@ -59,6 +59,7 @@ class CaptureColumns:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     out_of_window: int = 0
     files: int = 0
+    files_skipped: int = 0
 
     @classmethod
     def empty(cls, num_classes: int) -> CaptureColumns:
@@ -106,6 +107,7 @@ def merge_columns(parts: Sequence[CaptureColumns], num_classes: int, max_thumbna
         merged.issues.merge(p.issues)
         merged.out_of_window += p.out_of_window
         merged.files += p.files
+        merged.files_skipped += p.files_skipped
     merged.thumbnails = heapq.nsmallest(max_thumbnails, (t for p in parts for t in p.thumbnails),
                                         key=lambda t: (t.confidence, t.time))
     order = np.argsort(merged.time, kind="stable")
@@ -222,8 +224,10 @@ class _FileScanner:
 def scan_file(store: Store, capture: CaptureFile, options: ScanOptions) -> CaptureColumns:
     """Columns of one capture file; never raises on bad content."""
     if options.until is not None and capture.first_event is not None and capture.first_event >= options.until:
-        # A file starts at its first event, so every record in it is past the window.
-        return CaptureColumns.empty(options.num_classes)
+        # A file starts at its first event, so every record in it is past the window: not even read.
+        skipped = CaptureColumns.empty(options.num_classes)
+        skipped.files_skipped = 1
+        return skipped
     scanner = _FileScanner(options)
     name = capture.key.rsplit("/", 1)[-1]
     for number, record in iter_records(store, capture, scanner.issues):
