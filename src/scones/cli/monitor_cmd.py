@@ -114,7 +114,10 @@ def report(app: AppContext, capture_uri: str | None, since: str | None, until: s
         click.echo(f"  {v.constraint_check_type.value} {v.feature_name}: {v.description}")
     click.echo(f"Wrote {result.location}/report.html")
     if fail_on_violation and result.violated:
-        raise click.exceptions.Exit(3)
+        from scones.monitor.errors import ViolationsFound
+
+        raise ViolationsFound(f"{len(result.violations)} constraint violation(s) in {result.location}",
+                              hint="see constraint_violations.json and report.html there")
 
 
 @monitor.command("download")

@@ -159,8 +159,10 @@ def iter_records(store: Store, capture: CaptureFile,
             try:
                 record = CaptureRecord.from_json_line(line)
             except CaptureFormatError as exc:
-                kind = Issue.NOT_JSON if str(exc).startswith("not JSON") else Issue.INVALID_RECORD
-                issues.add(kind, f"{name}:{number}", str(exc)[:200])
+                if str(exc).startswith("not JSON"):
+                    issues.add(Issue.NOT_JSON, f"{name}:{number}", f"{str(exc)[:120]} in {line[:60]!r}")
+                else:
+                    issues.add(Issue.INVALID_RECORD, f"{name}:{number}", str(exc)[:200])
                 continue
             except (RecursionError, ValueError, TypeError) as exc:
                 issues.add(Issue.INVALID_RECORD, f"{name}:{number}", f"{type(exc).__name__}: {exc}"[:200])

@@ -15,3 +15,9 @@ class BaselineError(MonitorError):
 
 class UnknownDriftTestError(UsageError):
     """A drift test name that is not in the registry."""
+
+
+class ViolationsFound(MonitorError):
+    """``--fail-on-violation``: the report was written, and constraints were violated (for CI and alerting)."""
+
+    exit_code = 3

@@ -27,6 +27,7 @@ CONTENT_TYPE: Final = "content_type"
 #: Images larger than this many pixels are refused rather than decoded (decompression bombs).
 MAX_PIXELS: Final = 64 * 1024 * 1024
 _LUMA: Final = (0.299, 0.587, 0.114)
+_LIKELY_FORMATS: Final = ("PNG", "JPEG")
 
 
 class ImageDecodeError(ValueError):
@@ -46,23 +47,23 @@ def decode_image(data: bytes) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ImageDecodeError(f"image of {img.width}x{img.height} pixels is too large to inspect")
-            if img.mode == "RGBA":
-                img.load()
-                arr = np.asarray(img)[:, :, :3]
-            elif img.mode == "RGB":
-                arr = np.asarray(img)
-            else:
-                arr = np.asarray(img.convert("RGB"))
+        try:
+            # Naming the likely formats skips Pillow's probing of every plugin (a third of the cost).
+            img = Image.open(io.BytesIO(data), formats=_LIKELY_FORMATS)
+        except UnidentifiedImageError:
+            img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_PIXELS:
+            raise ImageDecodeError(f"image of {img.width}x{img.height} pixels is too large to inspect")
+        if img.mode not in ("RGB", "RGBA"):
+            img = img.convert("RGB")
+        arr = np.asarray(img)
+    except ImageDecodeError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, ImageDecodeError):
-            raise
         raise ImageDecodeError(f"not a decodable image: {exc}") from exc
-    if arr.ndim != 3 or arr.shape[2] != 3:
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise ImageDecodeError(f"decoded to an unexpected shape {arr.shape}")
-    return arr
+    return arr[:, :, :3]
 
 
 def image_stats(images: Sequence[np.ndarray]) -> np.ndarray:

@@ -142,7 +142,8 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append("<h2>Bad input</h2>")
     problems = report["input_problems"]
     parts.append(f"<p>{_fmt(problems['files'])} capture file(s) read; {_fmt(problems['out_of_window'])} "
-                 f"record(s) outside the time window were skipped.</p>")
+                 f"record(s) in them were outside the time window; {_fmt(problems['files_after_window'])} "
+                 f"file(s) starting after the window were not read.</p>")
     parts.append("<table><tr><th>problem</th><th>count</th><th>first examples (file:line: why)</th></tr>")
     for issue in Issue:
         entry = problems["counts"][issue.value]
@@ -177,7 +178,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append("</table>")
     if report["baseline"]:
         bl = report["baseline"]
-        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'])}</code>: {_fmt(bl['item_count'])} "
+        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'] or '(passed in)')}</code>: {_fmt(bl['item_count'])} "
                      f"images from {escape(bl['source'])}, created {escape(bl['created'])}.</p>")
     parts.append("</body></html>\n")
     return "".join(parts)

@@ -139,6 +139,7 @@ def report_dict(analysis: Analysis) -> dict[str, Any]:
             "latency_note": LATENCY_NOTE,
         },
         "input_problems": {"total": cols.issues.total, "files": cols.files, "out_of_window": cols.out_of_window,
+                           "files_after_window": cols.files_skipped,
                            "counts": cols.issues.to_dict()},
         "content_types": dict(cols.content_types.most_common()),
         "timeline": {"bucket_seconds": analysis.width_s,

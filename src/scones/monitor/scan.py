@@ -59,6 +59,7 @@ class CaptureColumns:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     out_of_window: int = 0
     files: int = 0
+    files_skipped: int = 0
 
     @classmethod
     def empty(cls, num_classes: int) -> CaptureColumns:
@@ -106,6 +107,7 @@ def merge_columns(parts: Sequence[CaptureColumns], num_classes: int, max_thumbna
         merged.issues.merge(p.issues)
         merged.out_of_window += p.out_of_window
         merged.files += p.files
+        merged.files_skipped += p.files_skipped
     merged.thumbnails = heapq.nsmallest(max_thumbnails, (t for p in parts for t in p.thumbnails),
                                         key=lambda t: (t.confidence, t.time))
     order = np.argsort(merged.time, kind="stable")
@@ -162,8 +164,7 @@ class _FileScanner:
         if len(self.pending) >= IMAGE_BATCH:
             self._flush_images()
         if probs is not None:
-            self._consider_thumbnail(max(probs), when, int(np.argmax(probs)), side.observed_content_type,
-                                     data, where)
+            self._consider_thumbnail(probs, when, side.observed_content_type, data, where)
 
     def _probabilities(self, where: str, record: CaptureRecord) -> Sequence[float] | None:
         side = record.endpoint_output
@@ -182,13 +183,14 @@ class _FileScanner:
             return None
         return probs
 
-    def _consider_thumbnail(self, confidence: float, when: float, predicted: int, content_type: str,
-                            data: bytes, where: str) -> None:
+    def _consider_thumbnail(self, probs: Sequence[float], when: float, content_type: str, data: bytes,
+                            where: str) -> None:
         limit = self.options.max_thumbnails
         if limit <= 0:
             return
+        confidence = max(probs)
         if len(self.thumbs) < limit or -self.thumbs[0][0] > confidence:
-            thumb = Thumbnail(confidence, when, predicted, content_type, data, where)
+            thumb = Thumbnail(confidence, when, list(probs).index(confidence), content_type, data, where)
             item = (-confidence, -when, len(self.times), thumb)
             if len(self.thumbs) < limit:
                 heapq.heappush(self.thumbs, item)
@@ -222,8 +224,10 @@ class _FileScanner:
 def scan_file(store: Store, capture: CaptureFile, options: ScanOptions) -> CaptureColumns:
     """Columns of one capture file; never raises on bad content."""
     if options.until is not None and capture.first_event is not None and capture.first_event >= options.until:
-        # A file starts at its first event, so every record in it is past the window.
-        return CaptureColumns.empty(options.num_classes)
+        # A file starts at its first event, so every record in it is past the window: not even read.
+        skipped = CaptureColumns.empty(options.num_classes)
+        skipped.files_skipped = 1
+        return skipped
     scanner = _FileScanner(options)
     name = capture.key.rsplit("/", 1)[-1]
     for number, record in iter_records(store, capture, scanner.issues):

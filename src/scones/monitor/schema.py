@@ -175,6 +175,8 @@ class Statistics:
     def from_dict(cls, raw: Any) -> Statistics:
         try:
             features: list[FeatureStatistics] = []
+            if not isinstance(raw["features"], list) or not all(isinstance(f, dict) for f in raw["features"]):
+                raise TypeError("'features' must be a list of objects")
             for f in raw["features"]:
                 if "numerical_statistics" in f:
                     features.append(NumericStatistics.from_dict(f))

@@ -5,6 +5,10 @@ feature kinds it applies to and whether a *low* score means drift (p-values) or 
 *high* one (distances). ``DRIFT_TESTS`` is built here on purpose, from those
 declarations; nothing registers itself at import. ``reference`` always comes first.
 
+Default thresholds are deliberately strict (p < 0.01, PSI ≥ 0.25): a report runs
+about fifteen tests, and at p < 0.05 each, unchanged traffic would raise a
+violation in roughly half of all reports.
+
 Numeric tests take two 1-D arrays of values (the reference is the baseline's
 sketch, see ``schema.NumericStatistics.sample``). Categorical tests take two
 ``{category: count}`` mappings.
@@ -73,7 +77,7 @@ def psi(reference: Numeric, current: Numeric, threshold: float) -> DriftResult:
     """Population Stability Index over the reference's deciles: how much mass moved between bins.
 
     Quantile bins keep the test sensitive where a confidence distribution piles up
-    near 1.0. Rules of thumb: < 0.1 stable, 0.1–0.2 moderate, > 0.2 significant.
+    near 1.0. Rules of thumb: < 0.1 stable, 0.1–0.25 moderate, > 0.25 significant.
     """
     ref, cur = _clean(reference), _clean(current)
     if (skip := _not_enough("psi", threshold, "psi", ref.size, cur.size)) is not None:
@@ -93,7 +97,7 @@ def psi(reference: Numeric, current: Numeric, threshold: float) -> DriftResult:
     return DriftResult("psi", score, threshold, score >= threshold, "psi")
 
 
-PSI_THRESHOLD: Final = 0.2
+PSI_THRESHOLD: Final = 0.25
 PSI_KINDS: Final = frozenset({FeatureKind.NUMERIC})
 
 
@@ -117,7 +121,7 @@ def ks(reference: Numeric, current: Numeric, threshold: float) -> DriftResult:
                        f"statistic {float(result.statistic):.4f}")
 
 
-KS_THRESHOLD: Final = 0.05
+KS_THRESHOLD: Final = 0.01
 KS_KINDS: Final = frozenset({FeatureKind.NUMERIC})
 
 
@@ -150,7 +154,7 @@ def chi_square(reference: Categorical, current: Categorical, threshold: float) -
                        f"statistic {float(result.statistic):.3f}, dof {int(result.dof)}")
 
 
-CHI_SQUARE_THRESHOLD: Final = 0.05
+CHI_SQUARE_THRESHOLD: Final = 0.01
 CHI_SQUARE_KINDS: Final = frozenset({FeatureKind.CATEGORICAL})
 
 
