@@ -1,0 +1,160 @@
+"""The workflow's state machine definitions, made ready for one deployment.
+
+The same ``scones/workflow/definitions/*.asl.json`` files run locally and on
+Step Functions. For AWS two things change, both here and nowhere else:
+
+- every Lambda ``FunctionName`` (or direct Lambda ``Resource``) points at this
+  deployment's function, keeping any qualifier such as ``:$LATEST``;
+- every way the execution can fail first publishes to the deployment's SNS topic:
+  transitions into a ``Fail`` state go through a publishing Task, and Task, Map
+  and Parallel states without a ``States.ALL`` catcher get one that publishes and
+  then fails with the original error and cause (``ErrorPath``/``CausePath``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from typing import Any, Final
+
+from scones.aws.naming import FUNCTIONS
+from scones.errors import WorkflowError
+
+LAMBDA_INVOKE: Final = re.compile(r"^arn:[^:]+:states:::lambda:invoke(\.waitForTaskToken)?$")
+LAMBDA_ARN: Final = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:(?P<name>[^:]+)(?P<qual>:[^:]+)?$")
+SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
+PUBLISH_STATE: Final = "Publish failure"
+FAILED_STATE: Final = "Failed"
+
+Definition = dict[str, Any]
+
+
+def load_definition(stem: str) -> Definition:
+    """Read ``scones/workflow/definitions/<stem>.asl.json`` from the installed package."""
+    try:
+        text = resources.files("scones.workflow.definitions").joinpath(f"{stem}.asl.json").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise WorkflowError(f"The workflow definition {stem}.asl.json is not installed",
+                            hint="reinstall scones; the definitions ship in scones/workflow/definitions/") from exc
+    try:
+        definition = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkflowError(f"{stem}.asl.json is not valid JSON: {exc}") from exc
+    if not isinstance(definition, dict) or "States" not in definition:
+        raise WorkflowError(f"{stem}.asl.json has no 'States'")
+    return definition
+
+
+def _split_function(value: str) -> tuple[str, str]:
+    """``arn:...:function:name:qual`` / ``name:qual`` / ``name`` -> (name, ":qual" or "")."""
+    match = LAMBDA_ARN.match(value)
+    if match:
+        return match["name"], match["qual"] or ""
+    if value.startswith("arn:") or "function:" in value:
+        raise WorkflowError(f"Cannot read the function name in {value!r}")
+    name, sep, qual = value.partition(":")
+    return name, f"{sep}{qual}"
+
+
+def _target(value: str, arns: Mapping[str, str]) -> str:
+    name, qualifier = _split_function(value)
+    if name not in arns:
+        raise WorkflowError(f"The definition invokes function {name!r}, which scones does not deploy",
+                            hint=f"use one of {', '.join(FUNCTIONS)}")
+    return arns[name] + qualifier
+
+
+def _all_states(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every state, including those nested in Map iterators and Parallel branches."""
+    for state in states.values():
+        yield state
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from _all_states(state[key].get("States", {}))
+        for branch in state.get("Branches", []) or []:
+            yield from _all_states(branch.get("States", {}))
+
+
+def substitute_functions(definition: Definition, arns: Mapping[str, str]) -> Definition:
+    """A copy of ``definition`` whose Lambda tasks call ``arns[<function name>]``."""
+    out = copy.deepcopy(definition)
+    for state in _all_states(out.get("States", {})):
+        if state.get("Type") != "Task":
+            continue
+        resource = str(state.get("Resource", ""))
+        params = state.get("Parameters")
+        if LAMBDA_INVOKE.match(resource) and isinstance(params, dict) and "FunctionName" in params:
+            params["FunctionName"] = _target(str(params["FunctionName"]), arns)
+        elif LAMBDA_ARN.match(resource):
+            state["Resource"] = _target(resource, arns)
+    return out
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} {n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _publish_task(topic_arn: str, subject: str, next_state: str) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": SNS_PUBLISH,
+        "Parameters": {"TopicArn": topic_arn, "Subject": subject, "Message.$": "States.JsonToString($)"},
+        # Keep the failure (or state data) as it was, so the Fail state after us reports it unchanged.
+        "ResultPath": None,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2}],
+        "Next": next_state,
+    }
+
+
+def _redirect(state: dict[str, Any], mapping: Mapping[str, str]) -> None:
+    if state.get("Next") in mapping:
+        state["Next"] = mapping[state["Next"]]
+    for choice in state.get("Choices", []) or []:
+        if choice.get("Next") in mapping:
+            choice["Next"] = mapping[choice["Next"]]
+    if state.get("Default") in mapping:
+        state["Default"] = mapping[state["Default"]]
+    for catcher in state.get("Catch", []) or []:
+        if catcher.get("Next") in mapping:
+            catcher["Next"] = mapping[catcher["Next"]]
+
+
+def add_failure_notifications(definition: Definition, topic_arn: str, machine: str) -> Definition:
+    """A copy of ``definition`` in which every failure is published to ``topic_arn`` before the run fails."""
+    out = copy.deepcopy(definition)
+    states: dict[str, Any] = out["States"]
+    taken = set(states)
+    subject = f"scones: {machine} failed"[:100]
+    fail_states = [name for name, s in states.items() if s.get("Type") == "Fail"]
+    via: dict[str, str] = {}
+    for fail in fail_states:
+        via[fail] = _unique(f"{PUBLISH_STATE} ({fail})"[:80], taken)
+    for state in states.values():
+        _redirect(state, via)
+    if out.get("StartAt") in via:
+        out["StartAt"] = via[out["StartAt"]]
+    uncaught = [s for s in states.values() if s.get("Type") in ("Task", "Map", "Parallel")
+                and not any("States.ALL" in c.get("ErrorEquals", []) for c in s.get("Catch", []) or [])]
+    new_states: dict[str, Any] = {name: _publish_task(topic_arn, subject, fail) for fail, name in via.items()}
+    if uncaught:
+        publish = _unique(PUBLISH_STATE, taken)
+        failed = _unique(FAILED_STATE, taken)
+        for state in uncaught:
+            state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": publish})
+        new_states[publish] = _publish_task(topic_arn, subject, failed)
+        new_states[failed] = {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
+    states.update(new_states)
+    return out
+
+
+def prepare(definition: Definition, *, function_arns: Mapping[str, str], topic_arn: str,
+            machine: str) -> Definition:
+    """What ``scones deploy aws`` sends to Step Functions for one definition."""
+    return add_failure_notifications(substitute_functions(definition, function_arns), topic_arn, machine)

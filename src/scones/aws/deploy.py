@@ -1,0 +1,217 @@
+"""``scones deploy aws``: the same artifacts as the local workflow, deployed to AWS.
+
+Order matters only where AWS needs it: data and model in S3 and the roles
+first, then the topic, the endpoint (whose long start-up we wait for last),
+the functions and the state machines. Every step compares before it changes,
+so the returned plan is the dry-run preview, the report of a real run, and
+"no change" when run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
+from scones.aws.destroy import prune_superseded
+from scones.aws.errors import MissingModelError
+from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
+from scones.aws.plan import Action, Plan
+from scones.aws.session import AwsClients
+from scones.aws.tags import deployment_tags
+from scones.errors import DataError, NotFoundError, UsageError
+from scones.model_artifact import ARTIFACT_NAME, read_model_tarball
+from scones.store import Store, open_store
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD: Final = 0.93
+DESCRIPTIONS: Final = {"lambda": "scones workflow functions", "states": "scones state machines",
+                       "sagemaker": "scones endpoint"}
+
+BuildZip = Callable[[str], bytes]
+LoadDefinition = Callable[[str], definitions.Definition]
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    bucket: str
+    dataset_uri: str
+    model_uri: str
+    prefix: str = "scones"
+    image_uri: str | None = None
+    role_arn: str | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    instance_type: str = "ml.m5.xlarge"
+    sampling_percentage: int = 100
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Everything read from this machine before anything is sent to AWS."""
+
+    dataset: Store
+    model_bytes: bytes = field(repr=False)
+    model_sha256: str
+    zips: dict[str, bytes] = field(repr=False)
+    definitions: dict[str, definitions.Definition]
+
+
+@dataclass
+class DeployResult:
+    plan: Plan
+    names: Names
+    applied: bool
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.names.endpoint
+
+    @property
+    def state_machine_arns(self) -> dict[str, str]:
+        return {stem: self.names.state_machine_arn(stem) for stem in STATE_MACHINES}
+
+    @property
+    def function_arns(self) -> dict[str, str]:
+        return {f: self.names.function_arn(f) for f in FUNCTIONS}
+
+
+def default_build_zip(name: str) -> bytes:
+    from scones.aws.package import build_function_zip  # written alongside; imported when needed
+
+    return build_function_zip(name)
+
+
+def read_model(model_uri: str) -> bytes:
+    """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
+    text = str(model_uri).rstrip("/")
+    parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
+        else (text, ARTIFACT_NAME)
+    try:
+        data = open_store(parent).get_bytes(name)
+    except NotFoundError as exc:
+        raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
+                                hint="train one with 'scones train', or pass --model PATH") from exc
+    read_model_tarball(data, origin=text)  # refuse to ship a corrupt artifact
+    return data
+
+
+def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = None,
+                      load_definition: LoadDefinition | None = None) -> Artifacts:
+    from scones.model_artifact import sha256_hex
+
+    dataset = open_store(options.dataset_uri)
+    if not dataset.list():
+        raise DataError(f"No dataset at {options.dataset_uri}",
+                        hint="stage one with 'scones data stage', or pass --dataset URI")
+    model = read_model(options.model_uri)
+    build = build_zip or default_build_zip
+    load = load_definition or definitions.load_definition
+    return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
+                     zips={f: build(f) for f in FUNCTIONS},
+                     definitions={stem: load(stem) for stem in STATE_MACHINES})
+
+
+def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
+    check_prefix(options.prefix)
+    return Names(prefix=options.prefix, bucket=options.bucket, account=clients.account_id(),
+                 region=clients.region, partition=clients.partition())
+
+
+def endpoint_spec(names: Names, options: DeployOptions, model_sha256: str, role_arn: str) -> sagemaker.EndpointSpec:
+    if not options.image_uri:
+        raise UsageError("No serving image given",
+                         hint="build the endpoint image (docker/Dockerfile), push it to ECR and pass --image-uri")
+    return sagemaker.EndpointSpec(image_uri=options.image_uri, model_data_url=names.model_data_url,
+                                  model_sha256=model_sha256, role_arn=role_arn,
+                                  capture_uri=names.capture_uri, instance_type=options.instance_type,
+                                  sampling_percentage=options.sampling_percentage)
+
+
+def function_environment(base: str, names: Names, threshold: float) -> dict[str, str]:
+    return {"classifyImage": {"ENDPOINT_NAME": names.endpoint},
+            "filterInferences": {"THRESHOLD": repr(float(threshold))}}.get(base, {})
+
+
+def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
+                   threshold: float) -> list[lambda_functions.FunctionSpec]:
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"Threshold {threshold} is outside 0-1", hint="pass --threshold between 0 and 1")
+    return [lambda_functions.FunctionSpec(
+        name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
+        role_arn=role_arn, zip_bytes=zips[base],
+        environment=function_environment(base, names, threshold),
+        timeout=lambda_functions.TIMEOUTS[base], memory=lambda_functions.MEMORY[base],
+        description=f"scones {base}") for base in FUNCTIONS]
+
+
+def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *,
+                         function_arns: dict[str, str] | None = None,
+                         topic_arn: str | None = None) -> dict[str, definitions.Definition]:
+    """The definitions as sent to Step Functions (the template passes ``${...}`` placeholders as ARNs)."""
+    arns = function_arns or {f: names.function_arn(f) for f in FUNCTIONS}
+    return {stem: definitions.prepare(d, function_arns=arns, topic_arn=topic_arn or names.topic_arn,
+                                      machine=names.state_machine(stem))
+            for stem, d in raw.items()}
+
+
+def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = True, wait: bool = True,
+               build_zip: BuildZip | None = None, load_definition: LoadDefinition | None = None,
+               show_progress: bool = True, sleep: Callable[[float], None] = time.sleep,
+               endpoint_timeout: float = 1800.0) -> DeployResult:
+    """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
+    names = resolve_names(clients, options)
+    s3.check_bucket(clients.s3, options.bucket, clients.region)
+    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
+    tags = deployment_tags(options.prefix)
+    plan = Plan()
+
+    plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
+                           show_progress=show_progress))
+    plan.add(s3.upload_bytes(clients.s3, options.bucket, names.model_key, artifacts.model_bytes, apply=apply))
+
+    image_uri = options.image_uri or ""
+    if options.role_arn:
+        roles = {service: options.role_arn for service in policies.SERVICES}
+    else:
+        documents = policies.role_policies(names, image_uri)
+        roles = {}
+        for service in policies.SERVICES:
+            plan.add(iam.ensure_role(clients.iam, names.role(service),
+                                     trust=policies.trust_policy(service, names),
+                                     policy_name=policies.POLICY_NAME, policy=documents[service], tags=tags,
+                                     description=DESCRIPTIONS[service], apply=apply))
+            roles[service] = names.role_arn(service)
+
+    plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
+
+    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
+    model_request = sagemaker.model_request(spec, names)
+    config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
+    plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
+    plan.add(sagemaker.ensure_endpoint_config(clients.sagemaker, config_request, tags=tags, apply=apply))
+    endpoint_change = plan.add(sagemaker.ensure_endpoint(clients.sagemaker, names.endpoint,
+                                                         config_request["EndpointConfigName"], tags=tags,
+                                                         apply=apply))
+
+    for fn in function_specs(names, artifacts.zips, roles["lambda"], options.threshold):
+        plan.add(lambda_functions.ensure_function(clients.lambda_, fn, tags=tags, apply=apply, sleep=sleep))
+
+    for stem, definition in prepared_definitions(names, artifacts.definitions).items():
+        plan.add(stepfunctions.ensure_state_machine(
+            clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
+            role_arn=roles["states"], tags=tags, apply=apply))
+
+    if apply and wait:
+        current = sagemaker.describe_endpoint(clients.sagemaker, names.endpoint) or {}
+        if endpoint_change.action is not Action.NO_CHANGE or current.get("EndpointStatus") != sagemaker.IN_SERVICE:
+            sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
+                                        sleep=sleep, timeout_seconds=endpoint_timeout)
+        # Only once the endpoint serves the new config may the old ones go (SageMaker rolls back to them).
+        plan.extend(prune_superseded(clients, options.prefix, keep_model=model_request["ModelName"],
+                                     keep_config=config_request["EndpointConfigName"], apply=True))
+    LOG.info("deployment %s: %s", options.prefix, plan.summary())
+    return DeployResult(plan=plan, names=names, applied=apply)
