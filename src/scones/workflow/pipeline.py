@@ -246,6 +246,10 @@ class LocalPipeline:
         return {"s3_bucket": self.bucket, "s3_key": key}
 
     def run(self, execution_input: Any, *, name: str | None = None) -> ExecutionOutcome:
+        return self.run_with_execution(execution_input, name=name)[0]
+
+    def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
+        """The outcome and the interpreter's ``Execution`` (with its history)."""
         from scones.workflow.asl import run_execution
 
         name = name or f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
@@ -257,7 +261,7 @@ class LocalPipeline:
             self.notifier.notify(FailureNotification.create(
                 execution_name=outcome.name, execution_arn=outcome.execution_arn, status=outcome.status,
                 error=outcome.error, cause=outcome.cause, execution_input=execution_input))
-        return outcome
+        return outcome, execution
 
     def run_many(self, inputs: Sequence[Any], *, concurrency: int = 8,
                  show_progress: bool = False) -> tuple[list[ExecutionOutcome], float]:
