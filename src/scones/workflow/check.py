@@ -381,14 +381,6 @@ def check_state_reads(definition: Mapping[str, Any], history: list[Mapping[str, 
     return findings
 
 
-def history_events(execution_history: Any) -> list[Mapping[str, Any]]:
-    if execution_history is None:
-        return []
-    if hasattr(execution_history, "to_aws"):
-        return list(execution_history.to_aws())
-    return [e for e in execution_history if isinstance(e, Mapping)]
-
-
 def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
     """One real execution through a recording invoker, then every check."""
     recorder = RecordingInvoker(pipeline.invoker)
@@ -399,7 +391,7 @@ def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
     function_states = _function_states(pipeline.definition)
     steps = [Step(function_states.get(inv.function, inv.function), inv) for inv in recorder.invocations]
     findings = check_invocations(recorder.invocations, function_states)
-    findings += check_state_reads(pipeline.definition, history_events(getattr(execution, "history", None)))
+    findings += check_state_reads(pipeline.definition, execution.events())
     if outcome.status != "SUCCEEDED" and outcome.error != LOW_CONFIDENCE_ERROR:
         findings.append(Finding(Severity.ERROR, Kind.EXECUTION_FAILED, None,
                                 f"execution {outcome.status}: {outcome.error}: {str(outcome.cause)[:300]}"))

@@ -232,6 +232,7 @@ class LocalPipeline:
     def __init__(self, *, invoker: Any, definition: Mapping[str, Any], bucket: str,
                  history_store: Store | None = None, notifier: Notifier | None = None,
                  state_machine: str = DEFAULT_DEFINITION) -> None:
+        from scones.workflow.asl import Executor
         from scones.workflow.asl.clock import SystemClock
 
         self.invoker = invoker
@@ -240,7 +241,9 @@ class LocalPipeline:
         self.history_store = history_store
         self.notifier = notifier
         self.state_machine = state_machine
-        self.clock = SystemClock()
+        # Parsed and validated once; executions share nothing, so they may run concurrently.
+        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=history_store,
+                                 state_machine_name=state_machine)
 
     def input_for(self, key: str) -> dict[str, str]:
         return {"s3_bucket": self.bucket, "s3_key": key}
@@ -250,12 +253,9 @@ class LocalPipeline:
 
     def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
         """The outcome and the interpreter's ``Execution`` (with its history)."""
-        from scones.workflow.asl import run_execution
-
         name = name or f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
         started = time.perf_counter()
-        execution = run_execution(self.definition, execution_input, invoker=self.invoker, clock=self.clock,
-                                  store=self.history_store, name=name)
+        execution = self.executor.run(execution_input, name=name)
         outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
         if outcome.status != "SUCCEEDED" and self.notifier is not None:
             self.notifier.notify(FailureNotification.create(
