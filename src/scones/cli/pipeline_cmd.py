@@ -68,22 +68,37 @@ def resolve_prefix(app: AppContext, prefix: str) -> str:
     return prefix
 
 
-def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: bool, **options: Any) -> None:
-    """``scones workflow run`` without ``--definition``: the Scones state machine on the local backend."""
+def uses_lambda(definition: str | Path | None) -> bool:
+    """Whether a definition calls Lambda functions (and so needs the local runtime and an endpoint)."""
+    if definition is None:
+        return True
+    from scones.workflow.check import function_states
+    from scones.workflow.pipeline import load_definition
+
+    return bool(function_states(load_definition(definition)))
+
+
+def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: bool,
+               definition: str | Path | None = None, **options: Any) -> None:
+    """``scones workflow run`` of a definition that calls Lambda (the Scones one by default), on the local backend.
+
+    ``--json`` prints the interpreter's protocol object (status, output, error, cause, executionArn).
+    """
     from scones.workflow.pipeline import local_pipeline
 
     execution_input = parse_input(input_text)
-    if isinstance(execution_input, dict):
+    if isinstance(execution_input, dict) and "s3_key" in execution_input:
         execution_input.setdefault("s3_bucket", app.settings.bucket)
-        key = execution_input.get("s3_key")
-        if isinstance(key, str):
-            execution_input["s3_key"] = resolve_prefix(app, key) if not key.endswith("/") else key
-    with local_pipeline(app.settings, make_options(**options)) as pipeline:
-        outcome = pipeline.run(execution_input, name=name)
+        key = execution_input["s3_key"]
+        if isinstance(key, str) and key:
+            execution_input["s3_key"] = resolve_prefix(app, key)
+    with local_pipeline(app.settings, make_options(definition, **options)) as pipeline:
+        outcome, execution = pipeline.run_with_execution(execution_input, name=name)
     if as_json:
-        click.echo(json.dumps(outcome.to_json()))
+        click.echo(json.dumps(execution.result(), ensure_ascii=False))
         return
-    click.echo(f"{outcome.name}: {outcome.status} ({outcome.outcome.value}, {outcome.seconds * 1000:.0f} ms)")
+    click.echo(f"{outcome.status}  {outcome.execution_arn}")
+    click.echo(f"outcome: {outcome.outcome.value} in {outcome.seconds * 1000:.0f} ms")
     if outcome.inferences:
         click.echo(f"inferences: {outcome.inferences}")
     if outcome.error:

@@ -215,7 +215,7 @@ def _parameter_paths(parameters: Any) -> Iterator[str]:
 
 # -- the checks ----------------------------------------------------------------
 
-def _function_states(definition: Mapping[str, Any]) -> dict[str, str]:
+def function_states(definition: Mapping[str, Any]) -> dict[str, str]:
     """Function name -> state name, for every Lambda Task (nested Map/Parallel states included)."""
     found: dict[str, str] = {}
 
@@ -388,7 +388,7 @@ def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
                             history_store=pipeline.history_store, notifier=pipeline.notifier,
                             state_machine=pipeline.state_machine)
     outcome, execution = checked.run_with_execution(execution_input)
-    function_states = _function_states(pipeline.definition)
+    function_states = function_states(pipeline.definition)
     steps = [Step(function_states.get(inv.function, inv.function), inv) for inv in recorder.invocations]
     findings = check_invocations(recorder.invocations, function_states)
     findings += check_state_reads(pipeline.definition, execution.events())

@@ -40,6 +40,8 @@ BATCH_DEFINITION: Final = "scones-batch"
 LOW_CONFIDENCE_ERROR: Final = "ThresholdConfidenceNotMet"
 DEFAULT_MODEL_KEY: Final = "model/model.tar.gz"
 DEFAULT_CAPTURE_PREFIX: Final = "data_capture"
+#: Where executions are kept, as ``scones workflow history`` reads them: ``<bucket>/executions/<name>.json``.
+EXECUTIONS_PREFIX: Final = "executions"
 IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg")
 
 
@@ -319,7 +321,7 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
         runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated))
         stem = Path(str(options.definition)).name.removesuffix(".json").removesuffix(".asl")
         yield LocalPipeline(invoker=runtime, definition=definition, bucket=settings.bucket,
-                            history_store=bucket_store if options.keep_history else None,
+                            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
                             notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION)
 
 
