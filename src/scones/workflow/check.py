@@ -271,14 +271,14 @@ def _state_inputs(execution_history: list[Mapping[str, Any]]) -> list[tuple[str,
     return entered
 
 
-def check_invocations(invocations: list[Invocation], function_states: Mapping[str, str]) -> list[Finding]:
+def check_invocations(invocations: list[Invocation], states_by_function: Mapping[str, str]) -> list[Finding]:
     from scones.functions.catalog import SCONES_FUNCTIONS
 
     reads = {info.name: info.reads for info in SCONES_FUNCTIONS}
     findings: list[Finding] = []
     limit = int(STATE_DATA_LIMIT * LARGE_FRACTION)
     for inv in invocations:
-        state = function_states.get(inv.function, inv.function)
+        state = states_by_function.get(inv.function, inv.function)
         for name in reads.get(inv.function, ()):
             where = _where(inv.received, name)
             if where is None:
@@ -388,9 +388,9 @@ def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
                             history_store=pipeline.history_store, notifier=pipeline.notifier,
                             state_machine=pipeline.state_machine)
     outcome, execution = checked.run_with_execution(execution_input)
-    function_states = function_states(pipeline.definition)
-    steps = [Step(function_states.get(inv.function, inv.function), inv) for inv in recorder.invocations]
-    findings = check_invocations(recorder.invocations, function_states)
+    by_function = function_states(pipeline.definition)
+    steps = [Step(by_function.get(inv.function, inv.function), inv) for inv in recorder.invocations]
+    findings = check_invocations(recorder.invocations, by_function)
     findings += check_state_reads(pipeline.definition, execution.events())
     if outcome.status != "SUCCEEDED" and outcome.error != LOW_CONFIDENCE_ERROR:
         findings.append(Finding(Severity.ERROR, Kind.EXECUTION_FAILED, None,
