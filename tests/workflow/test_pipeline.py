@@ -178,3 +178,23 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
     assert not report.ok
     assert Kind.NOT_JSON_NATIVE in [f.kind for f in report.findings]
     assert "Runtime.MarshalError" in report.outcome.error if report.outcome.error else False
+
+
+def test_function_timeout_fails_the_task_as_lambda_unknown(staged: Staged) -> None:
+    import time as _time
+
+    from scones.workflow.asl import run_execution
+    from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime
+
+    def slow(event: Any, context: Any) -> Any:
+        _time.sleep(2)
+        return event
+
+    definition = {"StartAt": "Slow", "States": {"Slow": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+        "Parameters": {"FunctionName": "slow", "Payload.$": "$"}, "End": True}}}
+    with LocalLambdaRuntime([FunctionConfig("slow", slow, timeout_seconds=0.2)]) as runtime:
+        execution = run_execution(definition, {"a": 1}, invoker=runtime)
+    assert execution.status.value == "FAILED"
+    assert execution.error == "Lambda.Unknown"
+    assert "Task timed out after 0.20 seconds" in (execution.cause or "")
