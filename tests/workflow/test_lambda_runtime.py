@@ -42,6 +42,10 @@ def sleeps(event: Any, context: Any) -> Any:
     return "done"
 
 
+def exits(event: Any, context: Any) -> Any:
+    raise SystemExit(2)
+
+
 def huge(event: Any, context: Any) -> Any:
     return "x" * (6 * 1024 * 1024 + 10)
 
@@ -54,6 +58,7 @@ def runtime() -> Any:
         FunctionConfig("bytes", returns_bytes),
         FunctionConfig("sleepy", sleeps, timeout_seconds=0.3),
         FunctionConfig("huge", huge),
+        FunctionConfig("exits", exits),
     ]
     with LocalLambdaRuntime(functions) as rt:
         yield rt
@@ -110,6 +115,12 @@ def test_timeout_enforced(runtime: LocalLambdaRuntime) -> None:
     assert result.payload["errorMessage"].endswith(f"{result.request_id} Task timed out after 0.30 seconds")
     assert "errorType" not in result.payload
     assert runtime.invoke("sleepy", {"seconds": 0}).payload == "done"
+
+
+def test_exit_in_handler_is_runtime_exit_error(runtime: LocalLambdaRuntime) -> None:
+    result = runtime.invoke("exits", {})
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Runtime.ExitError"
 
 
 def test_oversized_response_and_request(runtime: LocalLambdaRuntime) -> None:

@@ -21,6 +21,7 @@ class FunctionInfo:
     timeout_seconds: int
     memory_mb: int
     description: str
+    reads: tuple[str, ...]
 
     @property
     def handler(self) -> str:
@@ -30,11 +31,12 @@ class FunctionInfo:
 
 SCONES_FUNCTIONS: Final[tuple[FunctionInfo, ...]] = (
     FunctionInfo("serializeImageData", "serialize_image_data", 10, 128,
-                 "Read an image from S3 and return it base64-encoded."),
+                 "Read an image from S3 and return it base64-encoded.", ("s3_bucket", "s3_key")),
     FunctionInfo("classifyImage", "classify_image", 30, 256,
-                 "Send the image to the SageMaker endpoint and return its inferences."),
+                 "Send the image to the SageMaker endpoint and return its inferences.", ("image_data",)),
     FunctionInfo("filterInferences", "filter_inferences", 3, 128,
-                 "Fail with ThresholdConfidenceNotMet unless the top inference meets THRESHOLD."),
+                 "Fail with ThresholdConfidenceNotMet unless the top inference meets THRESHOLD.",
+                 ("image_data", "inferences")),
 )
 
 

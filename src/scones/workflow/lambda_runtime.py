@@ -346,7 +346,11 @@ class LocalLambdaRuntime:
         outcome: list[tuple[str, bool]] = []
 
         def run() -> None:
-            outcome.append(boot.call_handler(handler, event_text, context))
+            try:
+                outcome.append(boot.call_handler(handler, event_text, context))
+            except BaseException as exc:  # SystemExit & co. end a Lambda sandbox; report it as AWS does
+                message = f"RequestId: {request_id} Error: Runtime exited with error: {type(exc).__name__}({exc})"
+                outcome.append((json.dumps(boot.runtime_error("Runtime.ExitError", message)), True))
 
         thread = threading.Thread(target=run, daemon=True, name=f"lambda-{config.name}-{request_id[:8]}")
         thread.start()
