@@ -167,40 +167,40 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     s3.check_bucket(clients.s3, options.bucket, clients.region)
     artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
     tags = deployment_tags(options.prefix)
+    roles = ({service: options.role_arn for service in policies.SERVICES} if options.role_arn
+             else {service: names.role_arn(service) for service in policies.SERVICES})
+    # Build every request before the first change, so a bad option fails with nothing half-deployed.
+    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
+    model_request = sagemaker.model_request(spec, names)
+    config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
+    functions = function_specs(names, artifacts.zips, roles["lambda"], options.threshold)
+    machines = prepared_definitions(names, artifacts.definitions)
     plan = Plan()
 
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
     plan.add(s3.upload_bytes(clients.s3, options.bucket, names.model_key, artifacts.model_bytes, apply=apply))
 
-    image_uri = options.image_uri or ""
-    if options.role_arn:
-        roles = {service: options.role_arn for service in policies.SERVICES}
-    else:
-        documents = policies.role_policies(names, image_uri)
-        roles = {}
+    if not options.role_arn:
+        documents = policies.role_policies(names, spec.image_uri)
         for service in policies.SERVICES:
             plan.add(iam.ensure_role(clients.iam, names.role(service),
                                      trust=policies.trust_policy(service, names),
                                      policy_name=policies.POLICY_NAME, policy=documents[service], tags=tags,
                                      description=DESCRIPTIONS[service], apply=apply))
-            roles[service] = names.role_arn(service)
 
     plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
 
-    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
-    model_request = sagemaker.model_request(spec, names)
-    config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
     plan.add(sagemaker.ensure_endpoint_config(clients.sagemaker, config_request, tags=tags, apply=apply))
     endpoint_change = plan.add(sagemaker.ensure_endpoint(clients.sagemaker, names.endpoint,
                                                          config_request["EndpointConfigName"], tags=tags,
                                                          apply=apply))
 
-    for fn in function_specs(names, artifacts.zips, roles["lambda"], options.threshold):
+    for fn in functions:
         plan.add(lambda_functions.ensure_function(clients.lambda_, fn, tags=tags, apply=apply, sleep=sleep))
 
-    for stem, definition in prepared_definitions(names, artifacts.definitions).items():
+    for stem, definition in machines.items():
         plan.add(stepfunctions.ensure_state_machine(
             clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
             role_arn=roles["states"], tags=tags, apply=apply))
