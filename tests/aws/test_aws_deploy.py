@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
+from aws_harness import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
 from scones.aws import inventory, policies
 from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions
 from scones.aws.destroy import destroy_aws

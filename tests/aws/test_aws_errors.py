@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUCKET, REGION, Inputs, deploy_kwargs
+from aws_harness import BUCKET, REGION, Inputs, deploy_kwargs
 from scones.aws.deploy import deploy_aws
 from scones.aws.errors import BucketNotFoundError, CredentialsError, MissingModelError, RegionMismatchError
 from scones.aws.session import AwsClients, make_session
