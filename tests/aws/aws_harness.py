@@ -195,7 +195,7 @@ class Backend:
     kind: str
     clients: AwsClients
     session: Any
-    handle: Any  # AwsClients-less handle: None in-process, the server URL over HTTP
+    handle: str | None  # the server URL over HTTP, None in-process
     endpoint_url: str | None = None
 
     def queue(self, results: list[Any]) -> None:
@@ -207,7 +207,8 @@ class Backend:
 
 
 @contextlib.contextmanager
-def moto_backend(kind: str, tmp_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def moto_backend(kind: str) -> Iterator[Backend]:
+    """``mock_aws`` in this process, or a moto server reached over HTTP."""
     import boto3
 
     if kind == "mock_aws":

@@ -40,9 +40,8 @@ class Deployed:
 
 
 @pytest.fixture(scope="module", params=["mock_aws", "moto_server"])
-def deployed(request: pytest.FixtureRequest, inputs: Inputs,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    with moto_backend(request.param, tmp_path_factory) as backend:
+def deployed(request: pytest.FixtureRequest, inputs: Inputs) -> Iterator[Deployed]:
+    with moto_backend(request.param) as backend:
         first = deploy_aws(backend.clients, inputs.options(), **deploy_kwargs())
         second = deploy_aws(backend.clients, inputs.options(), **deploy_kwargs())
         yield Deployed(backend, inputs, first, second)

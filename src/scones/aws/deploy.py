@@ -57,7 +57,7 @@ class Artifacts:
     model_bytes: bytes = field(repr=False)
     model_sha256: str
     zips: dict[str, bytes] = field(repr=False)
-    definitions: dict[str, definitions.Definition]
+    workflows: dict[str, definitions.Definition]
 
 
 @dataclass
@@ -112,7 +112,7 @@ def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = No
     load = load_definition or definitions.load_definition
     return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
                      zips={f: build(f) for f in FUNCTIONS},
-                     definitions={stem: load(stem) for stem in STATE_MACHINES})
+                     workflows={stem: load(stem) for stem in STATE_MACHINES})
 
 
 def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
@@ -174,7 +174,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     model_request = sagemaker.model_request(spec, names)
     config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     functions = function_specs(names, artifacts.zips, roles["lambda"], options.threshold)
-    machines = prepared_definitions(names, artifacts.definitions)
+    machines = prepared_definitions(names, artifacts.workflows)
     plan = Plan()
 
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,

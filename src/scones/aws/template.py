@@ -132,7 +132,7 @@ def write_template(clients: AwsClients, options: DeployOptions, path: str | Path
         plan.add(s3.upload_bytes(clients.s3, options.bucket, function_key(names, base, artifacts.zips[base]),
                                  artifacts.zips[base], apply=apply))
     template = build_template(names, options, model_sha256=artifacts.model_sha256, zips=artifacts.zips,
-                              definitions=template_definitions(names, artifacts.definitions))
+                              definitions=template_definitions(names, artifacts.workflows))
     atomic_write_bytes(Path(path), (json.dumps(template, indent=2) + "\n").encode("utf-8"))
     return plan
 
