@@ -101,3 +101,10 @@ def test_missing_image_uri(clients: AwsClients, inputs: Inputs) -> None:
 def test_bad_prefix(clients: AwsClients, inputs: Inputs) -> None:
     with pytest.raises(UsageError, match="Prefix 'Bad_Prefix'"):
         deploy_aws(clients, inputs.options(prefix="Bad_Prefix"), apply=False, **deploy_kwargs())
+
+
+def test_image_in_another_region(clients: AwsClients, inputs: Inputs) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scones-serve:1"
+    with pytest.raises(RegionMismatchError, match="image .* is in eu-west-1") as exc:
+        deploy_aws(clients, inputs.options(image_uri=image), **deploy_kwargs())
+    assert "push the image to ECR in us-east-1" in exc.value.format_message()

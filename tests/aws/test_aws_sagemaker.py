@@ -10,8 +10,8 @@ import pytest
 from scones.aws.errors import AwsError
 from scones.aws.naming import Names
 from scones.aws.plan import Action
-from scones.aws.sagemaker import EndpointSpec, data_capture_config, endpoint_config_request, ensure_endpoint, \
-    model_request, wait_for_endpoint
+from scones.aws.sagemaker import EndpointSpec, check_serving, data_capture_config, endpoint_config_request, \
+    ensure_endpoint, model_request, wait_for_endpoint
 
 NAMES = Names(prefix="scones", bucket="b", account="123456789012", region="us-east-1")
 
@@ -112,3 +112,9 @@ def test_names_follow_content() -> None:
 def test_sampling_outside_range_is_refused() -> None:
     with pytest.raises(AwsError, match="outside 0-100"):
         data_capture_config(spec(sampling_percentage=101))
+
+
+def test_rolled_back_update_is_an_error() -> None:
+    check_serving(describe("InService", "scones-config-new"), "scones-config-new")
+    with pytest.raises(AwsError, match="rolled back \\(image not found\\)"):
+        check_serving(describe("InService", "scones-config-old", FailureReason="image not found"), "scones-config-new")

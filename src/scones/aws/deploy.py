@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
 from scones.aws.destroy import prune_superseded
-from scones.aws.errors import MissingModelError
+from scones.aws.errors import MissingModelError, RegionMismatchError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
 from scones.aws.plan import Action, Plan
 from scones.aws.session import AwsClients
@@ -125,6 +125,11 @@ def endpoint_spec(names: Names, options: DeployOptions, model_sha256: str, role_
     if not options.image_uri:
         raise UsageError("No serving image given",
                          hint="build the endpoint image (docker/Dockerfile), push it to ECR and pass --image-uri")
+    repository = policies.ecr_repository_arn(options.image_uri, names.partition)
+    if repository and repository.split(":")[3] != names.region:
+        raise RegionMismatchError(f"The image {options.image_uri} is in {repository.split(':')[3]}, but you are "
+                                  f"deploying to {names.region}; SageMaker pulls images only from its own region",
+                                  hint=f"push the image to ECR in {names.region} (or deploy to its region)")
     return sagemaker.EndpointSpec(image_uri=options.image_uri, model_data_url=names.model_data_url,
                                   model_sha256=model_sha256, role_arn=role_arn,
                                   capture_uri=names.capture_uri, instance_type=options.instance_type,
@@ -208,8 +213,9 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     if apply and wait:
         current = sagemaker.describe_endpoint(clients.sagemaker, names.endpoint) or {}
         if endpoint_change.action is not Action.NO_CHANGE or current.get("EndpointStatus") != sagemaker.IN_SERVICE:
-            sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
-                                        sleep=sleep, timeout_seconds=endpoint_timeout)
+            current = sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
+                                                  sleep=sleep, timeout_seconds=endpoint_timeout)
+        sagemaker.check_serving(current, config_request["EndpointConfigName"])
         # Only once the endpoint serves the new config may the old ones go (SageMaker rolls back to them).
         plan.extend(prune_superseded(clients, options.prefix, keep_model=model_request["ModelName"],
                                      keep_config=config_request["EndpointConfigName"], apply=True))
