@@ -111,3 +111,19 @@ def test_plan_summary() -> None:
     assert plan.summary() == "1 to create, 1 unchanged"
     assert plan.render().splitlines()[0].startswith("+ create")
     assert Plan([Change("b", "2", Action.NO_CHANGE)]).summary() == "no change: everything is up to date"
+
+
+def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
+    from aws_harness import build_zip, definition_loader
+    from scones.aws.deploy import DeployOptions, collect_artifacts
+    from scones.testing import tiny_model_tarball
+
+    model = tiny_model_tarball()
+    clients.s3.put_object(Bucket=BUCKET, Key="staged/model/model.tar.gz", Body=model)
+    clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
+    options = DeployOptions(bucket=BUCKET, dataset_uri=f"s3://{BUCKET}/staged/dataset",
+                            model_uri=f"s3://{BUCKET}/staged/model/model.tar.gz", image_uri="img")
+    artifacts = collect_artifacts(options, build_zip=build_zip(), load_definition=definition_loader(),
+                                  s3_client=clients.s3)
+    assert artifacts.model_bytes == model
+    assert artifacts.dataset.list() == ["train.lst"]

@@ -59,6 +59,7 @@ def test_package_functions_writes_one_zip_per_function(install_stand_ins: None, 
         assert any(n.endswith(f"{module}.py") for n in zipfile.ZipFile(zipped).namelist())
 
 
+@pytest.mark.slow
 def test_deploy_dry_run_apply_again_template_and_destroy(aws_env: str, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     inputs = make_inputs(tmp_path)

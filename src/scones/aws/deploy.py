@@ -85,13 +85,13 @@ def default_build_zip(name: str) -> bytes:
     return build_function_zip(name)
 
 
-def read_model(model_uri: str) -> bytes:
+def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
     """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
     text = str(model_uri).rstrip("/")
     parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
         else (text, ARTIFACT_NAME)
     try:
-        data = open_store(parent).get_bytes(name)
+        data = open_store(parent, s3_client=s3_client).get_bytes(name)
     except NotFoundError as exc:
         raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
                                 hint="train one with 'scones train', or pass --model PATH") from exc
@@ -100,14 +100,15 @@ def read_model(model_uri: str) -> bytes:
 
 
 def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = None,
-                      load_definition: LoadDefinition | None = None) -> Artifacts:
+                      load_definition: LoadDefinition | None = None, s3_client: Any | None = None) -> Artifacts:
+    """Read dataset, model, function zips and definitions (``s3_client`` serves ``s3://`` sources)."""
     from scones.model_artifact import sha256_hex
 
-    dataset = open_store(options.dataset_uri)
+    dataset = open_store(options.dataset_uri, s3_client=s3_client)
     if not dataset.list():
         raise DataError(f"No dataset at {options.dataset_uri}",
                         hint="stage one with 'scones data stage', or pass --dataset URI")
-    model = read_model(options.model_uri)
+    model = read_model(options.model_uri, s3_client=s3_client)
     build = build_zip or default_build_zip
     load = load_definition or definitions.load_definition
     return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
@@ -170,7 +171,8 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
+    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
+                                  s3_client=clients.s3)
     tags = deployment_tags(options.prefix)
     roles = ({service: options.role_arn for service in policies.SERVICES} if options.role_arn
              else {service: names.role_arn(service) for service in policies.SERVICES})

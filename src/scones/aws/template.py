@@ -123,7 +123,8 @@ def write_template(clients: AwsClients, options: DeployOptions, path: str | Path
     """Upload what the template refers to (unless ``apply`` is false) and write the template to ``path``."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
+    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
+                                  s3_client=clients.s3)
     plan = Plan()
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
