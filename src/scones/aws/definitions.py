@@ -8,7 +8,7 @@ Step Functions. For AWS two things change, both here and nowhere else:
 - every way the execution can fail first publishes to the deployment's SNS topic:
   transitions into a ``Fail`` state go through a publishing Task, and Task, Map
   and Parallel states without a ``States.ALL`` catcher get one that publishes and
-  then fails with the original error and cause (``ErrorPath``/``CausePath``).
+  then fails as ``scones.WorkflowFailed`` whose cause is the original error and cause as JSON.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ LAMBDA_ARN: Final = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:(?P<name
 SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 PUBLISH_STATE: Final = "Publish failure"
 FAILED_STATE: Final = "Failed"
+FAILED_ERROR: Final = "scones.WorkflowFailed"
 
 Definition = dict[str, Any]
 
@@ -149,7 +150,9 @@ def add_failure_notifications(definition: Definition, topic_arn: str, machine: s
         for state in uncaught:
             state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": publish})
         new_states[publish] = _publish_task(topic_arn, subject, failed)
-        new_states[failed] = {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
+        # A Fail state may not raise a "States." name again (AWS answers States.Runtime), so the error
+        # gets one fixed name and the cause keeps the original {"Error", "Cause"} as JSON text.
+        new_states[failed] = {"Type": "Fail", "Error": FAILED_ERROR, "CausePath": "States.JsonToString($)"}
     states.update(new_states)
     return out
 

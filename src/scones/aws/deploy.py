@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
 from scones.aws.destroy import prune_superseded
-from scones.aws.errors import MissingModelError
+from scones.aws.errors import MissingModelError, RegionMismatchError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
 from scones.aws.plan import Action, Plan
 from scones.aws.session import AwsClients
@@ -57,7 +57,7 @@ class Artifacts:
     model_bytes: bytes = field(repr=False)
     model_sha256: str
     zips: dict[str, bytes] = field(repr=False)
-    definitions: dict[str, definitions.Definition]
+    workflows: dict[str, definitions.Definition]
 
 
 @dataclass
@@ -85,13 +85,13 @@ def default_build_zip(name: str) -> bytes:
     return build_function_zip(name)
 
 
-def read_model(model_uri: str) -> bytes:
+def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
     """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
     text = str(model_uri).rstrip("/")
     parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
         else (text, ARTIFACT_NAME)
     try:
-        data = open_store(parent).get_bytes(name)
+        data = open_store(parent, s3_client=s3_client).get_bytes(name)
     except NotFoundError as exc:
         raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
                                 hint="train one with 'scones train', or pass --model PATH") from exc
@@ -100,19 +100,20 @@ def read_model(model_uri: str) -> bytes:
 
 
 def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = None,
-                      load_definition: LoadDefinition | None = None) -> Artifacts:
+                      load_definition: LoadDefinition | None = None, s3_client: Any | None = None) -> Artifacts:
+    """Read dataset, model, function zips and definitions (``s3_client`` serves ``s3://`` sources)."""
     from scones.model_artifact import sha256_hex
 
-    dataset = open_store(options.dataset_uri)
+    dataset = open_store(options.dataset_uri, s3_client=s3_client)
     if not dataset.list():
         raise DataError(f"No dataset at {options.dataset_uri}",
                         hint="stage one with 'scones data stage', or pass --dataset URI")
-    model = read_model(options.model_uri)
+    model = read_model(options.model_uri, s3_client=s3_client)
     build = build_zip or default_build_zip
     load = load_definition or definitions.load_definition
     return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
                      zips={f: build(f) for f in FUNCTIONS},
-                     definitions={stem: load(stem) for stem in STATE_MACHINES})
+                     workflows={stem: load(stem) for stem in STATE_MACHINES})
 
 
 def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
@@ -125,6 +126,11 @@ def endpoint_spec(names: Names, options: DeployOptions, model_sha256: str, role_
     if not options.image_uri:
         raise UsageError("No serving image given",
                          hint="build the endpoint image (docker/Dockerfile), push it to ECR and pass --image-uri")
+    repository = policies.ecr_repository_arn(options.image_uri, names.partition)
+    if repository and repository.split(":")[3] != names.region:
+        raise RegionMismatchError(f"The image {options.image_uri} is in {repository.split(':')[3]}, but you are "
+                                  f"deploying to {names.region}; SageMaker pulls images only from its own region",
+                                  hint=f"push the image to ECR in {names.region} (or deploy to its region)")
     return sagemaker.EndpointSpec(image_uri=options.image_uri, model_data_url=names.model_data_url,
                                   model_sha256=model_sha256, role_arn=role_arn,
                                   capture_uri=names.capture_uri, instance_type=options.instance_type,
@@ -165,42 +171,43 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
+    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
+                                  s3_client=clients.s3)
     tags = deployment_tags(options.prefix)
+    roles = ({service: options.role_arn for service in policies.SERVICES} if options.role_arn
+             else {service: names.role_arn(service) for service in policies.SERVICES})
+    # Build every request before the first change, so a bad option fails with nothing half-deployed.
+    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
+    model_request = sagemaker.model_request(spec, names)
+    config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
+    functions = function_specs(names, artifacts.zips, roles["lambda"], options.threshold)
+    machines = prepared_definitions(names, artifacts.workflows)
     plan = Plan()
 
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
     plan.add(s3.upload_bytes(clients.s3, options.bucket, names.model_key, artifacts.model_bytes, apply=apply))
 
-    image_uri = options.image_uri or ""
-    if options.role_arn:
-        roles = {service: options.role_arn for service in policies.SERVICES}
-    else:
-        documents = policies.role_policies(names, image_uri)
-        roles = {}
+    if not options.role_arn:
+        documents = policies.role_policies(names, spec.image_uri)
         for service in policies.SERVICES:
             plan.add(iam.ensure_role(clients.iam, names.role(service),
                                      trust=policies.trust_policy(service, names),
                                      policy_name=policies.POLICY_NAME, policy=documents[service], tags=tags,
                                      description=DESCRIPTIONS[service], apply=apply))
-            roles[service] = names.role_arn(service)
 
     plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
 
-    spec = endpoint_spec(names, options, artifacts.model_sha256, roles["sagemaker"])
-    model_request = sagemaker.model_request(spec, names)
-    config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
     plan.add(sagemaker.ensure_endpoint_config(clients.sagemaker, config_request, tags=tags, apply=apply))
     endpoint_change = plan.add(sagemaker.ensure_endpoint(clients.sagemaker, names.endpoint,
                                                          config_request["EndpointConfigName"], tags=tags,
                                                          apply=apply))
 
-    for fn in function_specs(names, artifacts.zips, roles["lambda"], options.threshold):
+    for fn in functions:
         plan.add(lambda_functions.ensure_function(clients.lambda_, fn, tags=tags, apply=apply, sleep=sleep))
 
-    for stem, definition in prepared_definitions(names, artifacts.definitions).items():
+    for stem, definition in machines.items():
         plan.add(stepfunctions.ensure_state_machine(
             clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
             role_arn=roles["states"], tags=tags, apply=apply))
@@ -208,8 +215,9 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     if apply and wait:
         current = sagemaker.describe_endpoint(clients.sagemaker, names.endpoint) or {}
         if endpoint_change.action is not Action.NO_CHANGE or current.get("EndpointStatus") != sagemaker.IN_SERVICE:
-            sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
-                                        sleep=sleep, timeout_seconds=endpoint_timeout)
+            current = sagemaker.wait_for_endpoint(clients.sagemaker, names.endpoint, show_progress=show_progress,
+                                                  sleep=sleep, timeout_seconds=endpoint_timeout)
+        sagemaker.check_serving(current, config_request["EndpointConfigName"])
         # Only once the endpoint serves the new config may the old ones go (SageMaker rolls back to them).
         plan.extend(prune_superseded(clients, options.prefix, keep_model=model_request["ModelName"],
                                      keep_config=config_request["EndpointConfigName"], apply=True))

@@ -80,8 +80,9 @@ def _encode_input(execution_input: Any) -> str:
 
 
 def start_execution(sfn: Any, state_machine_arn: str, execution_input: Any, *, name: str | None = None) -> str:
+    text = _encode_input(execution_input)
     try:
-        response = sfn.start_execution(stateMachineArn=state_machine_arn, input=_encode_input(execution_input),
+        response = sfn.start_execution(stateMachineArn=state_machine_arn, input=text,
                                        name=name or f"scones-{uuid.uuid4().hex[:16]}")
     except Exception as exc:
         if is_not_found(exc):

@@ -108,21 +108,16 @@ def sync_store(s3: Any, source: Store, bucket: str, prefix: str, *, apply: bool,
     etags = _remote_etags(s3, bucket, prefix + "/")
     read = read or source.get_bytes
     uploaded = 0
-    replaced = 0
     for key in progress(keys, enabled=show_progress, desc=f"s3://{bucket}/{prefix}", unit="file"):
         remote_key = f"{prefix}/{key}"
         data = read(key)
         if _same(s3, bucket, remote_key, data, etags.get(remote_key)):
             continue
-        if remote_key in etags:
-            replaced += 1
         uploaded += 1
         if apply:
             _put(s3, bucket, remote_key, data)
     name = f"s3://{bucket}/{prefix}/"
     if uploaded == 0:
         return Change("s3 objects", name, Action.NO_CHANGE, f"{len(keys)} objects")
-    action = Action.CREATE if replaced == 0 and not any(k.startswith(prefix + "/") for k in etags) \
-        else Action.UPDATE
-    return Change("s3 objects", name, action,
+    return Change("s3 objects", name, Action.UPDATE if etags else Action.CREATE,
                   f"{uploaded} of {len(keys)} objects to upload, {len(keys) - uploaded} unchanged")

@@ -175,3 +175,18 @@ def wait_for_endpoint(sm: Any, name: str, *, timeout_seconds: float = 1800.0, po
                                hint="wait and run 'scones deploy aws' again; it resumes where it stopped")
             LOG.debug("endpoint %s is %s; polling again in %s s", name, status, poll_seconds)
             sleep(poll_seconds)
+
+
+def check_serving(described: dict[str, Any], config_name: str) -> None:
+    """Refuse to go on when the endpoint does not serve ``config_name``.
+
+    A failed ``UpdateEndpoint`` rolls back: the endpoint is InService again, on
+    the old config, so "InService" alone does not mean the update landed.
+    """
+    name = described.get("EndpointName", "?")
+    if described.get("EndpointConfigName") != config_name:
+        raise AwsError(f"SageMaker endpoint {name!r} serves {described.get('EndpointConfigName')}, not "
+                       f"{config_name}: the update failed and was rolled back "
+                       f"({described.get('FailureReason', 'no reason given')})",
+                       hint=f"read the CloudWatch log group /aws/sagemaker/Endpoints/{name}, fix the image or "
+                            "model, and deploy again")

@@ -123,7 +123,8 @@ def write_template(clients: AwsClients, options: DeployOptions, path: str | Path
     """Upload what the template refers to (unless ``apply`` is false) and write the template to ``path``."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition)
+    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
+                                  s3_client=clients.s3)
     plan = Plan()
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
@@ -132,7 +133,7 @@ def write_template(clients: AwsClients, options: DeployOptions, path: str | Path
         plan.add(s3.upload_bytes(clients.s3, options.bucket, function_key(names, base, artifacts.zips[base]),
                                  artifacts.zips[base], apply=apply))
     template = build_template(names, options, model_sha256=artifacts.model_sha256, zips=artifacts.zips,
-                              definitions=template_definitions(names, artifacts.definitions))
+                              definitions=template_definitions(names, artifacts.workflows))
     atomic_write_bytes(Path(path), (json.dumps(template, indent=2) + "\n").encode("utf-8"))
     return plan
 

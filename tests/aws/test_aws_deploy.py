@@ -1,0 +1,307 @@
+"""``deploy_aws`` end to end against moto, in-process (``mock_aws``) and over HTTP (moto server).
+
+One deployment per backend is shared by the module (moto is slowish); tests that
+need their own deployment use another prefix in the same backend, which also
+proves that deployments never touch each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from aws_harness import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
+from scones.aws import inventory, policies
+from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions
+from scones.aws.destroy import destroy_aws
+from scones.aws.naming import FUNCTIONS, Names
+from scones.aws.plan import Action
+from scones.aws.run import ExecutionStatus, run_on_aws
+
+pytestmark = pytest.mark.xdist_group("aws-moto")
+
+NAMES = Names(prefix="scones", bucket=BUCKET, account=ACCOUNT, region=REGION)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    backend: Backend
+    inputs: Inputs
+    first: DeployResult
+    second: DeployResult
+
+    @property
+    def clients(self) -> Any:
+        return self.backend.clients
+
+
+@pytest.fixture(scope="module", params=["mock_aws", "moto_server"])
+def deployed(request: pytest.FixtureRequest, inputs: Inputs) -> Iterator[Deployed]:
+    with moto_backend(request.param) as backend:
+        first = deploy_aws(backend.clients, inputs.options(), **deploy_kwargs())
+        second = deploy_aws(backend.clients, inputs.options(), **deploy_kwargs())
+        yield Deployed(backend, inputs, first, second)
+
+
+def test_first_run_creates_every_resource(deployed: Deployed) -> None:
+    plan = deployed.first.plan
+    assert {c.action for c in plan.changes} == {Action.CREATE}
+    kinds = [c.kind for c in plan.changes]
+    assert kinds.count("iam role") == 3
+    assert kinds.count("lambda function") == 3
+    assert kinds.count("state machine") == 2
+    for kind in ("s3 objects", "s3 object", "sns topic", "sagemaker model", "sagemaker endpoint config",
+                 "sagemaker endpoint"):
+        assert kinds.count(kind) == 1, kind
+
+
+def test_second_run_reports_no_change(deployed: Deployed) -> None:
+    plan = deployed.second.plan
+    assert not plan.has_changes
+    assert [c.action for c in plan.changes] == [Action.NO_CHANGE] * len(deployed.first.plan.changes)
+    assert plan.render().splitlines()[-1] == "no change: everything is up to date"
+
+
+def test_dataset_and_model_are_in_s3_with_their_checksums(deployed: Deployed) -> None:
+    s3 = deployed.clients.s3
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="scones/dataset/")["Contents"]
+    local = sorted(p.relative_to(deployed.inputs.dataset).as_posix()
+                   for p in deployed.inputs.dataset.rglob("*") if p.is_file())
+    assert sorted(o["Key"].removeprefix("scones/dataset/") for o in listed) == local
+    png = s3.get_object(Bucket=BUCKET, Key="scones/dataset/train/train_0.png")["Body"].read()
+    assert png == (deployed.inputs.dataset / "train" / "train_0.png").read_bytes()
+    model = s3.get_object(Bucket=BUCKET, Key="scones/model/model.tar.gz")
+    data = model["Body"].read()
+    assert data == (deployed.inputs.model / "model.tar.gz").read_bytes()
+    import hashlib
+
+    assert model["Metadata"]["scones-sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_endpoint_config_captures_every_request_and_response(deployed: Deployed) -> None:
+    sm = deployed.clients.sagemaker
+    endpoint = sm.describe_endpoint(EndpointName="scones-endpoint")
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    assert config["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": f"s3://{BUCKET}/scones/data_capture",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+    }
+    [variant] = config["ProductionVariants"]
+    assert variant["VariantName"] == "AllTraffic"
+    assert variant["InstanceType"] == "ml.m5.xlarge"
+    assert variant["InitialInstanceCount"] == 1
+    model = sm.describe_model(ModelName=variant["ModelName"])
+    assert model["PrimaryContainer"]["Image"] == IMAGE
+    assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://{BUCKET}/scones/model/model.tar.gz"
+    assert model["ExecutionRoleArn"] == NAMES.role_arn("sagemaker")
+
+
+def test_functions_have_handlers_environment_and_timeouts(deployed: Deployed) -> None:
+    lam = deployed.clients.lambda_
+    expected = {
+        "serializeImageData": ("serialize_image_data.lambda_handler", {}, 30),
+        "classifyImage": ("classify_image.lambda_handler", {"ENDPOINT_NAME": "scones-endpoint"}, 75),
+        "filterInferences": ("filter_inferences.lambda_handler", {"THRESHOLD": "0.9"}, 10),
+    }
+    for base, (handler, env, timeout) in expected.items():
+        config = lam.get_function(FunctionName=f"scones-{base}")["Configuration"]
+        assert config["Handler"].endswith(handler)
+        assert config["Runtime"] == "python3.12"
+        assert config["Timeout"] == timeout
+        assert config.get("Environment", {}).get("Variables", {}) == env
+        assert config["Role"] == NAMES.role_arn("lambda")
+
+
+def _policy(clients: Any, role: str) -> dict[str, Any]:
+    doc = clients.iam.get_role_policy(RoleName=role, PolicyName=policies.POLICY_NAME)["PolicyDocument"]
+    return json.loads(doc) if isinstance(doc, str) else dict(doc)
+
+
+def _statement(doc: dict[str, Any], sid: str) -> dict[str, Any]:
+    return next(s for s in doc["Statement"] if s.get("Sid") == sid)
+
+
+def test_roles_are_least_privilege(deployed: Deployed) -> None:
+    clients = deployed.clients
+    assert clients.iam.list_role_policies(RoleName="scones-lambda-role")["PolicyNames"] == [policies.POLICY_NAME]
+    lam = _policy(clients, "scones-lambda-role")
+    assert lam == policies.lambda_policy(NAMES)
+    assert _statement(lam, "ReadDatasetPrefix")["Resource"] == f"arn:aws:s3:::{BUCKET}/scones/dataset/*"
+    assert _statement(lam, "InvokeThisEndpoint") == {
+        "Sid": "InvokeThisEndpoint", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
+        "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scones-endpoint"}
+    states = _policy(clients, "scones-states-role")
+    invoke = _statement(states, "InvokeTheseFunctions")
+    arns = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:scones-{f}" for f in FUNCTIONS]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert sorted(invoke["Resource"]) == sorted(arns + [a + ":*" for a in arns])
+    assert _statement(states, "PublishFailures")["Resource"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:scones-failures"
+    sagemaker_doc = _policy(clients, "scones-sagemaker-role")
+    assert _statement(sagemaker_doc, "ReadThisModel")["Resource"] == \
+        f"arn:aws:s3:::{BUCKET}/scones/model/model.tar.gz"
+    assert _statement(sagemaker_doc, "PullServingImage")["Resource"] == \
+        f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/scones-serve"
+    for doc in (lam, states, sagemaker_doc):
+        wildcard = [s["Sid"] for s in doc["Statement"] if s["Resource"] == "*"]
+        assert set(wildcard) <= {"EcrLogin", "PublishEndpointMetrics"}
+    trust = clients.iam.get_role(RoleName="scones-states-role")["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+
+
+def _tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in definition["States"].values() if s["Type"] == "Task"]
+
+
+def test_state_machines_call_these_functions_and_publish_failures(deployed: Deployed) -> None:
+    sfn = deployed.clients.sfn
+    arns = {f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:scones-{f}" for f in FUNCTIONS}
+    for stem, arn in deployed.first.state_machine_arns.items():
+        described = sfn.describe_state_machine(stateMachineArn=arn)
+        assert described["roleArn"] == NAMES.role_arn("states")
+        definition = json.loads(described["definition"])
+        raw = deploy_kwargs()["load_definition"](stem)
+        assert definition == prepared_definitions(NAMES, {stem: raw})[stem]
+        invoked = [t["Parameters"]["FunctionName"] for t in _tasks(definition)
+                   if t["Resource"] == "arn:aws:states:::lambda:invoke"]
+        assert invoked and {name.split(":$LATEST")[0] for name in invoked} <= arns
+        assert "148908537034" not in described["definition"]  # the recorded account is gone
+        publishes = [t for t in _tasks(definition) if t["Resource"] == "arn:aws:states:::sns:publish"]
+        assert publishes
+        assert {t["Parameters"]["TopicArn"] for t in publishes} == {f"arn:aws:sns:{REGION}:{ACCOUNT}:scones-failures"}
+        for task in _tasks(definition):
+            if task["Resource"] != "arn:aws:states:::sns:publish":
+                assert any("States.ALL" in c["ErrorEquals"] for c in task["Catch"])
+
+
+def test_every_resource_is_tagged(deployed: Deployed) -> None:
+    clients = deployed.clients
+    found = {
+        "state machine": inventory.state_machines(clients, "scones"),
+        "function": inventory.functions(clients, "scones"),
+        "endpoint": inventory.endpoints(clients, "scones"),
+        "endpoint config": inventory.endpoint_configs(clients, "scones"),
+        "model": inventory.models(clients, "scones"),
+        "topic": inventory.topics(clients, "scones"),
+        "role": inventory.roles(clients, "scones"),
+    }
+    assert {k: len(v) for k, v in found.items()} == {"state machine": 2, "function": 3, "endpoint": 1,
+                                                     "endpoint config": 1, "model": 1, "topic": 1, "role": 3}
+    tags = clients.lambda_.list_tags(Resource=deployed.first.function_arns["classifyImage"])["Tags"]
+    assert tags == {"scones:managed": "true", "scones:deployment": "scones"}
+
+
+def test_run_on_aws_returns_the_workflow_output(deployed: Deployed) -> None:
+    inferred = {"statusCode": 200, "body": {"image_data": "aGk=", "s3_bucket": BUCKET,
+                                            "s3_key": "scones/dataset/test/test_0.png", "inferences": [0.95, 0.05]}}
+    deployed.backend.queue([{"statusCode": 200, "body": {"image_data": "aGk="}}, inferred, inferred])
+    result = run_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"},
+                        show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    assert result.status is ExecutionStatus.SUCCEEDED
+    assert result.output == inferred
+    assert result.check() is result
+    assert result.execution_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:scones-workflow:")
+
+
+def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
+    sqs = deployed.backend.client("sqs")
+    queue_url = sqs.create_queue(QueueName="failures-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    deployed.clients.sns.subscribe(TopicArn=NAMES.topic_arn, Protocol="sqs",
+                                   Endpoint=queue_arn)
+    # serializeImageData answers without a body: classifyImage's "$.body" path fails; the catcher the
+    # deployer added publishes the failure, then fails carrying the original error in its cause.
+    deployed.backend.queue([{"statusCode": 200}])
+    result = run_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"},
+                        show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    assert result.status is ExecutionStatus.FAILED
+    assert result.error == "scones.WorkflowFailed"
+    assert json.loads(result.cause or "{}")["Error"] == "States.Runtime"
+    with pytest.raises(Exception, match="ended FAILED"):
+        result.check()
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(messages) == 1
+    envelope = json.loads(messages[0]["Body"])
+    assert envelope["Subject"] == "scones: scones-workflow failed"
+    published = json.loads(envelope["Message"])
+    assert published["Error"] == "States.Runtime"
+    assert published == json.loads(result.cause or "{}")
+
+
+def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> None:
+    clients = deployed.clients
+    dry = deploy_aws(clients, deployed.inputs.options(threshold=0.75), apply=False, **deploy_kwargs())
+    updates = [c for c in dry.plan.changes if c.action is not Action.NO_CHANGE]
+    assert [(c.kind, c.name, c.detail) for c in updates] == [("lambda function", "scones-filterInferences",
+                                                             "environment")]
+    env = clients.lambda_.get_function(FunctionName="scones-filterInferences")["Configuration"]["Environment"]
+    assert env["Variables"]["THRESHOLD"] == "0.9"  # the dry run changed nothing
+    applied = deploy_aws(clients, deployed.inputs.options(threshold=0.75), **deploy_kwargs())
+    assert applied.plan.count(Action.UPDATE) == 1
+    env = clients.lambda_.get_function(FunctionName="scones-filterInferences")["Configuration"]["Environment"]
+    assert env["Variables"]["THRESHOLD"] == "0.75"
+    back = deploy_aws(clients, deployed.inputs.options(), **deploy_kwargs())
+    assert back.plan.count(Action.UPDATE) == 1
+    assert not deploy_aws(clients, deployed.inputs.options(), **deploy_kwargs()).plan.has_changes
+
+
+def test_dry_run_of_a_new_deployment_changes_nothing(deployed: Deployed) -> None:
+    clients = deployed.clients
+    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, **deploy_kwargs()).plan
+    assert {c.action for c in plan.changes} == {Action.CREATE}
+    assert len(plan.changes) == len(deployed.first.plan.changes)
+    assert clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-dry/").get("KeyCount", 0) == 0
+    assert destroy_aws(clients, "scones-dry", apply=False).changes == []
+    assert not any(r["RoleName"].startswith("scones-dry-") for r in clients.iam.list_roles()["Roles"])
+
+
+def test_destroy_removes_exactly_one_deployment(deployed: Deployed) -> None:
+    clients = deployed.clients
+    deploy_aws(clients, deployed.inputs.options(prefix="scones-two"), **deploy_kwargs())
+    # Look-alikes that scones did not create: untagged, or tagged for nobody.
+    clients.iam.create_role(RoleName="scones-two-foreign-role", AssumeRolePolicyDocument=json.dumps(
+        policies.trust_policy("lambda", NAMES)))
+    foreign_topic = clients.sns.create_topic(Name="scones-two-other",
+                                             Tags=[{"Key": "scones:deployment", "Value": "scones-two"}])["TopicArn"]
+    clients.s3.put_object(Bucket=BUCKET, Key="scones-two/notes.txt", Body=b"mine")
+    before_main = {c.name for c in destroy_aws(clients, "scones", apply=False).changes}
+
+    dry = destroy_aws(clients, "scones-two", bucket=BUCKET, apply=False, delete_data=True)
+    assert len(dry.changes) == 12 + 2  # 12 resources, dataset and model objects
+    assert inventory.functions(clients, "scones-two")  # the dry run deleted nothing
+
+    done = destroy_aws(clients, "scones-two", bucket=BUCKET, delete_data=True)
+    assert {c.action for c in done.changes} == {Action.DELETE}
+    assert destroy_aws(clients, "scones-two", apply=False).changes == []
+    assert not [f for f in clients.lambda_.list_functions()["Functions"]
+                if f["FunctionName"].startswith("scones-two-")]
+    roles = {r["RoleName"] for r in clients.iam.list_roles()["Roles"]}
+    assert "scones-two-foreign-role" in roles and "scones-two-lambda-role" not in roles
+    assert foreign_topic in {t["TopicArn"] for t in clients.sns.list_topics()["Topics"]}
+    keys = [o["Key"] for o in clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-two/").get("Contents", [])]
+    assert keys == ["scones-two/notes.txt"]
+    # The other deployment is untouched.
+    assert {c.name for c in destroy_aws(clients, "scones", apply=False).changes} == before_main
+    assert not deploy_aws(clients, deployed.inputs.options(), **deploy_kwargs()).plan.has_changes
+
+
+def test_given_role_replaces_the_three_roles(deployed: Deployed) -> None:
+    clients = deployed.clients
+    role_arn = clients.iam.create_role(RoleName="admin-made-role", AssumeRolePolicyDocument=json.dumps(
+        policies.trust_policy("lambda", NAMES)))["Role"]["Arn"]
+    result = deploy_aws(clients, deployed.inputs.options(prefix="scones-byo", role_arn=role_arn), **deploy_kwargs())
+    assert not [c for c in result.plan.changes if c.kind == "iam role"]
+    config = clients.lambda_.get_function(FunctionName="scones-byo-classifyImage")["Configuration"]
+    assert config["Role"] == role_arn
+    arn = result.state_machine_arns["scones"]
+    assert clients.sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == role_arn
+    destroy_aws(clients, "scones-byo")
+    assert "admin-made-role" in {r["RoleName"] for r in clients.iam.list_roles()["Roles"]}

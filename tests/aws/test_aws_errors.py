@@ -1,0 +1,110 @@
+"""Mistakes a user can make before anything is created: each a SconesError naming the resource and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aws_harness import BUCKET, REGION, Inputs, deploy_kwargs
+from scones.aws.deploy import deploy_aws
+from scones.aws.errors import BucketNotFoundError, CredentialsError, MissingModelError, RegionMismatchError
+from scones.aws.session import AwsClients, make_session
+from scones.errors import DataError, ModelError, UsageError
+
+pytestmark = pytest.mark.xdist_group("aws-moto")
+
+
+@pytest.fixture
+def clients() -> Iterator[AwsClients]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        c = AwsClients.from_session(session)
+        c.s3.create_bucket(Bucket=BUCKET)
+        yield c
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask the network for credentials
+
+
+def test_missing_credentials(no_credentials: None) -> None:
+    with pytest.raises(CredentialsError, match="No AWS credentials found") as exc:
+        AwsClients.from_session(make_session(region=REGION))
+    assert "aws configure" in exc.value.format_message()
+
+
+def test_missing_region(no_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(UsageError, match="region") as exc:
+        AwsClients.from_session(make_session())
+    assert "--region" in exc.value.format_message()
+
+
+def test_unknown_profile(no_credentials: None) -> None:
+    with pytest.raises(CredentialsError, match="'nobody'"):
+        make_session(region=REGION, profile="nobody")
+
+
+def test_missing_bucket(clients: AwsClients, inputs: Inputs) -> None:
+    with pytest.raises(BucketNotFoundError, match="'not-there'") as exc:
+        deploy_aws(clients, inputs.options(bucket="not-there"), **deploy_kwargs())
+    assert "aws s3 mb s3://not-there" in exc.value.format_message()
+    assert clients.iam.list_roles()["Roles"] == []  # failed before creating anything
+
+
+def test_bucket_in_another_region(clients: AwsClients, inputs: Inputs) -> None:
+    clients.s3.create_bucket(Bucket="far-away", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with pytest.raises(RegionMismatchError, match="eu-west-1") as exc:
+        deploy_aws(clients, inputs.options(bucket="far-away"), **deploy_kwargs())
+    assert "--region eu-west-1" in exc.value.format_message()
+
+
+def test_missing_model(clients: AwsClients, inputs: Inputs, tmp_path: Path) -> None:
+    with pytest.raises(MissingModelError, match="No model.tar.gz") as exc:
+        deploy_aws(clients, inputs.options(model_uri=str(tmp_path / "empty")), **deploy_kwargs())
+    assert "scones train" in exc.value.format_message()
+    assert clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
+def test_corrupt_model_is_not_shipped(clients: AwsClients, inputs: Inputs, tmp_path: Path) -> None:
+    bad = tmp_path / "model.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    with pytest.raises(ModelError, match="not a readable tar.gz"):
+        deploy_aws(clients, inputs.options(model_uri=str(bad)), **deploy_kwargs())
+
+
+def test_missing_dataset(clients: AwsClients, inputs: Inputs, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="No dataset") as exc:
+        deploy_aws(clients, inputs.options(dataset_uri=str(tmp_path / "nothing")), **deploy_kwargs())
+    assert "scones data stage" in exc.value.format_message()
+
+
+def test_missing_image_uri(clients: AwsClients, inputs: Inputs) -> None:
+    with pytest.raises(UsageError, match="serving image") as exc:
+        deploy_aws(clients, inputs.options(image_uri=None), **deploy_kwargs())
+    assert "--image-uri" in exc.value.format_message()
+    assert clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0  # nothing half-deployed
+
+
+def test_bad_prefix(clients: AwsClients, inputs: Inputs) -> None:
+    with pytest.raises(UsageError, match="Prefix 'Bad_Prefix'"):
+        deploy_aws(clients, inputs.options(prefix="Bad_Prefix"), apply=False, **deploy_kwargs())
+
+
+def test_image_in_another_region(clients: AwsClients, inputs: Inputs) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scones-serve:1"
+    with pytest.raises(RegionMismatchError, match="image .* is in eu-west-1") as exc:
+        deploy_aws(clients, inputs.options(image_uri=image), **deploy_kwargs())
+    assert "push the image to ECR in us-east-1" in exc.value.format_message()

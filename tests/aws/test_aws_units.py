@@ -1,0 +1,129 @@
+"""Smaller pieces against in-process moto: checksum skipping, IAM drift, handler lookup, run errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aws_harness import BUCKET, REGION, stand_in_zip
+from scones.aws import iam, lambda_functions, s3
+from scones.aws.errors import AwsError, NotDeployedError
+from scones.aws.plan import Action, Change, Plan
+from scones.aws.run import ExecutionResult, ExecutionStatus, run_on_aws
+from scones.aws.session import AwsClients
+from scones.errors import WorkflowError
+from scones.store import LocalStore
+
+pytestmark = pytest.mark.xdist_group("aws-moto")
+
+
+@pytest.fixture
+def clients() -> Iterator[AwsClients]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        c = AwsClients.from_session(boto3.session.Session(region_name=REGION))
+        c.s3.create_bucket(Bucket=BUCKET)
+        yield c
+
+
+def test_sync_uploads_only_what_changed(clients: AwsClients, tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    for name in ("a.txt", "b.txt", "sub/c.txt"):
+        store.put_text(name, name)
+    first = s3.sync_store(clients.s3, store, BUCKET, "p/data", apply=True, show_progress=False)
+    assert first.action is Action.CREATE
+    store.put_text("b.txt", "changed")
+    store.put_text("d.txt", "new")
+    second = s3.sync_store(clients.s3, store, BUCKET, "p/data", apply=True, show_progress=False)
+    assert (second.action, second.detail) == (Action.UPDATE, "2 of 4 objects to upload, 2 unchanged")
+    assert clients.s3.get_object(Bucket=BUCKET, Key="p/data/b.txt")["Body"].read() == b"changed"
+    assert s3.sync_store(clients.s3, store, BUCKET, "p/data", apply=True, show_progress=False).action \
+        is Action.NO_CHANGE
+
+
+def test_non_md5_etag_falls_back_to_the_sha256_metadata(clients: AwsClients) -> None:
+    s3.upload_bytes(clients.s3, BUCKET, "k", b"data", apply=True)
+    # A multipart or SSE-KMS ETag is not the MD5 of the bytes: only the metadata can tell.
+    assert s3._same(clients.s3, BUCKET, "k", b"data", "0123abcd-2")
+    assert not s3._same(clients.s3, BUCKET, "k", b"other", "0123abcd-2")
+
+
+def test_role_drift_is_repaired_in_place(clients: AwsClients) -> None:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                      "Resource": "arn:aws:s3:::b/p/*"}]}
+    kwargs = {"trust": trust, "policy_name": "p", "tags": {"scones:managed": "true"}, "description": "d"}
+    assert iam.ensure_role(clients.iam, "r", policy=policy, apply=True, **kwargs).action is Action.CREATE
+    # Someone widens the policy by hand and adds another one.
+    clients.iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=json.dumps(
+        {**policy, "Statement": [{**policy["Statement"][0], "Resource": "*"}]}))
+    clients.iam.put_role_policy(RoleName="r", PolicyName="extra", PolicyDocument=json.dumps(policy))
+    change = iam.ensure_role(clients.iam, "r", policy=policy, apply=True, **kwargs)
+    assert (change.action, change.detail) == (Action.UPDATE, "policy, stale policies")
+    assert clients.iam.list_role_policies(RoleName="r")["PolicyNames"] == ["p"]
+    assert iam.ensure_role(clients.iam, "r", policy=policy, apply=True, **kwargs).action is Action.NO_CHANGE
+
+
+def test_handler_is_found_in_the_zip() -> None:
+    assert lambda_functions.handler_for("classifyImage", stand_in_zip("classifyImage")) == \
+        "classify_image.lambda_handler"
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("scones/functions/filter_inferences.py", "")
+    assert lambda_functions.handler_for("filterInferences", buf.getvalue()) == \
+        "scones.functions.filter_inferences.lambda_handler"
+    with pytest.raises(AwsError, match="no classify_image.py"):
+        lambda_functions.handler_for("classifyImage", buf.getvalue())
+    with pytest.raises(AwsError, match="not a zip"):
+        lambda_functions.handler_for("classifyImage", b"nope")
+
+
+def test_run_before_deploy_says_what_to_do(clients: AwsClients) -> None:
+    with pytest.raises(NotDeployedError, match="does not exist") as exc:
+        run_on_aws(clients, {"s3_bucket": BUCKET, "s3_key": "k"}, show_progress=False)
+    assert "scones deploy aws" in exc.value.format_message()
+
+
+def test_oversized_input_is_refused(clients: AwsClients) -> None:
+    with pytest.raises(WorkflowError, match="at most 262144"):
+        run_on_aws(clients, {"image": "x" * 300_000}, show_progress=False)
+
+
+def test_execution_result_reads_describe_execution() -> None:
+    ok = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "SUCCEEDED", "output": '{"a": 1}'})
+    assert (ok.status, ok.output) == (ExecutionStatus.SUCCEEDED, {"a": 1})
+    failed = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "FAILED", "error": "E", "cause": "C"})
+    with pytest.raises(AwsError, match="ended FAILED: E \\(C\\)"):
+        failed.check()
+
+
+def test_plan_summary() -> None:
+    plan = Plan([Change("a", "1", Action.CREATE), Change("b", "2", Action.NO_CHANGE)])
+    assert plan.summary() == "1 to create, 1 unchanged"
+    assert plan.render().splitlines()[0].startswith("+ create")
+    assert Plan([Change("b", "2", Action.NO_CHANGE)]).summary() == "no change: everything is up to date"
+
+
+def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
+    from aws_harness import build_zip, definition_loader
+    from scones.aws.deploy import DeployOptions, collect_artifacts
+    from scones.testing import tiny_model_tarball
+
+    model = tiny_model_tarball()
+    clients.s3.put_object(Bucket=BUCKET, Key="staged/model/model.tar.gz", Body=model)
+    clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
+    options = DeployOptions(bucket=BUCKET, dataset_uri=f"s3://{BUCKET}/staged/dataset",
+                            model_uri=f"s3://{BUCKET}/staged/model/model.tar.gz", image_uri="img")
+    artifacts = collect_artifacts(options, build_zip=build_zip(), load_definition=definition_loader(),
+                                  s3_client=clients.s3)
+    assert artifacts.model_bytes == model
+    assert artifacts.dataset.list() == ["train.lst"]
