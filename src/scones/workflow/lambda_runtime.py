@@ -41,10 +41,7 @@ from typing import Any, Final
 
 from scones.errors import WorkflowError
 from scones.workflow import lambda_bootstrap as boot
-try:
-    from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
-except ModuleNotFoundError:  # TEMPORARY: the interpreter (issue 5) is not merged yet
-    from scones.workflow._lambda_contract import LambdaInvokeResult, LambdaServiceError
+from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError, parse_function_name
 
 LOG = logging.getLogger(__name__)
 
@@ -67,29 +64,6 @@ class FunctionConfig:
     timeout_seconds: float = 3.0
     memory_mb: int = 128  # recorded and passed to the context; not enforced locally
     package: bytes | None = None  # the deployment zip, required in isolated mode
-
-
-def parse_function_name(function_name: str, qualifier: str | None = None) -> tuple[str, str]:
-    """``(name, qualifier)`` from a name, ``name:qualifier``, a partial ARN or a full function ARN."""
-    text = function_name.strip()
-    if text.startswith("arn:"):
-        parts = text.split(":")
-        # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
-        if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
-            raise LambdaServiceError("Lambda.InvalidParameterValueException",
-                                     f"{function_name!r} is not a Lambda function ARN")
-        name, arn_qualifier = parts[6], (parts[7] if len(parts) > 7 else None)
-    else:
-        parts = text.split(":")
-        if len(parts) >= 3 and parts[1] == "function":  # <account>:function:<name>[:<qualifier>]
-            name, arn_qualifier = parts[2], (parts[3] if len(parts) > 3 else None)
-        else:
-            name, arn_qualifier = parts[0], (parts[1] if len(parts) > 1 else None)
-    if qualifier and arn_qualifier and qualifier != arn_qualifier:
-        raise LambdaServiceError("Lambda.InvalidParameterValueException",
-                                 f"The derived qualifier from the function name does not match the specified "
-                                 f"qualifier ({arn_qualifier} vs {qualifier})")
-    return name, qualifier or arn_qualifier or LATEST
 
 
 class _IsolatedWorker:
@@ -213,8 +187,8 @@ class LocalLambdaRuntime:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
 
     def config(self, function_name: str) -> FunctionConfig:
-        name, qualifier = parse_function_name(function_name)
-        return self._resolve(name, qualifier)
+        ref = parse_function_name(function_name)
+        return self._resolve(ref.name, ref.qualifier or LATEST)
 
     def _resolve(self, name: str, qualifier: str) -> FunctionConfig:
         config = self.functions.get(name)
@@ -299,8 +273,8 @@ class LocalLambdaRuntime:
 
     # -- invoke ------------------------------------------------------------
     def invoke(self, function_name: str, payload: Any, *, qualifier: str | None = None) -> LambdaInvokeResult:
-        name, resolved_qualifier = parse_function_name(function_name, qualifier)
-        config = self._resolve(name, resolved_qualifier)
+        ref = parse_function_name(function_name, qualifier)
+        config = self._resolve(ref.name, ref.qualifier or LATEST)
         try:
             event_text = json.dumps(payload)
         except (TypeError, ValueError) as exc:
