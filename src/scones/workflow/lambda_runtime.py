@@ -50,6 +50,7 @@ DEFAULT_ACCOUNT: Final = "000000000000"
 #: What the python3.12 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES: Final = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi")
 LATEST: Final = "$LATEST"
+DEFAULT_ISOLATED_WORKERS: Final = 4
 
 Handler = Callable[[Any, Any], Any]
 
@@ -162,9 +163,13 @@ class LocalLambdaRuntime:
     """Functions by name, invoked with AWS Lambda's semantics. Use it as a context manager."""
 
     def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
-                 region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT) -> None:
+                 region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
+                 max_workers_per_function: int = DEFAULT_ISOLATED_WORKERS) -> None:
         self.functions = {f.name: f for f in functions}
         self.isolated = isolated
+        # Isolated workers are whole interpreters (~40 MB each): beyond this many per function,
+        # invocations wait for a free worker instead of being throttled as AWS would.
+        self._slots = {name: threading.BoundedSemaphore(max_workers_per_function) for name in self.functions}
         self.region = region
         self.account_id = account_id
         self._lock = threading.Lock()
@@ -335,6 +340,10 @@ class LocalLambdaRuntime:
         return outcome[0]
 
     def _invoke_isolated(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
+        with self._slots[config.name]:
+            return self._invoke_isolated_slot(config, event_text, request_id)
+
+    def _invoke_isolated_slot(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
         with self._lock:
             idle = self._idle[config.name]
             worker = idle.pop() if idle else None
