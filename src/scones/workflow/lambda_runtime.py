@@ -395,8 +395,12 @@ def scones_functions(*, store_root: str | os.PathLike[str], endpoint_url: str = 
     The credentials are placeholders: the local endpoint checks none, but boto3
     refuses to sign a request without some, as Lambda's own runtime provides.
     """
+    from scones.errors import UsageError
     from scones.functions.catalog import SCONES_FUNCTIONS
 
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise UsageError(f"The threshold must be in (0, 1], got {threshold:g}",
+                         hint="filterInferences keeps an image when its top probability is at least the threshold")
     aws = {"AWS_ACCESS_KEY_ID": "scones-local", "AWS_SECRET_ACCESS_KEY": "scones-local",
            "AWS_DEFAULT_REGION": region}
     environments: dict[str, dict[str, str]] = {
