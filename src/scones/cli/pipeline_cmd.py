@@ -105,6 +105,8 @@ def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: b
         click.echo(f"inferences: {outcome.inferences}")
     if outcome.error:
         click.echo(f"error: {outcome.error}\ncause: {outcome.cause}")
+    elif outcome.task_error:
+        click.echo(f"error: (none: the Fail state names no error); the failed task raised {outcome.task_error}")
 
 
 @click.command("run-batch")
