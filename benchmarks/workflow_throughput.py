@@ -102,6 +102,10 @@ def main() -> int:
             with local_pipeline(settings, options) as pipeline:
                 pipeline.run_batch(keys[:16], concurrency=args.concurrency)  # warm: imports, clients, workers
                 summary = pipeline.run_batch(keys, concurrency=args.concurrency, labels=labels)
+            options = PipelineOptions(endpoint_url=endpoint.url, isolated=args.isolated, keep_history=False)
+            with local_pipeline(settings, options) as pipeline:
+                pipeline.run_batch(keys[:16], concurrency=args.concurrency)
+                no_history = pipeline.run_batch(keys, concurrency=args.concurrency, labels=labels)
             raw_after = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
     raw = (raw_before + raw_after) / 2
     ratio = summary.executions_per_second / raw
@@ -111,7 +115,10 @@ def main() -> int:
     print(f"workflow executions/s:   {summary.executions_per_second:.1f}  (target >= 100: "
           f"{'met' if summary.executions_per_second >= 100 else 'NOT met'})")
     print(f"workflow / endpoint:     {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(f"run-batch --no-history:  {no_history.executions_per_second:.1f} executions/s "
+          f"({no_history.executions_per_second / raw:.2f} x endpoint)")
     print(json.dumps({"executions_per_second": round(summary.executions_per_second, 2),
+                      "executions_per_second_no_history": round(no_history.executions_per_second, 2),
                       "endpoint_raw_per_second": round(raw, 2), "ratio": round(ratio, 3),
                       "executions": summary.total, "errored": summary.errored,
                       "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}))
