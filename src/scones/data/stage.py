@@ -4,7 +4,7 @@ Everything is read and validated before anything is written, and the output
 appears all at once through ``Store.publish``: a failure leaves the
 destination as it was. Staging the same source and classes again is a no-op
 (unless forced). Rows are selected with numpy in one go; PNG encoding and
-writing run on a thread pool (Pillow's zlib work and file writes release the GIL).
+writing run on a thread pool (zlib compression and file writes release the GIL).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from scones.data.dataset import (
     parse_lst,
     per_class_counts,
 )
+from scones.data.png import encode_rgb_png
 from scones.errors import DataError, StoreError
 from scones.progress import progress
 from scones.store import Store, open_store
@@ -227,11 +228,7 @@ def _select_named(manifests: dict[str, list[ManifestEntry]], source_classes: lis
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """An RGB PNG of an H×W×3 uint8 array (deterministic: no timestamps or text chunks)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_rgb_png(pixels)
 
 
 def decode_to_rgb(data: bytes, where: str) -> np.ndarray:
