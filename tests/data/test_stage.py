@@ -27,7 +27,7 @@ from cifar_factory import (
 from PIL import Image
 
 from scones.data import stage as stage_module
-from scones.data.dataset import DATASET_JSON, load_dataset_info, parse_lst
+from scones.data.dataset import DATASET_JSON, load_dataset_info, load_split, parse_lst
 from scones.data.stage import format_summary, parse_classes, resolve_source, stage_dataset
 from scones.errors import DataError
 from scones.store import LocalStore, S3Store, Store
@@ -351,6 +351,28 @@ def test_stage_to_s3(tmp_path: Path, cifar: FakeCifar, archive: Path, s3_inproce
     _assert_matches_cifar(store, cifar, ["bicycle", "motorcycle"])
     assert load_dataset_info(store).entries("test")[0].label in (0, 1)
     assert _stage(archive, store, tmp_path).skipped
+    # An s3:// folder is a source too.
+    back = _stage(f"s3://{bucket}/projects/scones/dataset", tmp_path / "local", tmp_path)
+    assert back.source.kind == "folder"
+    _assert_matches_cifar(LocalStore(tmp_path / "local"), cifar, ["bicycle", "motorcycle"])
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_load_split_reads_back_pixels_and_labels(tmp_path: Path, cifar: FakeCifar, archive: Path,
+                                                 backend: str, request: pytest.FixtureRequest) -> None:
+    if backend == "s3":
+        client = request.getfixturevalue("s3_inprocess")
+        store: Store = S3Store(request.getfixturevalue("make_bucket")(client), "ds", client=client)
+    else:
+        store = LocalStore(tmp_path / "ds")
+    _stage(archive, store, tmp_path)
+    info = load_dataset_info(store)
+    pixels, labels = load_split(store, info, "train")
+    entries = info.entries("train")
+    assert pixels.shape == (6, 32, 32, 3) and pixels.dtype == np.uint8
+    assert labels.tolist() == [e.label for e in entries]
+    for image, entry in zip(pixels, entries, strict=True):
+        assert np.array_equal(image, cifar.pixels("train", entry.row))
 
 
 # -- the real archive --------------------------------------------------------------------------
