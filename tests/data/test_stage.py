@@ -152,8 +152,9 @@ def test_a_folder_of_other_files_is_not_replaced(tmp_path: Path, archive: Path) 
     assert os.listdir(dest) == ["thesis.tex"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_failure_while_writing_keeps_the_old_dataset(tmp_path: Path, archive: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     dest = tmp_path / "ds"
     _stage(archive, dest, tmp_path)
     before = {p.relative_to(dest): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
@@ -163,13 +164,14 @@ def test_failure_while_writing_keeps_the_old_dataset(tmp_path: Path, archive: Pa
     def flaky(pixels: np.ndarray) -> bytes:
         nonlocal calls
         calls += 1
-        if calls == 7:
+        if calls == 3:
             raise OSError("disk full")
         return real(pixels)
 
     monkeypatch.setattr(stage_module, "encode_png", flaky)
+    monkeypatch.setattr(stage_module, "CHUNK", 1)  # many small tasks, so some are queued or running at the failure
     with pytest.raises(OSError, match="disk full"):
-        _stage(archive, dest, tmp_path, classes=["apple", "bus"], workers=1)
+        _stage(archive, dest, tmp_path, classes=["apple", "bus"], workers=workers)
     assert {p.relative_to(dest): p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
     assert not [p for p in tmp_path.rglob("*") if ".scones-staging-" in p.name or p.name.endswith(".tmp")]
 

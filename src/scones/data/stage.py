@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -269,8 +269,17 @@ def _write_split(staging: Store, split: str, images: SplitImages, pool: ThreadPo
             staging.put_bytes(image_key(split, entry.filename), encode_png(pixels))
         return stop - start
 
-    for future in [pool.submit(work, start) for start in range(0, len(entries), CHUNK)]:
-        bar.update(future.result())
+    futures = [pool.submit(work, start) for start in range(0, len(entries), CHUNK)]
+    try:
+        for future in futures:
+            bar.update(future.result())
+    except BaseException:
+        # Stop queued work and let running work finish before the staging area is discarded,
+        # so that no late write recreates it.
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
     staging.put_text(manifest_key(split), format_lst(entries))
 
 
@@ -330,8 +339,8 @@ def stage_dataset(source: str | os.PathLike[str], dest: str | Store, *,
 
     total = sum(len(s.entries) for s in splits.values())
     with progress(total=total, unit="img", desc="stage", enabled=show_progress) as bar, \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-stage") as pool, \
-            dest_store.publish() as staging:
+            dest_store.publish() as staging, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-stage") as pool:
         for split in SPLITS:
             _write_split(staging, split, splits[split], pool, bar)
         # Written last, so even a reader of the staging area never sees it before the data.
