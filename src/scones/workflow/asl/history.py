@@ -89,13 +89,18 @@ _JSON_TEXT_FIELDS: Final = frozenset({"input", "output", "parameters"})
 _NO_VALUE: Final = object()
 
 
-def _state_event(t: EventType) -> str | None:
-    name = t.value
-    if name.endswith("StateEntered"):
+def _details_key(t: EventType) -> str | None:
+    if t in _DETAILS_KEY:
+        return _DETAILS_KEY[t]
+    if t.value.endswith("StateEntered"):
         return "stateEnteredEventDetails"
-    if name.endswith("StateExited"):
+    if t.value.endswith("StateExited"):
         return "stateExitedEventDetails"
     return None
+
+
+#: Precomputed per type: rendering runs once per event, so lookups must be cheap.
+_RENDER: Final[dict[EventType, tuple[str, str | None]]] = {t: (t.value, _details_key(t)) for t in EventType}
 
 
 @dataclass(frozen=True)
@@ -106,26 +111,34 @@ class HistoryEvent:
     type: EventType
     details: dict[str, Any] | None
 
-    def to_aws(self) -> dict[str, Any]:
+    def to_aws(self, memo: dict[int, str] | None = None) -> dict[str, Any]:
         """The event as GetExecutionHistory returns it (timestamps as ISO text)."""
+        type_name, key = _RENDER[self.type]
         event: dict[str, Any] = {
             "timestamp": iso_timestamp(self.timestamp),
-            "type": self.type.value,
+            "type": type_name,
             "id": self.id,
             "previousEventId": self.previous_event_id,
         }
         if self.details is not None:
-            key = _DETAILS_KEY.get(self.type) or _state_event(self.type)
             if key is not None:
-                event[key] = render_details(self.details)
+                event[key] = render_details(self.details, memo)
         return event
 
 
-def render_details(details: dict[str, Any]) -> dict[str, Any]:
+def render_details(details: dict[str, Any], memo: dict[int, str] | None = None) -> dict[str, Any]:
+    """Details with values as JSON text; ``memo`` reuses the text of a value seen before
+    (a state's output is the next state's input: the same object)."""
     out: dict[str, Any] = {}
     for k, v in details.items():
         if k in _JSON_TEXT_FIELDS:
-            out[k] = to_compact_json(v)
+            if memo is None or not isinstance(v, (dict, list)):
+                out[k] = to_compact_json(v)
+            else:
+                text = memo.get(id(v))
+                if text is None:
+                    text = memo[id(v)] = to_compact_json(v)
+                out[k] = text
             out[k + "Details"] = {"truncated": False}
         elif k == "assignedVariables":
             out[k] = {name: to_compact_json(value) for name, value in v.items()}
@@ -158,4 +171,6 @@ class History:
             yield HistoryEvent(i, prev, ts, typ, details)
 
     def to_aws(self) -> list[dict[str, Any]]:
-        return [e.to_aws() for e in self]
+        # The memo is keyed by id(): safe because the recorded values stay alive in self._events meanwhile.
+        memo: dict[int, str] = {}
+        return [e.to_aws(memo) for e in self]
