@@ -137,7 +137,7 @@ class Executor:
         self.state_machine_name = state_machine_name
 
     def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None) -> Execution:
-        name = name or str(uuid.uuid4())
+        name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
         execution_input = {} if input is None else input
         if not within_payload_limit(execution_input):
