@@ -123,7 +123,7 @@ def test_variables_do_not_leak_out_of_parallel_branches() -> None:
     definition = {"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "P"},
         "P": {"Type": "Parallel", "Next": "R", "Branches": [{"StartAt": "B", "States": {
-            "B": {"Type": "Pass", "Assign": {"x": 2, "inner.$": "$x"}, "Parameters": {"seen.$": "$x"},
-                  "End": True}}}]},
+            "B": {"Type": "Pass", "Assign": {"inner.$": "$x"}, "Parameters": {"seen.$": "$x"}, "Next": "B2"},
+            "B2": {"Type": "Pass", "Parameters": {"inner.$": "$inner"}, "End": True}}}]},
         "R": {"Type": "Pass", "Parameters": {"x.$": "$x", "branch.$": "$[0]"}, "End": True}}}
-    assert run(definition, {}).output == {"x": 1, "branch": {"seen": 1}}
+    assert run(definition, {}).output == {"x": 1, "branch": {"inner": 1}}

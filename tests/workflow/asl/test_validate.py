@@ -61,6 +61,18 @@ def test_the_recorded_aws_definition_is_valid(shared_data: Any) -> None:
         {"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "Y"}}}]}}},
      [("MISSING_TRANSITION_TARGET", "/States/P/Branches/0/States/X/Next"),
       ("MISSING_TERMINAL_STATE", "/States/P/Branches/0")]),
+    ({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"v.$": "$undefinedVar"}, "End": True}}},
+     [("SCHEMA_VALIDATION_FAILED", "/States/A/Parameters/v.$")]),
+    ({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "Next": "R", "ItemProcessor": {"StartAt": "I", "States": {
+            "I": {"Type": "Pass", "Assign": {"inner": 1}, "End": True}}}},
+        "R": {"Type": "Pass", "InputPath": "$inner", "End": True}}},
+     [("SCHEMA_VALIDATION_FAILED", "/States/R/InputPath")]),
+    ({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "P"},
+        "P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "B", "States": {
+            "B": {"Type": "Pass", "Assign": {"x": 2}, "End": True}}}]}}},
+     [("SCHEMA_VALIDATION_FAILED", "/States/P/Branches/0/States/B/Assign")]),
 ], ids=lambda v: None)
 def test_problems_are_located_and_named(definition: Any, expected: list[tuple[str, str]]) -> None:
     assert problems(definition) == expected

@@ -605,4 +605,8 @@ def validate_document(definition: Any, resolver: ResourceResolver | None = None)
     v._scope = scopes
     language = definition.get("QueryLanguage", "JSONPath") if isinstance(definition, dict) else "JSONPath"
     v.machine(definition, (), language if language in ("JSONPath", "JSONata") else "JSONPath", top=True)
+    if not v.errors:
+        from scones.workflow.asl.variable_check import check_variables
+
+        v.errors.extend(check_variables(definition))
     return v.errors
