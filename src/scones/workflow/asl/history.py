@@ -8,7 +8,7 @@ never mutated in place by the interpreter, so keeping references is safe.
 
 from __future__ import annotations
 
-import threading
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -153,22 +153,23 @@ class History:
 
     def __init__(self, clock_now: Any) -> None:
         self._now = clock_now
-        self._events: list[tuple[int, float, EventType, dict[str, Any] | None]] = []
-        self._lock = threading.Lock()
+        self._events: list[tuple[int, int, float, EventType, dict[str, Any] | None]] = []
+        # next() on itertools.count and list.append are atomic under the GIL: no lock on the hot path.
+        self._ids = itertools.count(1)
 
     def add(self, event_type: EventType, details: dict[str, Any] | None, previous: int) -> int:
         """Record an event; returns its id (ids start at 1, in recording order)."""
-        ts = self._now()
-        with self._lock:
-            self._events.append((previous, ts, event_type, details))
-            return len(self._events)
+        event_id = next(self._ids)
+        self._events.append((event_id, previous, self._now(), event_type, details))
+        return event_id
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __iter__(self) -> Iterator[HistoryEvent]:
-        for i, (prev, ts, typ, details) in enumerate(list(self._events), start=1):
-            yield HistoryEvent(i, prev, ts, typ, details)
+        # Threads may append slightly out of id order; the history is read in id order.
+        for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
+            yield HistoryEvent(event_id, prev, ts, typ, details)
 
     def to_aws(self) -> list[dict[str, Any]]:
         # The memo is keyed by id(): safe because the recorded values stay alive in self._events meanwhile.

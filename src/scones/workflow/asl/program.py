@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage
-from scones.workflow.asl.errors import FailureError, StatesError
 
 if TYPE_CHECKING:
     from scones.workflow.asl.states.base import State
@@ -52,7 +51,3 @@ class StateMachine:
         if self._blocking is None:
             self._blocking = any(s.may_block() for s in self.states.values())
         return self._blocking
-
-
-def runtime_failure(message: str) -> FailureError:
-    return FailureError.of(StatesError.RUNTIME, message)
