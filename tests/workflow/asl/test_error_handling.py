@@ -138,3 +138,12 @@ def test_fail_state_error_and_cause_paths() -> None:
                                                    "CausePath": "States.Format('bad {}', $.n)"}}}
     execution = run(definition, {"e": "MyError", "n": 3})
     assert (execution.error, execution.cause) == ("MyError", "bad 3")
+
+
+def test_oversized_lambda_result_is_data_limit_exceeded_and_not_caught_by_states_all() -> None:
+    definition = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": "big"}, "End": True,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": True}}}
+    execution = run(definition, {}, functions={"big": lambda e, c: "x" * 300_000})
+    assert execution.error == "States.DataLimitExceeded"
