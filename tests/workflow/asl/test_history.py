@@ -102,3 +102,15 @@ def test_execution_is_persisted_once_and_loaded_back(tmp_path: Path) -> None:
     assert loaded.status == execution.status and loaded.output == {"k": "v"}
     assert loaded.events() == execution.events()
     assert loaded.describe()["name"] == "my-run"
+
+
+def test_execution_names_are_unique_in_a_store(tmp_path: Path) -> None:
+    import pytest
+
+    from scones.workflow.asl.errors import InputError
+
+    store = LocalStore(tmp_path / "executions")
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    run(definition, {}, store=store, name="once")
+    with pytest.raises(InputError, match="Execution Already Exists"):
+        run(definition, {}, store=store, name="once")

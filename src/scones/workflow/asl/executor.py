@@ -139,6 +139,9 @@ class Executor:
     def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None) -> Execution:
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
+        if self.store is not None and self.store.exists(execution_key(name)):
+            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in {self.store.uri}",
+                             hint="execution names are unique, as on AWS: pick another --name or omit it")
         execution_input = {} if input is None else input
         if not within_payload_limit(execution_input):
             raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.errors import FailureError, StatesError
@@ -82,6 +82,17 @@ def function_error(result: LambdaInvokeResult) -> FailureError:
     return FailureError.of(error if isinstance(error, str) and error else "Lambda.Unknown", cause)
 
 
+_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _http_date(epoch: float) -> str:
+    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale."""
+    t = time.gmtime(epoch)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:
     """The optimised integration's task result (aws-contracts §7.1), keys in AWS's order."""
     body = json.dumps(result.payload, separators=(",", ":"))
@@ -91,7 +102,7 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
         "Connection": "keep-alive",
         "x-amzn-RequestId": result.request_id,
         "Content-Length": str(len(body.encode("utf-8"))),
-        "Date": formatdate(now, usegmt=True),
+        "Date": _http_date(now),
         "X-Amzn-Trace-Id": f"root=1-{int(now):08x}-{result.request_id.replace('-', '')[:24]};sampled=0",
         "Content-Type": "application/json",
     }
