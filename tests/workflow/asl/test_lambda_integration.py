@@ -89,3 +89,17 @@ def test_unknown_resource_fails_at_validation() -> None:
     errors = validate_definition({"StartAt": "T", "States": {"T": {"Type": "Task", "End": True,
                                                                    "Resource": "arn:aws:states:::sqs:sendMessage"}}})
     assert [(e.code, e.location) for e in errors] == [("INVALID_RESOURCE", "/States/T/Resource")]
+
+
+def test_an_invoker_that_raises_is_an_sdk_client_exception() -> None:
+    from scones.workflow.asl import FakeClock, run_execution
+
+    class Down:
+        def invoke(self, function_name: str, payload: Any, *, qualifier: str | None = None) -> Any:
+            raise ConnectionRefusedError("connection refused")
+
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": INVOKE, "End": True,
+                                                   "Parameters": {"FunctionName": "f"}}}}
+    execution = run_execution(definition, {}, invoker=Down(), clock=FakeClock())
+    assert execution.error == "Lambda.SdkClientException"
+    assert "connection refused" in (execution.cause or "")

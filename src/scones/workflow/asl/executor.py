@@ -163,8 +163,12 @@ class Executor:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"
             frame.event(EventType.EXECUTION_TIMED_OUT, {"error": record.error, "cause": record.cause})
-        except RecursionError as exc:  # a definition nested deeper than Python allows
-            self._fail(frame, record, Failure(StatesError.RUNTIME.value, f"Internal error: {exc}"))
+        except Exception as exc:
+            # The one place where an exception the interpreter did not expect becomes States.Runtime
+            # (as on AWS); the traceback goes to the log, the execution record stays well-formed.
+            LOG.exception("execution %s failed unexpectedly", name)
+            self._fail(frame, record, Failure(StatesError.RUNTIME.value,
+                                              f"An internal error occurred: {type(exc).__name__}: {exc}"))
         else:
             record.status = ExecutionStatus.SUCCEEDED
             record.output = output

@@ -8,6 +8,7 @@ returns a ``TaskResource`` that invokes the service and reports history events.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from abc import ABC, abstractmethod
@@ -21,6 +22,8 @@ from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaSer
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
+
+LOG = logging.getLogger(__name__)
 
 LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
 _LAMBDA_FUNCTION_ARN: Final = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
@@ -72,6 +75,23 @@ def _invoker(frame: Frame) -> Any:
                                  "No Lambda invoker is configured for this execution (Service: Lambda, "
                                  "Status Code: 500)")
     return invoker
+
+
+def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str | None) -> LambdaInvokeResult:
+    """Invoke, mapping failures to the names Step Functions reports.
+
+    A ``LambdaServiceError`` keeps its name; anything else the invoker raises
+    (a refused connection, a broken local runtime) is what the AWS SDK reports
+    as ``Lambda.SdkClientException``, which the console's default retrier retries.
+    """
+    try:
+        return _invoker(frame).invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+    except LambdaServiceError as exc:
+        raise FailureError.of(exc.error, exc.cause) from exc
+    except Exception as exc:  # any client-side failure becomes the SDK's error name
+        LOG.warning("invoking %s failed: %s", function_name, exc)
+        raise FailureError.of("Lambda.SdkClientException",
+                              f"Unable to execute HTTP request: {type(exc).__name__}: {exc}") from exc
 
 
 def function_error(result: LambdaInvokeResult) -> FailureError:
@@ -135,11 +155,8 @@ class LambdaInvoke(TaskResource):
                 StatesError.RUNTIME,
                 f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
                 f"{', '.join(unknown)}")
-        try:
-            result = _invoker(frame).invoke(arguments["FunctionName"], arguments.get("Payload", {}),
-                                            qualifier=arguments.get("Qualifier"))
-        except LambdaServiceError as exc:
-            raise FailureError.of(exc.error, exc.cause) from exc
+        result = _call_invoker(frame, arguments["FunctionName"], arguments.get("Payload", {}),
+                               arguments.get("Qualifier"))
         if result.function_error:
             raise function_error(result)
         return invoke_result_object(result, frame.execution.clock.now())
@@ -164,10 +181,7 @@ class LambdaFunction(TaskResource):
     events = LAMBDA_EVENTS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
-        try:
-            result = _invoker(frame).invoke(self.arn, arguments)
-        except LambdaServiceError as exc:
-            raise FailureError.of(exc.error, exc.cause) from exc
+        result = _call_invoker(frame, self.arn, arguments, None)
         if result.function_error:
             raise function_error(result)
         return result.payload
