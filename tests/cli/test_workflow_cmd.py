@@ -64,9 +64,14 @@ def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = invoke(["workflow", "validate", "--definition", write(tmp_path, "ok.json", PASS)], capsys)
     assert code == 0 and "valid" in out
     bad = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}
-    code, out, err = invoke(["workflow", "validate", "--definition", write(tmp_path, "bad.json", bad)], capsys)
+    code, out, _ = invoke(["workflow", "validate", "--definition", write(tmp_path, "bad.json", bad)], capsys)
     assert code == 1
-    assert "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next" in err
+    assert "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next" in out
+    code, out, _ = invoke(["workflow", "validate", "--definition", write(tmp_path, "bad.json", bad), "--json"],
+                          capsys)
+    assert code == 1 and json.loads(out)[0] == {"code": "MISSING_TRANSITION_TARGET",
+                                                "message": "Missing 'Next' target: Nowhere",
+                                                "location": "/States/A/Next"}
 
 
 def test_history_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
