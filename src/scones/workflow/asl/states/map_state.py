@@ -210,7 +210,7 @@ class MapState(ExecutionState):
 
         def job(index: int, value: Any) -> Any:
             def run(cancel: threading.Event) -> Any:
-                child = frame.child(dict(base))
+                child = frame.child(base)  # never mutated: states copy it on entry
                 child.event(EventType.MAP_ITERATION_STARTED, {"name": name, "index": index})
                 try:
                     out = processor.run(child, value, cancel)
