@@ -64,3 +64,23 @@ def test_context_object_fields() -> None:
     assert output["StateMachine"] == {"Id": "arn:aws:states:us-east-1:123456789012:stateMachine:machine",
                                       "Name": "machine"}
     assert output["State"]["Name"] == "A" and output["State"]["EnteredTime"].endswith("Z")
+
+
+def test_stop_aborts_at_the_next_transition() -> None:
+    from scones.workflow.asl import CallableLambdaInvoker
+
+    stop = threading.Event()
+
+    def stopper(event: Any, context: Any) -> Any:
+        stop.set()  # StopExecution arrives while the task runs
+        return 1
+
+    definition = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "After",
+              "Parameters": {"FunctionName": "stopper"}},
+        "After": {"Type": "Pass", "End": True}}}
+    executor = Executor(definition, invoker=CallableLambdaInvoker({"stopper": stopper}), clock=FakeClock())
+    execution = executor.run({}, stop=stop)
+    assert execution.status.value == "ABORTED"
+    types = [e["type"] for e in execution.events()]
+    assert types[-2:] == ["TaskStateExited", "ExecutionAborted"] and "PassStateEntered" not in types

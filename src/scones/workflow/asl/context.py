@@ -9,6 +9,7 @@ own context object, variable scope and position in the history.
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class ExecutionContext:
     account: str = "123456789012"
     store: Store | None = None
     deadline: float | None = None
+    stop: threading.Event | None = None
     _jsonata_functions: dict[str, Any] | None = None
 
     def jsonata_functions(self) -> dict[str, Any]:

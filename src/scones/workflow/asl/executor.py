@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from scones.workflow.asl.history import EventType, History
 from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
-from scones.workflow.asl.program import ExecutionTimedOut, StateMachine
+from scones.workflow.asl.program import ExecutionAborted, ExecutionTimedOut, StateMachine
 from scones.workflow.asl.resources import ResourceResolver
 from scones.workflow.asl.variables import VariableScope
 
@@ -136,7 +137,9 @@ class Executor:
         self.store = store
         self.state_machine_name = state_machine_name
 
-    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None) -> Execution:
+    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
+            stop: threading.Event | None = None) -> Execution:
+        """Run one execution to its end. Setting ``stop`` aborts it at the next transition (StopExecution)."""
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
         if self.store is not None and self.store.exists(execution_key(name)):
@@ -150,6 +153,7 @@ class Executor:
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
+        ctx.stop = stop
         frame = Frame(ctx, ctx.base_context_object(), VariableScope())
         frame.event(EventType.EXECUTION_STARTED, {"input": execution_input, "roleArn": ctx.role_arn})
         record = Execution(name=name, execution_arn=ctx.execution_arn, state_machine_arn=ctx.state_machine_arn,
@@ -159,6 +163,9 @@ class Executor:
             output = self.machine.run(frame, execution_input)
         except FailureError as exc:
             self._fail(frame, record, exc.failure)
+        except ExecutionAborted:
+            record.status = ExecutionStatus.ABORTED
+            frame.event(EventType.EXECUTION_ABORTED, {})
         except ExecutionTimedOut:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"

@@ -21,6 +21,10 @@ class ExecutionTimedOut(Exception):
     """The execution ran past its ``TimeoutSeconds``."""
 
 
+class ExecutionAborted(Exception):
+    """Someone asked the execution to stop (StopExecution)."""
+
+
 @dataclass
 class StateMachine:
     start_at: str
@@ -36,9 +40,12 @@ class StateMachine:
         execution = frame.execution
         deadline = execution.deadline
         clock_now = execution.clock.now
+        stop = execution.stop
         while name is not None:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+            if stop is not None and stop.is_set():
+                raise ExecutionAborted()
             if deadline is not None and clock_now() > deadline:
                 raise ExecutionTimedOut()
             outcome = states[name].run(frame, data)
