@@ -204,7 +204,8 @@ def execution_key(name: str) -> str:
 def save_execution(store: Store, execution: Execution) -> None:
     """One write per execution, at the end: ``<store>/<name>.json`` (atomic)."""
     started = time.perf_counter()
-    store.put_text(execution_key(execution.name), json.dumps(execution.to_json(), ensure_ascii=False))
+    text = json.dumps(execution.to_json(), ensure_ascii=False, separators=(",", ":"))
+    store.put_text(execution_key(execution.name), text)
     LOG.debug("saved execution %s in %.1f ms", execution.name, (time.perf_counter() - started) * 1000)
 
 

@@ -172,6 +172,15 @@ class History:
             yield HistoryEvent(event_id, prev, ts, typ, details)
 
     def to_aws(self) -> list[dict[str, Any]]:
+        """All events in GetExecutionHistory's shape (the hot part of persisting an execution)."""
         # The memo is keyed by id(): safe because the recorded values stay alive in self._events meanwhile.
         memo: dict[int, str] = {}
-        return [e.to_aws(memo) for e in self]
+        out = []
+        for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
+            type_name, key = _RENDER[typ]
+            event: dict[str, Any] = {"timestamp": iso_timestamp(ts), "type": type_name, "id": event_id,
+                                     "previousEventId": prev}
+            if details is not None and key is not None:
+                event[key] = render_details(details, memo)
+            out.append(event)
+        return out
