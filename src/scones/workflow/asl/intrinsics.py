@@ -17,7 +17,6 @@ import json
 import math
 import random
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final

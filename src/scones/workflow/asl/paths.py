@@ -582,13 +582,15 @@ class JsonPath:
         return f"JsonPath({self.text!r})"
 
 
-@dataclass(frozen=True)
 class PathScope:
-    """The three roots a path can start from."""
+    """The three roots a path can start from (a plain slotted class: built on every path evaluation)."""
 
-    data: Any
-    context: Any
-    variables: Callable[[str], Any]
+    __slots__ = ("data", "context", "variables")
+
+    def __init__(self, data: Any, context: Any, variables: Callable[[str], Any]) -> None:
+        self.data = data
+        self.context = context
+        self.variables = variables
 
 
 def resolve(path: JsonPath, scope: PathScope) -> Any:

@@ -78,8 +78,9 @@ def _is_int(v: Any) -> bool:
 
 
 class _Validator:
-    def __init__(self, resolver: ResourceResolver) -> None:
+    def __init__(self, resolver: ResourceResolver, scopes: dict[tuple[str | int, ...], dict[str, Any]]) -> None:
         self.resolver = resolver
+        self.scopes = scopes
         self.errors: list[ValidationError] = []
 
     def add(self, code: str, message: str, *where: str | int) -> None:
@@ -545,13 +546,9 @@ class _Validator:
                          "ResultWriter")
         self.retry_catch(state, where, ql == "JSONata", self._siblings(where))
 
-    # The sibling states of the state at `where` (for Catch/Choice targets).
-    _current_states: list[dict[str, Any]]
-
     def _siblings(self, where: tuple[str | int, ...]) -> dict[str, Any] | None:
-        return self._scope.get(where[:-1])
-
-    _scope: dict[tuple[str | int, ...], dict[str, Any]]
+        """The states beside the state at ``where`` (targets of its Catch/Choice rules)."""
+        return self.scopes.get(where[:-1])
 
 
 def _json_type(v: Any) -> str:
@@ -599,10 +596,13 @@ def _collect_scopes(node: Any, where: tuple[str | int, ...], out: dict[tuple[str
 
 def validate_document(definition: Any, resolver: ResourceResolver | None = None) -> list[ValidationError]:
     """All problems of a parsed definition (an empty list means AWS would accept it)."""
-    v = _Validator(resolver or default_resolver())
     scopes: dict[tuple[str | int, ...], dict[str, Any]] = {}
     _collect_scopes(definition, (), scopes)
-    v._scope = scopes
+    v = _Validator(resolver or default_resolver(), scopes)
     language = definition.get("QueryLanguage", "JSONPath") if isinstance(definition, dict) else "JSONPath"
     v.machine(definition, (), language if language in ("JSONPath", "JSONata") else "JSONPath", top=True)
+    if not v.errors:
+        from scones.workflow.asl.variable_check import check_variables
+
+        v.errors.extend(check_variables(definition))
     return v.errors
