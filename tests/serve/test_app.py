@@ -205,3 +205,16 @@ def test_recorded_request_through_the_server_captures_like_sagemaker(shared_data
     assert list(ours_raw) == list(real_raw)
     assert list(ours_raw["eventMetadata"]) == list(real_raw["eventMetadata"])
     assert path.relative_to(dest).parts[:2] == ("golden", "AllTraffic")
+
+
+def test_wrong_routes_and_methods_answer_json(server: ThreadedServer) -> None:
+    assert httpx.get(f"{server.url}/invocations").json()["error"] == "http_error"
+    missing = httpx.post(f"{server.url}/nope")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_a_refused_oversized_body_leaves_the_connection_usable(server: ThreadedServer, png: bytes) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        big = http.post("/invocations", content=b"\0" * (6 * 1024 * 1024 + 10), headers={"Content-Type": "image/png"})
+        assert big.status_code == 413
+        assert http.post("/invocations", content=png, headers={"Content-Type": "image/png"}).status_code == 200
