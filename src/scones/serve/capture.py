@@ -56,7 +56,7 @@ class CaptureConfig:
     rotate_bytes: int = 4 * 1024 * 1024
     max_backlog_records: int = 10_000
     max_backlog_bytes: int = 64 * 1024 * 1024
-    drain_timeout: float = 20.0
+    drain_timeout: float = 10.0  # + 15 s graceful HTTP shutdown stays under SageMaker's 30 s SIGKILL
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampling_percentage, int) or not 0 <= self.sampling_percentage <= 100:
