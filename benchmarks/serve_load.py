@@ -310,7 +310,8 @@ def main() -> None:
     if at16:
         ratio = at16["throughput"] / at16["best"]
         bound = 16 / at16["best"] * 1000
-        print(f"\ntargets at 16 clients: throughput/raw = {ratio:.2f} (>= 0.85: {'PASS' if ratio >= 0.85 else 'FAIL'}), "
+        verdict = "PASS" if ratio >= 0.85 else "FAIL"
+        print(f"\ntargets at 16 clients: throughput/raw = {ratio:.2f} (>= 0.85: {verdict}), "
               f"p99 = {at16['p99_ms']:.1f} ms (<= 50: {'PASS' if at16['p99_ms'] <= 50 else 'FAIL'}), "
               f"errors = {at16['errors']} ({'PASS' if at16['errors'] == 0 else 'FAIL'})")
         print(f"note: with 16 closed-loop clients, mean latency >= 16 / raw throughput = {bound:.1f} ms for this model "

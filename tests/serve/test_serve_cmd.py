@@ -64,12 +64,13 @@ def test_capture_flag_uses_the_default_store_and_options_reach_the_config(
 
 def test_container_contract_port_from_sagemaker_env(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import scones.serve.server as server_module
+    from scones.serve.config import ServeConfig
 
-    seen: list[object] = []
+    seen: list[ServeConfig] = []
     monkeypatch.setattr(server_module, "run_server", lambda config, ready_file=None: seen.append(config))
     monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "9191")
     monkeypatch.setenv("SCONES_SERVE_MODEL", str(tiny_model))
     with pytest.raises(SystemExit):
         main(["serve"])
     (config,) = seen
-    assert config.port == 9191 and config.model == str(tiny_model) and config.capture is None  # type: ignore[attr-defined]
+    assert config.port == 9191 and config.model == str(tiny_model) and config.capture is None

@@ -58,7 +58,8 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
 @pass_app
 def serve(app: AppContext, model: str | None, host: str, port: int, endpoint_name: str, variant: str,
           capture_dest: str | None, capture_flag: bool, sampling_percentage: int, capture_mode: str,
-          csv_types: tuple[str, ...], json_types: tuple[str, ...], workers: int, threads: int | None, max_batch_size: int, max_wait_ms: float, log_level: str,
+          csv_types: tuple[str, ...], json_types: tuple[str, ...], workers: int, threads: int | None,
+          max_batch_size: int, max_wait_ms: float, log_level: str,
           ready_file: str | None) -> None:
     """Serve a model.tar.gz with SageMaker's hosting contract, Runtime API and Data Capture.
 

@@ -38,7 +38,8 @@ from scones.serve.batching import BatcherClosed, MicroBatcher
 from scones.serve.capture import CaptureWriter, Invocation
 from scones.serve.config import ServeConfig, valid_name
 from scones.serve.errors import (
-    ACCOUNT_ID, JSON_TYPE, ClientDisconnected, EndpointNotFound, InferenceTimeout, InvalidHeader, InvocationError, NotAcceptable,
+    ACCOUNT_ID, JSON_TYPE, ClientDisconnected, EndpointNotFound, InferenceTimeout, InvalidHeader, InvocationError,
+    NotAcceptable,
     NotReady, PayloadTooLarge, ServerSideError, container_error_response, runtime_error_response,
 )
 from scones.serve.images import BATCH_TYPE, decode_payload, media_type
