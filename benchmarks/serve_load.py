@@ -255,7 +255,9 @@ def main() -> None:
     bodies = payloads()
     levels = [int(c) for c in args.clients.split(",")]
     print(f"model: {described}")
-    print(f"machine: {available_cpus()} CPUs; payloads: {len(bodies)} PNGs "
+    import os
+
+    print(f"machine: {available_cpus()} CPUs, load average {os.getloadavg()[0]:.1f} at start; payloads: {len(bodies)} PNGs "
           f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
           f"max batch {args.max_batch_size}; server workers {args.workers}"
           f"{'; Data Capture on' if args.capture else ''}")
@@ -306,6 +308,8 @@ def main() -> None:
               f"{r['errors']:>6} {r['mean_batch']:>6.1f} {spans[0]:>16} {spans[1]:>16} "
               f"{r['throughput'] / r['best']:>6.2f} {r['server_cpu_ms']:>10.2f} {r['raw_cpu_ms']:>14.2f}"
               + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (above the CPU count, neighbours share the cores "
+          f"and every number above moves with them)")
     at16 = next((r for r in rows if r["clients"] == 16), None)
     if at16:
         ratio = at16["throughput"] / at16["best"]
