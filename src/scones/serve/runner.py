@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import scones
 from scones.errors import SconesError
@@ -56,6 +56,13 @@ class RunningEndpoint:
     def runtime_url(self) -> str:
         """``boto3.client("sagemaker-runtime", endpoint_url=...)`` takes this (the same as ``url``)."""
         return self.url
+
+    def runtime_client(self, region_name: str = "us-east-1") -> Any:
+        """A boto3 ``sagemaker-runtime`` client for this endpoint (dummy credentials: nothing is signed for AWS)."""
+        import boto3
+
+        return boto3.client("sagemaker-runtime", endpoint_url=self.url, region_name=region_name,
+                            aws_access_key_id="scones", aws_secret_access_key="scones")
 
 
 def _tail(path: Path, limit: int = 4000) -> str:
