@@ -144,6 +144,7 @@ class CaptureWriter:
             else:
                 self._backlog_records += 1
                 self._backlog_bytes += size
+                self._queue.put(invocation)  # under the lock: never behind close()'s stop marker
                 drops = 0
         if drops:
             self.metrics.count_capture("dropped")
@@ -153,7 +154,6 @@ class CaptureWriter:
                             f"backlog full ({self.config.max_backlog_records} records / "
                             f"{self.config.max_backlog_bytes} bytes); the store is slower than traffic")
             return False
-        self._queue.put(invocation)
         self.metrics.count_capture("queued")
         return True
 
