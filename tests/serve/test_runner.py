@@ -135,3 +135,12 @@ def test_runtime_client_and_the_endpoint_url_environment_variable(tiny_model: Pa
         second = boto3.client("sagemaker-runtime").invoke_endpoint(
             EndpointName="scones-endpoint", ContentType="image/png", Body=png)["Body"].read()
     assert first == second and len(json.loads(second)) == 2
+
+
+def test_errors_logged_by_a_cleanly_stopped_endpoint_are_passed_on(tiny_model: Path, tmp_path: Path, png: bytes,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the capture folder should go")
+    with running_endpoint(str(tiny_model), capture_dest=str(blocker / "capture")) as ep:
+        ep.runtime_client().invoke_endpoint(EndpointName=ep.endpoint_name, ContentType="image/png", Body=png)
+    assert any("data capture could not write" in r.getMessage() for r in caplog.records)
