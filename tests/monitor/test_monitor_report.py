@@ -81,6 +81,19 @@ def test_timeline_buckets_and_window(tmp_path: Path, baseline_and_model: tuple[B
     assert problems["files_after_window"] == 1 and problems["files"] == 3  # the 09:30 file is not even read
 
 
+def test_per_bucket_drift_shows_when_the_images_got_darker(
+        tmp_path: Path, baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
+    baseline, _ = baseline_and_model
+    images = make_pngs(300, seed=21)
+    images = images[:150] + [darken(png, 0.45) for png in images[150:]]  # the second hour is darker
+    capture_from_images(tmp_path / "cap", images, make_tiny_model(CLASSES), hours=2.0)
+    report = _report(tmp_path / "cap", tmp_path / "out", baseline, bucket_seconds=3600)
+    first, second = report["timeline"]["buckets"]
+    assert first["psi"]["brightness"] < 0.25 < second["psi"]["brightness"]
+    assert first["psi"]["saturation"] < 0.25 and second["psi"]["saturation"] < 0.25
+    assert "brightness" in _drifted(report)
+
+
 def test_bad_input_is_counted_in_json_and_html_and_escaped(
         tmp_path: Path, baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
     baseline, _ = baseline_and_model
@@ -118,11 +131,11 @@ def test_html_is_self_contained(tmp_path: Path, baseline_and_model: tuple[Baseli
     _report(tmp_path / "cap", tmp_path / "out", baseline, max_thumbnails=5)
     page = (tmp_path / "out" / "report.html").read_text()
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 5 + 5  # five charts, five thumbnails
+    assert len(sources) == 6 + 5  # six charts, five thumbnails
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"(href|src)=\"(https?:|//|file:)", page) and "<script" not in page
     charts = sorted(p.name for p in (tmp_path / "out" / "charts").iterdir())
-    assert charts == ["class_mix.png", "confidence_histogram.png", "confidence_over_time.png",
+    assert charts == ["class_mix.png", "confidence_histogram.png", "confidence_over_time.png", "drift_over_time.png",
                       "estimated_accuracy.png", "image_statistics.png"]
     assert all((tmp_path / "out" / "charts" / c).read_bytes().startswith(b"\x89PNG") for c in charts)
 

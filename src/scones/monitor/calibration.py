@@ -31,9 +31,12 @@ class Reliability:
 
     @classmethod
     def measure(cls, confidence: np.ndarray, correct: np.ndarray, bins: int = NUM_BINS) -> Reliability:
-        """The table from labelled predictions: equal-width confidence bins over [0, 1]."""
+        """The table from labelled predictions: equal-width bins over [0, 1], bin i holding (edge_i, edge_i+1].
+
+        The same binning as the trainer's ``metrics.reliability``, so either table reads the same way.
+        """
         edges = np.linspace(0.0, 1.0, bins + 1)
-        idx = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+        idx = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
         counts = np.bincount(idx, minlength=bins)
         conf_sum = np.bincount(idx, weights=confidence, minlength=bins)
         corr_sum = np.bincount(idx, weights=correct.astype(np.float64), minlength=bins)
@@ -63,7 +66,7 @@ class Reliability:
         """Per prediction, the validation accuracy at its confidence (its own confidence in empty bins)."""
         edges = np.asarray(self.bin_edges)
         bins = edges.size - 1
-        idx = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+        idx = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
         acc = np.asarray(self.accuracy)
         filled = np.asarray(self.count) > 0
         return np.where(filled[idx], acc[idx], confidence)

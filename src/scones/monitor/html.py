@@ -115,6 +115,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append(_img(charts["image_statistics.png"], "image statistics"))
 
     parts.append("<h2>Drift</h2>")
+    parts.append(_img(charts["drift_over_time.png"], "drift over time"))
     if not report["drift"]:
         parts.append("<p class='muted'>No baseline given, so nothing to compare with.</p>")
     else:
