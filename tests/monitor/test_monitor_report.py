@@ -182,3 +182,23 @@ def test_cli_end_to_end_with_fail_on_violation(tmp_path: Path, monitor_setup: Ca
     assert _cli(["monitor", "download", "--from", str(tmp_path / "dark"), "--to", str(tmp_path / "copy")]) == 0
     copied = sorted(p.relative_to(tmp_path / "copy") for p in (tmp_path / "copy").rglob("*.jsonl"))
     assert copied == sorted(p.relative_to(tmp_path / "dark") for p in (tmp_path / "dark").rglob("*.jsonl"))
+
+
+def test_cli_defaults_use_the_local_store(tmp_path: Path, scones_home: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor_helpers import stage_dataset, with_training
+
+    from scones.model_artifact import write_model_tarball
+
+    bucket = scones_home / "store" / "scones"
+    stage_dataset(bucket / "dataset", make_pngs(40, 2), make_pngs(30, 3))
+    model = with_training(make_tiny_model(CLASSES), training={})
+    write_model_tarball(bucket / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    assert _cli(["monitor", "baseline"]) == 0
+    assert "test split" in capsys.readouterr().err
+    assert (bucket / "monitor" / "baseline" / "constraints.json").is_file()
+    capture_from_images(bucket / "data_capture", make_pngs(30, 4), make_tiny_model(CLASSES))
+    assert _cli(["monitor", "report", "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["summary"]["records"] == 30 and report["baseline"]["item_count"] == 30
+    assert report["baseline"]["uri"].endswith("/store/scones/monitor/baseline")

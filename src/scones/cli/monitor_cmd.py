@@ -47,14 +47,14 @@ def monitor() -> None:
 
 @monitor.command("baseline")
 @click.option("--model", "model_uri", metavar="URI", help="model.tar.gz or its folder [default: <store>/model]")
-@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/data]")
+@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
 @click.option("--out", "out_uri", metavar="URI", help="Baseline folder [default: <store>/monitor/baseline]")
 @pass_app
 def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
     """Run the model over its validation split; write statistics.json and constraints.json."""
     from scones.monitor.baseline import build_baseline
 
-    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("data"),
+    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("dataset"),
                             out_uri or app.default_uri("monitor/baseline"), show_progress=app.settings.progress)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
