@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,29 @@ def _report(capture: Path, out: Path, baseline: Baseline | None, **options: obje
     options.setdefault("workers", 1)
     build_report(str(capture), str(out), baseline, ReportOptions(**options))  # type: ignore[arg-type]
     return json.loads((out / "report.json").read_text())
+
+
+class _TagBalance(HTMLParser):
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def _unbalanced_tags(page: str) -> list[str]:
+    checker = _TagBalance()
+    checker.feed(page)
+    return checker.errors + checker.stack
 
 
 def _drifted(report: dict) -> set[str]:  # type: ignore[type-arg]
@@ -110,6 +134,7 @@ def test_bad_input_is_counted_in_json_and_html_and_escaped(
     page = (tmp_path / "out" / "report.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)" in page
     assert "<i>evil" not in page and "&lt;i&gt;evil&amp;.jsonl:1" in page
+    assert _unbalanced_tags(page) == []
     assert "inputs that do not decode as an image" in page and "outputs that are not class probabilities" in page
     checks = {v["constraint_check_type"] for v in report["violations"]}
     assert {"data_type_check", "completeness_check", "missing_column_check", "extra_column_check"} <= checks
@@ -134,6 +159,7 @@ def test_html_is_self_contained(tmp_path: Path, baseline_and_model: tuple[Baseli
     assert len(sources) == 6 + 5  # six charts, five thumbnails
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"(href|src)=\"(https?:|//|file:)", page) and "<script" not in page
+    assert _unbalanced_tags(page) == []
     charts = sorted(p.name for p in (tmp_path / "out" / "charts").iterdir())
     assert charts == ["class_mix.png", "confidence_histogram.png", "confidence_over_time.png", "drift_over_time.png",
                       "estimated_accuracy.png", "image_statistics.png"]
