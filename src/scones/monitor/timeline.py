@@ -19,6 +19,9 @@ from scones.monitor.stats.drift import PSI_THRESHOLD, psi
 #: Bucket widths tried, smallest first, until the capture spans at most ``MAX_AUTO_BUCKETS``.
 AUTO_WIDTHS: Final = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_AUTO_BUCKETS: Final = 48
+#: Above this many buckets only the non-empty ones are kept (a stray timestamp years away must not
+#: allocate millions of empty buckets).
+MAX_BUCKETS: Final = 2000
 _UNITS: Final = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
@@ -35,7 +38,11 @@ def parse_bucket(text: str) -> int | None:
 
 def choose_width(start: float, end: float) -> int:
     span = max(end - start, 1.0)
-    return next((w for w in AUTO_WIDTHS if span / w <= MAX_AUTO_BUCKETS), AUTO_WIDTHS[-1])
+    fitting = next((w for w in AUTO_WIDTHS if span / w <= MAX_AUTO_BUCKETS), None)
+    if fitting is not None:
+        return fitting
+    days = math.ceil(span / MAX_AUTO_BUCKETS / 86400)
+    return days * 86400
 
 
 @dataclass(frozen=True)
@@ -84,11 +91,12 @@ def buckets(columns: CaptureColumns, threshold: float, reliability: Reliability 
     confidence, predicted = columns.confidence, columns.predicted
     expected = (reliability.expected_correct(np.nan_to_num(confidence)) if reliability is not None
                 else confidence)
-    bounds = np.searchsorted(index, np.arange(int(index[-1]) + 2))
+    wanted = (np.arange(int(index[-1]) + 1) if index[-1] < MAX_BUCKETS else np.unique(index))
+    lows = np.searchsorted(index, wanted, side="left")
+    highs = np.searchsorted(index, wanted, side="right")
     k = columns.num_classes
     out: list[TimeBucket] = []
-    for b in range(int(index[-1]) + 1):
-        lo, hi = int(bounds[b]), int(bounds[b + 1])
+    for b, lo, hi in zip(wanted.tolist(), lows.tolist(), highs.tolist(), strict=True):
         conf = confidence[lo:hi]
         ok = ~np.isnan(conf)
         conf = conf[ok]
