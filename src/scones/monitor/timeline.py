@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
@@ -22,7 +23,7 @@ MAX_AUTO_BUCKETS: Final = 48
 #: Above this many buckets only the non-empty ones are kept (a stray timestamp years away must not
 #: allocate millions of empty buckets).
 MAX_BUCKETS: Final = 2000
-_UNITS: Final = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_UNITS: Final = MappingProxyType({"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400})
 
 
 def parse_bucket(text: str) -> int | None:
