@@ -47,3 +47,19 @@ def test_a_stray_timestamp_does_not_explode_the_timeline() -> None:
     cols = _columns([0.0, 1.0, 1e9], [0.9, 0.9, 0.9])
     _, out = buckets(cols, threshold=0.5, reliability=None, width=60)
     assert 1e9 / 60 > MAX_BUCKETS and [b.count for b in out] == [2, 1]
+
+
+def test_cli_times_accept_iso_and_durations() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scones.cli.monitor_cmd import _parse_time
+
+    now = datetime(2025, 10, 4, 12, 0, tzinfo=UTC)
+    assert _parse_time("2h", "--since", now) == now - timedelta(hours=2)
+    assert _parse_time("90min", "--since", now) == now - timedelta(minutes=90)
+    assert _parse_time("2025-10-04T08:00:00Z", "--since") == datetime(2025, 10, 4, 8, tzinfo=UTC)
+    assert _parse_time("2025-10-04", "--since") == datetime(2025, 10, 4, tzinfo=UTC)
+    assert _parse_time("2025-10-04T10:00:00+02:00", "--since") == datetime(2025, 10, 4, 8, tzinfo=UTC)
+    assert _parse_time(None, "--since") is None
+    with pytest.raises(UsageError, match="ISO-8601"):
+        _parse_time("soon", "--until")
