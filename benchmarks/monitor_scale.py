@@ -2,13 +2,13 @@
 
 Generates 100,000 Data Capture records in SageMaker's format (base64 32x32 PNG
 inputs from the CIFAR-100 subset when it is present, else random PNGs; JSON
-probability outputs from a real ONNX model; spread over 6 hours in rotated files),
-builds a baseline, then runs ``scones monitor report`` as a separate process and
-measures its wall time and peak memory (the RSS of the process and its workers,
-sampled together) and the CPU seconds it and its workers used. It runs once with the
-default workers (all CPUs) and once with one worker, side by side. The machine's load
-average is printed too: on a shared machine the wall time depends on it, the CPU
-time much less.
+probability outputs from a real ONNX model; spread over 6 hours in files rotated
+as the endpoint rotates them, every 60 s or 4 MiB), builds a baseline, then runs
+``scones monitor report`` as a separate process and measures its wall time, the
+CPU seconds it and its workers used, and its peak memory (the RSS of the process
+and its workers, sampled together). It runs once with the default workers (all
+CPUs) and once with one worker, side by side. The machine's load average is
+printed too: on a shared machine the wall time depends on it, the CPU time much less.
 
 Targets (issue 7, 2 cores): <= 15 s and <= 1 GiB.
 
@@ -71,7 +71,7 @@ def generate(root: Path, records: int) -> tuple[Path, Path, int]:
     chosen = (rng.randrange(len(images)) for _ in range(records))
     capture = root / "data_capture"
     files = write_capture(capture, (make_record(images[i], probs[i], t) for i, t in zip(chosen, times)),
-                          rotate_seconds=600)
+                          rotate_seconds=60)  # the endpoint's rotation: 60 s or 4 MiB
     return capture, model_path, len(files)
 
 
