@@ -24,10 +24,12 @@ INTEGRAL_FEATURES: Final = frozenset({"image_width", "image_height"})
 CONFIDENCE: Final = "confidence"
 PREDICTED_CLASS: Final = "predicted_class"
 CONTENT_TYPE: Final = "content_type"
-#: Images larger than this many pixels are refused rather than decoded (decompression bombs).
-MAX_PIXELS: Final = 64 * 1024 * 1024
+#: Images larger than this many pixels are counted as undecodable rather than decoded (4096 x 4096:
+#: 48 MiB of RGB; SageMaker's 6 MiB request cap allows far larger decompression bombs).
+MAX_PIXELS: Final = 16 * 1024 * 1024
 _LUMA: Final = (77, 150, 29)  # 0.299, 0.587, 0.114 in 1/256ths; they sum to 256
-_STATS_CHUNK: Final = 128
+#: Pixels per chunk of image statistics: 128 CIFAR images, small enough to stay in cache.
+_STATS_CHUNK_PIXELS: Final = 128 * 32 * 32
 _LIKELY_FORMATS: Final = ("PNG", "JPEG")
 
 
@@ -79,8 +81,9 @@ def image_stats(images: Sequence[np.ndarray]) -> np.ndarray:
     for i, img in enumerate(images):
         by_shape.setdefault(img.shape, []).append(i)
     for shape, idx in by_shape.items():
-        for start in range(0, len(idx), _STATS_CHUNK):
-            rows = np.asarray(idx[start:start + _STATS_CHUNK])
+        chunk = max(1, _STATS_CHUNK_PIXELS // max(1, shape[0] * shape[1]))
+        for start in range(0, len(idx), chunk):
+            rows = np.asarray(idx[start:start + chunk])
             batch = np.stack([images[i] for i in rows]).reshape(rows.size, -1, 3)
             r, g, b = batch[:, :, 0], batch[:, :, 1], batch[:, :, 2]
             luma = (r.astype(np.uint16) * _LUMA[0] + g.astype(np.uint16) * _LUMA[1]
