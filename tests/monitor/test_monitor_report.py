@@ -230,3 +230,23 @@ def test_cli_defaults_use_the_local_store(tmp_path: Path, scones_home: Path,
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["summary"]["records"] == 30 and report["baseline"]["item_count"] == 30
     assert report["baseline"]["uri"].endswith("/store/scones/monitor/baseline")
+
+
+def test_constraints_file_thresholds_are_honoured(tmp_path: Path,
+                                                  baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
+    from dataclasses import replace
+
+    baseline, _ = baseline_and_model
+    capture_from_images(tmp_path / "cap", make_pngs(200, seed=12), make_tiny_model(CLASSES))
+    config = baseline.constraints.monitoring_config
+    strict = replace(baseline, constraints=replace(baseline.constraints, monitoring_config=replace(
+        config, distribution_constraints=replace(config.distribution_constraints,
+                                                 categorical_comparison_threshold=0.0))))
+    report = _report(tmp_path / "cap", tmp_path / "out", strict)
+    linf = next(t for d in report["drift"] if d["feature"] == "predicted_class" for t in d["tests"]
+                if t["test"] == "linf")
+    assert linf["threshold"] == 0.0 and linf["score"] > 0 and linf["drifted"]
+    assert any(v["feature_name"] == "predicted_class" for v in report["violations"])
+    off = replace(strict, constraints=replace(strict.constraints, monitoring_config=replace(
+        strict.constraints.monitoring_config, evaluate_constraints=False)))
+    assert _report(tmp_path / "cap", tmp_path / "out2", off)["violations"] == []

@@ -104,7 +104,11 @@ def analyse(capture_uri: str, baseline: Baseline | None, options: ReportOptions,
     drift: list[FeatureDrift] = []
     found: list[Violation] = []
     if baseline is not None:
-        drift = compare(baseline.statistics, statistics, drift_plan(classes), options.drift_thresholds)
+        # Model Monitor's own categorical distance reads its threshold from constraints.json,
+        # so editing that file works as it does on AWS; --drift-threshold still wins.
+        distribution = baseline.constraints.monitoring_config.distribution_constraints
+        thresholds = {"linf": distribution.categorical_comparison_threshold, **options.drift_thresholds}
+        drift = compare(baseline.statistics, statistics, drift_plan(classes), thresholds)
         found = violations(baseline.constraints, statistics, drift, columns.issues, num_classes=len(classes))
     return Analysis(capture_uri, tuple(classes), columns, statistics, width, timeline, drift, found, baseline,
                     baseline_uri, options)
