@@ -92,3 +92,19 @@ def test_reliability_estimates_accuracy_of_a_calibrated_model() -> None:
     assert np.isnan(estimate_accuracy(np.array([np.nan]), table))
     with pytest.raises(BaselineError):
         Reliability.from_dict({"bin_edges": [0, 1], "confidence": [], "accuracy": [], "count": []})
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("statistics.json", "{not json", "is not valid JSON"),
+    ("constraints.json", '{"features": 3}', "not in Model Monitor's schema"),
+    ("scones_baseline.json", '{"format_version": 99}', "format_version 99"),
+    ("scones_baseline.json", '{"format_version": 1}', "is malformed"),
+], ids=["statistics-not-json", "constraints-shape", "info-version", "info-fields"])
+def test_broken_baseline_files_are_clear_errors(tmp_path: Path, monitor_setup: Callable[..., dict[str, Path]],
+                                                name: str, text: str, message: str) -> None:
+    paths = monitor_setup(n_train=20, n_test=4)
+    folder = paths["root"] / "baseline"
+    build_baseline(str(paths["model"]), str(paths["data"]), str(folder), show_progress=False)
+    (folder / name).write_text(text)
+    with pytest.raises(BaselineError, match=message):
+        load_baseline(str(folder))
