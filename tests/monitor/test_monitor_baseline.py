@@ -108,3 +108,14 @@ def test_broken_baseline_files_are_clear_errors(tmp_path: Path, monitor_setup: C
     (folder / name).write_text(text)
     with pytest.raises(BaselineError, match=message):
         load_baseline(str(folder))
+
+
+def test_sparse_bins_are_shrunk_towards_their_confidence() -> None:
+    table = Reliability.from_dict({"bin_edges": [i / 10 for i in range(11)],
+                                   "confidence": [0.0] * 5 + [0.55, 0.0, 0.0, 0.0, 0.95],
+                                   "accuracy": [0.0] * 5 + [0.0, 0.0, 0.0, 0.0, 0.9],
+                                   "count": [0] * 5 + [2, 0, 0, 0, 998]})
+    got = table.expected_correct(np.array([0.55, 0.75, 0.97]))
+    assert got[0] == pytest.approx((0 * 2 + 2 * 0.55) / 4)  # two wrong answers do not mean 0 %
+    assert got[1] == pytest.approx(0.75)  # empty bin: the prediction's own confidence
+    assert got[2] == pytest.approx((0.9 * 998 + 2 * 0.95) / 1000)

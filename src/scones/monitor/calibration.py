@@ -20,6 +20,8 @@ import numpy as np
 from scones.monitor.errors import BaselineError
 
 NUM_BINS: Final = 10
+#: Pseudo-observations at the bin's mean confidence added to each bin's accuracy.
+PRIOR_WEIGHT: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,19 @@ class Reliability:
                 "accuracy": list(self.accuracy), "count": list(self.count)}
 
     def expected_correct(self, confidence: np.ndarray) -> np.ndarray:
-        """Per prediction, the validation accuracy at its confidence (its own confidence in empty bins)."""
+        """Per prediction, the validation accuracy at its confidence.
+
+        A bin's accuracy is shrunk towards the bin's mean confidence by ``PRIOR_WEIGHT``
+        pseudo-observations, so a bin that held two validation images cannot claim 0 % or
+        100 %; an empty bin falls back to the prediction's own confidence.
+        """
         edges = np.asarray(self.bin_edges)
         bins = edges.size - 1
         idx = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
-        acc = np.asarray(self.accuracy)
-        filled = np.asarray(self.count) > 0
-        return np.where(filled[idx], acc[idx], confidence)
+        count = np.asarray(self.count, dtype=np.float64)
+        smoothed = ((np.asarray(self.accuracy) * count + PRIOR_WEIGHT * np.asarray(self.confidence))
+                    / (count + PRIOR_WEIGHT))
+        return np.where(count[idx] > 0, smoothed[idx], confidence)
 
 
 def estimate_accuracy(confidence: np.ndarray, reliability: Reliability | None) -> float:
