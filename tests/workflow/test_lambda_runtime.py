@@ -11,12 +11,8 @@ import pytest
 
 from scones.aws.package import build_function_zip, build_zip
 from scones.errors import WorkflowError
-from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime, parse_function_name
-
-try:
-    from scones.workflow.asl.lambda_integration import LambdaServiceError
-except ModuleNotFoundError:
-    from scones.workflow._lambda_contract import LambdaServiceError
+from scones.workflow.asl.lambda_integration import LambdaServiceError
+from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime
 
 
 def echo(event: Any, context: Any) -> Any:
@@ -140,12 +136,12 @@ def test_unknown_function_is_resource_not_found(runtime: LocalLambdaRuntime, nam
     assert "Function not found" in info.value.cause
 
 
-def test_qualifier_mismatch_and_bad_arn() -> None:
-    assert parse_function_name("f", "$LATEST") == ("f", "$LATEST")
-    with pytest.raises(LambdaServiceError):
-        parse_function_name("f:1", "2")
-    with pytest.raises(LambdaServiceError):
-        parse_function_name("arn:aws:s3:::bucket")
+def test_qualifier_mismatch_and_bad_arn(runtime: LocalLambdaRuntime) -> None:
+    assert runtime.invoke("echo", {}, qualifier="$LATEST").function_error is None
+    for name, qualifier in (("echo:1", "2"), ("arn:aws:s3:::bucket", None)):
+        with pytest.raises(LambdaServiceError) as info:
+            runtime.invoke(name, {}, qualifier=qualifier)
+        assert info.value.error == "Lambda.InvalidParameterValueException"
 
 
 def test_in_process_missing_handler_module() -> None:
@@ -230,3 +226,12 @@ def test_isolated_scones_filter_runs_from_its_zip() -> None:
     assert low.payload["errorType"] == "ThresholdConfidenceNotMet"
     assert low.payload["errorMessage"] == "THRESHOLD_CONFIDENCE_NOT_MET"
     assert json.dumps(low.payload)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.5, -0.1])
+def test_scones_functions_refuse_bad_threshold(tmp_path: Any, threshold: float) -> None:
+    from scones.errors import UsageError
+    from scones.workflow.lambda_runtime import scones_functions
+
+    with pytest.raises(UsageError, match="threshold must be in"):
+        scones_functions(store_root=tmp_path, threshold=threshold)

@@ -78,3 +78,34 @@ def test_load_streams_at_a_rate(staged: Staged, endpoint: str) -> None:
     assert report["succeeded"] == report["completed"] and report["errored"] == 0
     bad = invoke(load, ["--rate", "0", "--duration", "1", "--endpoint-url", endpoint])
     assert "--rate must be" in str(bad.exception)
+
+
+def test_workflow_run_default_definition_and_history(staged: Staged, endpoint: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from scones.cli import main
+
+    key = staged.keys[0].removeprefix("dataset/")  # the classic key: resolved to the staged dataset/ prefix
+    with pytest.raises(SystemExit) as exit_info:
+        main(["workflow", "run", "--endpoint-url", endpoint, "--endpoint-name", ENDPOINT_NAME, "--threshold", "0.5",
+              "--name", "cli-run-1", "--input", json.dumps({"s3_key": key}), "--json"])
+    assert exit_info.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "SUCCEEDED" and result["executionArn"].endswith(":cli-run-1")
+    assert result["output"]["body"]["s3_key"] == staged.keys[0]
+    with pytest.raises(SystemExit):
+        main(["workflow", "history", "cli-run-1", "--json"])
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+    assert sum(1 for e in events if e["type"] == "TaskSucceeded") == 3
+
+
+def test_workflow_run_low_confidence_exits_zero_with_failed_status(staged: Staged, endpoint: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from scones.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["workflow", "run", "--endpoint-url", endpoint, "--endpoint-name", ENDPOINT_NAME, "--threshold", "1.0",
+              "--input", json.dumps({"s3_bucket": "scones", "s3_key": staged.keys[0]})])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("FAILED") and "error: ThresholdConfidenceNotMet" in out

@@ -68,14 +68,16 @@ def resolve_prefix(app: AppContext, prefix: str) -> str:
     return prefix
 
 
-def uses_lambda(definition: str | Path | None) -> bool:
-    """Whether a definition calls Lambda functions (and so needs the local runtime and an endpoint)."""
+def uses_scones_functions(definition: str | Path | None) -> bool:
+    """Whether a definition calls the Scones functions (and so needs the local runtime and an endpoint)."""
     if definition is None:
         return True
+    from scones.functions.catalog import SCONES_FUNCTIONS
     from scones.workflow.check import function_states
     from scones.workflow.pipeline import load_definition
 
-    return bool(function_states(load_definition(definition)))
+    names = {info.name for info in SCONES_FUNCTIONS}
+    return bool(names & set(function_states(load_definition(definition))))
 
 
 def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: bool,

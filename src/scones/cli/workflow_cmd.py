@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from scones.cli.context import AppContext, pass_app
+from scones.cli.pipeline_cmd import pipeline_options, register
 
 
 @click.group()
@@ -41,15 +42,27 @@ def validate(definition: str, as_json: bool) -> None:
 
 
 @workflow.command()
-@click.option("--definition", "definition", required=True, type=click.Path(dir_okay=False),
-              help="State machine definition (Amazon States Language JSON).")
+@click.option("--definition", "definition", default=None, type=click.Path(dir_okay=False),
+              help="State machine definition (Amazon States Language JSON); default: the Scones state machine.")
 @click.option("--input", "input_text", default="{}", show_default=True,
               help="Execution input: JSON text, or @FILE.")
 @click.option("--name", default=None, help="Execution name (default: a UUID).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: status, output, error, cause.")
+@pipeline_options
 @pass_app
-def run(app: AppContext, definition: str, input_text: str, name: str | None, as_json: bool) -> None:
-    """Run a state machine once and print its result."""
+def run(app: AppContext, definition: str | None, input_text: str, name: str | None, as_json: bool,
+        **options: Any) -> None:
+    """Run a state machine once and print its result.
+
+    Without --definition, or when the definition calls Lambda functions, the
+    three Scones functions run in the local Lambda runtime against the endpoint
+    (--endpoint-url, or one started on demand from the store's model).
+    """
+    from scones.cli.pipeline_cmd import run_scones, uses_scones_functions
+
+    if uses_scones_functions(definition):
+        run_scones(app, input_text=input_text, name=name, as_json=as_json, definition=definition, **options)
+        return
     from scones.workflow.runs import executions_store, run_file
 
     execution = run_file(definition, input_text, name=name, store=executions_store(app.default_uri("executions")))
@@ -92,3 +105,6 @@ def history(app: AppContext, execution: str, as_json: bool) -> None:
     click.echo(f"{'id':>4}  {'timestamp':24}  {'type':28}  details")
     for event in events:
         click.echo(f"{event['id']:>4}  {event['timestamp']:24}  {event['type']:28}  {_summary(event)}")
+
+
+register(workflow)

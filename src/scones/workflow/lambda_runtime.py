@@ -41,10 +41,7 @@ from typing import Any, Final
 
 from scones.errors import WorkflowError
 from scones.workflow import lambda_bootstrap as boot
-try:
-    from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
-except ModuleNotFoundError:  # TEMPORARY: the interpreter (issue 5) is not merged yet
-    from scones.workflow._lambda_contract import LambdaInvokeResult, LambdaServiceError
+from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError, parse_function_name
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +50,7 @@ DEFAULT_ACCOUNT: Final = "000000000000"
 #: What the python3.12 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES: Final = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi")
 LATEST: Final = "$LATEST"
+DEFAULT_ISOLATED_WORKERS: Final = 4
 
 Handler = Callable[[Any, Any], Any]
 
@@ -67,29 +65,6 @@ class FunctionConfig:
     timeout_seconds: float = 3.0
     memory_mb: int = 128  # recorded and passed to the context; not enforced locally
     package: bytes | None = None  # the deployment zip, required in isolated mode
-
-
-def parse_function_name(function_name: str, qualifier: str | None = None) -> tuple[str, str]:
-    """``(name, qualifier)`` from a name, ``name:qualifier``, a partial ARN or a full function ARN."""
-    text = function_name.strip()
-    if text.startswith("arn:"):
-        parts = text.split(":")
-        # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
-        if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
-            raise LambdaServiceError("Lambda.InvalidParameterValueException",
-                                     f"{function_name!r} is not a Lambda function ARN")
-        name, arn_qualifier = parts[6], (parts[7] if len(parts) > 7 else None)
-    else:
-        parts = text.split(":")
-        if len(parts) >= 3 and parts[1] == "function":  # <account>:function:<name>[:<qualifier>]
-            name, arn_qualifier = parts[2], (parts[3] if len(parts) > 3 else None)
-        else:
-            name, arn_qualifier = parts[0], (parts[1] if len(parts) > 1 else None)
-    if qualifier and arn_qualifier and qualifier != arn_qualifier:
-        raise LambdaServiceError("Lambda.InvalidParameterValueException",
-                                 f"The derived qualifier from the function name does not match the specified "
-                                 f"qualifier ({arn_qualifier} vs {qualifier})")
-    return name, qualifier or arn_qualifier or LATEST
 
 
 class _IsolatedWorker:
@@ -188,9 +163,13 @@ class LocalLambdaRuntime:
     """Functions by name, invoked with AWS Lambda's semantics. Use it as a context manager."""
 
     def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
-                 region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT) -> None:
+                 region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
+                 max_workers_per_function: int = DEFAULT_ISOLATED_WORKERS) -> None:
         self.functions = {f.name: f for f in functions}
         self.isolated = isolated
+        # Isolated workers are whole interpreters (~40 MB each): beyond this many per function,
+        # invocations wait for a free worker instead of being throttled as AWS would.
+        self._slots = {name: threading.BoundedSemaphore(max_workers_per_function) for name in self.functions}
         self.region = region
         self.account_id = account_id
         self._lock = threading.Lock()
@@ -213,8 +192,8 @@ class LocalLambdaRuntime:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
 
     def config(self, function_name: str) -> FunctionConfig:
-        name, qualifier = parse_function_name(function_name)
-        return self._resolve(name, qualifier)
+        ref = parse_function_name(function_name)
+        return self._resolve(ref.name, ref.qualifier or LATEST)
 
     def _resolve(self, name: str, qualifier: str) -> FunctionConfig:
         config = self.functions.get(name)
@@ -299,8 +278,8 @@ class LocalLambdaRuntime:
 
     # -- invoke ------------------------------------------------------------
     def invoke(self, function_name: str, payload: Any, *, qualifier: str | None = None) -> LambdaInvokeResult:
-        name, resolved_qualifier = parse_function_name(function_name, qualifier)
-        config = self._resolve(name, resolved_qualifier)
+        ref = parse_function_name(function_name, qualifier)
+        config = self._resolve(ref.name, ref.qualifier or LATEST)
         try:
             event_text = json.dumps(payload)
         except (TypeError, ValueError) as exc:
@@ -361,6 +340,10 @@ class LocalLambdaRuntime:
         return outcome[0]
 
     def _invoke_isolated(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
+        with self._slots[config.name]:
+            return self._invoke_isolated_slot(config, event_text, request_id)
+
+    def _invoke_isolated_slot(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
         with self._lock:
             idle = self._idle[config.name]
             worker = idle.pop() if idle else None
@@ -412,8 +395,12 @@ def scones_functions(*, store_root: str | os.PathLike[str], endpoint_url: str = 
     The credentials are placeholders: the local endpoint checks none, but boto3
     refuses to sign a request without some, as Lambda's own runtime provides.
     """
+    from scones.errors import UsageError
     from scones.functions.catalog import SCONES_FUNCTIONS
 
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise UsageError(f"The threshold must be in (0, 1], got {threshold:g}",
+                         hint="filterInferences keeps an image when its top probability is at least the threshold")
     aws = {"AWS_ACCESS_KEY_ID": "scones-local", "AWS_SECRET_ACCESS_KEY": "scones-local",
            "AWS_DEFAULT_REGION": region}
     environments: dict[str, dict[str, str]] = {
