@@ -127,3 +127,33 @@ def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients
                                   s3_client=clients.s3)
     assert artifacts.model_bytes == model
     assert artifacts.dataset.list() == ["train.lst"]
+
+
+def _client_error(code: str, message: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, "CreateFunction")
+
+
+def test_new_roles_are_retried_until_assumable() -> None:
+    answers: list[Exception | str] = [
+        _client_error("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+        _client_error("ValidationException", "Could not assume role arn:aws:iam::1:role/r"), "created"]
+    slept: list[float] = []
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert iam.retry_while_role_propagates(call, sleep=slept.append) == "created"
+    assert slept == [3.0, 3.0]
+
+
+def test_other_errors_are_not_retried() -> None:
+    def call() -> None:
+        raise _client_error("ValidationException", "Runtime python2.7 is not supported")
+
+    with pytest.raises(Exception, match="python2.7"):
+        iam.retry_while_role_propagates(call, sleep=lambda s: pytest.fail("must not retry"))

@@ -36,8 +36,9 @@ Definition = dict[str, Any]
 def load_definition(stem: str) -> Definition:
     """Read ``scones/workflow/definitions/<stem>.asl.json`` from the installed package."""
     try:
-        text = resources.files("scones.workflow.definitions").joinpath(f"{stem}.asl.json").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        # Read through the top package so the workflow engine itself is not imported.
+        text = resources.files("scones").joinpath("workflow", "definitions", f"{stem}.asl.json").read_text("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise WorkflowError(f"The workflow definition {stem}.asl.json is not installed",
                             hint="reinstall scones; the definitions ship in scones/workflow/definitions/") from exc
     try:

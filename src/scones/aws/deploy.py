@@ -198,7 +198,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
 
     plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
 
-    plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
+    plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply, sleep=sleep))
     plan.add(sagemaker.ensure_endpoint_config(clients.sagemaker, config_request, tags=tags, apply=apply))
     endpoint_change = plan.add(sagemaker.ensure_endpoint(clients.sagemaker, names.endpoint,
                                                          config_request["EndpointConfigName"], tags=tags,
@@ -210,7 +210,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     for stem, definition in machines.items():
         plan.add(stepfunctions.ensure_state_machine(
             clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
-            role_arn=roles["states"], tags=tags, apply=apply))
+            role_arn=roles["states"], tags=tags, apply=apply, sleep=sleep))
 
     if apply and wait:
         current = sagemaker.describe_endpoint(clients.sagemaker, names.endpoint) or {}

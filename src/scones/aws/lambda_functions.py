@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scones.aws.errors import AwsError, error_code, is_not_found, wrap
+from scones.aws.errors import AwsError, is_not_found, wrap
+from scones.aws.iam import retry_while_role_propagates
 from scones.aws.plan import Action, Change
 
 LOG = logging.getLogger(__name__)
@@ -97,18 +98,12 @@ def _wait_updated(lam: Any, name: str, sleep: Callable[[float], None], attempts:
 
 
 def _create(lam: Any, spec: FunctionSpec, tags: dict[str, str], sleep: Callable[[float], None]) -> None:
-    # A role created seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
-    for attempt in range(10):
-        try:
-            lam.create_function(FunctionName=spec.name, Code={"ZipFile": spec.zip_bytes}, Tags=tags,
-                                Publish=False, **spec.configuration())
-            return
-        except Exception as exc:
-            if error_code(exc) == "InvalidParameterValueException" and "assume" in str(exc) and attempt < 9:
-                LOG.info("role of %s not assumable yet; retrying", spec.name)
-                sleep(3.0)
-                continue
-            raise wrap(exc, action="create", resource=f"Lambda function {spec.name!r}") from exc
+    try:
+        retry_while_role_propagates(
+            lambda: lam.create_function(FunctionName=spec.name, Code={"ZipFile": spec.zip_bytes}, Tags=tags,
+                                        Publish=False, **spec.configuration()), sleep=sleep)
+    except Exception as exc:
+        raise wrap(exc, action="create", resource=f"Lambda function {spec.name!r}") from exc
 
 
 def ensure_function(lam: Any, spec: FunctionSpec, *, tags: dict[str, str], apply: bool,

@@ -8,10 +8,14 @@ imported inside the commands, never at module import.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scones.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from scones.aws.session import AwsClients
 
 
 def _region_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -22,7 +26,7 @@ def _region_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-def _clients(region: str | None, profile: str | None):  # type: ignore[no-untyped-def]
+def _clients(region: str | None, profile: str | None) -> AwsClients:
     from scones.aws.session import AwsClients, make_session
 
     return AwsClients.from_session(make_session(region=region, profile=profile))
