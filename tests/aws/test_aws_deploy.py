@@ -20,7 +20,7 @@ from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions
 from scones.aws.destroy import destroy_aws
 from scones.aws.naming import FUNCTIONS, Names
 from scones.aws.plan import Action
-from scones.aws.run import ExecutionStatus, run_on_aws
+from scones.aws.run import ExecutionStatus, run_batch_on_aws, run_on_aws
 
 pytestmark = pytest.mark.xdist_group("aws-moto")
 
@@ -158,7 +158,19 @@ def test_roles_are_least_privilege(deployed: Deployed) -> None:
 
 
 def _tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Task states at the top level."""
     return [s for s in definition["States"].values() if s["Type"] == "Task"]
+
+
+def _nested_tasks(states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Task states at any depth (Map iterators, Parallel branches)."""
+    found = []
+    for state in states.values():
+        if state["Type"] == "Task":
+            found.append(state)
+        for inner in [state.get("ItemProcessor") or state.get("Iterator") or {}] + state.get("Branches", []):
+            found += _nested_tasks(inner.get("States", {}))
+    return found
 
 
 def test_state_machines_call_these_functions_and_publish_failures(deployed: Deployed) -> None:
@@ -170,16 +182,16 @@ def test_state_machines_call_these_functions_and_publish_failures(deployed: Depl
         definition = json.loads(described["definition"])
         raw = deploy_kwargs()["load_definition"](stem)
         assert definition == prepared_definitions(NAMES, {stem: raw})[stem]
-        invoked = [t["Parameters"]["FunctionName"] for t in _tasks(definition)
+        invoked = [t["Parameters"]["FunctionName"] for t in _nested_tasks(definition["States"])
                    if t["Resource"] == "arn:aws:states:::lambda:invoke"]
         assert invoked and {name.split(":$LATEST")[0] for name in invoked} <= arns
         assert "148908537034" not in described["definition"]  # the recorded account is gone
         publishes = [t for t in _tasks(definition) if t["Resource"] == "arn:aws:states:::sns:publish"]
         assert publishes
         assert {t["Parameters"]["TopicArn"] for t in publishes} == {f"arn:aws:sns:{REGION}:{ACCOUNT}:scones-failures"}
-        for task in _tasks(definition):
-            if task["Resource"] != "arn:aws:states:::sns:publish":
-                assert any("States.ALL" in c["ErrorEquals"] for c in task["Catch"])
+        for state in definition["States"].values():
+            if state["Type"] in ("Task", "Map", "Parallel") and state.get("Resource") != "arn:aws:states:::sns:publish":
+                assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"])
 
 
 def test_every_resource_is_tagged(deployed: Deployed) -> None:
@@ -211,6 +223,18 @@ def test_run_on_aws_returns_the_workflow_output(deployed: Deployed) -> None:
     assert result.execution_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:scones-workflow:")
 
 
+def test_run_batch_on_aws_runs_the_batch_state_machine(deployed: Deployed) -> None:
+    key = "scones/dataset/test/test_0.png"
+    body = {"image_data": "aGk=", "s3_bucket": BUCKET, "s3_key": key, "inferences": [0.95, 0.05]}
+    deployed.backend.queue([{"statusCode": 200, "body": body}] * 3)
+    # One key, so the batch definition's Map and a single-image stand-in both make three calls.
+    result = run_batch_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": key, "keys": [key]},
+                              show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    assert result.status is ExecutionStatus.SUCCEEDED, (result.error, result.cause)
+    assert result.execution_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:scones-workflow-batch:")
+    assert key in json.dumps(result.output)
+
+
 def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     sqs = deployed.backend.client("sqs")
     queue_url = sqs.create_queue(QueueName="failures-inbox")["QueueUrl"]
@@ -231,6 +255,7 @@ def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     assert len(messages) == 1
     envelope = json.loads(messages[0]["Body"])
     assert envelope["Subject"] == "scones: scones-workflow failed"
+    assert envelope["MessageAttributes"]["execution"]["Value"] == result.execution_arn
     published = json.loads(envelope["Message"])
     assert published["Error"] == "States.Runtime"
     assert published == json.loads(result.cause or "{}")
