@@ -160,26 +160,29 @@ class Store(ABC):
         Yields a staging store; everything written to it appears under
         ``prefix`` together when the block exits normally, replacing what was
         there. If the block raises, the staging area is removed and ``prefix``
-        is left exactly as it was.
+        is left exactly as it was. ``prefix=""`` publishes this store's whole base.
         """
         prefix = check_key(prefix, allow_empty=True).rstrip("/")
-        staging_key = join_key(prefix.rpartition("/")[0], f"{STAGING_MARK}{uuid.uuid4().hex}")
-        staging = self.child(staging_key)
+        staging = self._new_staging(prefix)
         try:
             yield staging
         except BaseException:
-            self._discard(staging_key)
+            self._discard(staging)
             raise
         try:
             self._commit(staging, prefix)
         finally:
-            self._discard(staging_key)
+            self._discard(staging)
 
-    def _discard(self, staging_key: str) -> None:
+    def _new_staging(self, prefix: str) -> Store:
+        """A fresh, hidden staging area beside ``prefix`` (listings skip it)."""
+        return self.child(join_key(prefix.rpartition("/")[0], f"{STAGING_MARK}{uuid.uuid4().hex}"))
+
+    def _discard(self, staging: Store) -> None:
         try:
-            self.delete_prefix(staging_key + "/")
+            staging.delete_prefix("")
         except StoreError:  # pragma: no cover - best effort cleanup of our own temp area
-            LOG.warning("could not remove staging area %s", self.uri_for(staging_key))
+            LOG.warning("could not remove staging area %s", staging.uri)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r})"
@@ -224,14 +227,21 @@ class LocalStore(Store):
         return self.base.as_uri()
 
     def _path(self, key: str) -> Path:
-        path = self.base / key
-        # A symlink inside the store could still point out of it; resolve and compare.
+        # Keys never hold '..' (check_key), so only a symbolic link inside the
+        # store can lead out of it: look at each key part below the base
+        # (one lstat each) and resolve only the links.
         real_base = os.path.realpath(self.base)
-        real = os.path.realpath(path)
-        if os.path.commonpath([real_base, real]) != real_base:
-            raise UnsafeKeyError(f"Key {key!r} resolves outside the store ({real})",
-                                 hint="remove the symbolic link that points out of the store")
-        return path
+        current = real_base
+        for part in key.split("/"):
+            if not part:
+                continue
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                current = os.path.realpath(current)
+                if os.path.commonpath([real_base, current]) != real_base:
+                    raise UnsafeKeyError(f"Key {key!r} resolves outside the store ({current})",
+                                         hint="remove the symbolic link that points out of the store")
+        return self.base / key
 
     def local_path(self, key: str) -> Path | None:
         return self._path(check_key(key))
@@ -293,26 +303,42 @@ class LocalStore(Store):
             self._path(prefix)
         return LocalStore(self.base / prefix)
 
+    def _new_staging(self, prefix: str) -> Store:
+        if prefix:
+            return super()._new_staging(prefix)
+        # The whole base is replaced: stage beside it, on the same file system.
+        if self.base.parent == self.base:
+            raise StoreError(f"Cannot publish the file system root {self.base}", hint="publish into a folder")
+        return LocalStore(self.base.parent / f"{STAGING_MARK}{uuid.uuid4().hex}")
+
     def _commit(self, staging: Store, prefix: str) -> None:
         assert isinstance(staging, LocalStore)
         target = self._path(prefix) if prefix else self.base
-        staging.base.mkdir(parents=True, exist_ok=True)
-        if prefix == "":
-            raise StoreError("Publishing the whole store base is not supported; publish a prefix")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        trash = target.parent / f"{STAGING_MARK}old-{uuid.uuid4().hex}"
-        if target.exists():
-            os.replace(target, trash)
         try:
-            os.replace(staging.base, target)
-        except BaseException:
-            if trash.exists():
-                os.replace(trash, target)
-            raise
+            staging.base.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot publish {target}: {exc}") from exc
+        trash = target.parent / f"{STAGING_MARK}old-{uuid.uuid4().hex}"
+        # Two renames: the old content moves aside, the new one moves in. If
+        # the second fails, the first is undone, so readers see old or new.
+        try:
+            if target.exists() or target.is_symlink():
+                os.replace(target, trash)
+            try:
+                os.replace(staging.base, target)
+            except BaseException:
+                if trash.exists():
+                    os.replace(trash, target)
+                raise
+        except OSError as exc:
+            raise StoreError(f"Cannot publish {target}: {exc}",
+                             hint="check that nothing else is writing there and that the disk is not full") from exc
         shutil.rmtree(trash, ignore_errors=True)
 
-    def _discard(self, staging_key: str) -> None:
-        shutil.rmtree(self.base / staging_key, ignore_errors=True)
+    def _discard(self, staging: Store) -> None:
+        assert isinstance(staging, LocalStore)
+        shutil.rmtree(staging.base, ignore_errors=True)
 
 
 class S3Store(Store):
@@ -337,8 +363,17 @@ class S3Store(Store):
     def _full(self, key: str) -> str:
         return join_key(self.prefix, key) + ("/" if key.endswith("/") else "")
 
-    def _wrap(self, exc: Exception, key: str, action: str) -> StoreError:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    def _wrap(self, exc: BaseException, key: str, action: str) -> StoreError:
+        # boto3's transfer manager wraps the ClientError (S3UploadFailedError):
+        # look through the chain for the first error that carries a response.
+        code = ""
+        seen: BaseException | None = exc
+        while seen is not None:
+            response = getattr(seen, "response", None)
+            if isinstance(response, dict):
+                code = str(response.get("Error", {}).get("Code", ""))
+                break
+            seen = seen.__cause__ or seen.__context__
         where = f"s3://{self.bucket}/{self._full(key)}"
         if code in ("NoSuchKey", "404", "NotFound"):
             return NotFoundError(f"No object {where}")
@@ -400,10 +435,12 @@ class S3Store(Store):
 
     def _commit(self, staging: Store, prefix: str) -> None:
         # S3 has no rename: copy the staged objects into place, then drop keys
-        # the new version no longer has. Readers see old or new objects per key.
+        # the new version no longer has. Readers see old or new objects per
+        # key; objects in sub-folders are copied before top-level ones, so a
+        # top-level manifest (dataset.json, *.lst) never appears before its data.
         assert isinstance(staging, S3Store)
         target = self.child(prefix)
-        new_keys = staging.list()
+        new_keys = sorted(staging.list(), key=lambda k: ("/" not in k, k))
         for key in new_keys:
             try:
                 self.client.copy_object(Bucket=self.bucket, Key=target._full(key),

@@ -1,0 +1,160 @@
+"""Benchmark: the full monitoring report over 100,000 captured records.
+
+Generates 100,000 Data Capture records in SageMaker's format (base64 32x32 PNG
+inputs from the CIFAR-100 subset when it is present, else random PNGs; JSON
+probability outputs from a real ONNX model; spread over 6 hours in rotated files),
+builds a baseline, then runs ``scones monitor report`` as a separate process and
+measures its wall time and peak memory (the RSS of the process and its workers,
+sampled together). It runs once with the default workers (all CPUs) and once with
+one worker, side by side.
+
+Targets (issue 7, 2 cores): <= 15 s and <= 1 GiB.
+
+    PYTHONPATH=src python benchmarks/monitor_scale.py [--records 100000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCONES_SHARED_DATA", REPO.parent / "shared" / "data"))
+TARGET_S = 15.0
+TARGET_BYTES = 1024 ** 3
+
+
+def _images() -> list[bytes]:
+    folder = SHARED / "cifar100-bicycle-motorcycle" / "test"
+    if folder.is_dir():
+        return [p.read_bytes() for p in sorted(folder.glob("*.png"))]
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(200):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+def generate(root: Path, records: int) -> tuple[Path, Path, int]:
+    from scones.model_artifact import write_model_tarball
+    from scones.monitor.baseline import Classifier
+    from scones.monitor.features import decode_image
+    from scones.monitor.simulate import make_record, spread, write_capture
+    from scones.testing import make_tiny_model
+
+    model = make_tiny_model()
+    model_path = write_model_tarball(root / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    images = _images()
+    probs = Classifier(model).predict([decode_image(b) for b in images])
+    rng = random.Random(7)
+    times = spread(records, datetime(2025, 10, 4, 8, 0, tzinfo=UTC), timedelta(hours=6))
+    chosen = (rng.randrange(len(images)) for _ in range(records))
+    capture = root / "data_capture"
+    files = write_capture(capture, (make_record(images[i], probs[i], t) for i, t in zip(chosen, times)),
+                          rotate_seconds=600)
+    return capture, model_path, len(files)
+
+
+def _tree_rss(pid: int) -> int:
+    """RSS in bytes of ``pid`` and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def run_report(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"report failed ({proc.returncode}):\n{out}\n{err}")
+    return elapsed, peak, out.strip().splitlines()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="keep the generated capture and reports here")
+    opts = parser.parse_args()
+    root = opts.keep or Path(tempfile.mkdtemp(prefix="scones-monitor-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        capture, model_path, n_files = generate(root, opts.records)
+        size = sum(p.stat().st_size for p in capture.rglob("*.jsonl"))
+        print(f"generated {opts.records:,} records in {n_files} files ({size / 2**20:.0f} MiB) "
+              f"in {time.perf_counter() - t0:.1f} s")
+        env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+               "SCONES_HOME": str(root / "home"), "SCONES_PROGRESS": "false"}
+        data = SHARED / "cifar100-bicycle-motorcycle"
+        if data.is_dir():
+            subprocess.run([sys.executable, "-m", "scones", "monitor", "baseline", "--model", str(model_path),
+                            "--data", str(data), "--out", str(root / "baseline")], env=env, check=True,
+                           capture_output=True)
+            baseline = ["--baseline", str(root / "baseline")]
+        else:
+            baseline = []
+        rows = []
+        for label, workers in (("default workers", []), ("1 worker", ["--workers", "1"])):
+            cmd = [sys.executable, "-m", "scones", "monitor", "report", "--capture", str(capture),
+                   "--out", str(root / f"report-{len(rows)}"), *baseline, *workers]
+            elapsed, peak, line = run_report(cmd, env)
+            rows.append((label, elapsed, peak))
+            print(f"{label:>16}: {elapsed:6.2f} s, peak RSS {peak / 2**20:6.0f} MiB   ({line})")
+        best_t, best_m = rows[0][1], rows[0][2]
+        print(f"cpus={os.cpu_count()} records={opts.records:,}")
+        print(f"time  {best_t:.2f} s / target {TARGET_S:.0f} s = {best_t / TARGET_S:.2f} "
+              f"({'OK' if best_t <= TARGET_S else 'OVER'})")
+        print(f"peak  {best_m / 2**20:.0f} MiB / target 1024 MiB = {best_m / TARGET_BYTES:.2f} "
+              f"({'OK' if best_m <= TARGET_BYTES else 'OVER'})")
+        print(f"speed-up of default workers over 1 worker: {rows[1][1] / rows[0][1]:.2f}x; "
+              f"throughput {opts.records / best_t:,.0f} records/s")
+    finally:
+        if opts.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""Load test for ``scones serve``: endpoint throughput and latency next to raw ONNX Runtime.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/serve_load.py [--model URI] [--duration 8] [--clients 1,16,64]
+
+In one run it
+1. measures the model's raw in-process ONNX Runtime throughput on decoded pixels
+   (batch 1 and the server's max batch) right before and right after each load level,
+   so a level is compared with the machine as it was at that moment (shared machines drift);
+2. starts the endpoint (``running_endpoint``: a child process, as in production);
+3. drives ``POST /endpoints/{name}/invocations`` with PNG bodies from a separate
+   client process over loopback, N concurrent keep-alive connections, for a bounded time,
+   and prints throughput, p50/p99 latency, errors and the mean batch size per level.
+
+Model: ``--model`` if given; else the trained model at
+``.scones/store/scones/model/model.tar.gz`` if present; else a stand-in of realistic
+cost, built once and cached: EfficientNet-Lite0 (random weights) behind the
+scones input contract (uint8 32x32 NHWC in, resized to ``--standin-size`` inside the
+graph). The tiny test model is far too cheap for the ratio to mean anything.
+Targets (issue 4), at 16 clients: throughput >= 0.85 x raw, p99 <= 50 ms, zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TRAINED_MODEL = Path(".scones/store/scones/model/model.tar.gz")
+ENDPOINT = "bench-endpoint"
+
+
+# -- model ------------------------------------------------------------------------
+def standin_model(size: int, cache_dir: Path) -> Path:
+    """EfficientNet-Lite0 (2 classes) with the scones input contract, exported once to ONNX."""
+    path = cache_dir / f"standin-efficientnet-lite0-{size}px.tar.gz"
+    if path.exists():
+        return path
+    import io
+
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    from scones.model_artifact import InputSpec, ModelSpec, write_model_tarball
+
+    torch.manual_seed(0)
+    net = EfficientNet.from_name("efficientnet-lite0", num_classes=2).eval()
+
+    class Contract(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+            self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255)
+            self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255)
+
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            x = pixels.permute(0, 3, 1, 2).float()
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+            return torch.softmax(self.net((x - self.mean) / self.std), dim=1)
+
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(Contract().eval(), (torch.zeros(1, 32, 32, 3, dtype=torch.uint8),), buf,
+                          input_names=["pixels"], output_names=["probabilities"], opset_version=17,
+                          dynamic_axes={"pixels": {0: "batch"}, "probabilities": {0: "batch"}}, dynamo=False)
+    spec = ModelSpec(classes=["bicycle", "motorcycle"], input=InputSpec(height=32, width=32),
+                     training={"arch": f"efficientnet-lite0 stand-in, random weights, {size}px inside the graph"})
+    write_model_tarball(path, buf.getvalue(), spec)
+    return path
+
+
+def pick_model(args: argparse.Namespace) -> tuple[str, str]:
+    if args.model:
+        return args.model, f"--model {args.model}"
+    if TRAINED_MODEL.exists():
+        return str(TRAINED_MODEL), f"trained model {TRAINED_MODEL}"
+    from scones.config import Settings
+
+    path = standin_model(args.standin_size, Settings.from_env().cache_dir / "benchmarks")
+    return str(path), f"stand-in EfficientNet-Lite0 at {args.standin_size}px ({path})"
+
+
+def payloads(limit: int = 200) -> list[bytes]:
+    """Real CIFAR test PNGs when the shared data is at hand, else synthetic 32x32 PNGs."""
+    import os
+
+    root = Path(os.environ.get("SCONES_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    folder = root / "cifar100-bicycle-motorcycle" / "test"
+    if folder.is_dir():
+        return [p.read_bytes() for p in sorted(folder.glob("*.png"))[:limit]]
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(limit):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+# -- raw ONNX Runtime ----------------------------------------------------------------
+def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float) -> float:
+    import numpy as np
+
+    from scones.model_artifact import load_model
+    from scones.serve.images import prepare_image
+    from scones.serve.predictor import Predictor
+
+    predictor = Predictor(load_model(model))
+    pixels = np.stack([prepare_image(b, predictor.height, predictor.width) for b in bodies])
+    batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
+    predictor.predict(batches[0])
+    done, start, cpu, i = 0, time.perf_counter(), time.process_time(), 0
+    while time.perf_counter() - start < seconds:
+        predictor.predict(batches[i % len(batches)])
+        done += batch
+        i += 1
+    RAW_CPU[batch] = (time.process_time() - cpu) / done
+    return done / (time.perf_counter() - start)
+
+
+#: CPU seconds per image of the latest raw measurement, by batch size.
+RAW_CPU: dict[int, float] = {}
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its child processes (Linux /proc)."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] = ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+# -- the client process ------------------------------------------------------------
+async def _client(host: str, port: int, path: str, bodies: list[bytes], offset: int, stop_at: float,
+                  latencies: list[float], errors: list[str]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    i = offset
+    try:
+        while time.perf_counter() < stop_at:
+            body = bodies[i % len(bodies)]
+            i += 1
+            head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/png\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            t0 = time.perf_counter()
+            writer.write(head + body)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - t0)
+            status = int(status_line.split()[1]) if status_line else 0
+            if status != 200:
+                errors.append(str(status))
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        errors.append(type(exc).__name__)
+    finally:
+        writer.close()
+
+
+async def _drive(url: str, clients: int, seconds: float, bodies: list[bytes]) -> dict[str, Any]:
+    host, port = url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors: list[str] = []
+    path = f"/endpoints/{ENDPOINT}/invocations"
+    # Warm the connections and the server for a moment before measuring.
+    warm_until = time.perf_counter() + min(1.0, seconds / 4)
+    warm: list[float] = []
+    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, warm_until, warm, errors)
+                           for n in range(clients)))
+    start = time.perf_counter()
+    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, start + seconds, latencies, errors)
+                           for n in range(clients)))
+    elapsed = time.perf_counter() - start
+    return {"requests": len(latencies), "requests_total": len(latencies) + len(warm), "elapsed": elapsed,
+            "latencies": latencies, "errors": errors}
+
+
+def client_main(url: str, clients: int, seconds: float) -> None:
+    bodies = payloads()
+    result = asyncio.run(_drive(url, clients, seconds, bodies))
+    lat = sorted(result["latencies"])
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    print(json.dumps({"requests": result["requests"], "requests_total": result["requests_total"],
+                      "throughput": result["requests"] / result["elapsed"],
+                      "p50_ms": pct(0.50), "p99_ms": pct(0.99), "errors": len(result["errors"]),
+                      "error_kinds": sorted(set(result["errors"]))}))
+
+
+# -- orchestration ---------------------------------------------------------------------
+def scrape(url: str) -> dict[str, float]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+        text = resp.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(("scones_batch_size_sum", "scones_batch_size_count")):
+            name, value = line.split(" ")
+            out[name] = float(value)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model.tar.gz URI (default: trained model, else a stand-in)")
+    parser.add_argument("--standin-size", type=int, default=128, help="input size inside the stand-in graph")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per client level")
+    parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (ORT threads split)")
+    parser.add_argument("--capture", action="store_true", help="enable Data Capture (to a temp dir) while loading")
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run as the load client against URL
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client_main(args.client, args.n, args.duration)
+        return
+
+    from scones.serve import running_endpoint
+    from scones.serve.predictor import available_cpus
+
+    from scones.serve.config import ServeConfig
+
+    args.max_batch_size = ServeConfig.max_batch_size  # the server's default, which running_endpoint uses
+    model, described = pick_model(args)
+    bodies = payloads()
+    levels = [int(c) for c in args.clients.split(",")]
+    print(f"model: {described}")
+    print(f"machine: {available_cpus()} CPUs; payloads: {len(bodies)} PNGs "
+          f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
+          f"max batch {args.max_batch_size}; server workers {args.workers}"
+          f"{'; Data Capture on' if args.capture else ''}")
+    sizes = (1, args.max_batch_size)
+
+    def raw_now() -> dict[int, float]:
+        return {b: raw_throughput(model, bodies, b, args.raw_seconds) for b in sizes}
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = str(Path(tmp) / "capture") if args.capture else None
+        with running_endpoint(model, endpoint_name=ENDPOINT, capture_dest=capture,
+                              workers=args.workers) as ep:
+            raw_next = raw_now()
+            for clients in levels:
+                raw_before = raw_next
+                before = scrape(ep.url)
+                cpu_before = process_tree_cpu(ep.pid or 0)
+                out = subprocess.run([sys.executable, __file__, "--client", ep.url, "--n", str(clients),
+                                      "--duration", str(args.duration)], capture_output=True, text=True, check=True)
+                after = scrape(ep.url)
+                cpu_used = process_tree_cpu(ep.pid or 0) - cpu_before
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                images = after["scones_batch_size_sum"] - before["scones_batch_size_sum"]
+                runs = after["scones_batch_size_count"] - before["scones_batch_size_count"]
+                row["clients"], row["mean_batch"] = clients, images / runs if runs else float("nan")
+                # Warm-up traffic is included in the CPU delta; so count its requests as well, approximately.
+                row["server_cpu_ms"] = cpu_used / max(1, row["requests_total"]) * 1000
+                raw_cpu_before = dict(RAW_CPU)
+                raw_next = raw_now()
+                row["raw_cpu_ms"] = min((raw_cpu_before[b] + RAW_CPU[b]) / 2 for b in sizes) * 1000
+                row["raw"] = {b: (raw_before[b] + raw_next[b]) / 2 for b in sizes}
+                row["raw_span"] = {b: (raw_before[b], raw_next[b]) for b in sizes}
+                row["best"] = max(row["raw"].values())
+                rows.append(row)
+
+    b1, bn = sizes
+    print(f"\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level;"
+          f"\n'/raw' = endpoint req/s over the better of raw batch {b1} and raw batch {bn};"
+          f"\nCPU ms/req = server process CPU per answered request (all its threads; robust to busy neighbours),"
+          f" next to raw ONNX Runtime CPU per image (the better batch size).")
+    print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+          f"{'batch':>6} {'raw b' + str(b1):>16} {'raw b' + str(bn):>16} {'/raw':>6} {'CPU ms/req':>10} "
+          f"{'raw CPU ms/img':>14}")
+    for r in rows:
+        spans = [f"{r['raw'][b]:.0f} ({r['raw_span'][b][0]:.0f}-{r['raw_span'][b][1]:.0f})" for b in sizes]
+        print(f"{r['clients']:>7} {r['requests']:>8} {r['throughput']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+              f"{r['errors']:>6} {r['mean_batch']:>6.1f} {spans[0]:>16} {spans[1]:>16} "
+              f"{r['throughput'] / r['best']:>6.2f} {r['server_cpu_ms']:>10.2f} {r['raw_cpu_ms']:>14.2f}"
+              + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
+    at16 = next((r for r in rows if r["clients"] == 16), None)
+    if at16:
+        ratio = at16["throughput"] / at16["best"]
+        bound = 16 / at16["best"] * 1000
+        print(f"\ntargets at 16 clients: throughput/raw = {ratio:.2f} (>= 0.85: {'PASS' if ratio >= 0.85 else 'FAIL'}), "
+              f"p99 = {at16['p99_ms']:.1f} ms (<= 50: {'PASS' if at16['p99_ms'] <= 50 else 'FAIL'}), "
+              f"errors = {at16['errors']} ({'PASS' if at16['errors'] == 0 else 'FAIL'})")
+        print(f"note: with 16 closed-loop clients, mean latency >= 16 / raw throughput = {bound:.1f} ms for this model "
+              f"(Little's law), whatever the server does.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Workflow throughput: ``run-batch`` over the 200 test images vs the endpoint's own raw throughput, one run.
+
+Both are measured against the same live ``scones serve`` (a child process), with
+the same client concurrency, back to back:
+
+1. raw endpoint: every test image sent straight to ``invoke_endpoint`` (boto3);
+2. workflow: one Scones state machine execution per image (serialize -> classify
+   -> filter through the local Lambda runtime), exactly what ``scones workflow
+   run-batch`` does.
+
+Targets (issue 6, 2 cores): >= 100 executions/s and >= 0.5 x the raw endpoint rate.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/workflow_throughput.py [--model model.tar.gz] [--concurrency 16]
+
+Without ``--model`` the tiny ONNX test model is served (the workflow's own
+overhead is what this measures); with a trained model the endpoint is slower
+and the ratio gets easier to meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCONES_SHARED_DATA", REPO.parent / "shared" / "data"))
+TEST_SET = SHARED / "cifar100-bicycle-motorcycle"
+
+
+def stage_test_set(store_root: Path, bucket: str) -> list[str]:
+    dest = store_root / bucket / "dataset"
+    (dest / "test").mkdir(parents=True, exist_ok=True)
+    for png in sorted((TEST_SET / "test").glob("*.png")):
+        shutil.copyfile(png, dest / "test" / png.name)
+    shutil.copyfile(TEST_SET / "test.lst", dest / "test.lst")
+    return sorted(f"dataset/test/{p.name}" for p in (dest / "test").glob("*.png"))
+
+
+def raw_endpoint_rate(url: str, images: list[bytes], concurrency: int, endpoint_name: str) -> float:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "sagemaker-runtime", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x",
+        aws_secret_access_key="y", config=Config(max_pool_connections=64))
+
+    def call(image: bytes) -> None:
+        client.invoke_endpoint(EndpointName=endpoint_name, ContentType="image/png", Body=image)["Body"].read()
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(call, images[:8]))  # warm connections
+        started = time.perf_counter()
+        list(pool.map(call, images))
+        return len(images) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="model.tar.gz to serve (default: the tiny ONNX test model)")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--isolated", action="store_true", help="run the functions from their zips")
+    args = parser.parse_args()
+    if not TEST_SET.is_dir():
+        print(f"skipped: the test set is not at {TEST_SET} (set SCONES_SHARED_DATA)")
+        return 0
+
+    from scones.config import Settings
+    from scones.serve import running_endpoint
+    from scones.store import LocalStore
+    from scones.testing import tiny_model_tarball
+    from scones.workflow.pipeline import PipelineOptions, load_labels, local_pipeline
+
+    with tempfile.TemporaryDirectory(prefix="scones-bench-") as tmp:
+        settings = Settings(home=Path(tmp) / "home", progress=False)
+        keys = stage_test_set(settings.store_root, settings.bucket)
+        model = args.model
+        if model is None:
+            model = str(Path(tmp) / "model.tar.gz")
+            Path(model).write_bytes(tiny_model_tarball())
+        store = LocalStore.in_bucket(settings.store_root, settings.bucket)
+        labels = load_labels(store, keys)
+        images = [store.get_bytes(k) for k in keys]
+        with running_endpoint(model, endpoint_name="scones-endpoint", subprocess=True) as endpoint:
+            raw_before = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
+            options = PipelineOptions(endpoint_url=endpoint.url, isolated=args.isolated)
+            with local_pipeline(settings, options) as pipeline:
+                pipeline.run_batch(keys[:16], concurrency=args.concurrency)  # warm: imports, clients, workers
+                summary = pipeline.run_batch(keys, concurrency=args.concurrency, labels=labels)
+            raw_after = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
+    raw = (raw_before + raw_after) / 2
+    ratio = summary.executions_per_second / raw
+    print(summary.format_text())
+    print(f"endpoint raw throughput: {raw:.1f} req/s (before {raw_before:.1f}, after {raw_after:.1f}; "
+          f"concurrency {args.concurrency})")
+    print(f"workflow executions/s:   {summary.executions_per_second:.1f}  (target >= 100: "
+          f"{'met' if summary.executions_per_second >= 100 else 'NOT met'})")
+    print(f"workflow / endpoint:     {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    print(json.dumps({"executions_per_second": round(summary.executions_per_second, 2),
+                      "endpoint_raw_per_second": round(raw, 2), "ratio": round(ratio, 3),
+                      "executions": summary.total, "errored": summary.errored,
+                      "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

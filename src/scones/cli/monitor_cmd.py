@@ -1,0 +1,132 @@
+"""``scones monitor``: baseline, report and download. Parses options, calls ``scones.monitor``, prints.
+
+The library (numpy, scipy, matplotlib, onnxruntime) is imported inside each command.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from scones.cli.context import AppContext, pass_app
+from scones.errors import UsageError
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{option} {value!r} is not an ISO-8601 time",
+                         hint="write it like 2025-10-04T08:00:00Z or 2025-10-04") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _parse_drift_thresholds(values: tuple[str, ...]) -> dict[str, float]:
+    from scones.monitor.stats.drift import get_test
+
+    out: dict[str, float] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        try:
+            out[get_test(name.strip()).name] = float(raw)
+        except ValueError as exc:
+            raise UsageError(f"--drift-threshold {item!r} is not NAME=NUMBER", hint="e.g. --drift-threshold psi=0.25") \
+                from exc
+        if not sep:
+            raise UsageError(f"--drift-threshold {item!r} is not NAME=NUMBER", hint="e.g. --drift-threshold psi=0.25")
+    return out
+
+
+@click.group("monitor")
+def monitor() -> None:
+    """Baseline, drift and an HTML report from Data Capture."""
+
+
+@monitor.command("baseline")
+@click.option("--model", "model_uri", metavar="URI", help="model.tar.gz or its folder [default: <store>/model]")
+@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/data]")
+@click.option("--out", "out_uri", metavar="URI", help="Baseline folder [default: <store>/monitor/baseline]")
+@pass_app
+def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
+    """Run the model over its validation split; write statistics.json and constraints.json."""
+    from scones.monitor.baseline import build_baseline
+
+    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("data"),
+                            out_uri or app.default_uri("monitor/baseline"), show_progress=app.settings.progress)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    info = result.baseline.info
+    accuracy = "n/a" if info.accuracy is None else f"{info.accuracy:.4f}"
+    click.echo(f"Baseline of {info.item_count} images ({info.source}); validation accuracy {accuracy}")
+    click.echo(f"Wrote {result.location}")
+
+
+@monitor.command("report")
+@click.option("--capture", "capture_uri", metavar="URI",
+              help="Capture root, endpoint, variant or hour folder, or one .jsonl [default: <store>/data_capture]")
+@click.option("--since", help="Only records at or after this UTC time (ISO-8601).")
+@click.option("--until", help="Only records before this UTC time (ISO-8601).")
+@click.option("--baseline", "baseline_uri", metavar="URI",
+              help="Baseline folder [default: <store>/monitor/baseline, if it exists]")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.93, show_default=True,
+              help="Confidence threshold of the filter step (drawn and counted).")
+@click.option("--bucket", default="auto", show_default=True, help="Time bucket width: auto, 90s, 15m, 1h, 1d…")
+@click.option("--drift-threshold", "drift_thresholds", multiple=True, metavar="TEST=VALUE",
+              help="Override a drift test's threshold, e.g. psi=0.25 (repeatable).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes reading local files [default: CPUs].")
+@click.option("--out", "out_uri", required=True, metavar="DIR", help="Report folder (local path or s3://).")
+@click.option("--fail-on-violation", is_flag=True, help="Exit with status 3 when a constraint is violated.")
+@pass_app
+def report(app: AppContext, capture_uri: str | None, since: str | None, until: str | None,
+           baseline_uri: str | None, threshold: float, bucket: str, drift_thresholds: tuple[str, ...],
+           workers: int | None, out_uri: str, fail_on_violation: bool) -> None:
+    """Drift, violations, charts and one self-contained HTML page from captured traffic."""
+    from scones.monitor.baseline import baseline_exists, load_baseline
+    from scones.monitor.report import ReportOptions, build_report
+    from scones.monitor.timeline import parse_bucket
+
+    options = ReportOptions(threshold=threshold, since=_parse_time(since, "--since"),
+                            until=_parse_time(until, "--until"), bucket_seconds=parse_bucket(bucket),
+                            workers=workers, show_progress=app.settings.progress,
+                            drift_thresholds=_parse_drift_thresholds(drift_thresholds))
+    if options.since and options.until and options.since >= options.until:
+        raise UsageError("--since must be before --until")
+    base = None
+    if baseline_uri is not None:
+        base = load_baseline(baseline_uri)
+    elif baseline_exists(app.default_uri("monitor/baseline")):
+        baseline_uri = app.default_uri("monitor/baseline")
+        base = load_baseline(baseline_uri)
+    else:
+        click.echo("Warning: no baseline (build one with 'scones monitor baseline'); drift is not checked",
+                   err=True)
+    result = build_report(capture_uri or app.default_uri("data_capture"), out_uri, base, options,
+                          baseline_uri=baseline_uri)
+    summary = result.report["summary"]
+    below = summary["share_below_threshold"]
+    click.echo(f"{result.records:,} captured records; "
+               f"{'n/a' if below is None else f'{100 * below:.1f}%'} below threshold {threshold:g}; "
+               f"{result.input_problems:,} bad input(s); {len(result.violations)} violation(s)")
+    for v in result.violations:
+        click.echo(f"  {v.constraint_check_type.value} {v.feature_name}: {v.description}")
+    click.echo(f"Wrote {result.location}/report.html")
+    if fail_on_violation and result.violated:
+        from scones.monitor.errors import ViolationsFound
+
+        raise ViolationsFound(f"{len(result.violations)} constraint violation(s) in {result.location}",
+                              hint="see constraint_violations.json and report.html there")
+
+
+@monitor.command("download")
+@click.option("--from", "source", required=True, metavar="URI", help="Capture location (s3:// or local).")
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False), help="Local folder.")
+@pass_app
+def download(app: AppContext, source: str, dest: str) -> None:
+    """Copy capture files to a local folder (the classic notebook's S3Downloader step)."""
+    from scones.monitor.download import download_capture
+
+    result = download_capture(source, dest, show_progress=app.settings.progress)
+    click.echo(f"Copied {result.copied} file(s) ({result.skipped} already up to date) to {result.dest}")

@@ -1,0 +1,135 @@
+"""``scones workflow run-batch`` and ``check`` (and the Scones default of ``workflow run``).
+
+These commands belong to the ``workflow`` group of ``workflow_cmd``; they live
+here so the interpreter's commands and the pipeline's can change apart.
+``register(group)`` adds them to the group.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scones.cli.context import AppContext, pass_app
+from scones.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pipeline_options(func: F) -> F:
+    """Where the endpoint comes from and how the functions run; shared by run, run-batch, check and load."""
+    options = [
+        click.option("--endpoint-url", help="URL of a running 'scones serve' (default: start one on demand)."),
+        click.option("--model", help="model.tar.gz to serve on demand (default: <store>/<bucket>/model/model.tar.gz)."),
+        click.option("--endpoint-name", default="scones-endpoint", show_default=True,
+                     help="ENDPOINT_NAME given to classifyImage."),
+        click.option("--threshold", type=float, help="THRESHOLD given to filterInferences (default 0.93)."),
+        click.option("--isolated", is_flag=True,
+                     help="Run each function from its deployment zip in a clean subprocess."),
+        click.option("--webhook", help="Also POST failure notifications to this URL."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_options(definition: str | Path | None = None, **kwargs: Any) -> Any:
+    from scones.workflow.pipeline import DEFAULT_DEFINITION, PipelineOptions
+
+    return PipelineOptions(definition=definition or DEFAULT_DEFINITION,
+                           **{k: v for k, v in kwargs.items() if k in PipelineOptions.__dataclass_fields__})
+
+
+def parse_input(text: str) -> Any:
+    """``--input`` as JSON text or ``@file``."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text("utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot read the input file {text[1:]}: {exc.strerror}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--input is not valid JSON: {exc}",
+                         hint='e.g. --input \'{"s3_bucket": "scones", "s3_key": "dataset/test/x.png"}\'') from exc
+
+
+def resolve_prefix(app: AppContext, prefix: str) -> str:
+    """``test/`` means the staged ``dataset/test/`` when only the latter exists (the classic layout had no prefix)."""
+    from scones.store import LocalStore
+
+    store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
+    if not store.list(prefix) and store.list("dataset/" + prefix):
+        return "dataset/" + prefix
+    return prefix
+
+
+def uses_lambda(definition: str | Path | None) -> bool:
+    """Whether a definition calls Lambda functions (and so needs the local runtime and an endpoint)."""
+    if definition is None:
+        return True
+    from scones.workflow.check import function_states
+    from scones.workflow.pipeline import load_definition
+
+    return bool(function_states(load_definition(definition)))
+
+
+def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: bool,
+               definition: str | Path | None = None, **options: Any) -> None:
+    """``scones workflow run`` of a definition that calls Lambda (the Scones one by default), on the local backend.
+
+    ``--json`` prints the interpreter's protocol object (status, output, error, cause, executionArn).
+    """
+    from scones.workflow.pipeline import local_pipeline
+
+    execution_input = parse_input(input_text)
+    if isinstance(execution_input, dict) and "s3_key" in execution_input:
+        execution_input.setdefault("s3_bucket", app.settings.bucket)
+        key = execution_input["s3_key"]
+        if isinstance(key, str) and key:
+            execution_input["s3_key"] = resolve_prefix(app, key)
+    with local_pipeline(app.settings, make_options(definition, **options)) as pipeline:
+        outcome, execution = pipeline.run_with_execution(execution_input, name=name)
+    if as_json:
+        click.echo(json.dumps(execution.result(), ensure_ascii=False))
+        return
+    click.echo(f"{outcome.status}  {outcome.execution_arn}")
+    click.echo(f"outcome: {outcome.outcome.value} in {outcome.seconds * 1000:.0f} ms")
+    if outcome.inferences:
+        click.echo(f"inferences: {outcome.inferences}")
+    if outcome.error:
+        click.echo(f"error: {outcome.error}\ncause: {outcome.cause}")
+
+
+@click.command("run-batch")
+@click.option("--prefix", default="dataset/test/", show_default=True, help="Run one execution per image below this key.")
+@click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option("--limit", type=click.IntRange(1), help="Only the first K images.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@pipeline_options
+@pass_app
+def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None, as_json: bool,
+              **options: Any) -> None:
+    """Classify every image below PREFIX, one execution each, and summarise the outcomes."""
+    from scones.store import LocalStore
+    from scones.workflow.pipeline import image_keys, load_labels, local_pipeline
+
+    store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
+    keys = image_keys(store, resolve_prefix(app, prefix), limit)
+    labels = load_labels(store, keys)
+    with local_pipeline(app.settings, make_options(**options)) as pipeline:
+        summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
+                                     show_progress=app.settings.progress)
+    click.echo(json.dumps(summary.to_json()) if as_json else summary.format_text())
+
+
+def register(group: click.Group) -> None:
+    """Add the pipeline's commands to the ``workflow`` group."""
+    from scones.cli.check_cmd import check
+
+    group.add_command(run_batch)
+    group.add_command(check)

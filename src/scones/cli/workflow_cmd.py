@@ -1,0 +1,94 @@
+"""``scones workflow``: validate and run States Language definitions locally, and show their history.
+
+``run --json`` is a scriptable protocol: exactly one JSON object on stdout
+(``status``, ``output``, ``error``, ``cause``, ``executionArn``), exit 0 whenever
+the execution ran, whatever its status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from scones.cli.context import AppContext, pass_app
+
+
+@click.group()
+def workflow() -> None:
+    """Validate and run Step Functions state machines locally."""
+
+
+@workflow.command()
+@click.option("--definition", "definition", required=True, type=click.Path(dir_okay=False),
+              help="State machine definition (Amazon States Language JSON).")
+@click.option("--json", "as_json", is_flag=True, help="Print the errors as a JSON array.")
+def validate(definition: str, as_json: bool) -> None:
+    """Check a definition as AWS would; exit 1 and list the problems if any."""
+    from scones.workflow.runs import validate_file
+
+    errors = validate_file(definition)
+    if as_json:
+        click.echo(json.dumps([e.as_dict() for e in errors]))
+    elif errors:
+        for e in errors:
+            click.echo(str(e), err=True)
+    else:
+        click.echo(f"{definition}: valid")
+    if errors:
+        raise SystemExit(1)
+
+
+@workflow.command()
+@click.option("--definition", "definition", required=True, type=click.Path(dir_okay=False),
+              help="State machine definition (Amazon States Language JSON).")
+@click.option("--input", "input_text", default="{}", show_default=True,
+              help="Execution input: JSON text, or @FILE.")
+@click.option("--name", default=None, help="Execution name (default: a UUID).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: status, output, error, cause.")
+@pass_app
+def run(app: AppContext, definition: str, input_text: str, name: str | None, as_json: bool) -> None:
+    """Run a state machine once and print its result."""
+    from scones.workflow.runs import executions_store, run_file
+
+    execution = run_file(definition, input_text, name=name, store=executions_store(app.default_uri("executions")))
+    result = execution.result()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(f"{result['status']}  {result['executionArn']}")
+    if result["status"] == "SUCCEEDED":
+        click.echo(json.dumps(result["output"], indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"error: {result['error']}\ncause: {result['cause']}")
+
+
+def _summary(event: dict[str, Any]) -> str:
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None) or {}
+    parts = []
+    for key in ("name", "error", "cause", "resource"):
+        if key in details:
+            parts.append(f"{key}={details[key]}")
+    text = " ".join(parts)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+@workflow.command()
+@click.argument("execution")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as GetExecutionHistory's JSON.")
+@pass_app
+def history(app: AppContext, execution: str, as_json: bool) -> None:
+    """Show the events of a past execution (by name or ARN)."""
+    from scones.workflow.asl.executor import load_execution
+    from scones.workflow.runs import executions_store
+
+    record = load_execution(executions_store(app.default_uri("executions")), execution)
+    events = record.events()
+    if as_json:
+        click.echo(json.dumps({"events": events}, ensure_ascii=False))
+        return
+    click.echo(f"{record.status.value}  {record.execution_arn}")
+    click.echo(f"{'id':>4}  {'timestamp':24}  {'type':28}  details")
+    for event in events:
+        click.echo(f"{event['id']:>4}  {event['timestamp']:24}  {event['type']:28}  {_summary(event)}")

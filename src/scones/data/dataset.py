@@ -1,0 +1,266 @@
+"""The staged dataset: the one place that builds and reads its layout.
+
+``scones data stage`` writes, and training and monitoring read, this layout
+under a store prefix (SageMaker's image-classification "lst" format)::
+
+    train/<filename>.png   test/<filename>.png     RGB PNG, one per CIFAR row
+    train.lst              test.lst                row<TAB>label<TAB>filename
+    dataset.json           classes, counts per split and class, source, created
+
+``row`` is the image's index in its source split, ``label`` is 0..k-1 in the
+order of ``classes``, and ``filename`` is bare, relative to the split folder.
+``dataset.json`` is written together with everything else (``Store.publish``);
+a prefix without it, or whose manifests disagree with it, is not a dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from scones.errors import DataError, NotFoundError
+from scones.store import Store
+
+if TYPE_CHECKING:
+    import numpy as np
+
+LOG = logging.getLogger(__name__)
+
+FORMAT_VERSION: Final = 1
+DATASET_JSON: Final = "dataset.json"
+SPLITS: Final = ("train", "test")
+IMAGE_SUFFIX: Final = ".png"
+SOURCE_KINDS: Final = ("url", "archive", "folder")
+
+
+class ManifestEntry(NamedTuple):
+    """One ``.lst`` line: the image's row in its source split, its label index and its file name."""
+
+    row: int
+    label: int
+    filename: str
+
+
+def manifest_key(split: str) -> str:
+    return f"{split}.lst"
+
+
+def image_key(split: str, filename: str) -> str:
+    return f"{split}/{filename}"
+
+
+def check_filename(filename: str, where: str) -> str:
+    """A bare ``*.png`` name that stays inside its split folder, or a DataError saying which one is not."""
+    if (not filename or "/" in filename or "\\" in filename or "\x00" in filename
+            or filename in (".", "..") or filename.startswith(".")
+            or not filename.lower().endswith(IMAGE_SUFFIX) or filename != filename.strip()
+            or any(ord(c) < 32 for c in filename)):
+        raise DataError(f"{where}: {filename!r} is not a plain image file name",
+                        hint="file names must be bare '*.png' names without folders, control characters or a leading '.'")
+    return filename
+
+
+def format_lst(entries: Iterable[ManifestEntry]) -> str:
+    return "".join(f"{e.row}\t{e.label}\t{e.filename}\n" for e in entries)
+
+
+def parse_lst(text: str, *, where: str, num_classes: int | None = None) -> list[ManifestEntry]:
+    """Read a ``.lst`` manifest strictly: three tab-separated fields, integer row and label."""
+    entries: list[ManifestEntry] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise DataError(f"{where} line {number}: expected 'row<TAB>label<TAB>filename', got {line!r}")
+        try:
+            row, label = int(fields[0]), int(fields[1])
+        except ValueError as exc:
+            raise DataError(f"{where} line {number}: row and label must be integers, got {line!r}") from exc
+        if row < 0:
+            raise DataError(f"{where} line {number}: row {row} is negative")
+        if label < 0 or (num_classes is not None and label >= num_classes):
+            raise DataError(f"{where} line {number}: label {label} is not in 0..{(num_classes or 1) - 1}")
+        entries.append(ManifestEntry(row, label, check_filename(fields[2], f"{where} line {number}")))
+    duplicates = [name for name, n in Counter(e.filename for e in entries).items() if n > 1]
+    if duplicates:
+        raise DataError(f"{where}: file names appear more than once: {', '.join(sorted(duplicates)[:5])}")
+    return entries
+
+
+def per_class_counts(entries: Iterable[ManifestEntry], classes: Sequence[str]) -> dict[str, int]:
+    counts = Counter(e.label for e in entries)
+    return {name: counts.get(index, 0) for index, name in enumerate(classes)}
+
+
+def utc_timestamp(when: datetime | None = None) -> str:
+    """ISO-8601 UTC, whole seconds, ``Z`` suffix."""
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_dataset_json(classes: Sequence[str], splits: Mapping[str, Sequence[ManifestEntry]], *,
+                       source_uri: str, source_kind: str, source_md5: str,
+                       created: datetime | None = None) -> dict[str, Any]:
+    """The ``dataset.json`` document; staging writes exactly this."""
+    if source_kind not in SOURCE_KINDS:
+        raise ValueError(f"source kind {source_kind!r} is not one of {SOURCE_KINDS}")
+    return {
+        "format_version": FORMAT_VERSION,
+        "classes": list(classes),
+        "splits": {split: {"count": len(entries), "per_class": per_class_counts(entries, classes)}
+                   for split, entries in splits.items()},
+        "source": {"uri": source_uri, "kind": source_kind, "md5": source_md5},
+        "created": utc_timestamp(created),
+    }
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A staged dataset, read and checked: its classes and, per split, its manifest entries."""
+
+    uri: str
+    classes: tuple[str, ...]
+    splits: Mapping[str, tuple[ManifestEntry, ...]]
+    source: Mapping[str, str]
+    created: str
+
+    def entries(self, split: str) -> tuple[ManifestEntry, ...]:
+        try:
+            return self.splits[split]
+        except KeyError as exc:
+            raise DataError(f"The dataset at {self.uri} has no split {split!r}",
+                            hint=f"use one of: {', '.join(self.splits)}") from exc
+
+    def image_key(self, split: str, entry: ManifestEntry) -> str:
+        """The key of an entry's image, relative to the dataset's store."""
+        return image_key(split, entry.filename)
+
+    def per_class(self, split: str) -> dict[str, int]:
+        return per_class_counts(self.entries(split), self.classes)
+
+    def label_name(self, label: int) -> str:
+        return self.classes[label]
+
+
+def _read_json(store: Store) -> dict[str, Any]:
+    try:
+        text = store.get_text(DATASET_JSON)
+    except NotFoundError as exc:
+        leftovers = [k for k in (manifest_key(s) for s in SPLITS) if store.exists(k)]
+        what = "is half-staged: its manifests exist but dataset.json does not" if leftovers else "holds no dataset"
+        raise DataError(f"{store.uri} {what}",
+                        hint=f"stage it (again): scones data stage --dest {store.uri}") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{store.uri_for(DATASET_JSON)} is not valid JSON: {exc}",
+                        hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+    if not isinstance(doc, dict):
+        raise DataError(f"{store.uri_for(DATASET_JSON)} is not a JSON object")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DataError(f"{store.uri_for(DATASET_JSON)} has format_version {version!r}; this scones reads "
+                        f"version {FORMAT_VERSION}", hint=f"stage it again: scones data stage --dest {store.uri}")
+    return doc
+
+
+def load_dataset_info(store: Store, *, check_images: bool = True) -> DatasetInfo:
+    """Read and cross-check a staged dataset; a missing or half-staged one is a DataError.
+
+    With ``check_images`` (one listing per split) every image a manifest names must exist.
+    """
+    doc = _read_json(store)
+    where = store.uri_for(DATASET_JSON)
+    classes = doc.get("classes")
+    if (not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise DataError(f"{where}: 'classes' must be a non-empty list of distinct names, got {classes!r}")
+    declared = doc.get("splits")
+    if not isinstance(declared, dict) or set(declared) != set(SPLITS):
+        raise DataError(f"{where}: 'splits' must describe exactly {', '.join(SPLITS)}")
+    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    splits: dict[str, tuple[ManifestEntry, ...]] = {}
+    for split in SPLITS:
+        key = manifest_key(split)
+        try:
+            text = store.get_text(key)
+        except NotFoundError as exc:
+            raise DataError(f"{store.uri} is half-staged: {key} is missing",
+                            hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+        entries = tuple(parse_lst(text, where=store.uri_for(key), num_classes=len(classes)))
+        info = declared[split] if isinstance(declared[split], dict) else {}
+        expected = info.get("count")
+        if expected != len(entries) or info.get("per_class") != per_class_counts(entries, classes):
+            raise DataError(f"{store.uri} is half-staged: {key} has {len(entries)} images but dataset.json says "
+                            f"{expected!r}", hint=f"stage it again: scones data stage --dest {store.uri}")
+        if check_images:
+            present = set(store.list(f"{split}/"))
+            missing = [e.filename for e in entries if image_key(split, e.filename) not in present]
+            if missing:
+                raise DataError(f"{store.uri} is half-staged: {len(missing)} images of {key} are missing "
+                                f"(first: {split}/{missing[0]})",
+                                hint=f"stage it again: scones data stage --dest {store.uri}")
+        splits[split] = entries
+    LOG.debug("dataset at %s: %s", store.uri, {s: len(e) for s, e in splits.items()})
+    return DatasetInfo(uri=store.uri, classes=tuple(classes), splits=splits,
+                       source={str(k): str(v) for k, v in source.items()}, created=str(doc.get("created", "")))
+
+
+def describe(info: DatasetInfo) -> str:
+    """A few lines for people: where, classes, counts per split and class, source."""
+    lines = [f"Dataset at {info.uri} (created {info.created or 'unknown'})",
+             f"  classes: {', '.join(f'{i}={c}' for i, c in enumerate(info.classes))}"]
+    for split in info.splits:
+        counts = ", ".join(f"{c} {n}" for c, n in info.per_class(split).items())
+        lines.append(f"  {split}: {len(info.entries(split))} images ({counts})")
+    if info.source:
+        lines.append(f"  source: {info.source.get('uri', '?')} ({info.source.get('kind', '?')}, "
+                     f"md5 {info.source.get('md5', '?')})")
+    return "\n".join(lines)
+
+
+def read_image(store: Store, split: str, filename: str) -> np.ndarray:
+    """One staged image as H×W×3 uint8 (read from the file directly when the store is local)."""
+    import io
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    key = image_key(split, filename)
+    local = store.local_path(key)
+    try:
+        data = local.read_bytes() if local is not None else store.get_bytes(key)
+    except FileNotFoundError as exc:
+        raise DataError(f"{store.uri_for(key)} is missing",
+                        hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            return np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise DataError(f"{store.uri_for(key)} is not a readable PNG: {exc}") from exc
+
+
+def load_split(store: Store, info: DatasetInfo, split: str, *, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """All images of a split as N×H×W×3 uint8 and their labels as N int64, in manifest order.
+
+    Images must share one size (CIFAR's are 32×32); decoding runs on a small thread pool.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    entries = info.entries(split)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scones-load") as pool:
+        images = list(pool.map(lambda e: read_image(store, split, e.filename), entries))
+    shapes = {image.shape for image in images}
+    if len(shapes) > 1:
+        sizes = ", ".join(map(str, sorted(shapes)))
+        raise DataError(f"{store.uri}: the {split} images have different sizes ({sizes})",
+                        hint="resize them to one size before staging")
+    pixels = np.stack(images) if images else np.zeros((0, 32, 32, 3), dtype=np.uint8)
+    return pixels, np.asarray([e.label for e in entries], dtype=np.int64)

@@ -1,0 +1,288 @@
+"""Turning capture files into columns of numbers, one file per task, in parallel when local.
+
+Each file becomes a ``CaptureColumns``: per record its time, class probabilities
+and image statistics as numpy arrays (a few dozen bytes per record, so 100,000
+records fit easily), plus counters, content types and the lowest-confidence images
+for thumbnails. Local files are scanned by a process pool (image decoding is the
+cost); S3 files are read in this process.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import numpy as np
+
+from scones.capture_format import CaptureFormatError, CaptureRecord
+from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_records
+from scones.monitor.features import (
+    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_probabilities,
+)
+from scones.progress import progress
+from scones.store import Store, open_store
+
+LOG = logging.getLogger(__name__)
+
+#: Images decoded before their statistics are computed together.
+IMAGE_BATCH: Final = 2048
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    confidence: float
+    time: float
+    predicted: int
+    content_type: str
+    data: bytes
+    where: str
+
+
+@dataclass
+class CaptureColumns:
+    """Per-record columns of a capture (or of a part of it)."""
+
+    num_classes: int
+    time: np.ndarray
+    probs: np.ndarray
+    images: np.ndarray
+    content_types: Counter[str] = field(default_factory=Counter)
+    issues: CaptureIssues = field(default_factory=CaptureIssues)
+    thumbnails: list[Thumbnail] = field(default_factory=list)
+    out_of_window: int = 0
+    files: int = 0
+    files_skipped: int = 0
+
+    @classmethod
+    def empty(cls, num_classes: int) -> CaptureColumns:
+        return cls(num_classes, np.empty(0), np.empty((0, num_classes), dtype=np.float32),
+                   np.empty((0, len(IMAGE_FEATURES))))
+
+    @property
+    def count(self) -> int:
+        return int(self.time.size)
+
+    @property
+    def has_output(self) -> np.ndarray:
+        return ~np.isnan(self.probs).any(axis=1) if self.count else np.zeros(0, dtype=bool)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """Top-class probability per record (NaN where the output is missing or unusable)."""
+        out = np.full(self.count, np.nan)
+        ok = self.has_output
+        if ok.any():
+            out[ok] = self.probs[ok].max(axis=1)
+        return out
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Predicted class index per record (-1 where the output is missing or unusable)."""
+        out = np.full(self.count, -1, dtype=np.int64)
+        ok = self.has_output
+        if ok.any():
+            out[ok] = self.probs[ok].argmax(axis=1)
+        return out
+
+
+def merge_columns(parts: Sequence[CaptureColumns], num_classes: int, max_thumbnails: int) -> CaptureColumns:
+    if not parts:
+        return CaptureColumns.empty(num_classes)
+    merged = CaptureColumns(
+        num_classes,
+        np.concatenate([p.time for p in parts]),
+        np.concatenate([p.probs for p in parts]),
+        np.concatenate([p.images for p in parts]),
+    )
+    for p in parts:
+        merged.content_types.update(p.content_types)
+        merged.issues.merge(p.issues)
+        merged.out_of_window += p.out_of_window
+        merged.files += p.files
+        merged.files_skipped += p.files_skipped
+    merged.thumbnails = heapq.nsmallest(max_thumbnails, (t for p in parts for t in p.thumbnails),
+                                        key=lambda t: (t.confidence, t.time))
+    order = np.argsort(merged.time, kind="stable")
+    merged.time, merged.probs, merged.images = merged.time[order], merged.probs[order], merged.images[order]
+    return merged
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    num_classes: int
+    since: datetime | None = None
+    until: datetime | None = None
+    max_thumbnails: int = 12
+
+
+class _FileScanner:
+    """Accumulates one file's records into columns, decoding images in batches."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        self.options = options
+        self.times: list[float] = []
+        self.probs: list[Sequence[float] | None] = []
+        self.pending: list[tuple[int, np.ndarray]] = []
+        self.image_rows: list[np.ndarray] = []
+        self.image_index: list[np.ndarray] = []
+        self.content_types: Counter[str] = Counter()
+        self.issues = CaptureIssues()
+        self.thumbs: list[tuple[float, float, int, Thumbnail]] = []  # max-heap by -confidence
+        self.out_of_window = 0
+        self.since = options.since.timestamp() if options.since else -math.inf
+        self.until = options.until.timestamp() if options.until else math.inf
+
+    def add(self, where: str, record: CaptureRecord) -> None:
+        when = record.inference_time.timestamp()
+        if not self.since <= when < self.until:
+            self.out_of_window += 1
+            return
+        row = len(self.times)
+        self.times.append(when)
+        probs = self._probabilities(where, record)
+        self.probs.append(probs)
+        side = record.endpoint_input
+        if side is None:
+            self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
+            return
+        self.content_types[side.observed_content_type.split(";", 1)[0].strip().lower() or "(none)"] += 1
+        try:
+            data = side.payload()
+            pixels = decode_image(data)
+        except (CaptureFormatError, ImageDecodeError) as exc:
+            self.issues.add(Issue.BAD_IMAGE, where, str(exc)[:200])
+            return
+        self.pending.append((row, pixels))
+        if len(self.pending) >= IMAGE_BATCH:
+            self._flush_images()
+        if probs is not None:
+            self._consider_thumbnail(probs, when, side.observed_content_type, data, where)
+
+    def _probabilities(self, where: str, record: CaptureRecord) -> Sequence[float] | None:
+        side = record.endpoint_output
+        if side is None:
+            self.issues.add(Issue.NO_OUTPUT, where, "record has no endpointOutput")
+            return None
+        try:
+            probs = parse_probabilities(side)
+        except (OutputFormatError, CaptureFormatError) as exc:
+            self.issues.add(Issue.BAD_OUTPUT, where, str(exc)[:200])
+            return None
+        if len(probs) != self.options.num_classes:
+            kind = Issue.TOO_FEW_CLASSES if len(probs) < self.options.num_classes else Issue.TOO_MANY_CLASSES
+            self.issues.add(kind, where,
+                            f"{len(probs)} probabilities, expected {self.options.num_classes}")
+            return None
+        return probs
+
+    def _consider_thumbnail(self, probs: Sequence[float], when: float, content_type: str, data: bytes,
+                            where: str) -> None:
+        limit = self.options.max_thumbnails
+        if limit <= 0:
+            return
+        confidence = max(probs)
+        if len(self.thumbs) < limit or -self.thumbs[0][0] > confidence:
+            thumb = Thumbnail(confidence, when, list(probs).index(confidence), content_type, data, where)
+            item = (-confidence, -when, len(self.times), thumb)
+            if len(self.thumbs) < limit:
+                heapq.heappush(self.thumbs, item)
+            else:
+                heapq.heapreplace(self.thumbs, item)
+
+    def _flush_images(self) -> None:
+        if not self.pending:
+            return
+        rows = np.fromiter((r for r, _ in self.pending), dtype=np.int64, count=len(self.pending))
+        self.image_index.append(rows)
+        self.image_rows.append(image_stats([p for _, p in self.pending]))
+        self.pending.clear()
+
+    def finish(self) -> CaptureColumns:
+        self._flush_images()
+        k = self.options.num_classes
+        n = len(self.times)
+        probs = np.full((n, k), np.nan, dtype=np.float32)
+        for i, p in enumerate(self.probs):
+            if p is not None:
+                probs[i] = p
+        images = np.full((n, len(IMAGE_FEATURES)), np.nan)
+        for rows, stats in zip(self.image_index, self.image_rows, strict=True):
+            images[rows] = stats
+        return CaptureColumns(k, np.asarray(self.times, dtype=np.float64), probs, images,
+                              self.content_types, self.issues, [t[3] for t in self.thumbs],
+                              self.out_of_window, 1)
+
+
+def scan_file(store: Store, capture: CaptureFile, options: ScanOptions) -> CaptureColumns:
+    """Columns of one capture file; never raises on bad content."""
+    if options.until is not None and capture.first_event is not None and capture.first_event >= options.until:
+        # A file starts at its first event, so every record in it is past the window: not even read.
+        skipped = CaptureColumns.empty(options.num_classes)
+        skipped.files_skipped = 1
+        return skipped
+    scanner = _FileScanner(options)
+    name = capture.key.rsplit("/", 1)[-1]
+    for number, record in iter_records(store, capture, scanner.issues):
+        scanner.add(f"{name}:{number}", record)
+    columns = scanner.finish()
+    return columns
+
+
+def _scan_in_worker(args: tuple[str, CaptureFile, ScanOptions]) -> CaptureColumns:
+    store_uri, capture, options = args
+    return scan_file(open_store(store_uri), capture, options)
+
+
+def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOptions, *, workers: int | None = None,
+                 show_progress: bool = True) -> CaptureColumns:
+    """All files' columns merged in time order. Local files use ``workers`` processes (default: CPUs)."""
+    workers = workers or os.cpu_count() or 1
+    local = bool(files) and store.local_path(files[0].key) is not None
+    parts: list[CaptureColumns] = []
+    bar = progress(total=len(files), enabled=show_progress, desc="capture files", unit="file")
+    try:
+        for part in _scan_parts(store, files, options, workers if local else 1):
+            parts.append(part)
+            bar.update(1)
+    finally:
+        bar.close()
+    return merge_columns(parts, options.num_classes, options.max_thumbnails)
+
+
+def _scan_parts(store: Store, files: Sequence[CaptureFile], options: ScanOptions,
+                workers: int) -> Iterator[CaptureColumns]:
+    if workers <= 1 or len(files) <= 1:
+        for capture in files:
+            yield scan_file(store, capture, options)
+        return
+    import multiprocessing
+
+    # fork shares the already-imported modules; the workers only read files.
+    context = multiprocessing.get_context("fork") if os.name == "posix" else None
+    with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context) as pool:
+        yield from pool.map(_scan_in_worker, ((store.uri, f, options) for f in files))
+
+
+def detect_class_count(store: Store, files: Iterable[CaptureFile], *, max_records: int = 1000) -> int | None:
+    """The most common number of probabilities among the first usable outputs (when there is no baseline)."""
+    seen: Counter[int] = Counter()
+    scratch = CaptureIssues()
+    for capture in files:
+        for _, record in iter_records(store, capture, scratch):
+            if record.endpoint_output is None:
+                continue
+            try:
+                seen[len(parse_probabilities(record.endpoint_output))] += 1
+            except (OutputFormatError, CaptureFormatError):
+                continue
+            if sum(seen.values()) >= max_records:
+                return seen.most_common(1)[0][0]
+    return seen.most_common(1)[0][0] if seen else None

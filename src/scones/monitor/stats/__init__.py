@@ -1,0 +1,1 @@
+"""Statistics used by the monitor: drift tests, one pure function each."""

@@ -1,0 +1,156 @@
+"""``running_endpoint``: a served model for the length of a ``with`` block.
+
+The workflow, the demo and the benchmarks need an endpoint they can call and
+then stop with nothing lost. By default it is a child process running
+``python -m scones serve`` (the same code path as the CLI and the container);
+``subprocess=False`` runs it in a thread of this process instead. Leaving the
+block stops it with SIGTERM, which drains Data Capture before the process exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess as sp
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import scones
+from scones.errors import SconesError
+from scones.serve.config import DEFAULT_ENDPOINT_NAME, DEFAULT_VARIANT
+
+LOG = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT: Final = 120.0
+STOP_TIMEOUT: Final = 30.0
+
+
+class EndpointStartError(SconesError):
+    """The endpoint process did not become healthy."""
+
+
+@dataclass(frozen=True)
+class RunningEndpoint:
+    url: str
+    endpoint_name: str
+    capture_dest: str | None
+    variant: str = DEFAULT_VARIANT
+    pid: int | None = None
+
+    @property
+    def invocations_url(self) -> str:
+        """The container route (``/invocations``)."""
+        return f"{self.url}/invocations"
+
+    @property
+    def runtime_url(self) -> str:
+        """``boto3.client("sagemaker-runtime", endpoint_url=...)`` takes this (the same as ``url``)."""
+        return self.url
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text[-limit:].strip()
+
+
+def _ping(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as resp:  # noqa: S310 - loopback URL we built
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def running_endpoint(model: str, *, endpoint_name: str = DEFAULT_ENDPOINT_NAME, variant: str = DEFAULT_VARIANT,
+                     capture_dest: str | None = None, sampling_percentage: int = 100, port: int = 0,
+                     subprocess: bool = True, workers: int | None = None,
+                     startup_timeout: float = STARTUP_TIMEOUT) -> Iterator[RunningEndpoint]:
+    """Serve ``model`` on 127.0.0.1 while the block runs; Data Capture to ``capture_dest`` when given."""
+    if not subprocess:
+        yield from _in_thread(model, endpoint_name, variant, capture_dest, sampling_percentage, port, workers)
+        return
+    with tempfile.TemporaryDirectory(prefix="scones-serve-") as tmp:
+        ready, log_path = Path(tmp) / "ready.json", Path(tmp) / "server.log"
+        cmd = [sys.executable, "-m", "scones", "--no-progress", "serve", "--model", str(model),
+               "--host", "127.0.0.1", "--port", str(port), "--endpoint-name", endpoint_name,
+               "--variant", variant, "--ready-file", str(ready), "--log-level", "warning"]
+        if capture_dest is not None:
+            cmd += ["--capture-dest", capture_dest, "--sampling-percentage", str(sampling_percentage)]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
+        env = dict(os.environ)
+        # The child must import this very scones (a worktree's src/ may not be what is installed).
+        src = str(Path(scones.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+        env.pop("SAGEMAKER_BIND_TO_PORT", None)
+        with open(log_path, "wb") as log:
+            proc = sp.Popen(cmd, stdin=sp.DEVNULL, stdout=log, stderr=sp.STDOUT, env=env)
+        try:
+            url = _wait_ready(proc, ready, log_path, startup_timeout)
+        except BaseException:
+            _stop(proc, log_path, quiet=True)
+            raise
+        try:
+            yield RunningEndpoint(url=url, endpoint_name=endpoint_name, capture_dest=capture_dest,
+                                  variant=variant, pid=proc.pid)
+        finally:
+            _stop(proc, log_path)
+
+
+def _wait_ready(proc: sp.Popen[bytes], ready: Path, log_path: Path, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    url: str | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EndpointStartError(f"The endpoint exited during start-up (exit code {proc.returncode}):\n"
+                                     f"{_tail(log_path)}")
+        if url is None and ready.exists():
+            url = f"http://127.0.0.1:{json.loads(ready.read_text())['port']}"
+        if url is not None and _ping(url):
+            return url
+        time.sleep(0.05)
+    raise EndpointStartError(f"The endpoint did not answer /ping within {timeout:g} s:\n{_tail(log_path)}")
+
+
+def _stop(proc: sp.Popen[bytes], log_path: Path, *, quiet: bool = False) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except sp.TimeoutExpired:
+            LOG.error("the endpoint did not stop within %g s of SIGTERM; killing it (capture may be lost):\n%s",
+                      STOP_TIMEOUT, _tail(log_path))
+            proc.kill()
+            proc.wait()
+            return
+    # uvicorn re-raises the SIGTERM it handled once shut down, so -SIGTERM is a clean stop too.
+    if proc.returncode not in (0, -signal.SIGTERM) and not quiet:
+        LOG.warning("the endpoint exited with code %s:\n%s", proc.returncode, _tail(log_path))
+
+
+def _in_thread(model: str, endpoint_name: str, variant: str, capture_dest: str | None, sampling_percentage: int,
+               port: int, workers: int | None) -> Iterator[RunningEndpoint]:
+    from scones.serve.capture import CaptureConfig
+    from scones.serve.config import ServeConfig
+    from scones.serve.server import serve_in_thread
+
+    capture = None if capture_dest is None else CaptureConfig(capture_dest, sampling_percentage=sampling_percentage)
+    config = ServeConfig(model=str(model), host="127.0.0.1", port=port, endpoint_name=endpoint_name,
+                         variant=variant, capture=capture, workers=workers or 1, log_level="warning")
+    with serve_in_thread(config) as server:
+        yield RunningEndpoint(url=server.url, endpoint_name=endpoint_name, capture_dest=capture_dest,
+                              variant=variant)

@@ -1,0 +1,60 @@
+"""What a training run does, as one frozen dataclass (nanoGPT's ``GPTConfig`` habit, no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Final
+
+from scones.errors import UsageError
+
+ARCHITECTURES: Final = ("efficientnet_lite0", "small_resnet")
+DEFAULT_THRESHOLD: Final = 0.93
+
+
+class UnknownArchitectureError(UsageError):
+    """``--arch`` names a network scones cannot build."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str = "efficientnet_lite0"
+    epochs: int = 0  # 0 = the architecture's default (see ``resolved``)
+    seed: int = 0
+    batch_size: int = 64
+    learning_rate: float = 0.0  # 0 = the architecture's default
+    weight_decay: float = 0.05
+    warmup_fraction: float = 0.1
+    val_fraction: float = 0.2
+    # Early stopping: stop when validation loss has not improved for this many epochs.
+    patience: int = 4
+    # Side of the square the network sees; resizing to it happens inside the exported graph.
+    image_size: int = 0  # 0 = the architecture's default
+    # EfficientNet: blocks before this index stay frozen and their output is computed once.
+    freeze_blocks: int = 5
+    label_smoothing: float = 0.1
+    threads: int = 0  # 0 = all cores torch sees
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise UnknownArchitectureError(f"Unknown architecture {self.arch!r}",
+                                           hint=f"choose one of: {', '.join(ARCHITECTURES)}")
+        if self.epochs < 0 or self.batch_size < 1 or not 0.0 < self.val_fraction < 1.0:
+            raise UsageError("epochs must be >= 0, batch size >= 1 and the validation fraction in (0, 1); got "
+                             f"epochs={self.epochs}, batch_size={self.batch_size}, val_fraction={self.val_fraction}")
+        if not 0.0 < self.threshold < 1.0:
+            raise UsageError(f"The confidence threshold must lie in (0, 1), got {self.threshold}")
+
+    def resolved(self) -> TrainConfig:
+        """Fill the per-architecture defaults, so model.json records the values actually used."""
+        defaults = {"efficientnet_lite0": (8, 1e-3, 128), "small_resnet": (30, 3e-3, 32)}[self.arch]
+        return replace(self, epochs=self.epochs or defaults[0], learning_rate=self.learning_rate or defaults[1],
+                       image_size=self.image_size or defaults[2])
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        known = {f.name: f for f in fields(cls)}
+        return cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items() if k in known})

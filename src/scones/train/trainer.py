@@ -1,0 +1,149 @@
+"""The training loop, top to bottom: config, data, model, optimizer, ``estimate_loss``,
+``get_lr``, then the loop with early stopping on the held-out validation part.
+
+Only validation drives choices here (which epoch to keep, the temperature); the test split
+never enters this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from scones.progress import progress
+from scones.train.calibration import fit_temperature
+from scones.train.config import TrainConfig
+from scones.train.data import Split
+from scones.train.models import Classifier, build_classifier
+
+LOG = logging.getLogger(__name__)
+
+EVAL_BATCH = 200
+CROP_PAD = 4  # CIFAR's classic augmentation: pad 4 px (reflect), crop back at a random offset
+
+
+@dataclass
+class TrainResult:
+    model: Classifier
+    config: TrainConfig
+    temperature: float
+    best_epoch: int
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    val_logits: np.ndarray | None = None
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def get_lr(it: int, total: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to zero: a pure function of the step."""
+    warmup = max(1, int(total * config.warmup_fraction))
+    if it < warmup:
+        return config.learning_rate * (it + 1) / warmup
+    progress_ratio = (it - warmup) / max(1, total - warmup)
+    return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress_ratio)))
+
+
+def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random horizontal flip and pad-and-crop on uint8 NHWC pixels (before the in-model resize)."""
+    n, h, w, _ = batch.shape
+    flip = torch.rand(n, generator=gen) < 0.5
+    batch = torch.where(flip.view(n, 1, 1, 1), batch.flip(2), batch)
+    padded = F.pad(batch.permute(0, 3, 1, 2).float(), (CROP_PAD,) * 4, mode="reflect")
+    dx = torch.randint(0, 2 * CROP_PAD + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * CROP_PAD + 1, (n,), generator=gen)
+    out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+    return out.permute(0, 2, 3, 1)
+
+
+@torch.no_grad()
+def predict_logits(model: Classifier, images: np.ndarray) -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    out = [model(torch.from_numpy(images[i:i + EVAL_BATCH])) for i in range(0, len(images), EVAL_BATCH)]
+    model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros((0, model.head.out_features), dtype=np.float32)
+
+
+def estimate_loss(model: Classifier, split: Split) -> dict[str, float]:
+    """Validation loss and accuracy, under no_grad and in eval mode (then back to train)."""
+    logits = predict_logits(model, split.images)
+    loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(split.labels)).item()
+    acc = float((logits.argmax(axis=1) == split.labels).mean())
+    return {"val_loss": loss, "val_acc": acc}
+
+
+def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConfig, *,
+                     show_progress: bool = False, pretrained: bool = True) -> TrainResult:
+    config = config.resolved()
+    t0, c0 = time.perf_counter(), time.process_time()
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    model = build_classifier(config, num_classes, pretrained=pretrained)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.learning_rate)
+
+    images = torch.from_numpy(fit.images)
+    labels = torch.from_numpy(fit.labels)
+    batch_size = min(config.batch_size, len(fit))
+    steps_per_epoch = max(1, len(fit) // batch_size)
+    total = steps_per_epoch * config.epochs
+
+    best: dict[str, Any] = {"val_loss": math.inf, "epoch": -1, "state": None}
+    history: list[dict[str, float]] = []
+    it = 0
+    bar = progress(range(config.epochs), enabled=show_progress, desc=f"training {config.arch}", unit="epoch")
+    model.train()
+    for epoch in bar:
+        perm = torch.randperm(len(fit), generator=gen)
+        seen = correct = 0
+        loss_sum = 0.0
+        for step in range(steps_per_epoch):
+            idx = perm[step * batch_size:(step + 1) * batch_size]
+            lr = get_lr(it, total, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            logits = model(augment(images[idx], gen))
+            loss = F.cross_entropy(logits, labels[idx], label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            it += 1
+            seen += len(idx)
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == labels[idx]).sum())
+        row = {"epoch": epoch + 1, "loss": loss_sum / seen, "acc": correct / seen, **estimate_loss(model, val)}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['acc']:.3f}", val_loss=f"{row['val_loss']:.3f}",
+                        val_acc=f"{row['val_acc']:.3f}")
+        LOG.info("epoch %d: loss %.4f acc %.3f val_loss %.4f val_acc %.3f", epoch + 1, row["loss"], row["acc"],
+                 row["val_loss"], row["val_acc"])
+        if row["val_loss"] < best["val_loss"]:
+            best = {"val_loss": row["val_loss"], "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+        elif epoch + 1 - best["epoch"] >= config.patience:
+            LOG.info("early stop: no validation improvement for %d epochs", config.patience)
+            break
+
+    model.load_state_dict(best["state"])
+    model.eval()
+    val_logits = predict_logits(model, val.images)
+    temperature = fit_temperature(val_logits, val.labels)
+    model.temperature.fill_(temperature)
+    LOG.info("kept epoch %d; temperature %.3f", best["epoch"], temperature)
+    return TrainResult(model=model, config=config, temperature=temperature, best_epoch=int(best["epoch"]),
+                       epochs_run=len(history), history=history, val_logits=val_logits,
+                       wall_seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)

@@ -1,0 +1,1 @@
+"""Orchestration: the States Language interpreter and, later, the local Lambda runtime."""

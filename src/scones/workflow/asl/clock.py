@@ -1,0 +1,55 @@
+"""The one clock every wait, retry delay and timestamp goes through, so tests run in milliseconds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch (UTC)."""
+
+    def sleep(self, seconds: float) -> None:
+        """Block this thread of the execution for ``seconds``."""
+
+
+class SystemClock:
+    """Real time: waits really wait."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FakeClock:
+    """Time that moves only when something sleeps: a 1-hour Wait returns at once.
+
+    Thread-safe, so concurrent Map iterations can share it; every sleep is
+    recorded in ``sleeps`` for assertions.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            if seconds > 0:
+                self._now += seconds
+
+
+def iso_timestamp(epoch: float) -> str:
+    """``2024-01-02T03:04:05.678Z``: how the context object writes times."""
+    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

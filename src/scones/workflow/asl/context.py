@@ -1,0 +1,147 @@
+"""Per-execution and per-thread runtime data: what a state needs to evaluate.
+
+``ExecutionContext`` is shared by every branch and iteration of one execution
+(clock, invoker, history, identifiers); a ``Frame`` belongs to one thread of
+control (the top level, one Parallel branch, one Map iteration) and carries its
+own context object, variable scope and position in the history.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scones.workflow.asl.clock import Clock, iso_timestamp
+from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.intrinsics import IntrinsicContext
+from scones.workflow.asl.lambda_integration import LambdaInvoker
+from scones.workflow.asl.paths import PathScope
+from scones.workflow.asl.variables import UndefinedVariable, VariableScope
+
+if TYPE_CHECKING:
+    from scones.store import Store
+
+
+@dataclass
+class ExecutionContext:
+    execution_arn: str
+    execution_name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    start_time: float
+    input: Any
+    clock: Clock
+    invoker: LambdaInvoker | None
+    history: History
+    intrinsics: IntrinsicContext
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    store: Store | None = None
+    deadline: float | None = None
+    _jsonata_functions: dict[str, Any] | None = None
+
+    def jsonata_functions(self) -> dict[str, Any]:
+        """AWS's JSONata extension functions, bound to this execution's random source."""
+        if self._jsonata_functions is None:
+            from scones.workflow.asl.jsonata_eval import extensions
+
+            self._jsonata_functions = extensions(self.intrinsics.rng)
+        return self._jsonata_functions
+
+    @classmethod
+    def create(cls, *, name: str, state_machine_name: str, input: Any, clock: Clock,
+               invoker: LambdaInvoker | None, store: Store | None = None, seed: int | None = None,
+               region: str = "us-east-1", account: str = "123456789012") -> ExecutionContext:
+        sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
+        rng = random.Random(seed)
+        return cls(
+            execution_arn=f"arn:aws:states:{region}:{account}:execution:{state_machine_name}:{name}",
+            execution_name=name,
+            state_machine_arn=sm_arn,
+            state_machine_name=state_machine_name,
+            role_arn=f"arn:aws:iam::{account}:role/scones-local-states",
+            start_time=clock.now(),
+            input=input,
+            clock=clock,
+            invoker=invoker,
+            history=History(clock.now),
+            intrinsics=IntrinsicContext(rng=rng, new_uuid=lambda: str(uuid.uuid4())),
+            region=region,
+            account=account,
+            store=store,
+        )
+
+    def base_context_object(self) -> dict[str, Any]:
+        return {
+            "Execution": {
+                "Id": self.execution_arn,
+                "Input": self.input,
+                "StartTime": iso_timestamp(self.start_time),
+                "Name": self.execution_name,
+                "RoleArn": self.role_arn,
+                "RedriveCount": 0,
+            },
+            "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
+        }
+
+
+class Frame:
+    """One thread of control inside an execution."""
+
+    __slots__ = ("execution", "context_object", "variables", "last_event_id", "entered_event_id", "state_name",
+                 "retry_count", "_scope_cache")
+
+    def __init__(self, execution: ExecutionContext, context_object: dict[str, Any], variables: VariableScope,
+                 last_event_id: int = 0) -> None:
+        self.execution = execution
+        self.context_object = context_object
+        self.variables = variables
+        self.last_event_id = last_event_id
+        self.entered_event_id = 0
+        self.state_name = ""
+        self.retry_count: int | None = None
+
+    def event(self, event_type: EventType, details: dict[str, Any] | None = None) -> int:
+        self.last_event_id = self.execution.history.add(event_type, details, self.last_event_id)
+        return self.last_event_id
+
+    def enter_state(self, name: str, with_retry_count: bool) -> None:
+        self.state_name = name
+        state: dict[str, Any] = {"EnteredTime": iso_timestamp(self.execution.clock.now()), "Name": name}
+        if with_retry_count:
+            state["RetryCount"] = 0
+        # A new dict per state: earlier references (history, outputs) stay untouched.
+        co = dict(self.context_object)
+        co["State"] = state
+        self.context_object = co
+
+    def set_retry_count(self, count: int) -> None:
+        co = dict(self.context_object)
+        state = dict(co.get("State") or {})
+        state["RetryCount"] = count
+        co["State"] = state
+        self.context_object = co
+
+    def variable(self, name: str) -> Any:
+        return self.variables.get(name)
+
+    def scope(self, data: Any) -> PathScope:
+        return PathScope(data, self.context_object, self.variables.get)
+
+    def child(self, context_object: dict[str, Any]) -> Frame:
+        """A frame for a branch or iteration: its own context and variable scope."""
+        return Frame(self.execution, context_object, self.variables.child(), self.last_event_id)
+
+    def error_prefix(self) -> str:
+        """The sentence AWS starts runtime-error causes with."""
+        return (f"An error occurred while executing the state '{self.state_name}' "
+                f"(entered at the event id #{self.entered_event_id}).")
+
+
+VariableGetter = Callable[[str], Any]
+
+__all__ = ["ExecutionContext", "Frame", "UndefinedVariable"]

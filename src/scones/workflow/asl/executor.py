@@ -1,0 +1,218 @@
+"""Executions: start, run to a terminal status, record history, persist once at the end."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final
+
+from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
+from scones.workflow.asl.context import ExecutionContext, Frame
+from scones.workflow.asl.errors import Failure, FailureError, InputError, StatesError
+from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
+from scones.workflow.asl.lambda_integration import LambdaInvoker
+from scones.workflow.asl.parse import build_state_machine
+from scones.workflow.asl.program import ExecutionTimedOut, StateMachine
+from scones.workflow.asl.resources import ResourceResolver
+from scones.workflow.asl.variables import VariableScope
+
+if TYPE_CHECKING:
+    from scones.store import Store
+
+LOG = logging.getLogger(__name__)
+
+#: "1-80 characters; no whitespace, brackets, wildcards, special or control characters" (quotas / API).
+_BAD_NAME: Final = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+MAX_ERROR_CHARS: Final = 256
+MAX_CAUSE_CHARS: Final = 32_768
+
+
+class ExecutionStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+
+
+@dataclass
+class Execution:
+    """One execution's record: what DescribeExecution and GetExecutionHistory would return."""
+
+    name: str
+    execution_arn: str
+    state_machine_arn: str
+    status: ExecutionStatus
+    input: Any
+    start_time: float
+    stop_time: float | None = None
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history: History | None = field(default=None, repr=False)
+    _events: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def events(self) -> list[dict[str, Any]]:
+        """The history as GetExecutionHistory returns it."""
+        if self._events is None:
+            self._events = self.history.to_aws() if self.history is not None else []
+        return self._events
+
+    def result(self) -> dict[str, Any]:
+        """The CLI's protocol object."""
+        return {"status": self.status.value, "output": self.output if self.status is ExecutionStatus.SUCCEEDED
+                else None, "error": self.error, "cause": self.cause, "executionArn": self.execution_arn}
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeExecution's shape (input/output as JSON text)."""
+        out: dict[str, Any] = {
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status.value,
+            "startDate": iso_timestamp(self.start_time),
+            "input": to_compact_json(self.input),
+            "inputDetails": {"included": True},
+        }
+        if self.stop_time is not None:
+            out["stopDate"] = iso_timestamp(self.stop_time)
+        if self.status is ExecutionStatus.SUCCEEDED:
+            out["output"] = to_compact_json(self.output)
+            out["outputDetails"] = {"included": True}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"execution": self.describe(), "events": self.events()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Execution:
+        d = doc["execution"]
+        status = ExecutionStatus(d["status"])
+        return cls(
+            name=d["name"], execution_arn=d["executionArn"], state_machine_arn=d["stateMachineArn"], status=status,
+            input=json.loads(d["input"]), start_time=_parse_iso(d["startDate"]),
+            stop_time=_parse_iso(d["stopDate"]) if "stopDate" in d else None,
+            output=json.loads(d["output"]) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
+            _events=doc.get("events", []),
+        )
+
+
+def _parse_iso(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def check_execution_name(name: str) -> None:
+    if not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
+        raise InputError(f"Invalid execution name {name!r}",
+                         hint="use 1-80 characters without whitespace, brackets, wildcards or punctuation "
+                              "such as : / ; , $ & #")
+
+
+def _truncate(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[:limit]
+
+
+class Executor:
+    """Runs executions of one state machine; holds no per-execution state, so runs may overlap."""
+
+    def __init__(self, definition: dict[str, Any] | str | bytes, *, invoker: LambdaInvoker | None = None,
+                 clock: Clock | None = None, store: Store | None = None, resolver: ResourceResolver | None = None,
+                 state_machine_name: str = "scones-local") -> None:
+        self.machine: StateMachine = build_state_machine(definition, resolver)
+        self.invoker = invoker
+        self.clock: Clock = clock or SystemClock()
+        self.store = store
+        self.state_machine_name = state_machine_name
+
+    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None) -> Execution:
+        name = name or str(uuid.uuid4())
+        check_execution_name(name)
+        execution_input = {} if input is None else input
+        if not within_payload_limit(execution_input):
+            raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",
+                             hint="pass a reference (an S3 key) instead of the data itself")
+        ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
+                                      clock=self.clock, invoker=self.invoker, store=self.store, seed=seed)
+        if self.machine.timeout_seconds:
+            ctx.deadline = ctx.start_time + self.machine.timeout_seconds
+        frame = Frame(ctx, ctx.base_context_object(), VariableScope())
+        frame.event(EventType.EXECUTION_STARTED, {"input": execution_input, "roleArn": ctx.role_arn})
+        record = Execution(name=name, execution_arn=ctx.execution_arn, state_machine_arn=ctx.state_machine_arn,
+                           status=ExecutionStatus.RUNNING, input=execution_input, start_time=ctx.start_time,
+                           history=ctx.history)
+        try:
+            output = self.machine.run(frame, execution_input)
+        except FailureError as exc:
+            self._fail(frame, record, exc.failure)
+        except ExecutionTimedOut:
+            record.status = ExecutionStatus.TIMED_OUT
+            record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"
+            frame.event(EventType.EXECUTION_TIMED_OUT, {"error": record.error, "cause": record.cause})
+        except RecursionError as exc:  # a definition nested deeper than Python allows
+            self._fail(frame, record, Failure(StatesError.RUNTIME.value, f"Internal error: {exc}"))
+        else:
+            record.status = ExecutionStatus.SUCCEEDED
+            record.output = output
+            frame.event(EventType.EXECUTION_SUCCEEDED, {"output": output})
+        record.stop_time = self.clock.now()
+        if self.store is not None:
+            save_execution(self.store, record)
+        return record
+
+    def _fail(self, frame: Frame, record: Execution, failure: Failure) -> None:
+        record.status = ExecutionStatus.FAILED
+        record.error = _truncate(failure.error, MAX_ERROR_CHARS)
+        record.cause = _truncate(failure.cause, MAX_CAUSE_CHARS)
+        details: dict[str, Any] = {}
+        if record.error is not None:
+            details["error"] = record.error
+        if record.cause is not None:
+            details["cause"] = record.cause
+        frame.event(EventType.EXECUTION_FAILED, details)
+
+
+def execution_key(name: str) -> str:
+    return f"{name}.json"
+
+
+def save_execution(store: Store, execution: Execution) -> None:
+    """One write per execution, at the end: ``<store>/<name>.json`` (atomic)."""
+    started = time.perf_counter()
+    store.put_text(execution_key(execution.name), json.dumps(execution.to_json(), ensure_ascii=False))
+    LOG.debug("saved execution %s in %.1f ms", execution.name, (time.perf_counter() - started) * 1000)
+
+
+def load_execution(store: Store, name_or_arn: str) -> Execution:
+    """Find a persisted execution by name or ARN."""
+    from scones.errors import NotFoundError
+
+    name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+    check_execution_name(name)
+    try:
+        text = store.get_text(execution_key(name))
+    except NotFoundError as exc:
+        raise NotFoundError(f"No execution named {name!r} in {store.uri}",
+                            hint="run 'scones workflow run ... --name NAME' first, or check SCONES_HOME") from exc
+    return Execution.from_json(json.loads(text))
+
+
+def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *,
+                  invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
+                  name: str | None = None, resolver: ResourceResolver | None = None,
+                  state_machine_name: str = "scones-local", seed: int | None = None) -> Execution:
+    """Validate ``definition``, run it once on ``input`` and return the finished execution."""
+    executor = Executor(definition, invoker=invoker, clock=clock, store=store, resolver=resolver,
+                        state_machine_name=state_machine_name)
+    return executor.run(input, name=name, seed=seed)

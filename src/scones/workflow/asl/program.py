@@ -1,0 +1,58 @@
+"""A state machine (top level, a Parallel branch or a Map processor): states and the loop that runs them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scones.workflow.asl.context import Frame
+from scones.workflow.asl.dataflow import QueryLanguage
+from scones.workflow.asl.errors import FailureError, StatesError
+
+if TYPE_CHECKING:
+    from scones.workflow.asl.states.base import State
+
+
+class Cancelled(Exception):
+    """A sibling branch or iteration failed: this one stops at its next transition."""
+
+
+class ExecutionTimedOut(Exception):
+    """The execution ran past its ``TimeoutSeconds``."""
+
+
+@dataclass
+class StateMachine:
+    start_at: str
+    states: dict[str, State]
+    language: QueryLanguage
+    timeout_seconds: float | None = None
+    _blocking: bool | None = field(default=None, repr=False)
+
+    def run(self, frame: Frame, data: Any, cancel: threading.Event | None = None) -> Any:
+        """Run from ``StartAt`` until a terminal state; failures propagate as ``FailureError``."""
+        states = self.states
+        name: str | None = self.start_at
+        execution = frame.execution
+        deadline = execution.deadline
+        clock_now = execution.clock.now
+        while name is not None:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if deadline is not None and clock_now() > deadline:
+                raise ExecutionTimedOut()
+            outcome = states[name].run(frame, data)
+            data = outcome.output
+            name = outcome.next
+        return data
+
+    def may_block(self) -> bool:
+        """Whether any state inside can wait (Task, Wait, or nested ones), so threads pay off."""
+        if self._blocking is None:
+            self._blocking = any(s.may_block() for s in self.states.values())
+        return self._blocking
+
+
+def runtime_failure(message: str) -> FailureError:
+    return FailureError.of(StatesError.RUNTIME, message)

@@ -1,0 +1,65 @@
+"""``Choice``: the first matching rule picks ``Next``; else ``Default``; else ``States.NoChoiceMatched``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scones.workflow.asl.context import Frame
+from scones.workflow.asl.dataflow import ABSENT, QueryLanguage
+from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
+from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.states.base import Outcome, State
+from scones.workflow.asl.states.choice_rules import Rule, build_rule
+
+
+class ChoiceBranch:
+    """A top-level Choice Rule: its test, where it leads, and what it assigns/outputs."""
+
+    def __init__(self, props: dict[str, Any], jsonata: bool) -> None:
+        self.rule: Rule = build_rule(props)
+        self.next: str = props["Next"]
+        assign = props.get("Assign", ABSENT)
+        self.assign: Template | JTemplate | None
+        if assign is ABSENT:
+            self.assign = None
+        else:
+            self.assign = compile_jsonata_template(assign, "Assign") if jsonata else compile_template(assign)
+        self.output = compile_jsonata_template(props["Output"], "Output") if jsonata and "Output" in props else None
+
+
+class ChoiceState(State):
+    entered_event = EventType.CHOICE_STATE_ENTERED
+    exited_event = EventType.CHOICE_STATE_EXITED
+
+    def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
+        super().__init__(name, props, language)
+        jsonata = language is QueryLanguage.JSONATA
+        self.branches = [ChoiceBranch(c, jsonata) for c in props.get("Choices", [])]
+        self.default: str | None = props.get("Default")
+
+    def _execute(self, frame: Frame, raw: Any) -> Outcome:
+        flow = self.flow
+        effective = flow.effective_input(frame, raw)
+        for branch in self.branches:
+            if branch.rule.test(frame, effective, raw):
+                assigned = flow.assignments(frame, raw, effective, assign=branch.assign) if branch.assign else None
+                if branch.output is not None:
+                    from scones.workflow.asl.dataflow import jsonata_bindings
+
+                    output = branch.output.eval(jsonata_bindings(frame, raw), frame.error_prefix())
+                else:
+                    output = flow.output(frame, raw, effective)
+                return Outcome(output, branch.next, assigned)
+        if self.default is None:
+            raise FailureError.of(StatesError.NO_CHOICE_MATCHED,
+                                  f"{frame.error_prefix()} No Choice Rule matched and no Default is specified")
+        assigned = flow.assignments(frame, raw, effective)
+        return Outcome(flow.output(frame, raw, effective), self.default, assigned)
+
+    def transitions(self) -> list[str]:
+        out = [b.next for b in self.branches]
+        if self.default:
+            out.append(self.default)
+        return out

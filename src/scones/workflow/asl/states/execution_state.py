@@ -1,0 +1,70 @@
+"""The shared part of Task, Parallel and Map: ``ResultSelector``, ``Retry`` and ``Catch`` around the work."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from scones.workflow.asl.context import Frame
+from scones.workflow.asl.dataflow import QueryLanguage
+from scones.workflow.asl.error_handling import Catcher, Retrier, RetryOutcome, RetryState, find_catcher
+from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.states.base import Outcome, State
+
+
+class ExecutionState(State):
+    def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
+        super().__init__(name, props, language)
+        self.retriers = [Retrier.from_props(r) for r in props.get("Retry", [])]
+        self.catchers = [Catcher.from_props(c, language is QueryLanguage.JSONATA) for c in props.get("Catch", [])]
+
+    @abstractmethod
+    def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
+        """Produce the raw result (before ResultSelector); raise FailureError on failure."""
+
+    def _on_failure(self, frame: Frame, failure: FailureError) -> None:
+        """Hook: record the state-specific failure event (e.g. MapStateFailed)."""
+
+    def _execute(self, frame: Frame, raw: Any) -> Outcome:
+        flow = self.flow
+        retry = RetryState(self.retriers) if self.retriers else None
+        while True:
+            try:
+                effective = flow.effective_input(frame, raw)
+                result = flow.select_result(frame, self._work(frame, raw, effective))
+                assigned = flow.assignments(frame, raw, effective, result)
+                return Outcome(flow.output(frame, raw, effective, result), self.next, assigned)
+            except FailureError as exc:
+                error = exc.failure.error
+                if error in (StatesError.RUNTIME.value,):
+                    raise
+                if retry is not None:
+                    outcome, retrier, attempt = retry.decide(error)
+                    if outcome is RetryOutcome.RETRY:
+                        assert retrier is not None
+                        frame.execution.clock.sleep(retrier.delay(attempt, frame.execution.intrinsics.rng))
+                        if self.has_retry_count:
+                            frame.set_retry_count(retry.total)
+                        continue
+                catcher = find_catcher(self.catchers, error)
+                if catcher is None:
+                    raise
+                return self._caught(frame, raw, exc, catcher)
+
+    def _caught(self, frame: Frame, raw: Any, exc: FailureError, catcher: Catcher) -> Outcome:
+        error_output = exc.failure.as_output()
+        flow = self.flow
+        assigned = None
+        if catcher.assign is not None:
+            if self.language is QueryLanguage.JSONATA:
+                from scones.workflow.asl.dataflow import jsonata_bindings
+
+                assigned = catcher.assign.eval(  # type: ignore[call-arg]
+                    jsonata_bindings(frame, raw, error_output=error_output), frame.error_prefix())
+            else:
+                assigned = catcher.assign.eval(frame, error_output)  # type: ignore[call-arg, arg-type]
+        output = flow.catch_output(frame, raw, error_output, catcher)
+        return Outcome(output, catcher.next, assigned)
+
+    def transitions(self) -> list[str]:
+        return super().transitions() + [c.next for c in self.catchers]

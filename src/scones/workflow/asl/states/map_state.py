@@ -1,0 +1,254 @@
+"""``Map``: runs the item processor once per item (inline mode; distributed runs the same way locally)."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import uuid
+from typing import Any
+
+from scones.workflow.asl.concurrency import run_jobs
+from scones.workflow.asl.context import Frame
+from scones.workflow.asl.dataflow import ABSENT, QueryLanguage, jsonata_bindings
+from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import (
+    JsonataExpression,
+    JTemplate,
+    compile_jsonata_template,
+    is_expression,
+    strip_delimiters,
+)
+from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.program import StateMachine
+from scones.workflow.asl.states.execution_state import ExecutionState
+from scones.workflow.asl.variables import UndefinedVariable
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class MapState(ExecutionState):
+    entered_event = EventType.MAP_STATE_ENTERED
+    exited_event = EventType.MAP_STATE_EXITED
+
+    def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage, processor: StateMachine) -> None:
+        super().__init__(name, props, language)
+        self.processor = processor
+        jsonata = language is QueryLanguage.JSONATA
+        self.items_path = JsonPath(props["ItemsPath"]) if "ItemsPath" in props else None
+        self.items = props.get("Items", ABSENT)
+        selector = props.get("ItemSelector", props.get("Parameters", ABSENT))
+        self.selector: Template | JTemplate | None
+        if selector is ABSENT:
+            self.selector = None
+        elif jsonata:
+            self.selector = compile_jsonata_template(selector, "ItemSelector")
+        else:
+            self.selector = compile_template(selector)
+        self.max_concurrency = props.get("MaxConcurrency", 0)
+        self.max_concurrency_path = props.get("MaxConcurrencyPath")
+        self.tolerated_count = props.get("ToleratedFailureCount")
+        self.tolerated_count_path = props.get("ToleratedFailureCountPath")
+        self.tolerated_percentage = props.get("ToleratedFailurePercentage")
+        self.tolerated_percentage_path = props.get("ToleratedFailurePercentagePath")
+        self.batcher: dict[str, Any] | None = props.get("ItemBatcher")
+        self.batch_input = compile_template(self.batcher["BatchInput"]) \
+            if self.batcher and "BatchInput" in self.batcher and not jsonata else None
+        self.result_writer: dict[str, Any] | None = props.get("ResultWriter")
+
+    # -- dynamic numbers -------------------------------------------------------
+    def _number(self, frame: Frame, raw: Any, effective: Any, value: Any, path: str | None, field: str) -> Any:
+        if path is not None:
+            try:
+                value = resolve(JsonPath(path), frame.scope(effective))
+            except (PathNotFound, UndefinedVariable) as exc:
+                raise FailureError.of(StatesError.RUNTIME,
+                                      f"{frame.error_prefix()} Invalid path '{path}' for {field}Path") from exc
+        elif is_expression(value):
+            value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
+                                                                               frame.error_prefix())
+        return value
+
+    def _items(self, frame: Frame, raw: Any, effective: Any) -> list[Any]:
+        jsonata = self.language is QueryLanguage.JSONATA
+        if jsonata and self.items is not ABSENT:
+            if is_expression(self.items):
+                expr = JsonataExpression(strip_delimiters(self.items), "Items")
+                value = expr.evaluate(jsonata_bindings(frame, raw), frame.error_prefix())
+                if not isinstance(value, list):
+                    raise FailureError.of(
+                        StatesError.QUERY_EVALUATION_ERROR,
+                        f"{frame.error_prefix()} The JSONata expression '{expr.text}' specified for the field "
+                        f"'Items' returned an unexpected result type. Expected 'array', but was "
+                        f"'{_type_name(value)}' for value: {to_compact_json(value)}")
+                return value
+            value = compile_jsonata_template(self.items, "Items").eval(jsonata_bindings(frame, raw),
+                                                                       frame.error_prefix())
+        elif self.items_path is not None:
+            try:
+                value = resolve(self.items_path, frame.scope(effective))
+            except PathNotFound as exc:
+                raise FailureError.of(StatesError.RUNTIME,
+                                      f"{frame.error_prefix()} Invalid path '{self.items_path.text}' : No results "
+                                      f"for path: {exc.normalized}") from exc
+            except UndefinedVariable as exc:
+                raise FailureError.of(StatesError.RUNTIME,
+                                      f"{frame.error_prefix()} The variable '{exc.name}' is not defined") from exc
+        else:
+            value = effective
+        if not isinstance(value, list):
+            error = StatesError.QUERY_EVALUATION_ERROR if jsonata else StatesError.RUNTIME
+            raise FailureError.of(error, f"{frame.error_prefix()} Map state input must be an array but was: "
+                                         f"{to_compact_json(value)}")
+        return value
+
+    def _batches(self, frame: Frame, effective: Any, items: list[Any], raw: Any) -> list[Any]:
+        assert self.batcher is not None
+        b = self.batcher
+        max_items = self._number(frame, raw, effective, b.get("MaxItemsPerBatch"), b.get("MaxItemsPerBatchPath"),
+                                 "MaxItemsPerBatch") or len(items) or 1
+        max_bytes = self._number(frame, raw, effective, b.get("MaxInputBytesPerBatch"),
+                                 b.get("MaxInputBytesPerBatchPath"), "MaxInputBytesPerBatch") or 262_144
+        if self.batch_input is not None:
+            batch_input = self.batch_input.eval(frame, effective)
+        elif "BatchInput" in b:
+            batch_input = compile_jsonata_template(b["BatchInput"], "BatchInput").eval(
+                jsonata_bindings(frame, raw), frame.error_prefix())
+        else:
+            batch_input = None
+        batches: list[Any] = []
+        current: list[Any] = []
+        size = 0
+        for item in items:
+            item_size = len(to_compact_json(item).encode("utf-8"))
+            if current and (len(current) >= max_items or size + item_size > max_bytes):
+                batches.append(current)
+                current, size = [], 0
+            current.append(item)
+            size += item_size
+        if current:
+            batches.append(current)
+        out = []
+        for batch in batches:
+            value: dict[str, Any] = {"Items": batch}
+            if batch_input is not None:
+                value["BatchInput"] = batch_input
+            out.append(value)
+        return out
+
+    def _item_input(self, frame: Frame, raw: Any, effective: Any, index: int, item: Any) -> Any:
+        if self.selector is None:
+            return item
+        co = dict(frame.context_object)
+        co["Map"] = {"Item": {"Index": index, "Value": item}}
+        if self.language is QueryLanguage.JSONATA:
+            assert isinstance(self.selector, JTemplate)
+            saved = frame.context_object
+            frame.context_object = co
+            try:
+                return self.selector.eval(jsonata_bindings(frame, raw), frame.error_prefix())
+            finally:
+                frame.context_object = saved
+        assert isinstance(self.selector, Template)
+        saved = frame.context_object
+        frame.context_object = co
+        try:
+            return self.selector.eval(frame, effective)
+        finally:
+            frame.context_object = saved
+
+    def _tolerance(self, frame: Frame, raw: Any, effective: Any, n: int) -> int:
+        count = self._number(frame, raw, effective, self.tolerated_count, self.tolerated_count_path,
+                             "ToleratedFailureCount")
+        pct = self._number(frame, raw, effective, self.tolerated_percentage, self.tolerated_percentage_path,
+                           "ToleratedFailurePercentage")
+        allowed = -1
+        if count is not None:
+            allowed = max(allowed, int(count))
+        if pct is not None:
+            allowed = max(allowed, int(math.floor(float(pct) / 100.0 * n)))
+        return allowed
+
+    def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
+        items = self._items(frame, raw, effective)
+        if self.batcher is not None:
+            items = self._batches(frame, effective, items, raw)
+        inputs = [self._item_input(frame, raw, effective, i, item) for i, item in enumerate(items)]
+        max_concurrency = self._number(frame, raw, effective, self.max_concurrency, self.max_concurrency_path,
+                                       "MaxConcurrency") or 0
+        allowed = self._tolerance(frame, raw, effective, len(inputs))
+        frame.event(EventType.MAP_STATE_STARTED, {"length": len(inputs)})
+        base = {k: v for k, v in frame.context_object.items() if k in ("Execution", "StateMachine")}
+        processor = self.processor
+        name = self.name
+        failures: list[FailureError] = []
+        lock = threading.Lock()
+
+        def job(index: int, value: Any) -> Any:
+            def run(cancel: threading.Event) -> Any:
+                child = frame.child(dict(base))
+                child.event(EventType.MAP_ITERATION_STARTED, {"name": name, "index": index})
+                try:
+                    out = processor.run(child, value, cancel)
+                except FailureError as exc:
+                    child.event(EventType.MAP_ITERATION_FAILED, {"name": name, "index": index})
+                    if allowed >= 0:
+                        with lock:
+                            failures.append(exc)
+                            if len(failures) <= allowed:
+                                return exc.failure.as_output()
+                        raise FailureError.of(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                              "The specified tolerated failure threshold was exceeded") from exc
+                    raise
+                child.event(EventType.MAP_ITERATION_SUCCEEDED, {"name": name, "index": index})
+                return out
+            return run
+
+        try:
+            results = run_jobs([job(i, v) for i, v in enumerate(inputs)], threaded=processor.may_block(),
+                               max_concurrency=int(max_concurrency))
+        except FailureError:
+            frame.event(EventType.MAP_STATE_FAILED)
+            raise
+        frame.event(EventType.MAP_STATE_SUCCEEDED)
+        if self.result_writer is not None:
+            return self._write_results(frame, results)
+        return results
+
+    def _write_results(self, frame: Frame, results: list[Any]) -> Any:
+        """``ResultWriter``: the results go to the store as JSON; the output says where."""
+        params = self.result_writer.get("Parameters") or self.result_writer.get("Arguments") or {}  # type: ignore[union-attr]
+        store = frame.execution.store
+        bucket = params.get("Bucket", "")
+        prefix = str(params.get("Prefix", "")).strip("/")
+        if store is None:
+            raise FailureError.of(StatesError.RESULT_WRITER_FAILED,
+                                  "No store is configured for this execution, so the Map results cannot be written")
+        run_id = str(uuid.uuid4())
+        base = "/".join(p for p in (bucket, prefix, run_id) if p)
+        key = f"{base}/SUCCEEDED_0.json"
+        store.put_text(key, json.dumps(results, separators=(",", ":")))
+        manifest_key = f"{base}/manifest.json"
+        manifest = {"DestinationBucket": bucket, "MapRunArn": f"{frame.execution.state_machine_arn}/{run_id}",
+                    "ResultFiles": {"SUCCEEDED": [{"Key": key, "Size": len(results)}], "FAILED": [], "PENDING": []}}
+        store.put_text(manifest_key, json.dumps(manifest, separators=(",", ":")))
+        return {"MapRunArn": manifest["MapRunArn"],
+                "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+
+    def may_block(self) -> bool:
+        return self.processor.may_block()

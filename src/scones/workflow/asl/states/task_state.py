@@ -1,0 +1,109 @@
+"""``Task``: one unit of work done by a resource (a Lambda function here), with timeouts."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Final
+
+from scones.workflow.asl.clock import SystemClock
+from scones.workflow.asl.context import Frame
+from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
+from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
+from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.history import EventType
+from scones.workflow.asl.resources import TaskResource
+from scones.workflow.asl.states.execution_state import ExecutionState
+from scones.workflow.asl.variables import UndefinedVariable
+
+#: "If not provided, the default value of TimeoutSeconds is 99999999" (developer guide).
+DEFAULT_TIMEOUT_SECONDS: Final = 99_999_999
+
+
+class TaskState(ExecutionState):
+    entered_event = EventType.TASK_STATE_ENTERED
+    exited_event = EventType.TASK_STATE_EXITED
+    has_retry_count = True
+
+    def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage, resource: TaskResource) -> None:
+        super().__init__(name, props, language)
+        self.resource = resource
+        self.timeout = props.get("TimeoutSeconds")
+        self.timeout_path = JsonPath(props["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in props else None
+        self.heartbeat = props.get("HeartbeatSeconds")
+        self.heartbeat_path = JsonPath(props["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in props else None
+
+    def _seconds(self, frame: Frame, raw: Any, effective: Any, value: Any, path: JsonPath | None,
+                 field: str) -> int | None:
+        if path is not None:
+            try:
+                value = resolve(path, frame.scope(effective))
+            except (PathNotFound, UndefinedVariable) as exc:
+                raise FailureError.of(StatesError.RUNTIME,
+                                      f"{frame.error_prefix()} Invalid path '{path.text}' for {field}Path") from exc
+        elif is_expression(value):
+            value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
+                                                                               frame.error_prefix())
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise FailureError.of(StatesError.RUNTIME,
+                                  f"{frame.error_prefix()} {field} must be a positive integer, got {value!r}")
+        return value
+
+    def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
+        flow = self.flow
+        arguments = flow.parameters_value(frame, effective, raw) if flow.has_parameters() else effective
+        timeout = self._seconds(frame, raw, effective, self.timeout, self.timeout_path, "TimeoutSeconds")
+        heartbeat = self._seconds(frame, raw, effective, self.heartbeat, self.heartbeat_path, "HeartbeatSeconds")
+        resource = self.resource
+        events = resource.events
+        identity = resource.event_identity()
+        frame.event(events.scheduled, resource.scheduled_details(frame, arguments, timeout, heartbeat))
+        frame.event(events.started, dict(identity) if identity else None)
+        try:
+            result = self._call(frame, arguments, timeout)
+        except FailureError as exc:
+            failure = exc.failure
+            details = dict(identity)
+            if failure.error is not None:
+                details["error"] = failure.error
+            if failure.cause is not None:
+                details["cause"] = failure.cause
+            kind = events.timed_out if failure.error == StatesError.TIMEOUT.value else events.failed
+            frame.event(kind, details)
+            raise
+        details = dict(identity)
+        details["output"] = result
+        frame.event(events.succeeded, details)
+        return result
+
+    def _call(self, frame: Frame, arguments: Any, timeout: int | None) -> Any:
+        clock = frame.execution.clock
+        limit = timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS
+        if timeout is None or not isinstance(clock, SystemClock):
+            started = clock.now()
+            result = self.resource.call(frame, arguments)
+            if clock.now() - started > limit:
+                raise FailureError.of(StatesError.TIMEOUT, None)
+            return result
+        # Real time: the call runs in a helper thread so the state can give up after TimeoutSeconds.
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = self.resource.call(frame, arguments)
+            except BaseException as exc:  # handed to the waiting thread below
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, name=f"task-{self.name}", daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            raise FailureError.of(StatesError.TIMEOUT, None)
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def may_block(self) -> bool:
+        return self.resource.may_block()

@@ -1,0 +1,142 @@
+"""What the AWS Lambda Python runtime does around a handler: the context, error objects, result marshalling.
+
+Standard library only: the local runtime imports it in-process, and runs this
+very file as the bootstrap of an ``--isolated`` worker, a clean interpreter
+whose ``sys.path`` holds only the function's unpacked zip, boto3 and the
+standard library — what a Lambda sandbox holds.
+
+Worker protocol (one JSON object per line): the parent writes
+``{"request_id", "event", "timeout_ms", "arn"}`` on stdin, the worker answers
+``{"payload": <text>, "error": <bool>}`` on the descriptor it was given; the
+handler's own prints go to stderr, as they go to CloudWatch on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Final
+
+#: Synchronous invoke limit, request and response (aws-contracts.md §6.3).
+MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
+
+
+class LambdaContext:
+    """The members of the ``context`` object AWS passes to a Python handler."""
+
+    def __init__(self, *, function_name: str, invoked_function_arn: str, memory_limit_in_mb: int,
+                 aws_request_id: str, timeout_ms: int, function_version: str = "$LATEST") -> None:
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = aws_request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + aws_request_id.replace("-", "")[:32]
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_ms / 1000.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"LambdaContext({self.function_name!r}, request={self.aws_request_id})"
+
+
+def error_object(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The Python runtime's error payload, keys in AWS's order."""
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+    return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
+            "stackTrace": frames}
+
+
+def runtime_error(error_type: str, message: str) -> dict[str, Any]:
+    """Errors raised by the runtime itself (import, marshal, size) carry no request id or stack."""
+    return {"errorMessage": message, "errorType": error_type}
+
+
+def timeout_error(request_id: str, timeout_seconds: float) -> dict[str, Any]:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    return {"errorMessage": f"{stamp}Z {request_id} Task timed out after {timeout_seconds:.2f} seconds"}
+
+
+def marshal(result: Any) -> tuple[str, bool]:
+    """The response text, as ``json.dumps`` gives it, or the runtime's marshal/size error."""
+    try:
+        text = json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return json.dumps(runtime_error("Runtime.MarshalError", f"Unable to marshal response: {exc}")), True
+    if len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        message = (f"Response payload size ({len(text.encode('utf-8'))} bytes) exceeded maximum allowed "
+                   f"payload size ({MAX_PAYLOAD_BYTES} bytes).")
+        return json.dumps(runtime_error("Function.ResponseSizeTooLarge", message)), True
+    return text, False
+
+
+def call_handler(handler: Callable[[Any, Any], Any], event_text: str, context: LambdaContext) -> tuple[str, bool]:
+    """Run one invocation: a fresh event from JSON text, the handler, then marshalling."""
+    event = json.loads(event_text)
+    try:
+        result = handler(event, context)
+    except Exception as exc:  # the runtime reports every handler exception as the invoke's error payload
+        return json.dumps(error_object(exc, context.aws_request_id)), True
+    return marshal(result)
+
+
+def load_handler(handler: str) -> Callable[[Any, Any], Any]:
+    """Import ``module.attr`` the way the Lambda runtime does, with its error types."""
+    module_name, _, attr = handler.rpartition(".")
+    if not module_name:
+        raise ImportError(f"Bad handler '{handler}': not enough values to unpack (expected 2, got 1)")
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except Exception as exc:
+        raise ImportError(f"Unable to import module '{module_name}': {exc}") from exc
+    try:
+        func = getattr(module, attr)
+    except AttributeError as exc:
+        raise AttributeError(f"Handler '{attr}' missing on module '{module_name}'") from exc
+    return func  # type: ignore[no-any-return]
+
+
+def _worker(reply_fd: int) -> None:
+    reply = os.fdopen(reply_fd, "w", buffering=1, encoding="utf-8")
+    name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+    init_error: dict[str, Any] | None = None
+    handler: Callable[[Any, Any], Any] | None = None
+    try:
+        handler = load_handler(os.environ["_HANDLER"])
+    except ImportError as exc:
+        init_error = runtime_error("Runtime.ImportModuleError", str(exc))
+    except AttributeError as exc:
+        init_error = runtime_error("Runtime.HandlerNotFound", str(exc))
+    except Exception as exc:  # an exception at import time of the handler module
+        init_error = runtime_error("Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError)
+                                   else "Runtime.ImportModuleError", str(exc))
+    reply.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        if handler is None:
+            assert init_error is not None
+            text, failed = json.dumps(init_error), True
+        else:
+            context = LambdaContext(function_name=name, invoked_function_arn=request["arn"],
+                                    memory_limit_in_mb=memory, aws_request_id=request["request_id"],
+                                    timeout_ms=request["timeout_ms"])
+            text, failed = call_handler(handler, request["event"], context)
+        reply.write(json.dumps({"payload": text, "error": failed}) + "\n")
+
+
+if __name__ == "__main__":
+    # Keep the protocol channel private: anything the handler prints goes to stderr.
+    channel = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _worker(channel)

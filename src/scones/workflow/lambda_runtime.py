@@ -1,0 +1,436 @@
+"""A local AWS Lambda: a registry of functions invoked by name or ARN, with Lambda's invoke semantics.
+
+The States Language interpreter calls ``invoke`` through its ``LambdaInvoker``
+protocol. What a caller sees is what AWS's Invoke API returns: status 200 with
+``FunctionError: "Unhandled"`` and the runtime's error object when the handler
+raises, a ``Task timed out after N seconds`` error when it overruns its
+timeout, ``Lambda.ResourceNotFoundException`` for an unknown function.
+
+Two modes:
+
+- in-process (default): handlers run in this interpreter, each invocation on its
+  own thread so the timeout can be enforced (an overrunning thread is abandoned,
+  not killed: Python cannot kill threads). The functions' environments are merged
+  into ``os.environ`` while the runtime is open, so they must not disagree.
+- isolated: each function runs from its own deployment zip in a clean
+  interpreter that sees only the zip, boto3 and the standard library — a
+  handler that imports anything else fails here with
+  ``Runtime.ImportModuleError``, before any deploy. Workers stay warm between
+  invocations, like Lambda execution environments, and a timed-out worker is killed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from scones.errors import WorkflowError
+from scones.workflow import lambda_bootstrap as boot
+try:
+    from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
+except ModuleNotFoundError:  # TEMPORARY: the interpreter (issue 5) is not merged yet
+    from scones.workflow._lambda_contract import LambdaInvokeResult, LambdaServiceError
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_REGION: Final = "us-east-1"
+DEFAULT_ACCOUNT: Final = "000000000000"
+#: What the python3.12 Lambda runtime provides besides the standard library.
+RUNTIME_PACKAGES: Final = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi")
+LATEST: Final = "$LATEST"
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One registered function. ``handler`` is ``module.attr`` (or, in-process only, a callable)."""
+
+    name: str
+    handler: str | Handler
+    environment: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 3.0
+    memory_mb: int = 128  # recorded and passed to the context; not enforced locally
+    package: bytes | None = None  # the deployment zip, required in isolated mode
+
+
+def parse_function_name(function_name: str, qualifier: str | None = None) -> tuple[str, str]:
+    """``(name, qualifier)`` from a name, ``name:qualifier``, a partial ARN or a full function ARN."""
+    text = function_name.strip()
+    if text.startswith("arn:"):
+        parts = text.split(":")
+        # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+        if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
+            raise LambdaServiceError("Lambda.InvalidParameterValueException",
+                                     f"{function_name!r} is not a Lambda function ARN")
+        name, arn_qualifier = parts[6], (parts[7] if len(parts) > 7 else None)
+    else:
+        parts = text.split(":")
+        if len(parts) >= 3 and parts[1] == "function":  # <account>:function:<name>[:<qualifier>]
+            name, arn_qualifier = parts[2], (parts[3] if len(parts) > 3 else None)
+        else:
+            name, arn_qualifier = parts[0], (parts[1] if len(parts) > 1 else None)
+    if qualifier and arn_qualifier and qualifier != arn_qualifier:
+        raise LambdaServiceError("Lambda.InvalidParameterValueException",
+                                 f"The derived qualifier from the function name does not match the specified "
+                                 f"qualifier ({arn_qualifier} vs {qualifier})")
+    return name, qualifier or arn_qualifier or LATEST
+
+
+class _IsolatedWorker:
+    """One warm, clean interpreter running a single function's zip."""
+
+    def __init__(self, config: FunctionConfig, task_dir: Path, layer_dir: Path, region: str) -> None:
+        self.config = config
+        bootstrap = Path(boot.__file__).resolve()
+        # A clean interpreter: -I ignores PYTHON* variables and user site, -S drops site-packages.
+        paths = [str(task_dir), str(layer_dir)]
+        code = ("import sys, runpy; sys.path[:0] = " + json.dumps(paths)
+                + "; runpy.run_path(" + json.dumps(str(bootstrap)) + ", run_name='__main__')")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+            "LAMBDA_TASK_ROOT": str(task_dir),
+            "_HANDLER": str(config.handler),
+            **dict(config.environment),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", code], cwd=task_dir, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1,
+        )
+        self.replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump_replies, daemon=True, name=f"lambda-{config.name}-out").start()
+        threading.Thread(target=self._pump_logs, daemon=True, name=f"lambda-{config.name}-log").start()
+        self.ready = False
+
+    def _pump_replies(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.replies.put(line)
+        self.replies.put(None)
+
+    def _pump_logs(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            LOG.debug("[%s] %s", self.config.name, line.rstrip())
+
+    def _next_reply(self, deadline: float) -> dict[str, Any] | None | bool:
+        """The worker's next message; ``None`` when it died, ``False`` when the deadline passed first."""
+        try:
+            line = self.replies.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return False
+        return None if line is None else json.loads(line)  # type: ignore[no-any-return]
+
+    def invoke(self, event_text: str, request_id: str, arn: str) -> tuple[str, bool, str]:
+        """``(payload, failed, outcome)`` with outcome ``ok``, ``timeout`` or ``exited``."""
+        timeout = self.config.timeout_seconds
+        # The init phase (imports) gets its own allowance, like Lambda's 10 s init window.
+        if not self.ready:
+            if not self._next_reply(time.monotonic() + 10.0 + timeout):
+                return self._exited(request_id)
+            self.ready = True
+        assert self.process.stdin is not None
+        request = {"request_id": request_id, "event": event_text, "timeout_ms": int(timeout * 1000), "arn": arn}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._exited(request_id)
+        reply = self._next_reply(time.monotonic() + timeout)
+        if reply is False:
+            self.kill()
+            return json.dumps(boot.timeout_error(request_id, timeout)), True, "timeout"
+        if not isinstance(reply, dict):
+            return self._exited(request_id)
+        return str(reply["payload"]), bool(reply["error"]), "ok"
+
+    def _exited(self, request_id: str) -> tuple[str, bool, str]:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = -9
+        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"
+        return json.dumps(boot.runtime_error("Runtime.ExitError", message)), True, "exited"
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class LocalLambdaRuntime:
+    """Functions by name, invoked with AWS Lambda's semantics. Use it as a context manager."""
+
+    def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
+                 region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT) -> None:
+        self.functions = {f.name: f for f in functions}
+        self.isolated = isolated
+        self.region = region
+        self.account_id = account_id
+        self._lock = threading.Lock()
+        self._closed = False
+        self._saved_env: dict[str, str | None] | None = None
+        self._workdir: Path | None = None
+        self._idle: dict[str, list[_IsolatedWorker]] = {name: [] for name in self.functions}
+        self._busy: set[_IsolatedWorker] = set()
+        self._handlers: dict[str, Handler] = {}
+        if isolated:
+            for f in self.functions.values():
+                if f.package is None or not isinstance(f.handler, str):
+                    raise WorkflowError(f"Function {f.name} has no deployment zip to run in isolated mode",
+                                        hint="give FunctionConfig.package (see scones.aws.package)")
+        else:
+            self._check_environments()
+
+    # -- registry --------------------------------------------------------
+    def arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+
+    def config(self, function_name: str) -> FunctionConfig:
+        name, qualifier = parse_function_name(function_name)
+        return self._resolve(name, qualifier)
+
+    def _resolve(self, name: str, qualifier: str) -> FunctionConfig:
+        config = self.functions.get(name)
+        if config is None or qualifier != LATEST:
+            what = self.arn(name) + ("" if qualifier == LATEST else f":{qualifier}")
+            raise LambdaServiceError("Lambda.ResourceNotFoundException",
+                                     f"Function not found: {what} (Service: Lambda, Status Code: 404)")
+        return config
+
+    def _check_environments(self) -> None:
+        merged: dict[str, tuple[str, str]] = {}
+        for f in self.functions.values():
+            for key, value in f.environment.items():
+                if key in merged and merged[key][1] != value:
+                    raise WorkflowError(
+                        f"Functions {merged[key][0]} and {f.name} set {key} to different values, which "
+                        "in-process functions cannot do (they share one environment)",
+                        hint="run the functions isolated (--isolated) or give them the same value")
+                merged[key] = (f.name, value)
+
+    # -- life cycle ------------------------------------------------------
+    def __enter__(self) -> LocalLambdaRuntime:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        with self._lock:
+            self._open_locked()
+
+    def _open_locked(self) -> None:
+        if self._closed:
+            raise WorkflowError("This Lambda runtime has been closed")
+        if self.isolated:
+            if self._workdir is None:
+                self._workdir = Path(tempfile.mkdtemp(prefix="scones-lambda-"))
+                self._prepare_isolated(self._workdir)
+        elif self._saved_env is None:
+            saved: dict[str, str | None] = {}
+            for f in self.functions.values():
+                for key, value in f.environment.items():
+                    saved.setdefault(key, os.environ.get(key))
+                    os.environ[key] = value
+            self._saved_env = saved
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = [w for ws in self._idle.values() for w in ws] + list(self._busy)
+            self._idle = {name: [] for name in self.functions}
+            self._busy.clear()
+            saved, self._saved_env = self._saved_env, None
+            workdir, self._workdir = self._workdir, None
+        for worker in workers:
+            worker.kill()
+        if saved:
+            for key, old in saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _prepare_isolated(self, workdir: Path) -> None:
+        layer = workdir / "runtime"
+        layer.mkdir()
+        for package in RUNTIME_PACKAGES:
+            spec = importlib.util.find_spec(package)
+            if spec is None or spec.origin is None:
+                continue
+            origin = Path(spec.origin)
+            source = origin.parent if origin.name == "__init__.py" else origin
+            (layer / source.name).symlink_to(source)
+        for f in self.functions.values():
+            assert f.package is not None
+            task = workdir / "task" / f.name
+            task.mkdir(parents=True)
+            _safe_unzip(f.package, task)
+
+    # -- invoke ------------------------------------------------------------
+    def invoke(self, function_name: str, payload: Any, *, qualifier: str | None = None) -> LambdaInvokeResult:
+        name, resolved_qualifier = parse_function_name(function_name, qualifier)
+        config = self._resolve(name, resolved_qualifier)
+        try:
+            event_text = json.dumps(payload)
+        except (TypeError, ValueError) as exc:
+            raise LambdaServiceError("Lambda.InvalidRequestContentException",
+                                     f"Could not parse request body into json: {exc}") from exc
+        size = len(event_text.encode("utf-8"))
+        if size > boot.MAX_PAYLOAD_BYTES:
+            raise LambdaServiceError("Lambda.RequestTooLargeException",
+                                     f"Request must be smaller than {boot.MAX_PAYLOAD_BYTES} bytes for the "
+                                     f"InvokeFunction operation (got {size})")
+        with self._lock:
+            self._open_locked()
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        if self.isolated:
+            text, failed = self._invoke_isolated(config, event_text, request_id)
+        else:
+            text, failed = self._invoke_in_process(config, event_text, request_id)
+        LOG.debug("REPORT RequestId: %s Function: %s Duration: %.2f ms%s", request_id, config.name,
+                  (time.perf_counter() - started) * 1000, " (error)" if failed else "")
+        return LambdaInvokeResult(payload=json.loads(text), function_error="Unhandled" if failed else None,
+                                  status_code=200, executed_version=LATEST, request_id=request_id)
+
+    def _handler(self, config: FunctionConfig) -> Handler:
+        if callable(config.handler):
+            return config.handler
+        handler = self._handlers.get(config.name)
+        if handler is None:
+            handler = boot.load_handler(config.handler)
+            self._handlers[config.name] = handler
+        return handler
+
+    def _invoke_in_process(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
+        try:
+            handler = self._handler(config)
+        except ImportError as exc:
+            return json.dumps(boot.runtime_error("Runtime.ImportModuleError", str(exc))), True
+        except AttributeError as exc:
+            return json.dumps(boot.runtime_error("Runtime.HandlerNotFound", str(exc))), True
+        context = boot.LambdaContext(function_name=config.name, invoked_function_arn=self.arn(config.name),
+                                     memory_limit_in_mb=config.memory_mb, aws_request_id=request_id,
+                                     timeout_ms=int(config.timeout_seconds * 1000))
+        outcome: list[tuple[str, bool]] = []
+
+        def run() -> None:
+            try:
+                outcome.append(boot.call_handler(handler, event_text, context))
+            except BaseException as exc:  # SystemExit & co. end a Lambda sandbox; report it as AWS does
+                message = f"RequestId: {request_id} Error: Runtime exited with error: {type(exc).__name__}({exc})"
+                outcome.append((json.dumps(boot.runtime_error("Runtime.ExitError", message)), True))
+
+        thread = threading.Thread(target=run, daemon=True, name=f"lambda-{config.name}-{request_id[:8]}")
+        thread.start()
+        thread.join(config.timeout_seconds)
+        if not outcome:
+            LOG.warning("%s timed out after %.2f s; its thread is abandoned", config.name, config.timeout_seconds)
+            return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
+        return outcome[0]
+
+    def _invoke_isolated(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
+        with self._lock:
+            idle = self._idle[config.name]
+            worker = idle.pop() if idle else None
+            workdir = self._workdir
+        if worker is None:
+            assert workdir is not None
+            worker = _IsolatedWorker(config, workdir / "task" / config.name, workdir / "runtime", self.region)
+        with self._lock:
+            self._busy.add(worker)
+        text, failed, outcome = worker.invoke(event_text, request_id, self.arn(config.name))
+        with self._lock:
+            self._busy.discard(worker)
+            keep = outcome == "ok" and not self._closed
+            if keep:
+                self._idle[config.name].append(worker)
+        if not keep:
+            worker.kill()
+        return text, failed
+
+    def workers(self) -> Iterator[tuple[str, int]]:
+        """``(function, pid)`` of the warm isolated workers (for tests and diagnostics)."""
+        with self._lock:
+            for name, ws in self._idle.items():
+                for w in ws:
+                    yield name, w.process.pid
+
+
+def _safe_unzip(data: bytes, dest: Path) -> None:
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for member in zf.infolist():
+            target = (dest / member.filename).resolve()
+            if os.path.commonpath([dest.resolve(), target]) != str(dest.resolve()):
+                raise WorkflowError(f"Deployment zip member {member.filename!r} would land outside its folder")
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(member))
+
+
+def scones_functions(*, store_root: str | os.PathLike[str], endpoint_url: str = "",
+                     endpoint_name: str = "scones-endpoint", threshold: float | None = None,
+                     region: str = DEFAULT_REGION, packaged: bool = False) -> list[FunctionConfig]:
+    """The three Scones functions wired to the local store and a local endpoint.
+
+    ``packaged`` attaches each function's deployment zip (needed for isolated mode).
+    The credentials are placeholders: the local endpoint checks none, but boto3
+    refuses to sign a request without some, as Lambda's own runtime provides.
+    """
+    from scones.functions.catalog import SCONES_FUNCTIONS
+
+    aws = {"AWS_ACCESS_KEY_ID": "scones-local", "AWS_SECRET_ACCESS_KEY": "scones-local",
+           "AWS_DEFAULT_REGION": region}
+    environments: dict[str, dict[str, str]] = {
+        "serializeImageData": {"SCONES_LOCAL_STORE_ROOT": str(Path(store_root).resolve())},
+        "classifyImage": {**aws, "ENDPOINT_NAME": endpoint_name},
+        "filterInferences": {} if threshold is None else {"THRESHOLD": repr(float(threshold))},
+    }
+    if endpoint_url:
+        environments["classifyImage"]["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint_url
+    configs = []
+    for info in SCONES_FUNCTIONS:
+        package = None
+        if packaged:
+            from scones.aws.package import build_function_zip
+
+            package = build_function_zip(info.name)
+        configs.append(FunctionConfig(name=info.name, handler=info.handler, environment=environments[info.name],
+                                      timeout_seconds=float(info.timeout_seconds), memory_mb=info.memory_mb,
+                                      package=package))
+    return configs

@@ -1,0 +1,340 @@
+"""The Scones workflow on this machine: state machine + local Lambda runtime + local endpoint.
+
+``local_pipeline`` wires the three functions to the store and to an endpoint
+(given by URL, or started on demand from a model), and yields a
+``LocalPipeline`` that runs executions one at a time or many concurrently.
+Each failed execution is announced through the notifier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final
+
+from scones.config import Settings
+from scones.errors import NotFoundError, WorkflowError
+from scones.progress import progress
+from scones.store import LocalStore, Store
+from scones.workflow.notifications import (
+    FailureNotification,
+    FanOutNotifier,
+    Notifier,
+    StoreLogNotifier,
+    WebhookNotifier,
+)
+
+LOG = logging.getLogger(__name__)
+
+DEFINITIONS_DIR: Final = Path(__file__).resolve().parent / "definitions"
+DEFAULT_DEFINITION: Final = "scones"
+BATCH_DEFINITION: Final = "scones-batch"
+LOW_CONFIDENCE_ERROR: Final = "ThresholdConfidenceNotMet"
+DEFAULT_MODEL_KEY: Final = "model/model.tar.gz"
+DEFAULT_CAPTURE_PREFIX: Final = "data_capture"
+#: Where executions are kept, as ``scones workflow history`` reads them: ``<bucket>/executions/<name>.json``.
+EXECUTIONS_PREFIX: Final = "executions"
+IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg")
+
+
+class Outcome(str, Enum):
+    ACCEPTED = "accepted"
+    LOW_CONFIDENCE = "low_confidence"
+    ERRORED = "errored"
+
+
+def load_definition(name_or_path: str | Path = DEFAULT_DEFINITION) -> dict[str, Any]:
+    """A shipped definition by name (``scones``, ``scones-batch``) or any ASL file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
+    try:
+        definition = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"No state machine definition at {path}",
+                            hint="give a path to an .asl.json file, or 'scones' / 'scones-batch'") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WorkflowError(f"{path} is not a JSON state machine definition: {exc}") from exc
+    if not isinstance(definition, dict):
+        raise WorkflowError(f"{path} holds no JSON object")
+    return definition
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """How one execution ended, as the batch summary and the CLI need it."""
+
+    name: str
+    execution_arn: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    seconds: float
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.status == "SUCCEEDED":
+            return Outcome.ACCEPTED
+        if self.error == LOW_CONFIDENCE_ERROR:
+            return Outcome.LOW_CONFIDENCE
+        return Outcome.ERRORED
+
+    @property
+    def s3_key(self) -> str | None:
+        key = self.input.get("s3_key") if isinstance(self.input, Mapping) else None
+        return key if isinstance(key, str) else None
+
+    @property
+    def inferences(self) -> list[float] | None:
+        body = self.output.get("body") if isinstance(self.output, Mapping) else None
+        values = body.get("inferences") if isinstance(body, Mapping) else None
+        return [float(v) for v in values] if isinstance(values, list) and values else None
+
+    def to_json(self) -> dict[str, Any]:
+        output = self.output
+        if isinstance(output, Mapping) and isinstance(output.get("body"), Mapping):
+            # The base64 image is noise on a terminal; everything else is printed as returned.
+            output = {**output, "body": {k: v for k, v in output["body"].items() if k != "image_data"}}
+        return {"name": self.name, "executionArn": self.execution_arn, "status": self.status,
+                "outcome": self.outcome.value, "output": output, "error": self.error, "cause": self.cause,
+                "seconds": round(self.seconds, 6)}
+
+
+def _status_text(status: Any) -> str:
+    return str(getattr(status, "value", status))
+
+
+def outcome_of(execution: Any, execution_input: Any, seconds: float) -> ExecutionOutcome:
+    """Read the interpreter's ``Execution`` (the one place that knows its attribute names)."""
+    return ExecutionOutcome(name=str(execution.name), execution_arn=str(execution.execution_arn),
+                            status=_status_text(execution.status), input=execution_input,
+                            output=execution.output, error=execution.error, cause=execution.cause,
+                            seconds=seconds)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    total: int
+    accepted: int
+    low_confidence: int
+    errored: int
+    seconds: float
+    labelled: int = 0
+    correct: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies: tuple[float, ...] = ()
+
+    @property
+    def executions_per_second(self) -> float:
+        return self.total / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"executions": self.total, "succeeded": self.accepted, "low_confidence": self.low_confidence,
+                "errored": self.errored, "errors": dict(self.errors), "seconds": round(self.seconds, 4),
+                "executions_per_second": round(self.executions_per_second, 2),
+                "accuracy_accepted": None if self.accuracy is None else round(self.accuracy, 4),
+                "labelled_accepted": self.labelled,
+                "latency_ms": latency_percentiles(self.latencies)}
+
+    def format_text(self) -> str:
+        lines = [
+            f"executions:            {self.total}",
+            f"succeeded:             {self.accepted}",
+            f"failed, low confidence: {self.low_confidence}",
+            f"errored:               {self.errored}" + (f"  {dict(self.errors)}" if self.errors else ""),
+            f"executions per second: {self.executions_per_second:.1f} ({self.seconds:.2f} s)",
+        ]
+        if self.accuracy is None:
+            lines.append("accuracy (accepted):   n/a (no labels for the accepted images)")
+        else:
+            lines.append(f"accuracy (accepted):   {self.accuracy:.4f} ({self.correct}/{self.labelled})")
+        pct = latency_percentiles(self.latencies)
+        if pct:
+            lines.append("latency ms:            " + ", ".join(f"{k} {v:.1f}" for k, v in pct.items()))
+        return "\n".join(lines)
+
+
+def latency_percentiles(latencies: Sequence[float]) -> dict[str, float]:
+    """p50/p90/p99/max in milliseconds (nearest-rank)."""
+    if not latencies:
+        return {}
+    ordered = sorted(latencies)
+
+    def rank(p: float) -> float:
+        index = max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 1)) - 1))
+        return ordered[index] * 1000.0
+
+    return {"p50": round(rank(0.50), 3), "p90": round(rank(0.90), 3), "p99": round(rank(0.99), 3),
+            "max": round(ordered[-1] * 1000.0, 3)}
+
+
+def summarize(outcomes: Sequence[ExecutionOutcome], seconds: float, labels: Mapping[str, int]) -> BatchSummary:
+    counts = {o: 0 for o in Outcome}
+    errors: dict[str, int] = {}
+    labelled = correct = 0
+    for item in outcomes:
+        counts[item.outcome] += 1
+        if item.outcome is Outcome.ERRORED:
+            errors[item.error or "unknown"] = errors.get(item.error or "unknown", 0) + 1
+        inferences = item.inferences
+        if item.outcome is Outcome.ACCEPTED and inferences and item.s3_key in labels:
+            labelled += 1
+            correct += int(max(range(len(inferences)), key=inferences.__getitem__) == labels[item.s3_key])
+    return BatchSummary(total=len(outcomes), accepted=counts[Outcome.ACCEPTED],
+                        low_confidence=counts[Outcome.LOW_CONFIDENCE], errored=counts[Outcome.ERRORED],
+                        seconds=seconds, labelled=labelled, correct=correct, errors=errors,
+                        latencies=tuple(o.seconds for o in outcomes))
+
+
+def load_labels(store: Store, keys: Iterable[str]) -> dict[str, int]:
+    """Labels of ``keys`` from the SageMaker manifests beside them (``dataset/test/x.png`` -> ``dataset/test.lst``)."""
+    labels: dict[str, int] = {}
+    folders = {key.rpartition("/")[0] for key in keys if "/" in key}
+    for folder in sorted(folders):
+        manifest = folder + ".lst"
+        if not store.exists(manifest):
+            LOG.info("no manifest %s: accuracy will not count images of %s/", manifest, folder)
+            continue
+        for line in store.get_text(manifest).splitlines():
+            parts = line.split("\t")
+            if len(parts) != 3:
+                continue
+            try:
+                labels[f"{folder}/{parts[2].strip()}"] = int(float(parts[1]))
+            except ValueError:
+                continue
+    return labels
+
+
+def image_keys(store: Store, prefix: str, limit: int | None = None) -> list[str]:
+    keys = [k for k in store.list(prefix) if k.lower().endswith(IMAGE_SUFFIXES)]
+    if not keys:
+        raise NotFoundError(f"No images under {store.uri_for(prefix)}",
+                            hint="stage the dataset first (scones data stage) or pass another --prefix")
+    return keys[:limit] if limit is not None else keys
+
+
+class LocalPipeline:
+    """Runs the state machine against a Lambda invoker; announces every failed execution."""
+
+    def __init__(self, *, invoker: Any, definition: Mapping[str, Any], bucket: str,
+                 history_store: Store | None = None, notifier: Notifier | None = None,
+                 state_machine: str = DEFAULT_DEFINITION) -> None:
+        from scones.workflow.asl import Executor
+        from scones.workflow.asl.clock import SystemClock
+
+        self.invoker = invoker
+        self.definition = dict(definition)
+        self.bucket = bucket
+        self.history_store = history_store
+        self.notifier = notifier
+        self.state_machine = state_machine
+        # Parsed and validated once; executions share nothing, so they may run concurrently.
+        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=history_store,
+                                 state_machine_name=state_machine)
+
+    def input_for(self, key: str) -> dict[str, str]:
+        return {"s3_bucket": self.bucket, "s3_key": key}
+
+    def run(self, execution_input: Any, *, name: str | None = None) -> ExecutionOutcome:
+        return self.run_with_execution(execution_input, name=name)[0]
+
+    def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
+        """The outcome and the interpreter's ``Execution`` (with its history)."""
+        name = name or f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
+        started = time.perf_counter()
+        execution = self.executor.run(execution_input, name=name)
+        outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
+        if outcome.status != "SUCCEEDED" and self.notifier is not None:
+            self.notifier.notify(FailureNotification.create(
+                execution_name=outcome.name, execution_arn=outcome.execution_arn, status=outcome.status,
+                error=outcome.error, cause=outcome.cause, execution_input=execution_input))
+        return outcome, execution
+
+    def run_many(self, inputs: Sequence[Any], *, concurrency: int = 8,
+                 show_progress: bool = False) -> tuple[list[ExecutionOutcome], float]:
+        """One execution per input, ``concurrency`` at a time; outcomes in input order, and the wall time."""
+        if concurrency < 1:
+            raise WorkflowError(f"--concurrency must be at least 1, got {concurrency}")
+        results: list[ExecutionOutcome | None] = [None] * len(inputs)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="scones-exec") as pool, \
+                progress(total=len(inputs), enabled=show_progress, desc="executions", unit="exec") as bar:
+            futures = {pool.submit(self.run, item): i for i, item in enumerate(inputs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+        elapsed = time.perf_counter() - started
+        return [r for r in results if r is not None], elapsed
+
+    def run_batch(self, keys: Sequence[str], *, concurrency: int = 8, labels: Mapping[str, int] | None = None,
+                  show_progress: bool = False) -> BatchSummary:
+        outcomes, elapsed = self.run_many([self.input_for(k) for k in keys], concurrency=concurrency,
+                                          show_progress=show_progress)
+        return summarize(outcomes, elapsed, labels or {})
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    endpoint_url: str | None = None
+    model: str | None = None
+    endpoint_name: str = "scones-endpoint"
+    threshold: float | None = None
+    isolated: bool = False
+    definition: str | Path = DEFAULT_DEFINITION
+    webhook: str | None = None
+    capture: bool = True
+    keep_history: bool = True
+
+
+@contextlib.contextmanager
+def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOptions()) -> Iterator[LocalPipeline]:
+    """The workflow wired to the local store, the local Lambda runtime and an endpoint."""
+    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+
+    definition = load_definition(options.definition)
+    bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
+    notifiers: list[Notifier] = [StoreLogNotifier(bucket_store)]
+    if options.webhook:
+        notifiers.append(WebhookNotifier(options.webhook))
+    with contextlib.ExitStack() as stack:
+        endpoint_url = options.endpoint_url
+        if not endpoint_url:
+            endpoint_url = stack.enter_context(_endpoint_on_demand(settings, bucket_store, options))
+        functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
+                                     endpoint_name=options.endpoint_name, threshold=options.threshold,
+                                     packaged=options.isolated)
+        runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated))
+        stem = Path(str(options.definition)).name.removesuffix(".json").removesuffix(".asl")
+        yield LocalPipeline(invoker=runtime, definition=definition, bucket=settings.bucket,
+                            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
+                            notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION)
+
+
+@contextlib.contextmanager
+def _endpoint_on_demand(settings: Settings, bucket_store: LocalStore, options: PipelineOptions) -> Iterator[str]:
+    from scones.serve import running_endpoint
+
+    model = options.model or str(bucket_store.local_path(DEFAULT_MODEL_KEY))
+    if not options.model and not Path(model).is_file():
+        raise NotFoundError(f"No model at {model} to start the endpoint with",
+                            hint="train one (scones train), pass --model URI, or give --endpoint-url of a running "
+                                 "'scones serve'")
+    capture = bucket_store.uri_for(DEFAULT_CAPTURE_PREFIX) if options.capture else None
+    LOG.info("starting an endpoint for %s", model)
+    with running_endpoint(model, endpoint_name=options.endpoint_name, capture_dest=capture) as endpoint:
+        yield str(endpoint.url)

@@ -1,0 +1,71 @@
+"""Library functions behind ``scones workflow``: read arguments, validate, run, look up history.
+
+The CLI only parses and prints; everything it does is callable from here
+(and kept free of heavy imports, so ``scones workflow run`` starts fast).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scones.errors import WorkflowError
+from scones.workflow.asl.errors import InputError, ValidationError
+
+if TYPE_CHECKING:
+    from scones.store import Store
+    from scones.workflow.asl.executor import Execution
+    from scones.workflow.asl.lambda_integration import LambdaInvoker
+
+
+def read_definition(path: str | Path) -> str:
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise WorkflowError(f"No definition file at {file}", hint="pass --definition path/to/machine.asl.json") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowError(f"Cannot read the definition {file}: {exc}") from exc
+
+
+def parse_input(text: str) -> Any:
+    """``--input``: JSON text, or ``@FILE`` naming a file that holds it."""
+    source = "--input"
+    if text.startswith("@"):
+        file = Path(text[1:])
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Cannot read the input file {file}: {exc}",
+                             hint="pass --input '{...}' or --input @path/to/input.json") from exc
+        source = str(file)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"The execution input in {source} is not valid JSON: {exc.msg} "
+                         f"(line {exc.lineno}, column {exc.colno})",
+                         hint="the input must be a JSON value, e.g. '{\"s3_key\": \"test/x.png\"}'") from exc
+
+
+def validate_file(path: str | Path) -> list[ValidationError]:
+    from scones.workflow.asl import validate_definition
+
+    return validate_definition(read_definition(path))
+
+
+def run_file(definition: str | Path, input_text: str, *, name: str | None, store: Store | None,
+             invoker: LambdaInvoker | None = None) -> Execution:
+    """Run a definition file once; the execution is persisted in ``store`` when given."""
+    from scones.workflow.asl.executor import run_execution
+
+    execution_input = parse_input(input_text)
+    machine_name = Path(definition).name.split(".")[0] or "scones-local"
+    return run_execution(read_definition(definition), execution_input, invoker=invoker, store=store, name=name,
+                         state_machine_name=machine_name)
+
+
+def executions_store(uri: str) -> Store:
+    from scones.store import open_store
+
+    return open_store(uri)

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.functions.helper import (
+    ImageBody,
+    ImageRequest,
+    InvalidEvent,
+    ObjectNotFound,
+    ConfigurationError,
+    content_type_of,
+    find_fields,
+    parse_probabilities,
+    read_object,
+    threshold_from_env,
+)
+
+EVENTS = Path(__file__).parent / "events"
+FIELDS = {"s3_bucket": "scones", "s3_key": "dataset/test/bicycle_s_000513.png"}
+
+
+def wrap(fields: dict[str, Any], shape: str) -> Any:
+    if shape == "top":
+        return dict(fields)
+    if shape == "body":
+        return {"statusCode": 200, "body": dict(fields)}
+    if shape == "body-string":
+        return {"statusCode": 200, "body": json.dumps(fields)}
+    if shape == "payload":
+        return {"ExecutedVersion": "$LATEST", "Payload": dict(fields), "StatusCode": 200}
+    if shape == "payload-body":
+        return {"Payload": {"statusCode": 200, "body": dict(fields)}, "StatusCode": 200}
+    if shape == "payload-body-string":
+        return {"Payload": {"statusCode": 200, "body": json.dumps(fields)}}
+    if shape == "json-string":
+        return json.dumps(fields)
+    raise AssertionError(shape)
+
+
+SHAPES = ["top", "body", "body-string", "payload", "payload-body", "payload-body-string", "json-string"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_request_found_in_every_accepted_shape(shape: str) -> None:
+    request = ImageRequest.from_event(wrap(FIELDS, shape))
+    assert request == ImageRequest(**FIELDS)
+
+
+def test_outermost_object_with_all_fields_wins() -> None:
+    event = {"s3_bucket": "outer", "s3_key": "a.png", "body": {"s3_bucket": "inner", "s3_key": "b.png"}}
+    assert find_fields(event, ("s3_bucket", "s3_key"))["s3_bucket"] == "outer"
+
+
+@pytest.mark.parametrize("event, missing", [
+    ({"s3_bucket": "scones"}, "s3_key"),
+    ({"body": {"s3_key": "x.png"}}, "s3_bucket"),
+    ({"body": "not json"}, "s3_bucket"),
+    ({}, "s3_bucket"),
+    ([FIELDS], "s3_bucket"),
+    (None, "s3_bucket"),
+    ("just a string", "s3_bucket"),
+    (42, "s3_bucket"),
+], ids=["no-key", "body-no-bucket", "body-not-json", "empty", "list", "null", "string", "number"])
+def test_missing_field_names_field_and_shapes(event: Any, missing: str) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        ImageRequest.from_event(event)
+    message = str(info.value)
+    assert f"missing the field {missing!r}" in message
+    assert '{"body": {"<field>": ...}}' in message and "Payload" in message
+
+
+@pytest.mark.parametrize("fields", [
+    {"s3_bucket": "scones", "s3_key": ""},
+    {"s3_bucket": 7, "s3_key": "a.png"},
+    {"s3_bucket": "scones", "s3_key": ["a.png"]},
+], ids=["empty-key", "int-bucket", "list-key"])
+def test_request_fields_must_be_strings(fields: dict[str, Any]) -> None:
+    with pytest.raises(InvalidEvent, match="must be a non-empty string"):
+        ImageRequest.from_event(fields)
+
+
+def _image_event(name: str, image_b64: str) -> Any:
+    return json.loads((EVENTS / name).read_text().replace("__IMAGE__", image_b64))
+
+
+def test_recorded_invoke_result_envelope_gives_typed_body() -> None:
+    b64 = base64.b64encode(b"\x89PNG\r\n\x1a\nrest").decode()
+    raw = _image_event("invoke_result_envelope.json", b64)
+    body = ImageBody.from_event(raw, need_inferences=True)
+    inner = raw["Payload"]["body"]
+    assert body.image_data == inner["image_data"]
+    assert body.s3_bucket == inner["s3_bucket"] and body.s3_key == inner["s3_key"]
+    assert list(body.inferences) == inner["inferences"]
+    assert body.image_bytes() == b"\x89PNG\r\n\x1a\nrest"
+
+
+def test_classic_string_body_with_string_inferences_is_read() -> None:
+    b64 = base64.b64encode(b"img").decode()
+    body = ImageBody.from_event(_image_event("classic_string_body.json", b64), need_inferences=True)
+    assert body.inferences == (0.9771, 0.0229)
+
+
+def test_body_round_trips_as_plain_json() -> None:
+    body = ImageBody("aGk=", "b", "k.png").with_inferences([0.25, 0.75])
+    text = json.dumps({"body": body.to_json()})
+    assert ImageBody.from_event(text, need_inferences=True) == body
+
+
+@pytest.mark.parametrize("fields, match", [
+    ({"image_data": "b'iVBOR'", "inferences": [1.0]}, "repr of a bytes object"),
+    ({"image_data": 12, "inferences": [1.0]}, "non-empty base64 string"),
+    ({"image_data": "aGk=", "inferences": "oops"}, "not a JSON list"),
+    ({"image_data": "aGk=", "inferences": {"a": 1}}, "list of numbers"),
+    ({"image_data": "aGk=", "inferences": [0.5, "x"]}, "finite numbers"),
+    ({"image_data": "aGk=", "inferences": [True, 0.1]}, "finite numbers"),
+    ({"image_data": "aGk=", "inferences": []}, "is empty"),
+    ({"image_data": "aGk="}, "missing the field 'inferences'"),
+], ids=["bytes-repr", "int-image", "bad-string", "dict", "mixed", "bool", "empty", "absent"])
+def test_bad_bodies(fields: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidEvent, match=match):
+        ImageBody.from_event({"body": fields}, need_inferences=True)
+
+
+def test_bad_base64_is_invalid_event() -> None:
+    with pytest.raises(InvalidEvent, match="not valid base64"):
+        ImageBody("@@@", "b", "k").image_bytes()
+
+
+def test_read_object_from_local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "scones" / "dataset").mkdir(parents=True)
+    (tmp_path / "scones" / "dataset" / "a.png").write_bytes(b"png")
+    monkeypatch.setenv("SCONES_LOCAL_STORE_ROOT", str(tmp_path))
+
+    def no_s3() -> Any:
+        raise AssertionError("S3 must not be used locally")
+
+    assert read_object("scones", "dataset/a.png", no_s3) == b"png"
+    with pytest.raises(ObjectNotFound, match="no object s3://scones/dataset/b.png"):
+        read_object("scones", "dataset/b.png", no_s3)
+    for key in ("../../etc/passwd", "/etc/passwd", "a/../../x"):
+        with pytest.raises(InvalidEvent):
+            read_object("scones", key, no_s3)
+
+
+def test_read_object_uses_s3_without_local_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+    import io
+
+    monkeypatch.delenv("SCONES_LOCAL_STORE_ROOT", raising=False)
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stub:
+        stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(b"abc"), 3)},
+                          {"Bucket": "bkt", "Key": "k.png"})
+        stub.add_client_error("get_object", service_error_code="NoSuchKey", http_status_code=404,
+                              expected_params={"Bucket": "bkt", "Key": "gone.png"})
+        assert read_object("bkt", "k.png", lambda: client) == b"abc"
+        with pytest.raises(ObjectNotFound, match="NoSuchKey"):
+            read_object("bkt", "gone.png", lambda: client)
+        stub.assert_no_pending_responses()
+
+
+def test_threshold_from_env() -> None:
+    assert threshold_from_env({}) == 0.93
+    assert threshold_from_env({"THRESHOLD": "0.8"}) == 0.8
+    for bad in ("high", "0", "1.5"):
+        with pytest.raises(ConfigurationError, match="THRESHOLD"):
+            threshold_from_env({"THRESHOLD": bad})
+
+
+def test_content_type_and_probabilities() -> None:
+    assert content_type_of(b"\x89PNG\r\n\x1a\n...") == "image/png"
+    assert content_type_of(b"\xff\xd8\xff\xe0...") == "image/jpeg"
+    assert content_type_of(b"GIF89a") == "application/x-image"
+    assert parse_probabilities(b"[0.8227921724319458, 0.1772077977657318]") == [0.8227921724319458, 0.1772077977657318]
+    for bad in (b"{}", b"[]", b"nope", b'["a"]'):
+        with pytest.raises(ValueError):
+            parse_probabilities(bad)

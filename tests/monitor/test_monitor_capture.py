@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
+from scones.errors import NotFoundError
+from scones.monitor.capture import Issue, locate_capture
+from scones.monitor.scan import ScanOptions, scan_capture
+from scones.monitor.simulate import make_record, write_capture
+
+from monitor_helpers import START, bad_capture, make_pngs
+
+AWS_FILE = "aws-recorded/data_capture/AllTraffic/2025/10/04/08/44-11-981-04c92c7e-3666-48c8-963c-cb83a5bcf154.jsonl"
+
+
+def _scan(uri: str | Path, k: int = 2) -> object:
+    store, files = locate_capture(str(uri))
+    return scan_capture(store, files, ScanOptions(k), workers=1, show_progress=False)
+
+
+def test_reads_the_real_aws_capture_file(shared_data: Path) -> None:
+    path = shared_data / AWS_FILE
+    raw = json.loads(path.read_text())
+    for uri in (path, path.parent, shared_data / "aws-recorded" / "data_capture"):
+        cols = _scan(uri)
+        assert cols.count == 1 and cols.issues.total == 0  # type: ignore[attr-defined]
+        assert cols.probs[0].tolist() == pytest.approx(json.loads(raw["captureData"]["endpointOutput"]["data"]))  # type: ignore[attr-defined]
+        assert cols.images[0, :2].tolist() == [32, 32]  # type: ignore[attr-defined]
+        assert cols.content_types == {"image/png": 1}  # type: ignore[attr-defined]
+        assert cols.time[0] == START.replace(minute=44, second=11).timestamp()  # type: ignore[attr-defined]
+    store, files = locate_capture(str(path.parent))
+    assert files[0].first_event is not None and files[0].first_event.minute == 44
+
+
+def test_finds_files_at_every_level_of_the_layout(tmp_path: Path) -> None:
+    images = make_pngs(30, 0)
+    records = [make_record(img, [0.7, 0.3], START.replace(hour=8 + i // 10, minute=i)) for i, img in enumerate(images)]
+    written = write_capture(tmp_path / "data_capture", records, endpoint="ep", variant="AllTraffic")
+    assert len(written) == 3  # one per hour
+    root = tmp_path / "data_capture"
+    hour = written[1].parent
+    expected = {root: 30, root / "ep": 30, root / "ep" / "AllTraffic": 30, hour: 10, written[2]: 10,
+                f"file://{root}": 30}
+    for uri, count in expected.items():
+        assert _scan(uri).count == count, uri  # type: ignore[attr-defined]
+    _, files = locate_capture(str(root))
+    assert [f.first_event for f in files] == sorted(f.first_event for f in files)  # type: ignore[type-var]
+
+
+def test_missing_capture_is_a_clear_error_and_an_empty_folder_is_empty(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="No capture"):
+        locate_capture(str(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    cols = _scan(tmp_path / "empty")
+    assert cols.count == 0 and cols.files == 0  # type: ignore[attr-defined]
+
+
+def test_every_bad_input_is_counted_never_raised(tmp_path: Path) -> None:
+    expected = bad_capture(tmp_path)
+    cols = _scan(tmp_path)
+    assert {issue: cols.issues.counts[issue] for issue in Issue if cols.issues.counts[issue]} == expected  # type: ignore[attr-defined]
+    # the good record and every record that parsed are kept; the unusable parts are NaN
+    assert cols.count == 9  # type: ignore[attr-defined]
+    assert int(cols.has_output.sum()) == 4  # type: ignore[attr-defined]
+    examples = cols.issues.examples[Issue.NOT_JSON]  # type: ignore[attr-defined]
+    assert examples[0].startswith("00-00-000-00000000-0000-0000-0000-000000000000.jsonl:2: not JSON")
+
+
+def test_scanning_in_parallel_gives_the_same_columns(tmp_path: Path) -> None:
+    images = make_pngs(40, 5)
+    records = [make_record(img, [0.6, 0.4], START.replace(minute=i)) for i, img in enumerate(images)]
+    write_capture(tmp_path, records, rotate_seconds=600)
+    store, files = locate_capture(str(tmp_path))
+    one = scan_capture(store, files, ScanOptions(2, max_thumbnails=3), workers=1, show_progress=False)
+    two = scan_capture(store, files, ScanOptions(2, max_thumbnails=3), workers=2, show_progress=False)
+    assert len(files) == 4
+    assert (one.time == two.time).all() and (one.images == two.images).all()
+    assert [t.where for t in one.thumbnails] == [t.where for t in two.thumbnails]
+
+
+def test_time_window_filters_records(tmp_path: Path) -> None:
+    images = make_pngs(20, 6)
+    records = [make_record(img, [0.6, 0.4], START.replace(minute=i)) for i, img in enumerate(images)]
+    write_capture(tmp_path, records)
+    store, files = locate_capture(str(tmp_path))
+    cols = scan_capture(store, files, ScanOptions(2, since=START.replace(minute=5), until=START.replace(minute=15)),
+                        workers=1, show_progress=False)
+    assert cols.count == 10 and cols.out_of_window == 10
+
+
+def test_csv_and_batch_style_outputs_are_understood(tmp_path: Path) -> None:
+    png = make_pngs(1, 9)[0]
+    rec_csv = CaptureRecord("a", START, CaptureSide.from_payload(png, "image/png", Mode.INPUT),
+                            CaptureSide.from_payload(b"0.25,0.75", "text/csv", Mode.OUTPUT))
+    rec_obj = CaptureRecord("b", START, CaptureSide.from_payload(png, "image/png", Mode.INPUT),
+                            CaptureSide.from_payload(b'{"prediction": [0.1, 0.9]}', "application/jsonlines",
+                                                     Mode.OUTPUT))
+    assert rec_obj.endpoint_output is not None and rec_obj.endpoint_output.encoding is Encoding.BASE64
+    (tmp_path / "c.jsonl").write_text(rec_csv.to_json_line() + rec_obj.to_json_line())
+    cols = _scan(tmp_path / "c.jsonl")
+    assert cols.probs.tolist() == [[0.25, 0.75], [pytest.approx(0.1), pytest.approx(0.9)]]  # type: ignore[attr-defined]
+    assert base64.b64decode(rec_obj.endpoint_output.data)  # the payload really was base64

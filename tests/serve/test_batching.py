@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from scones.serve.batching import BatcherClosed, MicroBatcher
+
+
+class Recorder:
+    """A model that returns each image's id and records the batch sizes it ran."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.sizes: list[int] = []
+        self.gate = gate
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.sizes.append(int(pixels.shape[0]))
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+
+def images(ids: list[int]) -> np.ndarray:
+    out = np.zeros((len(ids), 2, 2, 3), dtype=np.uint8)
+    out[:, 0, 0, 0] = ids
+    return out
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_concurrent_requests_share_batches_and_get_their_own_rows() -> None:
+    gate = threading.Event()
+    model = Recorder(gate)
+
+    async def main() -> list[np.ndarray]:
+        batcher = MicroBatcher(model, max_batch_size=8, max_wait=0.01)
+        await batcher.start()
+        first = asyncio.ensure_future(batcher.submit(images([0])))
+        await asyncio.sleep(0.05)  # the first batch is running (held by the gate); the rest queue up
+        rest = [asyncio.ensure_future(batcher.submit(images([i, i + 100] if i == 5 else [i]))) for i in range(1, 12)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        results = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        return results
+
+    results = run(main())
+    assert [r[:, 0].tolist() for r in results] == [[i] if i != 5 else [5, 100 + 5] for i in range(12)]
+    assert model.sizes[0] == 1 and max(model.sizes) <= 8 and sum(model.sizes) == 13
+    assert len(model.sizes) <= 3  # 12 queued images ran in full batches, not one by one
+
+
+def test_stop_finishes_queued_work_then_refuses() -> None:
+    model = Recorder()
+
+    async def main() -> None:
+        batcher = MicroBatcher(model, max_batch_size=4, max_wait=0.5)
+        await batcher.start()
+        pending = [asyncio.ensure_future(batcher.submit(images([i]))) for i in range(6)]
+        await asyncio.sleep(0)
+        await batcher.stop()
+        assert [p.result()[0, 0] for p in pending] == list(range(6))
+        with pytest.raises(BatcherClosed):
+            await batcher.submit(images([1]))
+
+    run(main())
+
+
+def test_a_failing_model_fails_only_its_batch() -> None:
+    calls = {"n": 0}
+
+    def flaky(pixels: np.ndarray) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    async def main() -> None:
+        batcher = MicroBatcher(flaky, max_batch_size=4, max_wait=0)
+        await batcher.start()
+        with pytest.raises(RuntimeError, match="boom"):
+            await batcher.submit(images([1]))
+        assert (await batcher.submit(images([2])))[0, 0] == 2
+        await batcher.stop()
+
+    run(main())
+
+
+def test_oversized_request_runs_alone() -> None:
+    model = Recorder()
+
+    async def main() -> np.ndarray:
+        batcher = MicroBatcher(model, max_batch_size=2, max_wait=0)
+        await batcher.start()
+        out = await batcher.submit(images([1, 2, 3, 4, 5]))
+        await batcher.stop()
+        return out
+
+    assert run(main())[:, 0].tolist() == [1, 2, 3, 4, 5]
+    assert model.sizes == [5]
+
+
+def test_a_lone_request_does_not_wait_for_company() -> None:
+    model = Recorder()
+
+    async def main() -> None:
+        batcher = MicroBatcher(model, max_batch_size=8, max_wait=60, more_coming=lambda: False)
+        await batcher.start()
+        # With nobody else on the way the batch runs at once; waiting max_wait would hit this timeout.
+        out = await asyncio.wait_for(batcher.submit(images([3])), 10)
+        assert out[0, 0] == 3
+        await batcher.stop()
+
+    run(main())

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+from scones.serve.errors import (
+    EmptyBody, ImageTooLarge, MalformedBatch, NotAnImage, TruncatedImage, UnsupportedContentType,
+)
+from scones.serve.images import ImageLimits, decode_payload, media_type, prepare_image
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels with a tiny compressed body (a bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def test_png_is_decoded_to_rgb_at_model_size(make_image: Any) -> None:
+    pixels = prepare_image(make_image("PNG", (32, 32), (200, 30, 40)), 32, 32)
+    assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8
+    assert tuple(pixels[5, 7]) == (200, 30, 40)
+
+
+@pytest.mark.parametrize(("fmt", "mode", "color"), [
+    ("PNG", "RGBA", (10, 20, 30, 255)), ("PNG", "L", 90), ("JPEG", "RGB", (10, 200, 40)), ("GIF", "P", 3),
+])
+def test_any_mode_and_size_becomes_rgb_at_model_size(make_image: Any, fmt: str, mode: str, color: Any) -> None:
+    pixels = prepare_image(make_image(fmt, (97, 41), color, mode), 24, 16)
+    assert pixels.shape == (24, 16, 3)
+
+
+def test_resize_keeps_colour(make_image: Any) -> None:
+    pixels = prepare_image(make_image("PNG", (300, 200), (0, 0, 255)), 32, 32)
+    assert pixels.reshape(-1, 3).mean(axis=0).round().tolist() == [0, 0, 255]
+
+
+def test_empty_body() -> None:
+    with pytest.raises(EmptyBody, match="empty"):
+        prepare_image(b"", 32, 32)
+
+
+def test_bytes_that_are_not_an_image() -> None:
+    with pytest.raises(NotAnImage, match="not an image"):
+        prepare_image(b"hello, this is text", 32, 32)
+
+
+def test_truncated_png(make_image: Any) -> None:
+    data = make_image("PNG", (64, 64), (1, 2, 3))
+    with pytest.raises(TruncatedImage, match="truncated"):
+        prepare_image(data[: len(data) // 2], 32, 32)
+
+
+@pytest.mark.parametrize(("side", "message"), [(8000, "8000x8000 image"), (100_000, "too many pixels")])
+def test_decompression_bomb_is_refused_from_its_header(side: int, message: str) -> None:
+    bomb = png_header_only(side, side)
+    assert len(bomb) < 200
+    with pytest.raises(ImageTooLarge, match=message):
+        prepare_image(bomb, 32, 32)
+
+
+def test_pixel_limit_is_configurable(make_image: Any) -> None:
+    with pytest.raises(ImageTooLarge, match="over the limit of 100 pixels"):
+        prepare_image(make_image("PNG", (20, 20)), 32, 32, max_pixels=100)
+
+
+def test_media_type() -> None:
+    assert media_type("image/PNG; charset=binary") == "image/png"
+    assert media_type(None) == "application/x-image"
+
+
+def test_single_image_payload(make_image: Any) -> None:
+    pixels, batch = decode_payload(make_image("PNG"), "image/png", 32, 32)
+    assert pixels.shape == (1, 32, 32, 3) and batch is False
+
+
+def test_json_batch_payload(make_image: Any) -> None:
+    body = json.dumps([base64.b64encode(make_image("PNG", color=(i, 0, 0))).decode() for i in range(3)]).encode()
+    pixels, batch = decode_payload(body, "application/json", 32, 32)
+    assert batch is True and pixels.shape == (3, 32, 32, 3)
+    assert [int(p[0, 0, 0]) for p in pixels] == [0, 1, 2]
+
+
+def test_unsupported_content_type(make_image: Any) -> None:
+    with pytest.raises(UnsupportedContentType, match="text/csv"):
+        decode_payload(make_image("PNG"), "text/csv", 32, 32)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"[not json", "not valid JSON"),
+    (b'{"a": 1}', "non-empty JSON list"),
+    (b"[]", "non-empty JSON list"),
+    (b"[1]", "not a base64 string"),
+    (b'["***"]', "not valid base64"),
+])
+def test_malformed_batches(body: bytes, message: str) -> None:
+    with pytest.raises(MalformedBatch, match=message):
+        decode_payload(body, "application/json", 32, 32)
+
+
+def test_batch_bounds(make_image: Any) -> None:
+    one = base64.b64encode(make_image("PNG", (20, 20))).decode()
+    with pytest.raises(MalformedBatch, match="at most 2"):
+        decode_payload(json.dumps([one] * 3).encode(), "application/json", 32, 32, ImageLimits(max_batch_images=2))
+    with pytest.raises(ImageTooLarge, match="in total"):
+        decode_payload(json.dumps([one] * 3).encode(), "application/json", 32, 32,
+                       ImageLimits(max_request_pixels=1000))
+
+
+def test_an_image_in_a_batch_that_is_not_an_image_names_its_index(make_image: Any) -> None:
+    body = json.dumps([base64.b64encode(make_image("PNG")).decode(), base64.b64encode(b"junk").decode()]).encode()
+    with pytest.raises(NotAnImage, match="image 1 of the batch"):
+        decode_payload(body, "application/json", 32, 32)

@@ -1,0 +1,118 @@
+"""``running_endpoint``: the child process the workflow and demo use, and its graceful stop."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.capture_format import CaptureRecord
+from scones.serve import EndpointStartError, running_endpoint
+
+
+def _captured(dest: Path) -> list[CaptureRecord]:
+    return [CaptureRecord.from_json_line(line) for f in sorted(dest.rglob("*.jsonl"))
+            for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("in_subprocess", [True, False])
+def test_running_endpoint_serves_and_flushes_capture_on_exit(tiny_model: Path, tmp_path: Path, png: bytes,
+                                                             runtime_client: Any, in_subprocess: bool) -> None:
+    dest = tmp_path / "capture"
+    with running_endpoint(str(tiny_model), endpoint_name="wf-endpoint", capture_dest=str(dest),
+                          subprocess=in_subprocess) as ep:
+        assert ep.url.startswith("http://127.0.0.1:") and ep.endpoint_name == "wf-endpoint"
+        assert ep.capture_dest == str(dest)
+        client = runtime_client(ep.url)
+        for i in range(3):
+            client.invoke_endpoint(EndpointName="wf-endpoint", ContentType="image/png", Body=png,
+                                   InferenceId=f"n{i}")
+    assert sorted(r.inference_id or "" for r in _captured(dest)) == ["n0", "n1", "n2"]
+
+
+def test_a_bad_model_fails_with_the_server_output(tmp_path: Path) -> None:
+    with pytest.raises(EndpointStartError, match="No object .*missing/model.tar.gz") as info:
+        with running_endpoint(str(tmp_path / "missing" / "model.tar.gz")):
+            pass  # pragma: no cover - never reached
+    assert "exit code" in str(info.value)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sigterm_under_load_loses_no_answered_capture(tiny_model: Path, tmp_path: Path, png: bytes) -> None:
+    """Concurrent clients, SIGTERM mid-load: each 2xx has exactly one capture record, matched by inference id."""
+    dest = tmp_path / "capture"
+    answered: list[str] = []
+    attempted: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n: int, port: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        deadline = time.monotonic() + 60
+        i = 0
+        while not stop.is_set() and time.monotonic() < deadline:
+            inference_id = f"c{n}-{i}"
+            i += 1
+            with lock:
+                attempted.append(inference_id)
+            try:
+                conn.request("POST", "/endpoints/rel-ep/invocations", body=png,
+                             headers={"Content-Type": "image/png", "X-Amzn-SageMaker-Inference-Id": inference_id})
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                try:  # the server may be gone: a fresh connection tells
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    conn.connect()
+                    continue
+                except OSError:
+                    return
+            if 200 <= resp.status < 300:
+                with lock:
+                    answered.append(inference_id)
+
+    with running_endpoint(str(tiny_model), endpoint_name="rel-ep", capture_dest=str(dest)) as ep:
+        port = int(ep.url.rsplit(":", 1)[1])
+        threads = [threading.Thread(target=client, args=(n, port)) for n in range(8)]
+        for t in threads:
+            t.start()
+        while True:  # under load: wait until some requests have been answered
+            with lock:
+                if len(answered) >= 200:
+                    break
+            time.sleep(0.01)
+        assert ep.pid is not None
+        os.kill(ep.pid, signal.SIGTERM)
+        for t in threads:
+            t.join(60)
+        stop.set()
+    records = _captured(dest)
+    ids = [r.inference_id for r in records]
+    assert len(ids) == len(set(ids)), "a record was written twice"
+    assert set(answered) <= set(ids), f"{len(set(answered) - set(ids))} answered requests have no capture record"
+    assert set(ids) <= set(attempted)
+    assert len(answered) >= 200
+
+
+@pytest.mark.slow
+def test_worker_processes_share_the_port_and_all_capture(tiny_model: Path, tmp_path: Path, png: bytes) -> None:
+    dest = tmp_path / "capture"
+    with running_endpoint(str(tiny_model), capture_dest=str(dest), workers=2) as ep:
+        port = int(ep.url.rsplit(":", 1)[1])
+        for i in range(20):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # new connections spread over workers
+            conn.request("POST", "/invocations", body=png,
+                         headers={"Content-Type": "image/png", "X-Amzn-SageMaker-Inference-Id": f"w{i}"})
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()
+            resp.read()
+            conn.close()
+    assert sorted(r.inference_id or "" for r in _captured(dest)) == sorted(f"w{i}" for i in range(20))

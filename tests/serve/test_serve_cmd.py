@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scones.cli import main
+
+
+def test_serve_without_a_model_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    if Path("/opt/ml/model").is_dir():
+        pytest.skip("this machine has a SageMaker model folder")
+    with pytest.raises(SystemExit) as exc:
+        main(["serve"])
+    assert exc.value.code == 2
+    assert "No model given" in capsys.readouterr().err
+
+
+def test_bad_endpoint_name_is_a_usage_error(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--model", str(tiny_model), "--endpoint-name", "bad_name!"])
+    assert exc.value.code == 2
+    assert "not a valid SageMaker name" in capsys.readouterr().err
+
+
+def test_missing_model_is_one_clean_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--model", str(tmp_path / "nope.tar.gz"), "--port", "0"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and "Traceback" not in err
+
+
+def test_importing_the_command_and_the_helper_stays_light() -> None:
+    code = ("import sys\nimport scones.cli.serve_cmd, scones.serve\n"
+            "print(','.join(m for m in ('torch', 'onnxruntime', 'numpy', 'boto3', 'uvicorn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}).stdout
+    assert out.strip() == ""

@@ -1,0 +1,200 @@
+"""The Scones state machines end to end: interpreter + local Lambda runtime + a real ``scones serve``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.store import LocalStore
+from scones.workflow.notifications import read_failures
+from scones.workflow.pipeline import (
+    LocalPipeline,
+    Outcome,
+    PipelineOptions,
+    load_definition,
+    load_labels,
+    local_pipeline,
+)
+
+from .conftest import ENDPOINT_NAME, Staged, endpoint_probabilities
+
+pytest.importorskip("scones.workflow.asl.program")  # the interpreter (issue 5)
+pytestmark = pytest.mark.slow
+
+RECORDED = "aws-recorded/stepfunction.json"
+
+
+def expected(staged: Staged, endpoint: str) -> dict[str, list[float]]:
+    return {k: endpoint_probabilities(endpoint, (staged.root / "scones" / k).read_bytes()) for k in staged.keys}
+
+
+def split_threshold(probs: dict[str, list[float]]) -> float:
+    """A threshold with images on both sides of it (computed from the endpoint, not hard-coded)."""
+    tops = sorted(max(p) for p in probs.values())
+    return (tops[len(tops) // 2 - 1] + tops[len(tops) // 2]) / 2
+
+
+def options(endpoint: str, **kwargs: Any) -> PipelineOptions:
+    return PipelineOptions(endpoint_url=endpoint, endpoint_name=ENDPOINT_NAME, **kwargs)
+
+
+def test_single_execution_accepted_and_low_confidence(staged: Staged, endpoint: str) -> None:
+    probs = expected(staged, endpoint)
+    threshold = split_threshold(probs)
+    high = next(k for k, p in probs.items() if max(p) >= threshold)
+    low = next(k for k, p in probs.items() if max(p) < threshold)
+    with local_pipeline(staged.settings, options(endpoint, threshold=threshold)) as pipeline:
+        accepted = pipeline.run(pipeline.input_for(high))
+        rejected = pipeline.run(pipeline.input_for(low), name="low-one")
+    assert accepted.status == "SUCCEEDED" and accepted.outcome is Outcome.ACCEPTED
+    assert accepted.output["statusCode"] == 200
+    assert accepted.output["body"]["s3_key"] == high
+    assert accepted.inferences == pytest.approx(probs[high], abs=1e-6)
+    assert rejected.status == "FAILED" and rejected.outcome is Outcome.LOW_CONFIDENCE
+    assert rejected.error == "ThresholdConfidenceNotMet"
+    failures = read_failures(LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket))
+    assert [(f.execution_name, f.error, f.s3_key) for f in failures] == [("low-one", "ThresholdConfidenceNotMet", low)]
+
+
+def test_missing_image_errors_and_notifies(staged: Staged, endpoint: str) -> None:
+    with local_pipeline(staged.settings, options(endpoint)) as pipeline:
+        outcome = pipeline.run({"s3_bucket": "scones", "s3_key": "dataset/test/nope.png"})
+    assert outcome.status == "FAILED" and outcome.outcome is Outcome.ERRORED
+    assert outcome.error == "ObjectNotFound"
+    assert "dataset/test/nope.png" in (outcome.cause or "")
+    failures = read_failures(LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket))
+    assert failures[0].error == "ObjectNotFound" and failures[0].s3_key == "dataset/test/nope.png"
+
+
+def test_run_batch_summary_and_accuracy(staged: Staged, endpoint: str) -> None:
+    probs = expected(staged, endpoint)
+    threshold = split_threshold(probs)
+    store = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket)
+    labels = load_labels(store, staged.keys)
+    assert labels == staged.labels
+    with local_pipeline(staged.settings, options(endpoint, threshold=threshold)) as pipeline:
+        summary = pipeline.run_batch(staged.keys, concurrency=4, labels=labels)
+    accepted = [k for k, p in probs.items() if max(p) >= threshold]
+    correct = sum(1 for k in accepted if probs[k].index(max(probs[k])) == labels[k])
+    assert (summary.total, summary.accepted, summary.low_confidence, summary.errored) == \
+        (len(staged.keys), len(accepted), len(staged.keys) - len(accepted), 0)
+    assert summary.labelled == len(accepted) and summary.correct == correct
+    assert summary.executions_per_second > 0
+    assert json.loads(json.dumps(summary.to_json()))["succeeded"] == len(accepted)
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "isolated"])
+def test_recorded_aws_definition_runs_unchanged(shared_data: Path, staged: Staged, endpoint: str,
+                                                 isolated: bool) -> None:
+    definition_file = shared_data / RECORDED
+    with local_pipeline(staged.settings, options(endpoint, threshold=0.5, isolated=isolated,
+                                                 definition=definition_file)) as pipeline:
+        outcome = pipeline.run(pipeline.input_for(staged.keys[0]))
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    body = outcome.output["body"]
+    assert body["s3_key"] == staged.keys[0] and len(body["inferences"]) == 2
+
+
+def test_recorded_definition_low_confidence_ends_in_its_fail_state(shared_data: Path, staged: Staged,
+                                                                   endpoint: str) -> None:
+    with local_pipeline(staged.settings, options(endpoint, threshold=1.0,
+                                                 definition=shared_data / RECORDED)) as pipeline:
+        outcome, execution = pipeline.run_with_execution(pipeline.input_for(staged.keys[0]))
+    assert outcome.status == "FAILED"
+    assert outcome.error != "ObjectNotFound"
+
+
+def test_batch_definition_map_tolerates_and_reports(staged: Staged, endpoint: str) -> None:
+    from scones.workflow.asl import run_execution
+    from scones.workflow.asl.clock import SystemClock
+    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+
+    probs = expected(staged, endpoint)
+    threshold = split_threshold(probs)
+    keys = staged.keys + ["dataset/test/missing.png"]
+    functions = scones_functions(store_root=staged.root, endpoint_url=endpoint, endpoint_name=ENDPOINT_NAME,
+                                 threshold=threshold)
+    with LocalLambdaRuntime(functions) as runtime:
+        execution = run_execution(load_definition("scones-batch"), {"s3_bucket": "scones", "keys": keys},
+                                  invoker=runtime, clock=SystemClock())
+    assert str(getattr(execution.status, "value", execution.status)) == "SUCCEEDED", (execution.error,
+                                                                                      execution.cause)
+    output = execution.output
+    assert output["count"] == len(keys)
+    by_key = {r["s3_key"]: r for r in output["results"]}
+    for key, p in probs.items():
+        assert by_key[key]["status"] == ("ACCEPTED" if max(p) >= threshold else "LOW_CONFIDENCE")
+        assert by_key[key]["inferences"] == pytest.approx(p, abs=1e-6)
+    assert by_key["dataset/test/missing.png"]["status"] == "ERROR"
+    assert by_key["dataset/test/missing.png"]["error"] == "ObjectNotFound"
+
+
+def test_endpoint_started_on_demand_from_the_store_model(staged: Staged, tiny_model_path: Path) -> None:
+    model = staged.settings.store_root / "scones" / "model" / "model.tar.gz"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(tiny_model_path.read_bytes())
+    with local_pipeline(staged.settings, PipelineOptions(threshold=0.5)) as pipeline:
+        outcome = pipeline.run(pipeline.input_for(staged.keys[0]))
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+
+
+def test_no_model_no_endpoint_is_a_clear_error(staged: Staged) -> None:
+    from scones.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="scones train"):
+        with local_pipeline(staged.settings, PipelineOptions()):
+            pass
+
+
+def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: str) -> None:
+    from scones.workflow.check import Kind, run_check
+    from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime, scones_functions
+    from scones.workflow.notifications import StoreLogNotifier
+
+    with local_pipeline(staged.settings, options(endpoint, threshold=0.5)) as pipeline:
+        report = run_check(pipeline, pipeline.input_for(staged.keys[0]))
+    assert report.ok, report.format_text()
+    assert [s.state for s in report.steps] == ["SerializeImageData", "ClassifyImage", "FilterInferences"]
+    assert report.steps[0].to_json()["returned"].startswith('{"statusCode": int, "body": {"image_data": str')
+
+    def classic_serialize(event: Any, context: Any) -> Any:  # the classic bug: bytes, not str
+        import base64
+
+        data = (staged.root / "scones" / event["s3_key"]).read_bytes()
+        return {"statusCode": 200, "body": {"image_data": base64.b64encode(data), "s3_bucket": event["s3_bucket"],
+                                            "s3_key": event["s3_key"], "inferences": []}}
+
+    functions = [f if f.name != "serializeImageData" else FunctionConfig(f.name, classic_serialize)
+                 for f in scones_functions(store_root=staged.root, endpoint_url=endpoint,
+                                           endpoint_name=ENDPOINT_NAME)]
+    store = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket)
+    with LocalLambdaRuntime(functions) as runtime:
+        broken = LocalPipeline(invoker=runtime, definition=load_definition(), bucket="scones",
+                               notifier=StoreLogNotifier(store))
+        report = run_check(broken, broken.input_for(staged.keys[0]))
+    assert not report.ok
+    assert Kind.NOT_JSON_NATIVE in [f.kind for f in report.findings]
+    assert "Runtime.MarshalError" in report.outcome.error if report.outcome.error else False
+
+
+def test_function_timeout_fails_the_task_as_lambda_unknown(staged: Staged) -> None:
+    import time as _time
+
+    from scones.workflow.asl import run_execution
+    from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime
+
+    def slow(event: Any, context: Any) -> Any:
+        _time.sleep(2)
+        return event
+
+    definition = {"StartAt": "Slow", "States": {"Slow": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+        "Parameters": {"FunctionName": "slow", "Payload.$": "$"}, "End": True}}}
+    with LocalLambdaRuntime([FunctionConfig("slow", slow, timeout_seconds=0.2)]) as runtime:
+        execution = run_execution(definition, {"a": 1}, invoker=runtime)
+    assert execution.status.value == "FAILED"
+    assert execution.error == "Lambda.Unknown"
+    assert "Task timed out after 0.20 seconds" in (execution.cause or "")
