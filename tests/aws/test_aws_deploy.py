@@ -7,6 +7,8 @@ proves that deployments never touch each other.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,11 +18,14 @@ import pytest
 
 from aws_harness import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
 from scones.aws import inventory, policies
+from scones.aws.definitions import load_definition
 from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions
 from scones.aws.destroy import destroy_aws
 from scones.aws.naming import FUNCTIONS, Names
+from scones.aws.package import build_function_zip
 from scones.aws.plan import Action
 from scones.aws.run import ExecutionStatus, run_batch_on_aws, run_on_aws
+from scones.functions.catalog import function_info
 
 pytestmark = pytest.mark.xdist_group("aws-moto")
 
@@ -77,8 +82,6 @@ def test_dataset_and_model_are_in_s3_with_their_checksums(deployed: Deployed) ->
     model = s3.get_object(Bucket=BUCKET, Key="scones/model/model.tar.gz")
     data = model["Body"].read()
     assert data == (deployed.inputs.model / "model.tar.gz").read_bytes()
-    import hashlib
-
     assert model["Metadata"]["scones-sha256"] == hashlib.sha256(data).hexdigest()
 
 
@@ -107,15 +110,16 @@ def test_endpoint_config_captures_every_request_and_response(deployed: Deployed)
 def test_functions_have_handlers_environment_and_timeouts(deployed: Deployed) -> None:
     lam = deployed.clients.lambda_
     expected = {
-        "serializeImageData": ("serialize_image_data.lambda_handler", {}, 30),
-        "classifyImage": ("classify_image.lambda_handler", {"ENDPOINT_NAME": "scones-endpoint"}, 75),
-        "filterInferences": ("filter_inferences.lambda_handler", {"THRESHOLD": "0.9"}, 10),
+        "serializeImageData": ({}, 10, 128),
+        "classifyImage": ({"ENDPOINT_NAME": "scones-endpoint"}, 30, 256),
+        "filterInferences": ({"THRESHOLD": "0.9"}, 3, 128),
     }
-    for base, (handler, env, timeout) in expected.items():
+    for base, (env, timeout, memory) in expected.items():
         config = lam.get_function(FunctionName=f"scones-{base}")["Configuration"]
-        assert config["Handler"].endswith(handler)
+        assert config["Handler"] == function_info(base).handler
         assert config["Runtime"] == "python3.12"
-        assert config["Timeout"] == timeout
+        assert (config["Timeout"], config["MemorySize"]) == (timeout, memory)
+        assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(build_function_zip(base)).digest()).decode()
         assert config.get("Environment", {}).get("Variables", {}) == env
         assert config["Role"] == NAMES.role_arn("lambda")
 
@@ -180,12 +184,10 @@ def test_state_machines_call_these_functions_and_publish_failures(deployed: Depl
         described = sfn.describe_state_machine(stateMachineArn=arn)
         assert described["roleArn"] == NAMES.role_arn("states")
         definition = json.loads(described["definition"])
-        raw = deploy_kwargs()["load_definition"](stem)
-        assert definition == prepared_definitions(NAMES, {stem: raw})[stem]
+        assert definition == prepared_definitions(NAMES, {stem: load_definition(stem)})[stem]
         invoked = [t["Parameters"]["FunctionName"] for t in _nested_tasks(definition["States"])
                    if t["Resource"] == "arn:aws:states:::lambda:invoke"]
         assert invoked and {name.split(":$LATEST")[0] for name in invoked} <= arns
-        assert "148908537034" not in described["definition"]  # the recorded account is gone
         publishes = [t for t in _tasks(definition) if t["Resource"] == "arn:aws:states:::sns:publish"]
         assert publishes
         assert {t["Parameters"]["TopicArn"] for t in publishes} == {f"arn:aws:sns:{REGION}:{ACCOUNT}:scones-failures"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aws_harness import BUCKET, REGION, stand_in_zip
+from aws_harness import BUCKET, REGION
 from scones.aws import iam, lambda_functions, s3
 from scones.aws.errors import AwsError, NotDeployedError
 from scones.aws.plan import Action, Change, Plan
@@ -71,16 +71,18 @@ def test_role_drift_is_repaired_in_place(clients: AwsClients) -> None:
 
 
 def test_handler_is_found_in_the_zip() -> None:
-    assert lambda_functions.handler_for("classifyImage", stand_in_zip("classifyImage")) == \
-        "classify_image.lambda_handler"
+    from scones.aws.package import build_function_zip
+    from scones.functions.catalog import function_info
+
+    assert lambda_functions.handler_for("classifyImage", build_function_zip("classifyImage")) == \
+        function_info("classifyImage").handler
     import io
     import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("scones/functions/filter_inferences.py", "")
-    assert lambda_functions.handler_for("filterInferences", buf.getvalue()) == \
-        "scones.functions.filter_inferences.lambda_handler"
+        zf.writestr("filter_inferences.py", "")  # a flat layout works too
+    assert lambda_functions.handler_for("filterInferences", buf.getvalue()) == "filter_inferences.lambda_handler"
     with pytest.raises(AwsError, match="no classify_image.py"):
         lambda_functions.handler_for("classifyImage", buf.getvalue())
     with pytest.raises(AwsError, match="not a zip"):
@@ -114,7 +116,6 @@ def test_plan_summary() -> None:
 
 
 def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
-    from aws_harness import build_zip, definition_loader
     from scones.aws.deploy import DeployOptions, collect_artifacts
     from scones.testing import tiny_model_tarball
 
@@ -123,8 +124,7 @@ def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients
     clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
     options = DeployOptions(bucket=BUCKET, dataset_uri=f"s3://{BUCKET}/staged/dataset",
                             model_uri=f"s3://{BUCKET}/staged/model/model.tar.gz", image_uri="img")
-    artifacts = collect_artifacts(options, build_zip=build_zip(), load_definition=definition_loader(),
-                                  s3_client=clients.s3)
+    artifacts = collect_artifacts(options, s3_client=clients.s3)
     assert artifacts.model_bytes == model
     assert artifacts.dataset.list() == ["train.lst"]
 

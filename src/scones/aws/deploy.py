@@ -28,7 +28,6 @@ from scones.store import Store, open_store
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD: Final = 0.93
 DESCRIPTIONS: Final = {"lambda": "scones workflow functions", "states": "scones state machines",
                        "sagemaker": "scones endpoint"}
 
@@ -44,7 +43,7 @@ class DeployOptions:
     prefix: str = "scones"
     image_uri: str | None = None
     role_arn: str | None = None
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None: filterInferences' own default
     instance_type: str = "ml.m5.xlarge"
     sampling_percentage: int = 100
 
@@ -143,15 +142,23 @@ def function_environment(base: str, names: Names, threshold: float) -> dict[str,
 
 
 def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
-                   threshold: float) -> list[lambda_functions.FunctionSpec]:
+                   threshold: float | None) -> list[lambda_functions.FunctionSpec]:
+    """Timeouts, memory and descriptions come from the functions' own catalog, as the local runtime uses them."""
+    from scones.functions.catalog import function_info
+
+    from scones.functions.helper import DEFAULT_THRESHOLD
+
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"Threshold {threshold} is outside 0-1", hint="pass --threshold between 0 and 1")
-    return [lambda_functions.FunctionSpec(
-        name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
-        role_arn=role_arn, zip_bytes=zips[base],
-        environment=function_environment(base, names, threshold),
-        timeout=lambda_functions.TIMEOUTS[base], memory=lambda_functions.MEMORY[base],
-        description=f"scones {base}") for base in FUNCTIONS]
+    specs = []
+    for base in FUNCTIONS:
+        info = function_info(base)
+        specs.append(lambda_functions.FunctionSpec(
+            name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
+            role_arn=role_arn, zip_bytes=zips[base], environment=function_environment(base, names, threshold),
+            timeout=info.timeout_seconds, memory=info.memory_mb, description=info.description))
+    return specs
 
 
 def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *,

@@ -20,12 +20,6 @@ LOG = logging.getLogger(__name__)
 
 KIND: Final = "lambda function"
 RUNTIME: Final = "python3.12"
-#: Function name -> handler module, as laid out in ``scones/functions/``.
-MODULES: Final = {"serializeImageData": "serialize_image_data", "classifyImage": "classify_image",
-                  "filterInferences": "filter_inferences"}
-#: Seconds. classifyImage waits for the endpoint, which may take up to 60 s (aws-contracts.md §1.4).
-TIMEOUTS: Final = {"serializeImageData": 30, "classifyImage": 75, "filterInferences": 10}
-MEMORY: Final = {"serializeImageData": 256, "classifyImage": 256, "filterInferences": 128}
 
 
 @dataclass(frozen=True)
@@ -52,8 +46,13 @@ class FunctionSpec:
 
 
 def handler_for(base: str, zip_bytes: bytes) -> str:
-    """Find the handler module of function ``base`` inside its zip (at the root or as a package path)."""
-    module = MODULES[base]
+    """Find the handler module of function ``base`` inside its zip (at the root or as a package path).
+
+    Read from the zip itself, so the ``Handler`` setting always matches the code that ships.
+    """
+    from scones.functions.catalog import function_info
+
+    module = function_info(base).module
     try:
         names = set(zipfile.ZipFile(io.BytesIO(zip_bytes)).namelist())
     except zipfile.BadZipFile as exc:
