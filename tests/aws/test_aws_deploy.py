@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,6 +262,23 @@ def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     published = json.loads(envelope["Message"])
     assert published["Error"] == "States.Runtime"
     assert published == json.loads(result.cause or "{}")
+
+
+def test_monitor_reads_the_capture_where_the_endpoint_writes_it(deployed: Deployed, shared_data: Path) -> None:
+    from scones.monitor.report import ReportOptions, analyse
+
+    # Put the real capture file where SageMaker writes it for this endpoint config:
+    # <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl (aws-contracts.md §3.2).
+    recorded = next((shared_data / "aws-recorded" / "data_capture").rglob("*.jsonl"))
+    destination = deployed.clients.sagemaker.describe_endpoint_config(
+        EndpointConfigName=deployed.clients.sagemaker.describe_endpoint(EndpointName="scones-endpoint")
+        ["EndpointConfigName"])["DataCaptureConfig"]["DestinationS3Uri"]
+    key = f"{destination.removeprefix(f's3://{BUCKET}/')}/scones-endpoint/AllTraffic/2025/10/04/08/{recorded.name}"
+    deployed.clients.s3.put_object(Bucket=BUCKET, Key=key, Body=recorded.read_bytes())
+    analysis = analyse(f"{destination}/scones-endpoint", None, ReportOptions(show_progress=False, workers=1),
+                       s3_client=deployed.clients.s3)
+    assert analysis.columns.count == len(recorded.read_bytes().splitlines())
+    assert analysis.columns.issues.total == 0
 
 
 def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> None:
