@@ -28,7 +28,7 @@ from scones.aws.plan import Action
 from scones.aws.run import ExecutionStatus, run_batch_on_aws, run_on_aws
 from scones.functions.catalog import function_info
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_deploy")  # keeps the module's moto fixtures on one worker
 
 NAMES = Names(prefix="scones", bucket=BUCKET, account=ACCOUNT, region=REGION)
 

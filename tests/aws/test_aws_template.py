@@ -17,7 +17,7 @@ from scones.aws.sagemaker import EndpointSpec, data_capture_config
 from scones.aws.session import AwsClients
 from scones.aws.template import write_template
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_template")  # keeps the module's moto fixtures on one worker
 
 
 def template_kwargs() -> dict[str, Any]:

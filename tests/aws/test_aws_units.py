@@ -17,7 +17,7 @@ from scones.aws.session import AwsClients
 from scones.errors import WorkflowError
 from scones.store import LocalStore
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_units")  # keeps the module's moto fixtures on one worker
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aws"))
 from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs  # noqa: E402
 from scones.cli import main  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_cmd")  # keeps the module's moto fixtures on one worker
 
 
 @pytest.fixture(scope="module")
