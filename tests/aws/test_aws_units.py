@@ -54,8 +54,8 @@ def test_non_md5_etag_falls_back_to_the_sha256_metadata(clients: AwsClients) -> 
 
 
 def test_role_drift_is_repaired_in_place(clients: AwsClients) -> None:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                       "Resource": "arn:aws:s3:::b/p/*"}]}
     kwargs = {"trust": trust, "policy_name": "p", "tags": {"scones:managed": "true"}, "description": "d"}
@@ -116,15 +116,14 @@ def test_plan_summary() -> None:
 
 
 def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
-    from scones.aws.deploy import DeployOptions, collect_artifacts
+    from scones.aws.artifacts import collect_artifacts
     from scones.testing import tiny_model_tarball
 
     model = tiny_model_tarball()
     clients.s3.put_object(Bucket=BUCKET, Key="staged/model/model.tar.gz", Body=model)
     clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
-    options = DeployOptions(bucket=BUCKET, dataset_uri=f"s3://{BUCKET}/staged/dataset",
-                            model_uri=f"s3://{BUCKET}/staged/model/model.tar.gz", image_uri="img")
-    artifacts = collect_artifacts(options, s3_client=clients.s3)
+    artifacts = collect_artifacts(f"s3://{BUCKET}/staged/dataset", f"s3://{BUCKET}/staged/model/model.tar.gz",
+                                  s3_client=clients.s3)
     assert artifacts.model_bytes == model
     assert artifacts.dataset.list() == ["train.lst"]
 
@@ -137,7 +136,8 @@ def _client_error(code: str, message: str) -> Exception:
 
 def test_new_roles_are_retried_until_assumable() -> None:
     answers: list[Exception | str] = [
-        _client_error("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+        _client_error("InvalidParameterValueException",
+                      "The role defined for the function cannot be assumed by Lambda."),
         _client_error("ValidationException", "Could not assume role arn:aws:iam::1:role/r"), "created"]
     slept: list[float] = []
 

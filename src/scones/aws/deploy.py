@@ -12,28 +12,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
 from scones.aws.destroy import prune_superseded
-from scones.aws.errors import MissingModelError, RegionMismatchError
+from scones.aws.artifacts import BuildZip, LoadDefinition, collect_artifacts
+from scones.aws.errors import RegionMismatchError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
 from scones.aws.plan import Action, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import deployment_tags
-from scones.errors import DataError, NotFoundError, UsageError
-from scones.model_artifact import ARTIFACT_NAME, read_model_tarball
-from scones.store import Store, open_store
+from scones.errors import UsageError
 
 LOG = logging.getLogger(__name__)
 
 DESCRIPTIONS: Final = {"lambda": "scones workflow functions", "states": "scones state machines",
                        "sagemaker": "scones endpoint"}
-
-BuildZip = Callable[[str], bytes]
-LoadDefinition = Callable[[str], definitions.Definition]
-
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -46,17 +41,6 @@ class DeployOptions:
     threshold: float | None = None  # None: filterInferences' own default
     instance_type: str = "ml.m5.xlarge"
     sampling_percentage: int = 100
-
-
-@dataclass(frozen=True)
-class Artifacts:
-    """Everything read from this machine before anything is sent to AWS."""
-
-    dataset: Store
-    model_bytes: bytes = field(repr=False)
-    model_sha256: str
-    zips: dict[str, bytes] = field(repr=False)
-    workflows: dict[str, definitions.Definition]
 
 
 @dataclass
@@ -76,43 +60,6 @@ class DeployResult:
     @property
     def function_arns(self) -> dict[str, str]:
         return {f: self.names.function_arn(f) for f in FUNCTIONS}
-
-
-def default_build_zip(name: str) -> bytes:
-    from scones.aws.package import build_function_zip  # written alongside; imported when needed
-
-    return build_function_zip(name)
-
-
-def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
-    """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
-    text = str(model_uri).rstrip("/")
-    parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
-        else (text, ARTIFACT_NAME)
-    try:
-        data = open_store(parent, s3_client=s3_client).get_bytes(name)
-    except NotFoundError as exc:
-        raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
-                                hint="train one with 'scones train', or pass --model PATH") from exc
-    read_model_tarball(data, origin=text)  # refuse to ship a corrupt artifact
-    return data
-
-
-def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = None,
-                      load_definition: LoadDefinition | None = None, s3_client: Any | None = None) -> Artifacts:
-    """Read dataset, model, function zips and definitions (``s3_client`` serves ``s3://`` sources)."""
-    from scones.model_artifact import sha256_hex
-
-    dataset = open_store(options.dataset_uri, s3_client=s3_client)
-    if not dataset.list():
-        raise DataError(f"No dataset at {options.dataset_uri}",
-                        hint="stage one with 'scones data stage', or pass --dataset URI")
-    model = read_model(options.model_uri, s3_client=s3_client)
-    build = build_zip or default_build_zip
-    load = load_definition or definitions.load_definition
-    return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
-                     zips={f: build(f) for f in FUNCTIONS},
-                     workflows={stem: load(stem) for stem in STATE_MACHINES})
 
 
 def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
@@ -178,8 +125,8 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
-                                  s3_client=clients.s3)
+    artifacts = collect_artifacts(options.dataset_uri, options.model_uri, build_zip=build_zip,
+                                  load_definition=load_definition, s3_client=clients.s3)
     tags = deployment_tags(options.prefix)
     roles = ({service: options.role_arn for service in policies.SERVICES} if options.role_arn
              else {service: names.role_arn(service) for service in policies.SERVICES})
