@@ -160,6 +160,7 @@ def test_roles_are_least_privilege(deployed: Deployed) -> None:
     trust = clients.iam.get_role(RoleName="scones-states-role")["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
 
 
 def _tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
