@@ -69,13 +69,34 @@ def test_catch_to_fail_goes_through_a_publishing_task() -> None:
     out = add_failure_notifications(definition, TOPIC, "d-workflow")
     states = out["States"]
     publish = states["A"]["Catch"][0]["Next"]
-    assert publish != "Oops"
+    assert publish == "Publish failure (Oops)"
     assert states[publish]["Resource"] == SNS_PUBLISH
     assert states[publish]["Parameters"]["TopicArn"] == TOPIC
+    assert states[publish]["Parameters"]["Message.$"] == "States.JsonToString($)"
+    assert states[publish]["Parameters"]["MessageAttributes"]["execution"]["StringValue.$"] == "$$.Execution.Id"
     assert states[publish]["ResultPath"] is None
     assert states[publish]["Next"] == "Oops"
     assert states["Oops"] == {"Type": "Fail", "Error": "LOW_CONFIDENCE"}
     assert len(states["A"]["Catch"]) == 1  # already caught: no second catcher
+
+
+def test_published_message_is_the_error_not_the_state() -> None:
+    # The scones definition keeps the image in the state and the error under $.error.
+    definition = {"StartAt": "A", "States": {
+        "A": invoke("filterInferences", Next="Check", Catch=[
+            {"ErrorEquals": ["ThresholdConfidenceNotMet"], "ResultPath": "$.error", "Next": "Low"}]),
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Done"}],
+                  "Default": "Low"},
+        "Done": {"Type": "Succeed"},
+        "Low": {"Type": "Fail", "Error": "ThresholdConfidenceNotMet", "Cause": "below THRESHOLD"}}}
+    states = add_failure_notifications(definition, TOPIC, "d-workflow")["States"]
+    caught = states[states["A"]["Catch"][0]["Next"]]
+    chosen = states[states["Check"]["Default"]]
+    assert caught["Parameters"]["Message.$"] == "States.JsonToString($.error)"
+    assert json.loads(chosen["Parameters"]["Message"]) == {"Error": "ThresholdConfidenceNotMet",
+                                                          "Cause": "below THRESHOLD"}
+    assert caught["Next"] == chosen["Next"] == "Low"
+    assert states["A"]["Catch"][0]["Next"] != states["Check"]["Default"]
 
 
 def test_choice_into_fail_and_uncaught_tasks_publish_too() -> None:
@@ -101,10 +122,13 @@ def test_choice_into_fail_and_uncaught_tasks_publish_too() -> None:
 
 
 def test_prepare_does_both_and_picks_free_state_names() -> None:
-    definition = {"StartAt": "A", "States": {"A": invoke("serializeImageData", Next="Publish failure"),
-                                             "Publish failure": {"Type": "Pass", "End": True}}}
+    definition = {"StartAt": "A", "States": {"A": invoke("serializeImageData", Next="Failed"),
+                                             "Failed": {"Type": "Pass", "Next": "Publish failure (Failed 2)"},
+                                             "Publish failure (Failed 2)": {"Type": "Pass", "End": True}}}
     out = prepare(definition, function_arns=ARNS, topic_arn=TOPIC, machine="d-workflow")
-    assert out["States"]["Publish failure"] == {"Type": "Pass", "End": True}
+    assert out["States"]["Failed"] == {"Type": "Pass", "Next": "Publish failure (Failed 2)"}
     added = out["States"]["A"]["Catch"][0]["Next"]
-    assert added == "Publish failure 2"
+    assert added == "Publish failure (Failed 2) 2"
+    assert out["States"][added]["Next"] == "Failed 2"
+    assert out["States"]["Failed 2"]["Type"] == "Fail"
     assert out["States"][added]["Parameters"]["Subject"] == "scones: d-workflow failed"

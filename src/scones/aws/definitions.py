@@ -17,6 +17,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
 
@@ -36,8 +37,9 @@ Definition = dict[str, Any]
 def load_definition(stem: str) -> Definition:
     """Read ``scones/workflow/definitions/<stem>.asl.json`` from the installed package."""
     try:
-        text = resources.files("scones.workflow.definitions").joinpath(f"{stem}.asl.json").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        # Read through the top package so the workflow engine itself is not imported.
+        text = resources.files("scones").joinpath("workflow", "definitions", f"{stem}.asl.json").read_text("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise WorkflowError(f"The workflow definition {stem}.asl.json is not installed",
                             hint="reinstall scones; the definitions ship in scones/workflow/definitions/") from exc
     try:
@@ -102,29 +104,53 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _publish_task(topic_arn: str, subject: str, next_state: str) -> dict[str, Any]:
+def _message(fail: dict[str, Any], result_path: str | None) -> dict[str, Any]:
+    """What a route into a Fail state publishes: the error object, never the whole state.
+
+    A catcher's error sits at its ``ResultPath`` (``$`` by default); a Choice or
+    ``Next`` into the Fail state carries no error object, so the Fail state's own
+    ``Error``/``Cause`` are published as they are written.
+    """
+    if result_path is not None:
+        return {"Message.$": f"States.JsonToString({result_path})"}
+    if "ErrorPath" in fail or "CausePath" in fail:
+        return {"Message.$": "States.JsonToString($)"}
+    return {"Message": json.dumps({"Error": fail.get("Error"), "Cause": fail.get("Cause")})}
+
+
+def _publish_task(topic_arn: str, subject: str, message: dict[str, Any], next_state: str) -> dict[str, Any]:
     return {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
-        "Parameters": {"TopicArn": topic_arn, "Subject": subject, "Message.$": "States.JsonToString($)"},
-        # Keep the failure (or state data) as it was, so the Fail state after us reports it unchanged.
+        "Parameters": {"TopicArn": topic_arn, "Subject": subject, **message,
+                       "MessageAttributes": {"execution": {"DataType": "String",
+                                                           "StringValue.$": "$$.Execution.Id"}}},
+        # Keep the state data as it was, so the Fail state after us reports the original failure.
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2}],
         "Next": next_state,
     }
 
 
-def _redirect(state: dict[str, Any], mapping: Mapping[str, str]) -> None:
-    if state.get("Next") in mapping:
-        state["Next"] = mapping[state["Next"]]
-    for choice in state.get("Choices", []) or []:
-        if choice.get("Next") in mapping:
-            choice["Next"] = mapping[choice["Next"]]
-    if state.get("Default") in mapping:
-        state["Default"] = mapping[state["Default"]]
-    for catcher in state.get("Catch", []) or []:
-        if catcher.get("Next") in mapping:
-            catcher["Next"] = mapping[catcher["Next"]]
+@dataclass
+class _Publishers:
+    """One publishing Task per (Fail state, where the error sits), created on first use."""
+
+    states: dict[str, Any]
+    topic_arn: str
+    subject: str
+    taken: set[str]
+    made: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    new: dict[str, Any] = field(default_factory=dict)
+
+    def via(self, fail: str, result_path: str | None) -> str:
+        key = (fail, result_path)
+        if key not in self.made:
+            name = _unique(f"{PUBLISH_STATE} ({fail})"[:78], self.taken)
+            self.made[key] = name
+            self.new[name] = _publish_task(self.topic_arn, self.subject, _message(self.states[fail], result_path),
+                                           fail)
+        return self.made[key]
 
 
 def add_failure_notifications(definition: Definition, topic_arn: str, machine: str) -> Definition:
@@ -132,28 +158,32 @@ def add_failure_notifications(definition: Definition, topic_arn: str, machine: s
     out = copy.deepcopy(definition)
     states: dict[str, Any] = out["States"]
     taken = set(states)
-    subject = f"scones: {machine} failed"[:100]
-    fail_states = [name for name, s in states.items() if s.get("Type") == "Fail"]
-    via: dict[str, str] = {}
-    for fail in fail_states:
-        via[fail] = _unique(f"{PUBLISH_STATE} ({fail})"[:80], taken)
-    for state in states.values():
-        _redirect(state, via)
-    if out.get("StartAt") in via:
-        out["StartAt"] = via[out["StartAt"]]
+    publishers = _Publishers(states, topic_arn, f"scones: {machine} failed"[:100], taken)
+    fails = {name for name, s in states.items() if s.get("Type") == "Fail"}
+    for state in list(states.values()):
+        if state.get("Next") in fails:
+            state["Next"] = publishers.via(state["Next"], None)
+        if state.get("Default") in fails:
+            state["Default"] = publishers.via(state["Default"], None)
+        for choice in state.get("Choices", []) or []:
+            if choice.get("Next") in fails:
+                choice["Next"] = publishers.via(choice["Next"], None)
+        for catcher in state.get("Catch", []) or []:
+            if catcher.get("Next") in fails:
+                catcher["Next"] = publishers.via(catcher["Next"], catcher.get("ResultPath", "$"))
+    if out.get("StartAt") in fails:
+        out["StartAt"] = publishers.via(out["StartAt"], None)
     uncaught = [s for s in states.values() if s.get("Type") in ("Task", "Map", "Parallel")
                 and not any("States.ALL" in c.get("ErrorEquals", []) for c in s.get("Catch", []) or [])]
-    new_states: dict[str, Any] = {name: _publish_task(topic_arn, subject, fail) for fail, name in via.items()}
     if uncaught:
-        publish = _unique(PUBLISH_STATE, taken)
         failed = _unique(FAILED_STATE, taken)
-        for state in uncaught:
-            state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": publish})
-        new_states[publish] = _publish_task(topic_arn, subject, failed)
         # A Fail state may not raise a "States." name again (AWS answers States.Runtime), so the error
         # gets one fixed name and the cause keeps the original {"Error", "Cause"} as JSON text.
-        new_states[failed] = {"Type": "Fail", "Error": FAILED_ERROR, "CausePath": "States.JsonToString($)"}
-    states.update(new_states)
+        states[failed] = {"Type": "Fail", "Error": FAILED_ERROR, "CausePath": "States.JsonToString($)"}
+        publish = publishers.via(failed, "$")
+        for state in uncaught:
+            state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": publish})
+    states.update(publishers.new)
     return out
 
 

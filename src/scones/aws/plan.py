@@ -52,12 +52,6 @@ class Plan:
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
 
-    def find(self, kind: str, name: str) -> Change:
-        for change in self.changes:
-            if change.kind == kind and change.name == name:
-                return change
-        raise KeyError(f"{kind} {name}")
-
     def summary(self) -> str:
         if not self.has_changes:
             return "no change: everything is up to date"
