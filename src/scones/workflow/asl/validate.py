@@ -15,6 +15,8 @@ from scones.workflow.asl.jsonata_eval import JsonataSyntaxError, check_syntax, i
 from scones.workflow.asl.paths import JsonPath, PathSyntaxError
 from scones.workflow.asl.resources import ResourceResolver, default_resolver
 from scones.workflow.asl.states.choice_rules import ALL_OPERATORS, TYPE_TESTS
+from scones.workflow.asl.timestamps import parse_timestamp
+from scones.workflow.asl.variable_check import check_variables
 
 SCHEMA: Final = "SCHEMA_VALIDATION_FAILED"
 TARGET: Final = "MISSING_TRANSITION_TARGET"
@@ -387,8 +389,6 @@ class _Validator:
             if key in state:
                 self.path(state[key], (*where, key), reference=True, nullable=False)
         if "Timestamp" in state and not is_expression(state["Timestamp"]):
-            from scones.workflow.asl.states.wait_state import parse_timestamp
-
             if parse_timestamp(state["Timestamp"]) is None:
                 self.add(SCHEMA, f"The value \"{state['Timestamp']}\" is not a valid ISO-8601 timestamp",
                          *where, "Timestamp")
@@ -488,8 +488,6 @@ class _Validator:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.add(SCHEMA, f"{op} must be a number", *where, op)
         elif op.startswith("Timestamp"):
-            from scones.workflow.asl.states.wait_state import parse_timestamp
-
             if parse_timestamp(value) is None:
                 self.add(SCHEMA, f"{op} must be an ISO-8601 timestamp string", *where, op)
         elif not isinstance(value, str):
@@ -602,7 +600,5 @@ def validate_document(definition: Any, resolver: ResourceResolver | None = None)
     language = definition.get("QueryLanguage", "JSONPath") if isinstance(definition, dict) else "JSONPath"
     v.machine(definition, (), language if language in ("JSONPath", "JSONata") else "JSONPath", top=True)
     if not v.errors:
-        from scones.workflow.asl.variable_check import check_variables
-
         v.errors.extend(check_variables(definition))
     return v.errors
