@@ -68,12 +68,13 @@ class TaskResource(ABC):
         return True
 
 
-def _invoker(frame: Frame) -> Any:
+def _invoker(frame: Frame, function_name: str) -> Any:
     invoker = frame.execution.invoker
     if invoker is None:
-        raise LambdaServiceError("Lambda.ServiceException",
-                                 "No Lambda invoker is configured for this execution (Service: Lambda, "
-                                 "Status Code: 500)")
+        # Not retriable on purpose: with no runtime, no function exists (a ServiceException would be retried).
+        raise LambdaServiceError("Lambda.ResourceNotFoundException",
+                                 f"Function not found: {function_name} (no Lambda runtime is configured for this "
+                                 f"execution) (Service: Lambda, Status Code: 404)")
     return invoker
 
 
@@ -85,7 +86,8 @@ def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str
     as ``Lambda.SdkClientException``, which the console's default retrier retries.
     """
     try:
-        return _invoker(frame).invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+        invoker = _invoker(frame, function_name)
+        return invoker.invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
     except LambdaServiceError as exc:
         raise FailureError.of(exc.error, exc.cause) from exc
     except Exception as exc:  # any client-side failure becomes the SDK's error name
