@@ -166,7 +166,8 @@ class JsonataFlow:
         args = props.get(parameters_field, ABSENT)
         self.arguments: JTemplate | None = None if args is ABSENT else compile_jsonata_template(args, parameters_field)
         output = props.get("Output", ABSENT)
-        self.output_template: JTemplate | None = None if output is ABSENT else compile_jsonata_template(output, "Output")
+        self.output_template: JTemplate | None = (None if output is ABSENT
+                                                  else compile_jsonata_template(output, "Output"))
         assign = props.get("Assign", ABSENT)
         self.assign: JTemplate | None = None if assign is ABSENT else compile_jsonata_template(assign, "Assign")
 

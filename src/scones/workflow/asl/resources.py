@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
-_LAMBDA_FUNCTION_ARN: Final = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
+_LAMBDA_FUNCTION_ARN: Final = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
 _INVOKE_PARAMETERS: Final = ("FunctionName", "Payload", "Qualifier", "InvocationType", "ClientContext", "LogType")
 
 

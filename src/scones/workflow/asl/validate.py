@@ -163,7 +163,8 @@ class _Validator:
             self.add(SCHEMA, "These fields are required: [Type]", *where)
             return
         if typ not in STATE_TYPES:
-            self.add(SCHEMA, f"The value of Type must be one of {', '.join(STATE_TYPES)}, not \"{typ}\"", *where, "Type")
+            self.add(SCHEMA, f"The value of Type must be one of {', '.join(STATE_TYPES)}, not \"{typ}\"",
+                     *where, "Type")
             return
         ql = state.get("QueryLanguage", language)
         if "QueryLanguage" in state:
@@ -190,7 +191,8 @@ class _Validator:
             self.jsonpath_fields(state, where)
         getattr(self, f"state_{typ.lower()}")(state, where, ql)
 
-    def transitions(self, state: dict[str, Any], typ: str, where: tuple[str | int, ...], states: dict[str, Any]) -> None:
+    def transitions(self, state: dict[str, Any], typ: str, where: tuple[str | int, ...],
+                    states: dict[str, Any]) -> None:
         if typ in ("Choice", "Succeed", "Fail"):
             return
         has_next, end = "Next" in state, state.get("End")
