@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
-_LAMBDA_FUNCTION_ARN: Final = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
+_LAMBDA_FUNCTION_ARN: Final = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
 _INVOKE_PARAMETERS: Final = ("FunctionName", "Payload", "Qualifier", "InvocationType", "ClientContext", "LogType")
 
 
@@ -68,12 +69,13 @@ class TaskResource(ABC):
         return True
 
 
-def _invoker(frame: Frame) -> Any:
+def _invoker(frame: Frame, function_name: str) -> Any:
     invoker = frame.execution.invoker
     if invoker is None:
-        raise LambdaServiceError("Lambda.ServiceException",
-                                 "No Lambda invoker is configured for this execution (Service: Lambda, "
-                                 "Status Code: 500)")
+        # Not retriable on purpose: with no runtime, no function exists (a ServiceException would be retried).
+        raise LambdaServiceError("Lambda.ResourceNotFoundException",
+                                 f"Function not found: {function_name} (no Lambda runtime is configured for this "
+                                 f"execution) (Service: Lambda, Status Code: 404)")
     return invoker
 
 
@@ -85,7 +87,8 @@ def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str
     as ``Lambda.SdkClientException``, which the console's default retrier retries.
     """
     try:
-        return _invoker(frame).invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+        invoker = _invoker(frame, function_name)
+        return invoker.invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
     except LambdaServiceError as exc:
         raise FailureError.of(exc.error, exc.cause) from exc
     except Exception as exc:  # any client-side failure becomes the SDK's error name

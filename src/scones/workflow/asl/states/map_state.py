@@ -241,7 +241,8 @@ class MapState(ExecutionState):
 
     def _write_results(self, frame: Frame, results: list[Any]) -> Any:
         """``ResultWriter``: the results go to the store as JSON; the output says where."""
-        params = self.result_writer.get("Parameters") or self.result_writer.get("Arguments") or {}  # type: ignore[union-attr]
+        writer = self.result_writer or {}
+        params = writer.get("Parameters") or writer.get("Arguments") or {}
         store = frame.execution.store
         bucket = params.get("Bucket", "")
         prefix = str(params.get("Prefix", "")).strip("/")
