@@ -15,6 +15,7 @@ a prefix without it, or whose manifests disagree with it, is not a dataset.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -264,3 +265,18 @@ def load_split(store: Store, info: DatasetInfo, split: str, *, workers: int = 2)
                         hint="resize them to one size before staging")
     pixels = np.stack(images) if images else np.zeros((0, 32, 32, 3), dtype=np.uint8)
     return pixels, np.asarray([e.label for e in entries], dtype=np.int64)
+
+
+def dataset_fingerprint(store: Store) -> str:
+    """A SHA-256 over what defines a staged dataset's content: its classes, source checksum and manifests.
+
+    The creation time is left out on purpose, so re-staging the same source gives the same
+    fingerprint and a model trained on it can be reused.
+    """
+    info = _read_json(store)
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"classes": info.get("classes"), "source_md5": (info.get("source") or {}).get("md5")},
+                             sort_keys=True).encode())
+    for split in SPLITS:
+        digest.update(b"\0" + store.get_bytes(manifest_key(split)))
+    return digest.hexdigest()
