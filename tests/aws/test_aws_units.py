@@ -103,7 +103,10 @@ def test_oversized_input_is_refused(clients: AwsClients) -> None:
 def test_execution_result_reads_describe_execution() -> None:
     ok = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "SUCCEEDED", "output": '{"a": 1}'})
     assert (ok.status, ok.output) == (ExecutionStatus.SUCCEEDED, {"a": 1})
+    assert ok.result() == {"status": "SUCCEEDED", "output": {"a": 1}, "error": None, "cause": None,
+                           "executionArn": "arn:x"}
     failed = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "FAILED", "error": "E", "cause": "C"})
+    assert failed.result()["status"] == "FAILED" and failed.result()["output"] is None
     with pytest.raises(AwsError, match="ended FAILED: E \\(C\\)"):
         failed.check()
 
