@@ -92,7 +92,6 @@ def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
                    threshold: float | None) -> list[lambda_functions.FunctionSpec]:
     """Timeouts, memory and descriptions come from the functions' own catalog, as the local runtime uses them."""
     from scones.functions.catalog import function_info
-
     from scones.functions.helper import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
