@@ -308,7 +308,10 @@ def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> Non
 
 def test_dry_run_of_a_new_deployment_changes_nothing(deployed: Deployed) -> None:
     clients = deployed.clients
-    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, **deploy_kwargs()).plan
+    heard: list[Any] = []
+    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, on_change=heard.append,
+                      **deploy_kwargs()).plan
+    assert heard == plan.changes  # reported one by one, as they are planned
     assert {c.action for c in plan.changes} == {Action.CREATE}
     assert len(plan.changes) == len(deployed.first.plan.changes)
     assert clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-dry/").get("KeyCount", 0) == 0
