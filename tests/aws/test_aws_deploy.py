@@ -27,6 +27,7 @@ from scones.aws.package import build_function_zip
 from scones.aws.plan import Action
 from scones.aws.run import ExecutionStatus, run_batch_on_aws, run_on_aws
 from scones.functions.catalog import function_info
+from scones.workflow.notifications import FailureNotification
 
 pytestmark = pytest.mark.xdist_group("test_aws_deploy")  # keeps the module's moto fixtures on one worker
 
@@ -246,13 +247,14 @@ def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     deployed.clients.sns.subscribe(TopicArn=NAMES.topic_arn, Protocol="sqs",
                                    Endpoint=queue_arn)
     # serializeImageData answers without a body: classifyImage's "$.body" path fails; the catcher the
-    # deployer added publishes the failure, then fails carrying the original error in its cause.
+    # deployer added describes and publishes the failure, then fails naming the original error.
     deployed.backend.queue([{"statusCode": 200}])
-    result = run_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"},
-                        show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    execution_input = {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"}
+    result = run_on_aws(deployed.clients, execution_input, show_progress=False, poll_seconds=0.05,
+                        timeout_seconds=60)
     assert result.status is ExecutionStatus.FAILED
     assert result.error == "scones.WorkflowFailed"
-    assert json.loads(result.cause or "{}")["Error"] == "States.Runtime"
+    assert (result.cause or "").startswith("States.Runtime: ")
     with pytest.raises(Exception, match="ended FAILED"):
         result.check()
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -261,8 +263,13 @@ def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     assert envelope["Subject"] == "scones: scones-workflow failed"
     assert envelope["MessageAttributes"]["execution"]["Value"] == result.execution_arn
     published = json.loads(envelope["Message"])
-    assert published["Error"] == "States.Runtime"
-    assert published == json.loads(result.cause or "{}")
+    # The same shape the local backend publishes, read by the same reader.
+    notification = FailureNotification.from_json(published)
+    assert notification.execution_arn == result.execution_arn
+    assert notification.execution_name == result.execution_arn.rsplit(":", 1)[1]
+    assert (notification.status, notification.error) == ("FAILED", "States.Runtime")
+    assert result.cause == f"{notification.error}: {notification.cause}"
+    assert json.loads(published["input"]) == execution_input
 
 
 def test_monitor_reads_the_capture_where_the_endpoint_writes_it(deployed: Deployed, shared_data: Path) -> None:
@@ -301,7 +308,10 @@ def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> Non
 
 def test_dry_run_of_a_new_deployment_changes_nothing(deployed: Deployed) -> None:
     clients = deployed.clients
-    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, **deploy_kwargs()).plan
+    heard: list[Any] = []
+    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, on_change=heard.append,
+                      **deploy_kwargs()).plan
+    assert heard == plan.changes  # reported one by one, as they are planned
     assert {c.action for c in plan.changes} == {Action.CREATE}
     assert len(plan.changes) == len(deployed.first.plan.changes)
     assert clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-dry/").get("KeyCount", 0) == 0

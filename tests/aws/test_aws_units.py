@@ -103,7 +103,10 @@ def test_oversized_input_is_refused(clients: AwsClients) -> None:
 def test_execution_result_reads_describe_execution() -> None:
     ok = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "SUCCEEDED", "output": '{"a": 1}'})
     assert (ok.status, ok.output) == (ExecutionStatus.SUCCEEDED, {"a": 1})
+    assert ok.result() == {"status": "SUCCEEDED", "output": {"a": 1}, "error": None, "cause": None,
+                           "executionArn": "arn:x"}
     failed = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "FAILED", "error": "E", "cause": "C"})
+    assert failed.result()["status"] == "FAILED" and failed.result()["output"] is None
     with pytest.raises(AwsError, match="ended FAILED: E \\(C\\)"):
         failed.check()
 
@@ -157,3 +160,23 @@ def test_other_errors_are_not_retried() -> None:
 
     with pytest.raises(Exception, match="python2.7"):
         iam.retry_while_role_propagates(call, sleep=lambda s: pytest.fail("must not retry"))
+
+
+@pytest.mark.parametrize(("code", "expected", "hint"), [
+    ("InvalidClientTokenId", "CredentialsError", "aws configure"),
+    ("ExpiredToken", "CredentialsError", "aws configure"),
+    ("AccessDenied", "AwsError", "aws sts get-caller-identity"),
+], ids=["bad-key", "expired", "denied"])
+def test_sdk_errors_become_errors_that_say_what_to_do(code: str, expected: str, hint: str) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=REGION)
+    clients = AwsClients.from_session(session)
+    with Stubber(clients.sts) as stub:
+        stub.add_client_error("get_caller_identity", service_error_code=code, service_message="nope")
+        with pytest.raises(AwsError) as exc:
+            clients.account_id()
+    assert type(exc.value).__name__ == expected
+    assert hint in exc.value.format_message()
+    assert exc.value.__cause__ is not None  # the SDK error stays chained

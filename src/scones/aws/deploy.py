@@ -20,7 +20,7 @@ from scones.aws.destroy import prune_superseded
 from scones.aws.artifacts import BuildZip, LoadDefinition, collect_artifacts
 from scones.aws.errors import RegionMismatchError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
-from scones.aws.plan import Action, Plan
+from scones.aws.plan import Action, Change, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import deployment_tags
 from scones.errors import UsageError
@@ -92,7 +92,6 @@ def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
                    threshold: float | None) -> list[lambda_functions.FunctionSpec]:
     """Timeouts, memory and descriptions come from the functions' own catalog, as the local runtime uses them."""
     from scones.functions.catalog import function_info
-
     from scones.functions.helper import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
@@ -121,8 +120,11 @@ def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *
 def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = True, wait: bool = True,
                build_zip: BuildZip | None = None, load_definition: LoadDefinition | None = None,
                show_progress: bool = True, sleep: Callable[[float], None] = time.sleep,
-               endpoint_timeout: float = 1800.0) -> DeployResult:
-    """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
+               endpoint_timeout: float = 1800.0, on_change: Callable[[Change], None] | None = None) -> DeployResult:
+    """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment.
+
+    ``on_change`` hears of each change as soon as it is made (the CLI prints it).
+    """
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
     artifacts = collect_artifacts(options.dataset_uri, options.model_uri, build_zip=build_zip,
@@ -136,7 +138,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     functions = function_specs(names, artifacts.zips, roles["lambda"], options.threshold)
     machines = prepared_definitions(names, artifacts.workflows)
-    plan = Plan()
+    plan = Plan(listener=on_change)
 
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))

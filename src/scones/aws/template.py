@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from scones.aws.deploy import (
     resolve_names,
 )
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names
-from scones.aws.plan import Plan
+from scones.aws.plan import Change, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import as_key_value, deployment_tags
 from scones.store import atomic_write_bytes
@@ -140,13 +141,13 @@ def template_definitions(names: Names, raw: dict[str, Any]) -> dict[str, Any]:
 
 def write_template(clients: AwsClients, options: DeployOptions, path: str | Path, *, apply: bool = True,
                    build_zip: BuildZip | None = None, load_definition: LoadDefinition | None = None,
-                   show_progress: bool = True) -> Plan:
+                   show_progress: bool = True, on_change: Callable[[Change], None] | None = None) -> Plan:
     """Upload what the template refers to (unless ``apply`` is false) and write the template to ``path``."""
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
     artifacts = collect_artifacts(options.dataset_uri, options.model_uri, build_zip=build_zip,
                                   load_definition=load_definition, s3_client=clients.s3)
-    plan = Plan()
+    plan = Plan(listener=on_change)
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
     plan.add(s3.upload_bytes(clients.s3, options.bucket, names.model_key, artifacts.model_bytes, apply=apply))

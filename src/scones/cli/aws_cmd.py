@@ -15,6 +15,7 @@ import click
 from scones.cli.context import AppContext, pass_app
 
 if TYPE_CHECKING:
+    from scones.aws.plan import Change
     from scones.aws.session import AwsClients
 
 
@@ -30,6 +31,10 @@ def _clients(region: str | None, profile: str | None) -> AwsClients:
     from scones.aws.session import AwsClients, make_session
 
     return AwsClients.from_session(make_session(region=region, profile=profile))
+
+
+def _echo_change(change: Change) -> None:
+    click.echo(change.render())
 
 
 @click.group()
@@ -93,14 +98,14 @@ def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None
         from scones.aws.template import write_template
 
         plan = write_template(clients, options, template_path, apply=not dry_run,
-                              show_progress=app.settings.progress)
-        click.echo(plan.render())
+                              show_progress=app.settings.progress, on_change=_echo_change)
+        click.echo(plan.summary())
         click.echo(f"wrote {template_path}; deploy it with:\n  aws cloudformation deploy --template-file "
                    f"{template_path} --stack-name {prefix} --capabilities CAPABILITY_NAMED_IAM")
         return
     result = deploy_aws(clients, options, apply=not dry_run, wait=not no_wait,
-                        show_progress=app.settings.progress)
-    click.echo(result.plan.render())
+                        show_progress=app.settings.progress, on_change=_echo_change)
+    click.echo(result.plan.summary())
     if dry_run:
         click.echo("dry run: nothing was changed")
         return
