@@ -75,3 +75,12 @@ def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
 def test_spec_rejects_unsupported_input() -> None:
     with pytest.raises(ModelError, match="only uint8 NHWC"):
         ModelSpec.from_json('{"format_version": 1, "classes": ["a", "b"], "input": {"dtype": "float32"}}')
+
+
+def test_archive_bytes_do_not_depend_on_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    artifact = make_tiny_model()
+    first = build_tarball(artifact.onnx_bytes, artifact.spec)
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    assert build_tarball(artifact.onnx_bytes, artifact.spec) == first

@@ -16,6 +16,7 @@ The same archive extracted into ``/opt/ml/model`` is what SageMaker hands the co
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -113,13 +114,14 @@ def build_tarball(onnx_bytes: bytes, spec: ModelSpec) -> bytes:
         raise ModelError("Refusing to package an empty ONNX model")
     spec = ModelSpec(**{**spec.__dict__, "onnx_sha256": sha256_hex(onnx_bytes)})
     buf = io.BytesIO()
-    # Fixed mtime and owner make the archive reproducible for the same model.
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+    # Fixed mtimes (members and gzip header) make the archive byte-identical for the same
+    # model, so a deploy of an unchanged model is recognised as "no change".
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, data in ((ONNX_MEMBER, onnx_bytes), (JSON_MEMBER, spec.to_json().encode())):
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 def write_model_tarball(dest: str | Path, onnx_bytes: bytes, spec: ModelSpec) -> Path:

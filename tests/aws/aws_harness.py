@@ -1,22 +1,16 @@
-"""Moto-backed helpers and fixtures for the AWS deployer tests: inputs, stand-ins for parts still being written, and AWS itself.
+"""Moto-backed helpers and fixtures for the AWS deployer tests.
 
-``scones.aws.package`` and the workflow definitions are written on other
-branches; until they land, ``function_zip`` builds a zip in the agreed layout
-(handler module at the root plus a helper) and ``load_definition`` returns the
-real console export in ``aws-recorded/stepfunction.json``. Once they exist the
-fixtures use them, so these tests check the real thing without edits.
+Deployments use the real function zips (``scones.aws.package``) and the real
+workflow definitions; the recorded console export in ``aws-recorded/`` is kept
+for the tests that check substitution on what AWS itself produced.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
-import sys
-import types
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,67 +24,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "scones-test-bucket"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/scones-serve:1"
-# Same lookup as the shared_data fixture in tests/conftest.py.
-SHARED_DATA = Path(os.environ.get("SCONES_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
-RECORDED_DEFINITION = SHARED_DATA / "aws-recorded" / "stepfunction.json"
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-
-_MODULES = {"serializeImageData": "serialize_image_data", "classifyImage": "classify_image",
-            "filterInferences": "filter_inferences"}
-
-
-def stand_in_zip(name: str) -> bytes:
-    """A deterministic zip in the agreed layout: ``<module>.py`` with ``lambda_handler`` and a helper."""
-    module = _MODULES[name]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for member, text in ((f"{module}.py", "import scones_lambda_helpers\n\n\ndef lambda_handler(event, context):\n"
-                                              "    return scones_lambda_helpers.respond(event)\n"),
-                             ("scones_lambda_helpers.py", "def respond(event):\n    return event\n")):
-            zf.writestr(zipfile.ZipInfo(member, (2020, 1, 1, 0, 0, 0)), text)
-    return buf.getvalue()
-
-
-def build_zip() -> Callable[[str], bytes]:
-    try:
-        from scones.aws.package import build_function_zip
-    except ModuleNotFoundError:
-        return stand_in_zip
-    return build_function_zip  # pragma: no cover - once the functions branch has landed
-
-
-def recorded_definition() -> dict[str, Any]:
-    if not RECORDED_DEFINITION.is_file():
-        pytest.skip(f"recorded definition not found at {RECORDED_DEFINITION} (set SCONES_SHARED_DATA)")
-    return dict(json.loads(RECORDED_DEFINITION.read_text()))
-
-
-def definition_loader() -> Callable[[str], dict[str, Any]]:
-    from scones.aws.definitions import load_definition
-    from scones.errors import WorkflowError
-
-    try:
-        load_definition("scones")
-        load_definition("scones-batch")
-    except WorkflowError:
-        recorded = recorded_definition()
-        return lambda stem: json.loads(json.dumps(recorded))
-    return load_definition  # pragma: no cover - once the definitions have landed
-
-
-@pytest.fixture
-def install_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the CLI (which imports ``scones.aws.package`` itself) use the stand-ins while needed."""
-    import scones.aws.definitions as asl
-
-    if "scones.aws.package" not in sys.modules:
-        try:
-            import scones.aws.package  # noqa: F401
-        except ModuleNotFoundError:
-            fake = types.ModuleType("scones.aws.package")
-            fake.build_function_zip = stand_in_zip  # type: ignore[attr-defined]
-            monkeypatch.setitem(sys.modules, "scones.aws.package", fake)
-    monkeypatch.setattr(asl, "load_definition", definition_loader())
 
 
 @dataclass(frozen=True)
@@ -137,8 +71,8 @@ def no_sleep(_seconds: float) -> None:
 
 
 def deploy_kwargs() -> dict[str, Any]:
-    return {"build_zip": build_zip(), "load_definition": definition_loader(), "show_progress": False,
-            "sleep": no_sleep}
+    """Real zips and definitions (the defaults), no progress bars, no waiting."""
+    return {"show_progress": False, "sleep": no_sleep}
 
 
 @contextlib.contextmanager

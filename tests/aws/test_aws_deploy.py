@@ -7,22 +7,29 @@ proves that deployments never touch each other.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aws_harness import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
 from scones.aws import inventory, policies
+from scones.aws.definitions import load_definition
 from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions
 from scones.aws.destroy import destroy_aws
 from scones.aws.naming import FUNCTIONS, Names
+from scones.aws.package import build_function_zip
 from scones.aws.plan import Action
-from scones.aws.run import ExecutionStatus, run_on_aws
+from scones.aws.run import ExecutionStatus, run_batch_on_aws, run_on_aws
+from scones.functions.catalog import function_info
+from scones.workflow.notifications import FailureNotification
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_deploy")  # keeps the module's moto fixtures on one worker
 
 NAMES = Names(prefix="scones", bucket=BUCKET, account=ACCOUNT, region=REGION)
 
@@ -77,8 +84,6 @@ def test_dataset_and_model_are_in_s3_with_their_checksums(deployed: Deployed) ->
     model = s3.get_object(Bucket=BUCKET, Key="scones/model/model.tar.gz")
     data = model["Body"].read()
     assert data == (deployed.inputs.model / "model.tar.gz").read_bytes()
-    import hashlib
-
     assert model["Metadata"]["scones-sha256"] == hashlib.sha256(data).hexdigest()
 
 
@@ -107,15 +112,16 @@ def test_endpoint_config_captures_every_request_and_response(deployed: Deployed)
 def test_functions_have_handlers_environment_and_timeouts(deployed: Deployed) -> None:
     lam = deployed.clients.lambda_
     expected = {
-        "serializeImageData": ("serialize_image_data.lambda_handler", {}, 30),
-        "classifyImage": ("classify_image.lambda_handler", {"ENDPOINT_NAME": "scones-endpoint"}, 75),
-        "filterInferences": ("filter_inferences.lambda_handler", {"THRESHOLD": "0.9"}, 10),
+        "serializeImageData": ({}, 10, 128),
+        "classifyImage": ({"ENDPOINT_NAME": "scones-endpoint"}, 30, 256),
+        "filterInferences": ({"THRESHOLD": "0.9"}, 3, 128),
     }
-    for base, (handler, env, timeout) in expected.items():
+    for base, (env, timeout, memory) in expected.items():
         config = lam.get_function(FunctionName=f"scones-{base}")["Configuration"]
-        assert config["Handler"].endswith(handler)
+        assert config["Handler"] == function_info(base).handler
         assert config["Runtime"] == "python3.12"
-        assert config["Timeout"] == timeout
+        assert (config["Timeout"], config["MemorySize"]) == (timeout, memory)
+        assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(build_function_zip(base)).digest()).decode()
         assert config.get("Environment", {}).get("Variables", {}) == env
         assert config["Role"] == NAMES.role_arn("lambda")
 
@@ -155,10 +161,23 @@ def test_roles_are_least_privilege(deployed: Deployed) -> None:
     trust = clients.iam.get_role(RoleName="scones-states-role")["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
 
 
 def _tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Task states at the top level."""
     return [s for s in definition["States"].values() if s["Type"] == "Task"]
+
+
+def _nested_tasks(states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Task states at any depth (Map iterators, Parallel branches)."""
+    found = []
+    for state in states.values():
+        if state["Type"] == "Task":
+            found.append(state)
+        for inner in [state.get("ItemProcessor") or state.get("Iterator") or {}] + state.get("Branches", []):
+            found += _nested_tasks(inner.get("States", {}))
+    return found
 
 
 def test_state_machines_call_these_functions_and_publish_failures(deployed: Deployed) -> None:
@@ -168,18 +187,16 @@ def test_state_machines_call_these_functions_and_publish_failures(deployed: Depl
         described = sfn.describe_state_machine(stateMachineArn=arn)
         assert described["roleArn"] == NAMES.role_arn("states")
         definition = json.loads(described["definition"])
-        raw = deploy_kwargs()["load_definition"](stem)
-        assert definition == prepared_definitions(NAMES, {stem: raw})[stem]
-        invoked = [t["Parameters"]["FunctionName"] for t in _tasks(definition)
+        assert definition == prepared_definitions(NAMES, {stem: load_definition(stem)})[stem]
+        invoked = [t["Parameters"]["FunctionName"] for t in _nested_tasks(definition["States"])
                    if t["Resource"] == "arn:aws:states:::lambda:invoke"]
         assert invoked and {name.split(":$LATEST")[0] for name in invoked} <= arns
-        assert "148908537034" not in described["definition"]  # the recorded account is gone
         publishes = [t for t in _tasks(definition) if t["Resource"] == "arn:aws:states:::sns:publish"]
         assert publishes
         assert {t["Parameters"]["TopicArn"] for t in publishes} == {f"arn:aws:sns:{REGION}:{ACCOUNT}:scones-failures"}
-        for task in _tasks(definition):
-            if task["Resource"] != "arn:aws:states:::sns:publish":
-                assert any("States.ALL" in c["ErrorEquals"] for c in task["Catch"])
+        for state in definition["States"].values():
+            if state["Type"] in ("Task", "Map", "Parallel") and state.get("Resource") != "arn:aws:states:::sns:publish":
+                assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"])
 
 
 def test_every_resource_is_tagged(deployed: Deployed) -> None:
@@ -211,6 +228,18 @@ def test_run_on_aws_returns_the_workflow_output(deployed: Deployed) -> None:
     assert result.execution_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:scones-workflow:")
 
 
+def test_run_batch_on_aws_runs_the_batch_state_machine(deployed: Deployed) -> None:
+    key = "scones/dataset/test/test_0.png"
+    body = {"image_data": "aGk=", "s3_bucket": BUCKET, "s3_key": key, "inferences": [0.95, 0.05]}
+    deployed.backend.queue([{"statusCode": 200, "body": body}] * 3)
+    # One key, so the batch definition's Map and a single-image stand-in both make three calls.
+    result = run_batch_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": key, "keys": [key]},
+                              show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    assert result.status is ExecutionStatus.SUCCEEDED, (result.error, result.cause)
+    assert result.execution_arn.startswith(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:scones-workflow-batch:")
+    assert key in json.dumps(result.output)
+
+
 def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     sqs = deployed.backend.client("sqs")
     queue_url = sqs.create_queue(QueueName="failures-inbox")["QueueUrl"]
@@ -218,22 +247,46 @@ def test_failed_run_is_published_to_the_topic(deployed: Deployed) -> None:
     deployed.clients.sns.subscribe(TopicArn=NAMES.topic_arn, Protocol="sqs",
                                    Endpoint=queue_arn)
     # serializeImageData answers without a body: classifyImage's "$.body" path fails; the catcher the
-    # deployer added publishes the failure, then fails carrying the original error in its cause.
+    # deployer added describes and publishes the failure, then fails naming the original error.
     deployed.backend.queue([{"statusCode": 200}])
-    result = run_on_aws(deployed.clients, {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"},
-                        show_progress=False, poll_seconds=0.05, timeout_seconds=60)
+    execution_input = {"s3_bucket": BUCKET, "s3_key": "scones/dataset/test/test_0.png"}
+    result = run_on_aws(deployed.clients, execution_input, show_progress=False, poll_seconds=0.05,
+                        timeout_seconds=60)
     assert result.status is ExecutionStatus.FAILED
     assert result.error == "scones.WorkflowFailed"
-    assert json.loads(result.cause or "{}")["Error"] == "States.Runtime"
+    assert (result.cause or "").startswith("States.Runtime: ")
     with pytest.raises(Exception, match="ended FAILED"):
         result.check()
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     assert len(messages) == 1
     envelope = json.loads(messages[0]["Body"])
     assert envelope["Subject"] == "scones: scones-workflow failed"
+    assert envelope["MessageAttributes"]["execution"]["Value"] == result.execution_arn
     published = json.loads(envelope["Message"])
-    assert published["Error"] == "States.Runtime"
-    assert published == json.loads(result.cause or "{}")
+    # The same shape the local backend publishes, read by the same reader.
+    notification = FailureNotification.from_json(published)
+    assert notification.execution_arn == result.execution_arn
+    assert notification.execution_name == result.execution_arn.rsplit(":", 1)[1]
+    assert (notification.status, notification.error) == ("FAILED", "States.Runtime")
+    assert result.cause == f"{notification.error}: {notification.cause}"
+    assert json.loads(published["input"]) == execution_input
+
+
+def test_monitor_reads_the_capture_where_the_endpoint_writes_it(deployed: Deployed, shared_data: Path) -> None:
+    from scones.monitor.report import ReportOptions, analyse
+
+    # Put the real capture file where SageMaker writes it for this endpoint config:
+    # <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl (aws-contracts.md §3.2).
+    recorded = next((shared_data / "aws-recorded" / "data_capture").rglob("*.jsonl"))
+    destination = deployed.clients.sagemaker.describe_endpoint_config(
+        EndpointConfigName=deployed.clients.sagemaker.describe_endpoint(EndpointName="scones-endpoint")
+        ["EndpointConfigName"])["DataCaptureConfig"]["DestinationS3Uri"]
+    key = f"{destination.removeprefix(f's3://{BUCKET}/')}/scones-endpoint/AllTraffic/2025/10/04/08/{recorded.name}"
+    deployed.clients.s3.put_object(Bucket=BUCKET, Key=key, Body=recorded.read_bytes())
+    analysis = analyse(f"{destination}/scones-endpoint", None, ReportOptions(show_progress=False, workers=1),
+                       s3_client=deployed.clients.s3)
+    assert analysis.columns.count == len(recorded.read_bytes().splitlines())
+    assert analysis.columns.issues.total == 0
 
 
 def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> None:
@@ -255,7 +308,10 @@ def test_changed_threshold_updates_only_that_function(deployed: Deployed) -> Non
 
 def test_dry_run_of_a_new_deployment_changes_nothing(deployed: Deployed) -> None:
     clients = deployed.clients
-    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, **deploy_kwargs()).plan
+    heard: list[Any] = []
+    plan = deploy_aws(clients, deployed.inputs.options(prefix="scones-dry"), apply=False, on_change=heard.append,
+                      **deploy_kwargs()).plan
+    assert heard == plan.changes  # reported one by one, as they are planned
     assert {c.action for c in plan.changes} == {Action.CREATE}
     assert len(plan.changes) == len(deployed.first.plan.changes)
     assert clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-dry/").get("KeyCount", 0) == 0

@@ -13,7 +13,7 @@ from scones.aws.errors import BucketNotFoundError, CredentialsError, MissingMode
 from scones.aws.session import AwsClients, make_session
 from scones.errors import DataError, ModelError, UsageError
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_errors")  # keeps the module's moto fixtures on one worker
 
 
 @pytest.fixture

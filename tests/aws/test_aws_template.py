@@ -17,7 +17,7 @@ from scones.aws.sagemaker import EndpointSpec, data_capture_config
 from scones.aws.session import AwsClients
 from scones.aws.template import write_template
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_template")  # keeps the module's moto fixtures on one worker
 
 
 def template_kwargs() -> dict[str, Any]:
@@ -75,7 +75,8 @@ def test_template_holds_the_whole_stack(written: tuple[Path, Any]) -> None:
         assert tags == {"scones:managed": "true", "scones:deployment": "scones"}
     config = template["Resources"]["EndpointConfig"]["Properties"]
     assert config["DataCaptureConfig"] == data_capture_config(EndpointSpec(
-        image_uri="", model_data_url="", model_sha256="", role_arn="", capture_uri=f"s3://{BUCKET}/scones/data_capture"))
+        image_uri="", model_data_url="", model_sha256="", role_arn="",
+        capture_uri=f"s3://{BUCKET}/scones/data_capture"))
     assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
     env = template["Resources"]["FilterInferencesFunction"]["Properties"]["Environment"]["Variables"]
     assert env == {"THRESHOLD": "0.9"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aws_harness import BUCKET, REGION, stand_in_zip
+from aws_harness import BUCKET, REGION
 from scones.aws import iam, lambda_functions, s3
 from scones.aws.errors import AwsError, NotDeployedError
 from scones.aws.plan import Action, Change, Plan
@@ -17,7 +17,7 @@ from scones.aws.session import AwsClients
 from scones.errors import WorkflowError
 from scones.store import LocalStore
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_units")  # keeps the module's moto fixtures on one worker
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def test_non_md5_etag_falls_back_to_the_sha256_metadata(clients: AwsClients) -> 
 
 
 def test_role_drift_is_repaired_in_place(clients: AwsClients) -> None:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                       "Resource": "arn:aws:s3:::b/p/*"}]}
     kwargs = {"trust": trust, "policy_name": "p", "tags": {"scones:managed": "true"}, "description": "d"}
@@ -71,16 +71,18 @@ def test_role_drift_is_repaired_in_place(clients: AwsClients) -> None:
 
 
 def test_handler_is_found_in_the_zip() -> None:
-    assert lambda_functions.handler_for("classifyImage", stand_in_zip("classifyImage")) == \
-        "classify_image.lambda_handler"
+    from scones.aws.package import build_function_zip
+    from scones.functions.catalog import function_info
+
+    assert lambda_functions.handler_for("classifyImage", build_function_zip("classifyImage")) == \
+        function_info("classifyImage").handler
     import io
     import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("scones/functions/filter_inferences.py", "")
-    assert lambda_functions.handler_for("filterInferences", buf.getvalue()) == \
-        "scones.functions.filter_inferences.lambda_handler"
+        zf.writestr("filter_inferences.py", "")  # a flat layout works too
+    assert lambda_functions.handler_for("filterInferences", buf.getvalue()) == "filter_inferences.lambda_handler"
     with pytest.raises(AwsError, match="no classify_image.py"):
         lambda_functions.handler_for("classifyImage", buf.getvalue())
     with pytest.raises(AwsError, match="not a zip"):
@@ -101,7 +103,10 @@ def test_oversized_input_is_refused(clients: AwsClients) -> None:
 def test_execution_result_reads_describe_execution() -> None:
     ok = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "SUCCEEDED", "output": '{"a": 1}'})
     assert (ok.status, ok.output) == (ExecutionStatus.SUCCEEDED, {"a": 1})
+    assert ok.result() == {"status": "SUCCEEDED", "output": {"a": 1}, "error": None, "cause": None,
+                           "executionArn": "arn:x"}
     failed = ExecutionResult.from_describe({"executionArn": "arn:x", "status": "FAILED", "error": "E", "cause": "C"})
+    assert failed.result()["status"] == "FAILED" and failed.result()["output"] is None
     with pytest.raises(AwsError, match="ended FAILED: E \\(C\\)"):
         failed.check()
 
@@ -114,16 +119,64 @@ def test_plan_summary() -> None:
 
 
 def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
-    from aws_harness import build_zip, definition_loader
-    from scones.aws.deploy import DeployOptions, collect_artifacts
+    from scones.aws.artifacts import collect_artifacts
     from scones.testing import tiny_model_tarball
 
     model = tiny_model_tarball()
     clients.s3.put_object(Bucket=BUCKET, Key="staged/model/model.tar.gz", Body=model)
     clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
-    options = DeployOptions(bucket=BUCKET, dataset_uri=f"s3://{BUCKET}/staged/dataset",
-                            model_uri=f"s3://{BUCKET}/staged/model/model.tar.gz", image_uri="img")
-    artifacts = collect_artifacts(options, build_zip=build_zip(), load_definition=definition_loader(),
+    artifacts = collect_artifacts(f"s3://{BUCKET}/staged/dataset", f"s3://{BUCKET}/staged/model/model.tar.gz",
                                   s3_client=clients.s3)
     assert artifacts.model_bytes == model
     assert artifacts.dataset.list() == ["train.lst"]
+
+
+def _client_error(code: str, message: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, "CreateFunction")
+
+
+def test_new_roles_are_retried_until_assumable() -> None:
+    answers: list[Exception | str] = [
+        _client_error("InvalidParameterValueException",
+                      "The role defined for the function cannot be assumed by Lambda."),
+        _client_error("ValidationException", "Could not assume role arn:aws:iam::1:role/r"), "created"]
+    slept: list[float] = []
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert iam.retry_while_role_propagates(call, sleep=slept.append) == "created"
+    assert slept == [3.0, 3.0]
+
+
+def test_other_errors_are_not_retried() -> None:
+    def call() -> None:
+        raise _client_error("ValidationException", "Runtime python2.7 is not supported")
+
+    with pytest.raises(Exception, match="python2.7"):
+        iam.retry_while_role_propagates(call, sleep=lambda s: pytest.fail("must not retry"))
+
+
+@pytest.mark.parametrize(("code", "expected", "hint"), [
+    ("InvalidClientTokenId", "CredentialsError", "aws configure"),
+    ("ExpiredToken", "CredentialsError", "aws configure"),
+    ("AccessDenied", "AwsError", "aws sts get-caller-identity"),
+], ids=["bad-key", "expired", "denied"])
+def test_sdk_errors_become_errors_that_say_what_to_do(code: str, expected: str, hint: str) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=REGION)
+    clients = AwsClients.from_session(session)
+    with Stubber(clients.sts) as stub:
+        stub.add_client_error("get_caller_identity", service_error_code=code, service_message="nope")
+        with pytest.raises(AwsError) as exc:
+            clients.account_id()
+    assert type(exc.value).__name__ == expected
+    assert hint in exc.value.format_message()
+    assert exc.value.__cause__ is not None  # the SDK error stays chained

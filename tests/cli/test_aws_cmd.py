@@ -16,10 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aws"))
 
-from aws_harness import BUCKET, IMAGE, REGION, _moto_server, install_stand_ins, make_inputs  # noqa: E402,F401
+from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs  # noqa: E402
 from scones.cli import main  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("aws-moto")
+pytestmark = pytest.mark.xdist_group("test_aws_cmd")  # keeps the module's moto fixtures on one worker
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws_env(server_url: str, monkeypatch: pytest.MonkeyPatch, install_stand_ins: None) -> str:
+def aws_env(server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ENDPOINT_URL", server_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -48,8 +48,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return int(exc.value.code or 0), out, err
 
 
-def test_package_functions_writes_one_zip_per_function(install_stand_ins: None, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_package_functions_writes_one_zip_per_function(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["package", "functions", "--out", str(tmp_path)], capsys)
     assert code == 0
     for name, module in (("serializeImageData", "serialize_image_data"), ("classifyImage", "classify_image"),

@@ -29,6 +29,7 @@ from cifar_factory import (
 from scones.data.cifar import (
     LOCAL_SOURCE_HINT,
     UnsafePickleError,
+    cache_path_for,
     download,
     read_archive,
     resolve_classes,
@@ -313,7 +314,8 @@ def test_download_verifies_and_caches(served: tuple[ArchiveServer, bytes, str], 
     server, data, md5 = served
     url = server.url("cifar-100-python.tar.gz")
     path = download(url, tmp_path / "cache", md5=md5, show_progress=False)
-    assert path == tmp_path / "cache" / "cifar" / "cifar-100-python.tar.gz"
+    assert path.parent.parent == tmp_path / "cache" / "cifar" and path.name == "cifar-100-python.tar.gz"
+    assert cache_path_for(server.url("other/cifar-100-python.tar.gz"), tmp_path / "cache") != path
     assert path.read_bytes() == data
     assert download(url, tmp_path / "cache", md5=md5, show_progress=False) == path
     assert len(server.requests) == 1  # the second call used the cache
@@ -328,7 +330,7 @@ def test_download_with_wrong_checksum_keeps_nothing(served: tuple[ArchiveServer,
     server, _, md5 = served
     with pytest.raises(DataError, match=f"has MD5 {md5}, expected f{{32}}"):
         download(server.url("cifar-100-python.tar.gz"), tmp_path / "cache", md5="f" * 32, show_progress=False)
-    assert list((tmp_path / "cache" / "cifar").iterdir()) == []
+    assert [p for p in (tmp_path / "cache" / "cifar").rglob("*") if p.is_file()] == []
 
 
 def test_download_retries_transient_failures(served: tuple[ArchiveServer, bytes, str], tmp_path: Path) -> None:
@@ -350,7 +352,7 @@ def test_download_gives_up_with_a_local_source_hint(served: tuple[ArchiveServer,
     assert len(server.requests) == 3
     assert "--source /path/to/cifar-100-python.tar.gz" in str(exc.value)
     assert "SCONES_CIFAR_SOURCE" in str(exc.value)
-    assert list((tmp_path / "cache" / "cifar").iterdir()) == []
+    assert [p for p in (tmp_path / "cache" / "cifar").rglob("*") if p.is_file()] == []
 
 
 def test_download_does_not_retry_not_found(archive_server: ArchiveServer, tmp_path: Path) -> None:

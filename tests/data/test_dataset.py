@@ -144,3 +144,14 @@ def test_parse_lst_refuses_bad_lines(line: str, message: str) -> None:
 def test_parse_lst_refuses_duplicate_names() -> None:
     with pytest.raises(DataError, match="more than once: a.png"):
         parse_lst("0\t0\ta.png\n1\t1\ta.png\n", where="train.lst", num_classes=2)
+
+
+def test_load_split_refuses_a_missing_or_broken_image(store: LocalStore) -> None:
+    from scones.data.dataset import load_split
+
+    info = load_dataset_info(store)
+    with pytest.raises(DataError, match="is not a readable PNG"):  # the fixture's images are not PNGs
+        load_split(store, info, "train")
+    store.delete("test/safety_bike_s_000390.png")
+    with pytest.raises(DataError, match="is missing"):
+        load_split(store, info, "test")

@@ -27,7 +27,7 @@ from cifar_factory import (
 from PIL import Image
 
 from scones.data import stage as stage_module
-from scones.data.dataset import DATASET_JSON, load_dataset_info, parse_lst
+from scones.data.dataset import DATASET_JSON, load_dataset_info, load_split, parse_lst
 from scones.data.stage import format_summary, parse_classes, resolve_source, stage_dataset
 from scones.errors import DataError
 from scones.store import LocalStore, S3Store, Store
@@ -152,8 +152,9 @@ def test_a_folder_of_other_files_is_not_replaced(tmp_path: Path, archive: Path) 
     assert os.listdir(dest) == ["thesis.tex"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_failure_while_writing_keeps_the_old_dataset(tmp_path: Path, archive: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     dest = tmp_path / "ds"
     _stage(archive, dest, tmp_path)
     before = {p.relative_to(dest): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
@@ -163,13 +164,14 @@ def test_failure_while_writing_keeps_the_old_dataset(tmp_path: Path, archive: Pa
     def flaky(pixels: np.ndarray) -> bytes:
         nonlocal calls
         calls += 1
-        if calls == 7:
+        if calls == 3:
             raise OSError("disk full")
         return real(pixels)
 
     monkeypatch.setattr(stage_module, "encode_png", flaky)
+    monkeypatch.setattr(stage_module, "CHUNK", 1)  # many small tasks, so some are queued or running at the failure
     with pytest.raises(OSError, match="disk full"):
-        _stage(archive, dest, tmp_path, classes=["apple", "bus"], workers=1)
+        _stage(archive, dest, tmp_path, classes=["apple", "bus"], workers=workers)
     assert {p.relative_to(dest): p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before
     assert not [p for p in tmp_path.rglob("*") if ".scones-staging-" in p.name or p.name.endswith(".tmp")]
 
@@ -256,7 +258,8 @@ def test_stage_from_url(tmp_path: Path, cifar: FakeCifar, archive: Path, archive
     result = _stage(url, tmp_path / "ds", tmp_path)
     assert result.source == stage_module.Source("url", url)
     assert result.source_md5 == hashlib.md5(archive.read_bytes()).hexdigest()
-    assert (tmp_path / "cache" / "cifar" / "cifar-100-python.tar.gz").read_bytes() == archive.read_bytes()
+    cached = list((tmp_path / "cache" / "cifar").rglob("*.tar.gz"))
+    assert [p.read_bytes() for p in cached] == [archive.read_bytes()]
     _assert_matches_cifar(LocalStore(tmp_path / "ds"), cifar, ["bicycle", "motorcycle"])
 
 
@@ -350,6 +353,28 @@ def test_stage_to_s3(tmp_path: Path, cifar: FakeCifar, archive: Path, s3_inproce
     _assert_matches_cifar(store, cifar, ["bicycle", "motorcycle"])
     assert load_dataset_info(store).entries("test")[0].label in (0, 1)
     assert _stage(archive, store, tmp_path).skipped
+    # An s3:// folder is a source too.
+    back = _stage(f"s3://{bucket}/projects/scones/dataset", tmp_path / "local", tmp_path)
+    assert back.source.kind == "folder"
+    _assert_matches_cifar(LocalStore(tmp_path / "local"), cifar, ["bicycle", "motorcycle"])
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_load_split_reads_back_pixels_and_labels(tmp_path: Path, cifar: FakeCifar, archive: Path,
+                                                 backend: str, request: pytest.FixtureRequest) -> None:
+    if backend == "s3":
+        client = request.getfixturevalue("s3_inprocess")
+        store: Store = S3Store(request.getfixturevalue("make_bucket")(client), "ds", client=client)
+    else:
+        store = LocalStore(tmp_path / "ds")
+    _stage(archive, store, tmp_path)
+    info = load_dataset_info(store)
+    pixels, labels = load_split(store, info, "train")
+    entries = info.entries("train")
+    assert pixels.shape == (6, 32, 32, 3) and pixels.dtype == np.uint8
+    assert labels.tolist() == [e.label for e in entries]
+    for image, entry in zip(pixels, entries, strict=True):
+        assert np.array_equal(image, cifar.pixels("train", entry.row))
 
 
 # -- the real archive --------------------------------------------------------------------------

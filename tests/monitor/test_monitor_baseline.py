@@ -92,3 +92,30 @@ def test_reliability_estimates_accuracy_of_a_calibrated_model() -> None:
     assert np.isnan(estimate_accuracy(np.array([np.nan]), table))
     with pytest.raises(BaselineError):
         Reliability.from_dict({"bin_edges": [0, 1], "confidence": [], "accuracy": [], "count": []})
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("statistics.json", "{not json", "is not valid JSON"),
+    ("constraints.json", '{"features": 3}', "not in Model Monitor's schema"),
+    ("scones_baseline.json", '{"format_version": 99}', "format_version 99"),
+    ("scones_baseline.json", '{"format_version": 1}', "is malformed"),
+], ids=["statistics-not-json", "constraints-shape", "info-version", "info-fields"])
+def test_broken_baseline_files_are_clear_errors(tmp_path: Path, monitor_setup: Callable[..., dict[str, Path]],
+                                                name: str, text: str, message: str) -> None:
+    paths = monitor_setup(n_train=20, n_test=4)
+    folder = paths["root"] / "baseline"
+    build_baseline(str(paths["model"]), str(paths["data"]), str(folder), show_progress=False)
+    (folder / name).write_text(text)
+    with pytest.raises(BaselineError, match=message):
+        load_baseline(str(folder))
+
+
+def test_sparse_bins_are_shrunk_towards_their_confidence() -> None:
+    table = Reliability.from_dict({"bin_edges": [i / 10 for i in range(11)],
+                                   "confidence": [0.0] * 5 + [0.55, 0.0, 0.0, 0.0, 0.95],
+                                   "accuracy": [0.0] * 5 + [0.0, 0.0, 0.0, 0.0, 0.9],
+                                   "count": [0] * 5 + [2, 0, 0, 0, 998]})
+    got = table.expected_correct(np.array([0.55, 0.75, 0.97]))
+    assert got[0] == pytest.approx((0 * 2 + 2 * 0.55) / 4)  # two wrong answers do not mean 0 %
+    assert got[1] == pytest.approx(0.75)  # empty bin: the prediction's own confidence
+    assert got[2] == pytest.approx((0.9 * 998 + 2 * 0.95) / 1000)

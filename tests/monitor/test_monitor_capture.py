@@ -104,3 +104,24 @@ def test_csv_and_batch_style_outputs_are_understood(tmp_path: Path) -> None:
     cols = _scan(tmp_path / "c.jsonl")
     assert cols.probs.tolist() == [[0.25, 0.75], [pytest.approx(0.1), pytest.approx(0.9)]]  # type: ignore[attr-defined]
     assert base64.b64decode(rec_obj.endpoint_output.data)  # the payload really was base64
+
+
+def test_large_images_are_measured_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    monkeypatch.setattr("scones.monitor.scan.IMAGE_BATCH_BYTES", 400 * 300 * 3 * 2)  # two big images
+    rng = np.random.default_rng(0)
+    images = []
+    for i in range(5):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(buf, format="JPEG")
+        images.append(buf.getvalue())
+    images.append(make_pngs(1, 1)[0])
+    write_capture(tmp_path, [make_record(img, [0.5, 0.5], START.replace(minute=i), content_type="image/jpeg")
+                             for i, img in enumerate(images)])
+    cols = _scan(tmp_path)
+    assert cols.images[:, :2].tolist() == [[400, 300]] * 5 + [[32, 32]]  # type: ignore[attr-defined]
+    assert np.all((cols.images[:, 2] > 0.3) & (cols.images[:, 2] < 0.7))  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,29 @@ def _report(capture: Path, out: Path, baseline: Baseline | None, **options: obje
     options.setdefault("workers", 1)
     build_report(str(capture), str(out), baseline, ReportOptions(**options))  # type: ignore[arg-type]
     return json.loads((out / "report.json").read_text())
+
+
+class _TagBalance(HTMLParser):
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def _unbalanced_tags(page: str) -> list[str]:
+    checker = _TagBalance()
+    checker.feed(page)
+    return checker.errors + checker.stack
 
 
 def _drifted(report: dict) -> set[str]:  # type: ignore[type-arg]
@@ -81,6 +105,19 @@ def test_timeline_buckets_and_window(tmp_path: Path, baseline_and_model: tuple[B
     assert problems["files_after_window"] == 1 and problems["files"] == 3  # the 09:30 file is not even read
 
 
+def test_per_bucket_drift_shows_when_the_images_got_darker(
+        tmp_path: Path, baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
+    baseline, _ = baseline_and_model
+    images = make_pngs(300, seed=21)
+    images = images[:150] + [darken(png, 0.45) for png in images[150:]]  # the second hour is darker
+    capture_from_images(tmp_path / "cap", images, make_tiny_model(CLASSES), hours=2.0)
+    report = _report(tmp_path / "cap", tmp_path / "out", baseline, bucket_seconds=3600)
+    first, second = report["timeline"]["buckets"]
+    assert first["psi"]["brightness"] < 0.25 < second["psi"]["brightness"]
+    assert first["psi"]["saturation"] < 0.25 and second["psi"]["saturation"] < 0.25
+    assert "brightness" in _drifted(report)
+
+
 def test_bad_input_is_counted_in_json_and_html_and_escaped(
         tmp_path: Path, baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
     baseline, _ = baseline_and_model
@@ -97,6 +134,7 @@ def test_bad_input_is_counted_in_json_and_html_and_escaped(
     page = (tmp_path / "out" / "report.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)" in page
     assert "<i>evil" not in page and "&lt;i&gt;evil&amp;.jsonl:1" in page
+    assert _unbalanced_tags(page) == []
     assert "inputs that do not decode as an image" in page and "outputs that are not class probabilities" in page
     checks = {v["constraint_check_type"] for v in report["violations"]}
     assert {"data_type_check", "completeness_check", "missing_column_check", "extra_column_check"} <= checks
@@ -118,11 +156,12 @@ def test_html_is_self_contained(tmp_path: Path, baseline_and_model: tuple[Baseli
     _report(tmp_path / "cap", tmp_path / "out", baseline, max_thumbnails=5)
     page = (tmp_path / "out" / "report.html").read_text()
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 5 + 5  # five charts, five thumbnails
+    assert len(sources) == 6 + 5  # six charts, five thumbnails
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"(href|src)=\"(https?:|//|file:)", page) and "<script" not in page
+    assert _unbalanced_tags(page) == []
     charts = sorted(p.name for p in (tmp_path / "out" / "charts").iterdir())
-    assert charts == ["class_mix.png", "confidence_histogram.png", "confidence_over_time.png",
+    assert charts == ["class_mix.png", "confidence_histogram.png", "confidence_over_time.png", "drift_over_time.png",
                       "estimated_accuracy.png", "image_statistics.png"]
     assert all((tmp_path / "out" / "charts" / c).read_bytes().startswith(b"\x89PNG") for c in charts)
 
@@ -161,7 +200,9 @@ def test_cli_end_to_end_with_fail_on_violation(tmp_path: Path, monitor_setup: Ca
     out = capsys.readouterr().out
     assert "baseline_drift_check brightness" in out and "report.html" in out
     assert _cli([*args, str(tmp_path / "r3"), "--since", "yesterday"]) == 2
-    assert "--since 'yesterday' is not an ISO-8601 time" in capsys.readouterr().err
+    assert "--since 'yesterday' is not an ISO-8601 time or a duration" in capsys.readouterr().err
+    assert _cli([*args, str(tmp_path / "r3"), "--since", "2h"]) == 0  # nothing from 2025 is that recent
+    assert "0 captured records" in capsys.readouterr().out
     assert _cli([*args, str(tmp_path / "r4"), "--drift-threshold", "bogus=1"]) == 2
     assert "valid tests: chi_square, ks, linf, psi" in capsys.readouterr().err
     assert _cli(["monitor", "report", "--capture", str(tmp_path / "none"), "--out", str(tmp_path / "r5")]) == 1
@@ -169,3 +210,43 @@ def test_cli_end_to_end_with_fail_on_violation(tmp_path: Path, monitor_setup: Ca
     assert _cli(["monitor", "download", "--from", str(tmp_path / "dark"), "--to", str(tmp_path / "copy")]) == 0
     copied = sorted(p.relative_to(tmp_path / "copy") for p in (tmp_path / "copy").rglob("*.jsonl"))
     assert copied == sorted(p.relative_to(tmp_path / "dark") for p in (tmp_path / "dark").rglob("*.jsonl"))
+
+
+def test_cli_defaults_use_the_local_store(tmp_path: Path, scones_home: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor_helpers import stage_dataset, with_training
+
+    from scones.model_artifact import write_model_tarball
+
+    bucket = scones_home / "store" / "scones"
+    stage_dataset(bucket / "dataset", make_pngs(40, 2), make_pngs(30, 3))
+    model = with_training(make_tiny_model(CLASSES), training={})
+    write_model_tarball(bucket / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    assert _cli(["monitor", "baseline"]) == 0
+    assert "test split" in capsys.readouterr().err
+    assert (bucket / "monitor" / "baseline" / "constraints.json").is_file()
+    capture_from_images(bucket / "data_capture", make_pngs(30, 4), make_tiny_model(CLASSES))
+    assert _cli(["monitor", "report", "--out", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["summary"]["records"] == 30 and report["baseline"]["item_count"] == 30
+    assert report["baseline"]["uri"].endswith("/store/scones/monitor/baseline")
+
+
+def test_constraints_file_thresholds_are_honoured(tmp_path: Path,
+                                                  baseline_and_model: tuple[Baseline, dict[str, Path]]) -> None:
+    from dataclasses import replace
+
+    baseline, _ = baseline_and_model
+    capture_from_images(tmp_path / "cap", make_pngs(200, seed=12), make_tiny_model(CLASSES))
+    config = baseline.constraints.monitoring_config
+    strict = replace(baseline, constraints=replace(baseline.constraints, monitoring_config=replace(
+        config, distribution_constraints=replace(config.distribution_constraints,
+                                                 categorical_comparison_threshold=0.0))))
+    report = _report(tmp_path / "cap", tmp_path / "out", strict)
+    linf = next(t for d in report["drift"] if d["feature"] == "predicted_class" for t in d["tests"]
+                if t["test"] == "linf")
+    assert linf["threshold"] == 0.0 and linf["score"] > 0 and linf["drifted"]
+    assert any(v["feature_name"] == "predicted_class" for v in report["violations"])
+    off = replace(strict, constraints=replace(strict.constraints, monitoring_config=replace(
+        strict.constraints.monitoring_config, evaluate_constraints=False)))
+    assert _report(tmp_path / "cap", tmp_path / "out2", off)["violations"] == []

@@ -205,3 +205,67 @@ def test_recorded_request_through_the_server_captures_like_sagemaker(shared_data
     assert list(ours_raw) == list(real_raw)
     assert list(ours_raw["eventMetadata"]) == list(real_raw["eventMetadata"])
     assert path.relative_to(dest).parts[:2] == ("golden", "AllTraffic")
+
+
+def test_wrong_routes_and_methods_answer_json(server: ThreadedServer) -> None:
+    assert httpx.get(f"{server.url}/invocations").json()["error"] == "http_error"
+    missing = httpx.post(f"{server.url}/nope")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_a_refused_oversized_body_leaves_the_connection_usable(server: ThreadedServer, png: bytes) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        big = http.post("/invocations", content=b"\0" * (6 * 1024 * 1024 + 10), headers={"Content-Type": "image/png"})
+        assert big.status_code == 413
+        assert http.post("/invocations", content=png, headers={"Content-Type": "image/png"}).status_code == 200
+
+
+def _server_with_model(tiny_model: Path, predict: Any, **config: Any) -> Any:
+    from scones.serve.app import Endpoint
+
+    cfg = ServeConfig(model=str(tiny_model), port=0, endpoint_name=ENDPOINT, log_level="critical", **config)
+    endpoint = Endpoint(cfg)
+    endpoint.prepare()
+    endpoint._predict = predict  # type: ignore[method-assign]
+    return serve_in_thread(cfg, endpoint=endpoint)
+
+
+def test_a_model_that_does_not_answer_in_time(tiny_model: Path, png: bytes, runtime_client: Any) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def stuck(pixels: np.ndarray) -> np.ndarray:
+        release.wait(30)
+        return np.full((pixels.shape[0], 2), 0.5, dtype=np.float32)
+
+    with _server_with_model(tiny_model, stuck, invocation_timeout=0.2) as running:
+        try:
+            resp = httpx.post(f"{running.url}/invocations", content=png, headers={"Content-Type": "image/png"})
+            assert resp.status_code == 504 and resp.json()["error"] == "timeout"
+            client = runtime_client(running.url)
+            with pytest.raises(client.exceptions.ModelError) as info:
+                client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="image/png", Body=png)
+            assert info.value.response["OriginalStatusCode"] == 0
+        finally:
+            release.set()
+
+
+def test_a_failing_model_is_a_model_error_and_the_server_recovers(tiny_model: Path, png: bytes,
+                                                                    runtime_client: Any) -> None:
+    calls = {"n": 0}
+
+    def flaky(pixels: np.ndarray) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("onnxruntime exploded")
+        return np.full((pixels.shape[0], 2), 0.5, dtype=np.float32)
+
+    with _server_with_model(tiny_model, flaky) as running:
+        client = runtime_client(running.url)
+        with pytest.raises(client.exceptions.ModelError) as info:
+            client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="image/png", Body=png)
+        assert info.value.response["OriginalStatusCode"] == 500
+        assert "onnxruntime exploded" in info.value.response["OriginalMessage"]
+        ok = client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="image/png", Body=png)
+        assert json.loads(ok["Body"].read()) == [0.5, 0.5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import threading
@@ -116,3 +117,30 @@ def test_worker_processes_share_the_port_and_all_capture(tiny_model: Path, tmp_p
             resp.read()
             conn.close()
     assert sorted(r.inference_id or "" for r in _captured(dest)) == sorted(f"w{i}" for i in range(20))
+
+
+def test_runtime_client_and_the_endpoint_url_environment_variable(tiny_model: Path, png: bytes,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    with running_endpoint(str(tiny_model), subprocess=False) as ep:
+        first = ep.runtime_client().invoke_endpoint(EndpointName=ep.endpoint_name, ContentType="image/png",
+                                                    Body=png)["Body"].read()
+        # Unchanged user code: only the environment points boto3 at the local endpoint.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", ep.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.delenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", raising=False)
+        second = boto3.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName="scones-endpoint", ContentType="image/png", Body=png)["Body"].read()
+    assert first == second and len(json.loads(second)) == 2
+
+
+def test_errors_logged_by_a_cleanly_stopped_endpoint_are_passed_on(tiny_model: Path, tmp_path: Path, png: bytes,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the capture folder should go")
+    with running_endpoint(str(tiny_model), capture_dest=str(blocker / "capture")) as ep:
+        ep.runtime_client().invoke_endpoint(EndpointName=ep.endpoint_name, ContentType="image/png", Body=png)
+    assert any("data capture could not write" in r.getMessage() for r in caplog.records)

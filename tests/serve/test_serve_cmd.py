@@ -39,3 +39,38 @@ def test_importing_the_command_and_the_helper_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}).stdout
     assert out.strip() == ""
+
+
+def test_capture_flag_uses_the_default_store_and_options_reach_the_config(
+        tiny_model: Path, scones_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scones.serve.server as server_module
+    from scones.serve.config import ServeConfig
+
+    seen: list[ServeConfig] = []
+    monkeypatch.setattr(server_module, "run_server", lambda config, ready_file=None: seen.append(config))
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--model", str(tiny_model), "--capture", "--sampling-percentage", "20",
+              "--capture-mode", "Input", "--capture-json-content-type", "application/jsonlines",
+              "--endpoint-name", "ep-1", "--port", "0"])
+    assert exc.value.code == 0
+    (config,) = seen
+    assert config.capture is not None
+    assert config.capture.destination == f"file://{(scones_home / 'store').resolve()}/scones/data_capture"
+    assert config.capture.sampling_percentage == 20
+    assert (config.capture.capture_input, config.capture.capture_output) == (True, False)
+    assert config.capture.json_content_types == ("application/jsonlines",)
+    assert (config.endpoint_name, config.port, config.host) == ("ep-1", 0, "127.0.0.1")
+
+
+def test_container_contract_port_from_sagemaker_env(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scones.serve.server as server_module
+    from scones.serve.config import ServeConfig
+
+    seen: list[ServeConfig] = []
+    monkeypatch.setattr(server_module, "run_server", lambda config, ready_file=None: seen.append(config))
+    monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", "9191")
+    monkeypatch.setenv("SCONES_SERVE_MODEL", str(tiny_model))
+    with pytest.raises(SystemExit):
+        main(["serve"])
+    (config,) = seen
+    assert config.port == 9191 and config.model == str(tiny_model) and config.capture is None

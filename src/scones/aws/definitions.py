@@ -8,7 +8,9 @@ Step Functions. For AWS two things change, both here and nowhere else:
 - every way the execution can fail first publishes to the deployment's SNS topic:
   transitions into a ``Fail`` state go through a publishing Task, and Task, Map
   and Parallel states without a ``States.ALL`` catcher get one that publishes and
-  then fails as ``scones.WorkflowFailed`` whose cause is the original error and cause as JSON.
+  then fails as ``scones.WorkflowFailed`` whose cause starts with the original error name.
+  The message is a ``FailureNotification`` (``scones.workflow.notifications``), the
+  same shape the local backend publishes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
 
@@ -27,6 +30,7 @@ LAMBDA_INVOKE: Final = re.compile(r"^arn:[^:]+:states:::lambda:invoke(\.waitForT
 LAMBDA_ARN: Final = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:(?P<name>[^:]+)(?P<qual>:[^:]+)?$")
 SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 PUBLISH_STATE: Final = "Publish failure"
+DESCRIBE_STATE: Final = "Describe failure"
 FAILED_STATE: Final = "Failed"
 FAILED_ERROR: Final = "scones.WorkflowFailed"
 
@@ -36,8 +40,9 @@ Definition = dict[str, Any]
 def load_definition(stem: str) -> Definition:
     """Read ``scones/workflow/definitions/<stem>.asl.json`` from the installed package."""
     try:
-        text = resources.files("scones.workflow.definitions").joinpath(f"{stem}.asl.json").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        # Read through the top package so the workflow engine itself is not imported.
+        text = resources.files("scones").joinpath("workflow", "definitions", f"{stem}.asl.json").read_text("utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise WorkflowError(f"The workflow definition {stem}.asl.json is not installed",
                             hint="reinstall scones; the definitions ship in scones/workflow/definitions/") from exc
     try:
@@ -102,29 +107,72 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def _notification(fail: dict[str, Any], result_path: str | None) -> dict[str, Any]:
+    """Parameters of the Pass state that describes a failure for subscribers.
+
+    The fields are those of ``scones.workflow.notifications.FailureNotification``, which
+    the local backend publishes, so one reader serves both backends (``s3_bucket`` and
+    ``s3_key`` travel inside ``input``: a missing path here would fail the failure path).
+    A catcher's error sits at its ``ResultPath`` (``$`` by default); a Choice or ``Next``
+    into a Fail state carries no error object, so that Fail state's own words are used.
+    """
+    params: dict[str, Any] = {"execution_name.$": "$$.Execution.Name", "execution_arn.$": "$$.Execution.Id",
+                              "status": "FAILED"}
+    if result_path is not None:
+        params.update({"error.$": f"{result_path}.Error", "cause.$": f"{result_path}.Cause"})
+    else:
+        params.update({"error": fail.get("Error"), "cause": fail.get("Cause")})
+    params.update({"time.$": "$$.State.EnteredTime", "input.$": "States.JsonToString($$.Execution.Input)"})
+    return params
+
+
 def _publish_task(topic_arn: str, subject: str, next_state: str) -> dict[str, Any]:
     return {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
-        "Parameters": {"TopicArn": topic_arn, "Subject": subject, "Message.$": "States.JsonToString($)"},
-        # Keep the failure (or state data) as it was, so the Fail state after us reports it unchanged.
+        "Parameters": {"TopicArn": topic_arn, "Subject": subject, "Message.$": "States.JsonToString($)",
+                       "MessageAttributes": {"execution": {"DataType": "String",
+                                                           "StringValue.$": "$$.Execution.Id"}}},
+        # Keep the state data as it was for the Fail state after us.
         "ResultPath": None,
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2}],
         "Next": next_state,
     }
 
 
-def _redirect(state: dict[str, Any], mapping: Mapping[str, str]) -> None:
-    if state.get("Next") in mapping:
-        state["Next"] = mapping[state["Next"]]
-    for choice in state.get("Choices", []) or []:
-        if choice.get("Next") in mapping:
-            choice["Next"] = mapping[choice["Next"]]
-    if state.get("Default") in mapping:
-        state["Default"] = mapping[state["Default"]]
-    for catcher in state.get("Catch", []) or []:
-        if catcher.get("Next") in mapping:
-            catcher["Next"] = mapping[catcher["Next"]]
+@dataclass
+class _Publishers:
+    """Describe (Pass) and publish (Task) states in front of each Fail state, created on first use."""
+
+    states: dict[str, Any]
+    topic_arn: str
+    subject: str
+    taken: set[str]
+    #: The definition's own Fail states that read the state data (ErrorPath/CausePath).
+    reading: frozenset[str] = frozenset()
+    publishers: dict[str, str] = field(default_factory=dict)
+    describers: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    new: dict[str, Any] = field(default_factory=dict)
+
+    def _publisher(self, fail: str) -> str:
+        if fail not in self.publishers:
+            name = _unique(f"{PUBLISH_STATE} ({fail})"[:78], self.taken)
+            self.publishers[fail] = name
+            self.new[name] = _publish_task(self.topic_arn, self.subject, fail)
+        return self.publishers[fail]
+
+    def via(self, fail: str, result_path: str | None) -> str:
+        """The state a route into ``fail`` should go to instead."""
+        target = self.states[fail]
+        if fail in self.reading:
+            return self._publisher(fail)  # that Fail state reads the state data: publish it unchanged
+        key = (fail, result_path)
+        if key not in self.describers:
+            name = _unique(f"{DESCRIBE_STATE} ({fail})"[:78], self.taken)
+            self.describers[key] = name
+            self.new[name] = {"Type": "Pass", "Parameters": _notification(target, result_path),
+                              "Next": self._publisher(fail)}
+        return self.describers[key]
 
 
 def add_failure_notifications(definition: Definition, topic_arn: str, machine: str) -> Definition:
@@ -132,28 +180,34 @@ def add_failure_notifications(definition: Definition, topic_arn: str, machine: s
     out = copy.deepcopy(definition)
     states: dict[str, Any] = out["States"]
     taken = set(states)
-    subject = f"scones: {machine} failed"[:100]
-    fail_states = [name for name, s in states.items() if s.get("Type") == "Fail"]
-    via: dict[str, str] = {}
-    for fail in fail_states:
-        via[fail] = _unique(f"{PUBLISH_STATE} ({fail})"[:80], taken)
-    for state in states.values():
-        _redirect(state, via)
-    if out.get("StartAt") in via:
-        out["StartAt"] = via[out["StartAt"]]
+    fails = {name for name, s in states.items() if s.get("Type") == "Fail"}
+    reading = frozenset(n for n in fails if "ErrorPath" in states[n] or "CausePath" in states[n])
+    publishers = _Publishers(states, topic_arn, f"scones: {machine} failed"[:100], taken, reading)
     uncaught = [s for s in states.values() if s.get("Type") in ("Task", "Map", "Parallel")
                 and not any("States.ALL" in c.get("ErrorEquals", []) for c in s.get("Catch", []) or [])]
-    new_states: dict[str, Any] = {name: _publish_task(topic_arn, subject, fail) for fail, name in via.items()}
+    for state in list(states.values()):
+        if state.get("Next") in fails:
+            state["Next"] = publishers.via(state["Next"], None)
+        if state.get("Default") in fails:
+            state["Default"] = publishers.via(state["Default"], None)
+        for choice in state.get("Choices", []) or []:
+            if choice.get("Next") in fails:
+                choice["Next"] = publishers.via(choice["Next"], None)
+        for catcher in state.get("Catch", []) or []:
+            if catcher.get("Next") in fails:
+                catcher["Next"] = publishers.via(catcher["Next"], catcher.get("ResultPath", "$"))
+    if out.get("StartAt") in fails:
+        out["StartAt"] = publishers.via(out["StartAt"], None)
     if uncaught:
-        publish = _unique(PUBLISH_STATE, taken)
         failed = _unique(FAILED_STATE, taken)
+        # A Fail state may not raise a "States." name again (AWS answers States.Runtime), so the
+        # error gets one fixed name and the cause starts with the original error name.
+        states[failed] = {"Type": "Fail", "Error": FAILED_ERROR,
+                          "CausePath": "States.Format('{}: {}', $.error, $.cause)"}
+        describe = publishers.via(failed, "$")
         for state in uncaught:
-            state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": publish})
-        new_states[publish] = _publish_task(topic_arn, subject, failed)
-        # A Fail state may not raise a "States." name again (AWS answers States.Runtime), so the error
-        # gets one fixed name and the cause keeps the original {"Error", "Cause"} as JSON text.
-        new_states[failed] = {"Type": "Fail", "Error": FAILED_ERROR, "CausePath": "States.JsonToString($)"}
-    states.update(new_states)
+            state.setdefault("Catch", []).append({"ErrorEquals": ["States.ALL"], "Next": describe})
+    states.update(publishers.new)
     return out
 
 

@@ -12,29 +12,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
 from scones.aws.destroy import prune_superseded
-from scones.aws.errors import MissingModelError, RegionMismatchError
+from scones.aws.artifacts import BuildZip, LoadDefinition, collect_artifacts
+from scones.aws.errors import RegionMismatchError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
-from scones.aws.plan import Action, Plan
+from scones.aws.plan import Action, Change, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import deployment_tags
-from scones.errors import DataError, NotFoundError, UsageError
-from scones.model_artifact import ARTIFACT_NAME, read_model_tarball
-from scones.store import Store, open_store
+from scones.errors import UsageError
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD: Final = 0.93
 DESCRIPTIONS: Final = {"lambda": "scones workflow functions", "states": "scones state machines",
                        "sagemaker": "scones endpoint"}
-
-BuildZip = Callable[[str], bytes]
-LoadDefinition = Callable[[str], definitions.Definition]
-
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -44,20 +38,9 @@ class DeployOptions:
     prefix: str = "scones"
     image_uri: str | None = None
     role_arn: str | None = None
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = None  # None: filterInferences' own default
     instance_type: str = "ml.m5.xlarge"
     sampling_percentage: int = 100
-
-
-@dataclass(frozen=True)
-class Artifacts:
-    """Everything read from this machine before anything is sent to AWS."""
-
-    dataset: Store
-    model_bytes: bytes = field(repr=False)
-    model_sha256: str
-    zips: dict[str, bytes] = field(repr=False)
-    workflows: dict[str, definitions.Definition]
 
 
 @dataclass
@@ -77,43 +60,6 @@ class DeployResult:
     @property
     def function_arns(self) -> dict[str, str]:
         return {f: self.names.function_arn(f) for f in FUNCTIONS}
-
-
-def default_build_zip(name: str) -> bytes:
-    from scones.aws.package import build_function_zip  # written alongside; imported when needed
-
-    return build_function_zip(name)
-
-
-def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
-    """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
-    text = str(model_uri).rstrip("/")
-    parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
-        else (text, ARTIFACT_NAME)
-    try:
-        data = open_store(parent, s3_client=s3_client).get_bytes(name)
-    except NotFoundError as exc:
-        raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
-                                hint="train one with 'scones train', or pass --model PATH") from exc
-    read_model_tarball(data, origin=text)  # refuse to ship a corrupt artifact
-    return data
-
-
-def collect_artifacts(options: DeployOptions, *, build_zip: BuildZip | None = None,
-                      load_definition: LoadDefinition | None = None, s3_client: Any | None = None) -> Artifacts:
-    """Read dataset, model, function zips and definitions (``s3_client`` serves ``s3://`` sources)."""
-    from scones.model_artifact import sha256_hex
-
-    dataset = open_store(options.dataset_uri, s3_client=s3_client)
-    if not dataset.list():
-        raise DataError(f"No dataset at {options.dataset_uri}",
-                        hint="stage one with 'scones data stage', or pass --dataset URI")
-    model = read_model(options.model_uri, s3_client=s3_client)
-    build = build_zip or default_build_zip
-    load = load_definition or definitions.load_definition
-    return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
-                     zips={f: build(f) for f in FUNCTIONS},
-                     workflows={stem: load(stem) for stem in STATE_MACHINES})
 
 
 def resolve_names(clients: AwsClients, options: DeployOptions) -> Names:
@@ -143,15 +89,22 @@ def function_environment(base: str, names: Names, threshold: float) -> dict[str,
 
 
 def function_specs(names: Names, zips: dict[str, bytes], role_arn: str,
-                   threshold: float) -> list[lambda_functions.FunctionSpec]:
+                   threshold: float | None) -> list[lambda_functions.FunctionSpec]:
+    """Timeouts, memory and descriptions come from the functions' own catalog, as the local runtime uses them."""
+    from scones.functions.catalog import function_info
+    from scones.functions.helper import DEFAULT_THRESHOLD
+
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"Threshold {threshold} is outside 0-1", hint="pass --threshold between 0 and 1")
-    return [lambda_functions.FunctionSpec(
-        name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
-        role_arn=role_arn, zip_bytes=zips[base],
-        environment=function_environment(base, names, threshold),
-        timeout=lambda_functions.TIMEOUTS[base], memory=lambda_functions.MEMORY[base],
-        description=f"scones {base}") for base in FUNCTIONS]
+    specs = []
+    for base in FUNCTIONS:
+        info = function_info(base)
+        specs.append(lambda_functions.FunctionSpec(
+            name=names.function(base), handler=lambda_functions.handler_for(base, zips[base]),
+            role_arn=role_arn, zip_bytes=zips[base], environment=function_environment(base, names, threshold),
+            timeout=info.timeout_seconds, memory=info.memory_mb, description=info.description))
+    return specs
 
 
 def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *,
@@ -167,12 +120,15 @@ def prepared_definitions(names: Names, raw: dict[str, definitions.Definition], *
 def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = True, wait: bool = True,
                build_zip: BuildZip | None = None, load_definition: LoadDefinition | None = None,
                show_progress: bool = True, sleep: Callable[[float], None] = time.sleep,
-               endpoint_timeout: float = 1800.0) -> DeployResult:
-    """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment."""
+               endpoint_timeout: float = 1800.0, on_change: Callable[[Change], None] | None = None) -> DeployResult:
+    """Deploy (``apply=True``) or plan (``apply=False``, changes nothing) one scones deployment.
+
+    ``on_change`` hears of each change as soon as it is made (the CLI prints it).
+    """
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
-    artifacts = collect_artifacts(options, build_zip=build_zip, load_definition=load_definition,
-                                  s3_client=clients.s3)
+    artifacts = collect_artifacts(options.dataset_uri, options.model_uri, build_zip=build_zip,
+                                  load_definition=load_definition, s3_client=clients.s3)
     tags = deployment_tags(options.prefix)
     roles = ({service: options.role_arn for service in policies.SERVICES} if options.role_arn
              else {service: names.role_arn(service) for service in policies.SERVICES})
@@ -182,7 +138,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     config_request = sagemaker.endpoint_config_request(spec, names, model_request["ModelName"])
     functions = function_specs(names, artifacts.zips, roles["lambda"], options.threshold)
     machines = prepared_definitions(names, artifacts.workflows)
-    plan = Plan()
+    plan = Plan(listener=on_change)
 
     plan.add(s3.sync_store(clients.s3, artifacts.dataset, options.bucket, names.dataset_prefix, apply=apply,
                            show_progress=show_progress))
@@ -198,7 +154,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
 
     plan.add(sns.ensure_topic(clients.sns, names.topic, names.topic_arn, tags=tags, apply=apply))
 
-    plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply))
+    plan.add(sagemaker.ensure_model(clients.sagemaker, model_request, tags=tags, apply=apply, sleep=sleep))
     plan.add(sagemaker.ensure_endpoint_config(clients.sagemaker, config_request, tags=tags, apply=apply))
     endpoint_change = plan.add(sagemaker.ensure_endpoint(clients.sagemaker, names.endpoint,
                                                          config_request["EndpointConfigName"], tags=tags,
@@ -210,7 +166,7 @@ def deploy_aws(clients: AwsClients, options: DeployOptions, *, apply: bool = Tru
     for stem, definition in machines.items():
         plan.add(stepfunctions.ensure_state_machine(
             clients.sfn, names.state_machine(stem), names.state_machine_arn(stem), definition=definition,
-            role_arn=roles["states"], tags=tags, apply=apply))
+            role_arn=roles["states"], tags=tags, apply=apply, sleep=sleep))
 
     if apply and wait:
         current = sagemaker.describe_endpoint(clients.sagemaker, names.endpoint) or {}

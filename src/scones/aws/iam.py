@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 from urllib.parse import unquote
 
-from scones.aws.errors import is_not_found, wrap
+from scones.aws.errors import error_code, is_not_found, wrap
 from scones.aws.plan import Action, Change
 from scones.aws.tags import as_key_value, from_key_value
 
 LOG = logging.getLogger(__name__)
 
 KIND = "iam role"
+T = TypeVar("T")
+#: Error codes with which Lambda, SageMaker and Step Functions refuse a role they cannot assume *yet*.
+PROPAGATION_CODES: Final = frozenset({"InvalidParameterValueException", "ValidationException",
+                                      "AccessDeniedException"})
+
+
+def retry_while_role_propagates(call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep,
+                                attempts: int = 10, interval: float = 3.0) -> T:
+    """Run ``call``, retrying while a role created seconds ago cannot be assumed yet.
+
+    IAM is eventually consistent: services refuse a brand-new role for a few
+    seconds ("cannot be assumed", "Could not assume role"). Other errors pass through.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == attempts or error_code(exc) not in PROPAGATION_CODES or "assume" not in str(exc).lower():
+                raise
+            LOG.info("role not assumable yet (%s); retrying in %s s", error_code(exc), interval)
+            sleep(interval)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _canonical(document: Any) -> str:

@@ -12,19 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scones.aws.errors import AwsError, error_code, is_not_found, wrap
+from scones.aws.errors import AwsError, is_not_found, wrap
+from scones.aws.iam import retry_while_role_propagates
 from scones.aws.plan import Action, Change
 
 LOG = logging.getLogger(__name__)
 
 KIND: Final = "lambda function"
 RUNTIME: Final = "python3.12"
-#: Function name -> handler module, as laid out in ``scones/functions/``.
-MODULES: Final = {"serializeImageData": "serialize_image_data", "classifyImage": "classify_image",
-                  "filterInferences": "filter_inferences"}
-#: Seconds. classifyImage waits for the endpoint, which may take up to 60 s (aws-contracts.md §1.4).
-TIMEOUTS: Final = {"serializeImageData": 30, "classifyImage": 75, "filterInferences": 10}
-MEMORY: Final = {"serializeImageData": 256, "classifyImage": 256, "filterInferences": 128}
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,13 @@ class FunctionSpec:
 
 
 def handler_for(base: str, zip_bytes: bytes) -> str:
-    """Find the handler module of function ``base`` inside its zip (at the root or as a package path)."""
-    module = MODULES[base]
+    """Find the handler module of function ``base`` inside its zip (at the root or as a package path).
+
+    Read from the zip itself, so the ``Handler`` setting always matches the code that ships.
+    """
+    from scones.functions.catalog import function_info
+
+    module = function_info(base).module
     try:
         names = set(zipfile.ZipFile(io.BytesIO(zip_bytes)).namelist())
     except zipfile.BadZipFile as exc:
@@ -97,18 +97,12 @@ def _wait_updated(lam: Any, name: str, sleep: Callable[[float], None], attempts:
 
 
 def _create(lam: Any, spec: FunctionSpec, tags: dict[str, str], sleep: Callable[[float], None]) -> None:
-    # A role created seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
-    for attempt in range(10):
-        try:
-            lam.create_function(FunctionName=spec.name, Code={"ZipFile": spec.zip_bytes}, Tags=tags,
-                                Publish=False, **spec.configuration())
-            return
-        except Exception as exc:
-            if error_code(exc) == "InvalidParameterValueException" and "assume" in str(exc) and attempt < 9:
-                LOG.info("role of %s not assumable yet; retrying", spec.name)
-                sleep(3.0)
-                continue
-            raise wrap(exc, action="create", resource=f"Lambda function {spec.name!r}") from exc
+    try:
+        retry_while_role_propagates(
+            lambda: lam.create_function(FunctionName=spec.name, Code={"ZipFile": spec.zip_bytes}, Tags=tags,
+                                        Publish=False, **spec.configuration()), sleep=sleep)
+    except Exception as exc:
+        raise wrap(exc, action="create", resource=f"Lambda function {spec.name!r}") from exc
 
 
 def ensure_function(lam: Any, spec: FunctionSpec, *, tags: dict[str, str], apply: bool,

@@ -8,6 +8,7 @@ and the report of a real run, so a second run reads "no change".
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -37,13 +38,18 @@ class Change:
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
+    #: Told about each change as it is made, so a long deployment reports as it goes.
+    listener: Callable[[Change], None] | None = field(default=None, repr=False, compare=False)
 
     def add(self, change: Change) -> Change:
         self.changes.append(change)
+        if self.listener is not None:
+            self.listener(change)
         return change
 
     def extend(self, changes: list[Change]) -> None:
-        self.changes.extend(changes)
+        for change in changes:
+            self.add(change)
 
     @property
     def has_changes(self) -> bool:
@@ -51,12 +57,6 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
-
-    def find(self, kind: str, name: str) -> Change:
-        for change in self.changes:
-            if change.kind == kind and change.name == name:
-                return change
-        raise KeyError(f"{kind} {name}")
 
     def summary(self) -> str:
         if not self.has_changes:

@@ -28,13 +28,19 @@ Document = dict[str, Any]
 
 
 def trust_policy(service: str, names: Names) -> Document:
-    """Only ``service`` may assume the role, and only on behalf of this account (no confused deputy)."""
-    return {"Version": VERSION, "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": SERVICES[service]},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": names.account}},
-    }]}
+    """Only ``service`` may assume the role.
+
+    Step Functions documents (and its console writes) the confused-deputy guard: only state
+    machines of this account. Lambda and SageMaker get the plain trust their guides show; a
+    condition those services do not send would make the role unusable, silently, on AWS only.
+    """
+    statement: Document = {"Effect": "Allow", "Principal": {"Service": SERVICES[service]}, "Action": "sts:AssumeRole"}
+    if service == "states":
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": names.account},
+            "ArnLike": {"aws:SourceArn": f"arn:{names.partition}:states:{names.region}:{names.account}:stateMachine:*"},
+        }
+    return {"Version": VERSION, "Statement": [statement]}
 
 
 def lambda_policy(names: Names) -> Document:

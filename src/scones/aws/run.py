@@ -56,6 +56,12 @@ class ExecutionResult:
                    output=json.loads(output) if output else None,
                    error=response.get("error"), cause=response.get("cause"))
 
+    def result(self) -> dict[str, Any]:
+        """The workflow CLI's protocol object, as the local ``Execution.result()`` gives it."""
+        return {"status": self.status.value,
+                "output": self.output if self.status is ExecutionStatus.SUCCEEDED else None,
+                "error": self.error, "cause": self.cause, "executionArn": self.execution_arn}
+
     def check(self) -> ExecutionResult:
         """Return self when the execution succeeded, else raise ``ExecutionFailedError``."""
         if self.status is ExecutionStatus.SUCCEEDED:

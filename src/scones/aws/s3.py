@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from typing import Any, Final
 
 from scones.aws.errors import BucketNotFoundError, RegionMismatchError, error_code, wrap
@@ -98,7 +97,7 @@ def upload_bytes(s3: Any, bucket: str, key: str, data: bytes, *, apply: bool) ->
 
 
 def sync_store(s3: Any, source: Store, bucket: str, prefix: str, *, apply: bool,
-               show_progress: bool = True, read: Callable[[str], bytes] | None = None) -> Change:
+               show_progress: bool = True) -> Change:
     """Upload every object of ``source`` below ``s3://bucket/prefix/``, skipping identical ones.
 
     Objects under the prefix that ``source`` does not hold are left alone.
@@ -106,11 +105,10 @@ def sync_store(s3: Any, source: Store, bucket: str, prefix: str, *, apply: bool,
     keys = source.list()
     prefix = prefix.strip("/")
     etags = _remote_etags(s3, bucket, prefix + "/")
-    read = read or source.get_bytes
     uploaded = 0
     for key in progress(keys, enabled=show_progress, desc=f"s3://{bucket}/{prefix}", unit="file"):
         remote_key = f"{prefix}/{key}"
-        data = read(key)
+        data = source.get_bytes(key)
         if _same(s3, bucket, remote_key, data, etags.get(remote_key)):
             continue
         uploaded += 1

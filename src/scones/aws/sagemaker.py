@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from scones.aws.errors import AwsError, is_not_found, wrap
+from scones.aws.iam import retry_while_role_propagates
 from scones.aws.naming import VARIANT_NAME, Names
 from scones.aws.plan import Action, Change
 from scones.aws.tags import as_key_value
@@ -94,13 +95,14 @@ def _exists(call: Callable[[], Any], resource: str) -> bool:
         raise wrap(exc, action="read", resource=resource) from exc
 
 
-def ensure_model(sm: Any, request: dict[str, Any], *, tags: dict[str, str], apply: bool) -> Change:
+def ensure_model(sm: Any, request: dict[str, Any], *, tags: dict[str, str], apply: bool,
+                 sleep: Callable[[float], None] = time.sleep) -> Change:
     name = request["ModelName"]
     if _exists(lambda: sm.describe_model(ModelName=name), f"SageMaker model {name!r}"):
         return Change("sagemaker model", name, Action.NO_CHANGE)
     if apply:
         try:
-            sm.create_model(**request, Tags=as_key_value(tags))
+            retry_while_role_propagates(lambda: sm.create_model(**request, Tags=as_key_value(tags)), sleep=sleep)
         except Exception as exc:
             raise wrap(exc, action="create", resource=f"SageMaker model {name!r}",
                        hint="check that --image-uri exists in this region and the role may pull it") from exc

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from scones.aws.errors import is_not_found, wrap
+from scones.aws.iam import retry_while_role_propagates
 from scones.aws.plan import Action, Change
 from scones.aws.tags import as_lower_key_value, from_key_value
 
@@ -22,15 +25,17 @@ def describe(sfn: Any, arn: str) -> dict[str, Any] | None:
 
 
 def ensure_state_machine(sfn: Any, name: str, arn: str, *, definition: dict[str, Any], role_arn: str,
-                         tags: dict[str, str], apply: bool) -> Change:
+                         tags: dict[str, str], apply: bool,
+                         sleep: Callable[[float], None] = time.sleep) -> Change:
     current = describe(sfn, arn)
     text = json.dumps(definition, indent=2)
     resource = f"state machine {name!r}"
     try:
         if current is None:
             if apply:
-                sfn.create_state_machine(name=name, definition=text, roleArn=role_arn, type="STANDARD",
-                                         tags=as_lower_key_value(tags))
+                retry_while_role_propagates(lambda: sfn.create_state_machine(
+                    name=name, definition=text, roleArn=role_arn, type="STANDARD", tags=as_lower_key_value(tags)),
+                    sleep=sleep)
             return Change(KIND, name, Action.CREATE)
         todo: list[str] = []
         if json.loads(current.get("definition", "{}")) != definition:

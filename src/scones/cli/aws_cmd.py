@@ -8,10 +8,15 @@ imported inside the commands, never at module import.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scones.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from scones.aws.plan import Change
+    from scones.aws.session import AwsClients
 
 
 def _region_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -22,10 +27,14 @@ def _region_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
-def _clients(region: str | None, profile: str | None):  # type: ignore[no-untyped-def]
+def _clients(region: str | None, profile: str | None) -> AwsClients:
     from scones.aws.session import AwsClients, make_session
 
     return AwsClients.from_session(make_session(region=region, profile=profile))
+
+
+def _echo_change(change: Change) -> None:
+    click.echo(change.render())
 
 
 @click.group()
@@ -63,8 +72,8 @@ def deploy() -> None:
 @click.option("--role-arn", help="Use this one IAM role for everything instead of creating three.")
 @click.option("--dataset", "dataset_uri", help="Staged dataset to upload (default: the local store's dataset).")
 @click.option("--model", "model_uri", help="model.tar.gz or a folder holding it (default: the local store's model).")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.93, show_default=True,
-              help="Confidence threshold for filterInferences (THRESHOLD).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0),
+              help="Confidence threshold for filterInferences (THRESHOLD; default: the function's own, 0.93).")
 @click.option("--instance-type", default="ml.m5.xlarge", show_default=True, help="Endpoint instance type.")
 @click.option("--sampling-percentage", type=click.IntRange(0, 100), default=100, show_default=True,
               help="Share of requests Data Capture records.")
@@ -75,7 +84,7 @@ def deploy() -> None:
 @pass_app
 def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None, profile: str | None,
                    image_uri: str | None, role_arn: str | None, dataset_uri: str | None, model_uri: str | None,
-                   threshold: float, instance_type: str, sampling_percentage: int, dry_run: bool,
+                   threshold: float | None, instance_type: str, sampling_percentage: int, dry_run: bool,
                    template_path: Path | None, no_wait: bool) -> None:
     """Deploy data, model, endpoint, functions and state machines to AWS (idempotent)."""
     from scones.aws.deploy import DeployOptions, deploy_aws
@@ -89,14 +98,14 @@ def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None
         from scones.aws.template import write_template
 
         plan = write_template(clients, options, template_path, apply=not dry_run,
-                              show_progress=app.settings.progress)
-        click.echo(plan.render())
+                              show_progress=app.settings.progress, on_change=_echo_change)
+        click.echo(plan.summary())
         click.echo(f"wrote {template_path}; deploy it with:\n  aws cloudformation deploy --template-file "
                    f"{template_path} --stack-name {prefix} --capabilities CAPABILITY_NAMED_IAM")
         return
     result = deploy_aws(clients, options, apply=not dry_run, wait=not no_wait,
-                        show_progress=app.settings.progress)
-    click.echo(result.plan.render())
+                        show_progress=app.settings.progress, on_change=_echo_change)
+    click.echo(result.plan.summary())
     if dry_run:
         click.echo("dry run: nothing was changed")
         return

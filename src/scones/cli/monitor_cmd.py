@@ -5,7 +5,8 @@ The library (numpy, scipy, matplotlib, onnxruntime) is imported inside each comm
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -13,14 +14,21 @@ from scones.cli.context import AppContext, pass_app
 from scones.errors import UsageError
 
 
-def _parse_time(value: str | None, option: str) -> datetime | None:
+def _parse_time(value: str | None, option: str, now: datetime | None = None) -> datetime | None:
+    """An ISO-8601 time (UTC unless it says otherwise), or a duration ago such as ``2h`` or ``30m``."""
     if value is None:
         return None
+    text = value.strip()
+    if re.fullmatch(r"\d+\s*(s|m|min|h|d)", text.lower()):
+        from scones.monitor.timeline import parse_bucket
+
+        seconds = parse_bucket(text)
+        return (now or datetime.now(UTC)) - timedelta(seconds=seconds or 0)
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise UsageError(f"{option} {value!r} is not an ISO-8601 time",
-                         hint="write it like 2025-10-04T08:00:00Z or 2025-10-04") from exc
+        raise UsageError(f"{option} {value!r} is not an ISO-8601 time or a duration",
+                         hint="write it like 2025-10-04T08:00:00Z, 2025-10-04, or 2h (two hours ago)") from exc
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -47,14 +55,14 @@ def monitor() -> None:
 
 @monitor.command("baseline")
 @click.option("--model", "model_uri", metavar="URI", help="model.tar.gz or its folder [default: <store>/model]")
-@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/data]")
+@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
 @click.option("--out", "out_uri", metavar="URI", help="Baseline folder [default: <store>/monitor/baseline]")
 @pass_app
 def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
     """Run the model over its validation split; write statistics.json and constraints.json."""
     from scones.monitor.baseline import build_baseline
 
-    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("data"),
+    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("dataset"),
                             out_uri or app.default_uri("monitor/baseline"), show_progress=app.settings.progress)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -67,8 +75,8 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
 @monitor.command("report")
 @click.option("--capture", "capture_uri", metavar="URI",
               help="Capture root, endpoint, variant or hour folder, or one .jsonl [default: <store>/data_capture]")
-@click.option("--since", help="Only records at or after this UTC time (ISO-8601).")
-@click.option("--until", help="Only records before this UTC time (ISO-8601).")
+@click.option("--since", help="Only records at or after this time: ISO-8601 (UTC by default) or a duration ago (2h).")
+@click.option("--until", help="Only records before this time: ISO-8601 (UTC by default) or a duration ago (30m).")
 @click.option("--baseline", "baseline_uri", metavar="URI",
               help="Baseline folder [default: <store>/monitor/baseline, if it exists]")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.93, show_default=True,

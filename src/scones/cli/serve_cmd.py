@@ -37,6 +37,12 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
               help="Share of invocations captured (DataCaptureConfig.InitialSamplingPercentage).")
 @click.option("--capture-mode", type=click.Choice(["Input", "Output", "InputAndOutput"]),
               default="InputAndOutput", show_default=True, help="What is captured (CaptureOptions).")
+@click.option("--capture-csv-content-type", "csv_types", multiple=True, default=("text/csv",), show_default=True,
+              help="Content types captured as CSV text (CaptureContentTypeHeader.CsvContentTypes); repeatable.")
+@click.option("--capture-json-content-type", "json_types", multiple=True, default=("application/json",),
+              show_default=True,
+              help="Content types captured as JSON text (CaptureContentTypeHeader.JsonContentTypes); repeatable. "
+                   "Anything else is captured as BASE64.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes (each loads the model; ONNX Runtime threads are split between them).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
@@ -52,7 +58,8 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
 @pass_app
 def serve(app: AppContext, model: str | None, host: str, port: int, endpoint_name: str, variant: str,
           capture_dest: str | None, capture_flag: bool, sampling_percentage: int, capture_mode: str,
-          workers: int, threads: int | None, max_batch_size: int, max_wait_ms: float, log_level: str,
+          csv_types: tuple[str, ...], json_types: tuple[str, ...], workers: int, threads: int | None,
+          max_batch_size: int, max_wait_ms: float, log_level: str,
           ready_file: str | None) -> None:
     """Serve a model.tar.gz with SageMaker's hosting contract, Runtime API and Data Capture.
 
@@ -76,7 +83,8 @@ def serve(app: AppContext, model: str | None, host: str, port: int, endpoint_nam
     if capture_dest is not None:
         capture_input, capture_output = CaptureConfig.mode_flags(capture_mode)
         capture = CaptureConfig(capture_dest, sampling_percentage=sampling_percentage,
-                                capture_input=capture_input, capture_output=capture_output)
+                                capture_input=capture_input, capture_output=capture_output,
+                                csv_content_types=tuple(csv_types), json_content_types=tuple(json_types))
     config = ServeConfig(model=model, host=host, port=port, endpoint_name=endpoint_name, variant=variant,
                          capture=capture, workers=workers, threads=threads, max_batch_size=max_batch_size,
                          max_wait_ms=max_wait_ms, log_level=log_level)

@@ -34,7 +34,7 @@ def validate(definition: str, as_json: bool) -> None:
         click.echo(json.dumps([e.as_dict() for e in errors]))
     elif errors:
         for e in errors:
-            click.echo(str(e), err=True)
+            click.echo(str(e))
     else:
         click.echo(f"{definition}: valid")
     if errors:

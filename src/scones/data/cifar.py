@@ -87,9 +87,11 @@ def expected_md5_for(url: str) -> str | None:
 
 
 def cache_path_for(url: str, cache_dir: Path) -> Path:
+    """``<cache>/cifar/<url digest>/<file name>``: two URLs never share a cached file."""
     name = posixpath.basename(urlparse(url).path) or "cifar-100-python.tar.gz"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "download"
-    return cache_dir / "cifar" / safe
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return cache_dir / "cifar" / digest / safe
 
 
 def _retriable(exc: BaseException) -> bool:

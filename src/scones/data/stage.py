@@ -4,7 +4,7 @@ Everything is read and validated before anything is written, and the output
 appears all at once through ``Store.publish``: a failure leaves the
 destination as it was. Staging the same source and classes again is a no-op
 (unless forced). Rows are selected with numpy in one go; PNG encoding and
-writing run on a thread pool (Pillow's zlib work and file writes release the GIL).
+writing run on a thread pool (zlib compression and file writes release the GIL).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -37,6 +37,7 @@ from scones.data.dataset import (
     parse_lst,
     per_class_counts,
 )
+from scones.data.png import encode_rgb_png
 from scones.errors import DataError, StoreError
 from scones.progress import progress
 from scones.store import Store, open_store
@@ -227,11 +228,7 @@ def _select_named(manifests: dict[str, list[ManifestEntry]], source_classes: lis
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """An RGB PNG of an H×W×3 uint8 array (deterministic: no timestamps or text chunks)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_rgb_png(pixels)
 
 
 def decode_to_rgb(data: bytes, where: str) -> np.ndarray:
@@ -272,8 +269,17 @@ def _write_split(staging: Store, split: str, images: SplitImages, pool: ThreadPo
             staging.put_bytes(image_key(split, entry.filename), encode_png(pixels))
         return stop - start
 
-    for future in [pool.submit(work, start) for start in range(0, len(entries), CHUNK)]:
-        bar.update(future.result())
+    futures = [pool.submit(work, start) for start in range(0, len(entries), CHUNK)]
+    try:
+        for future in futures:
+            bar.update(future.result())
+    except BaseException:
+        # Stop queued work and let running work finish before the staging area is discarded,
+        # so that no late write recreates it.
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
     staging.put_text(manifest_key(split), format_lst(entries))
 
 
@@ -333,8 +339,8 @@ def stage_dataset(source: str | os.PathLike[str], dest: str | Store, *,
 
     total = sum(len(s.entries) for s in splits.values())
     with progress(total=total, unit="img", desc="stage", enabled=show_progress) as bar, \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-stage") as pool, \
-            dest_store.publish() as staging:
+            dest_store.publish() as staging, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-stage") as pool:
         for split in SPLITS:
             _write_split(staging, split, splits[split], pool, bar)
         # Written last, so even a reader of the staging area never sees it before the data.

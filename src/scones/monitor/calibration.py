@@ -20,6 +20,8 @@ import numpy as np
 from scones.monitor.errors import BaselineError
 
 NUM_BINS: Final = 10
+#: Pseudo-observations at the bin's mean confidence added to each bin's accuracy.
+PRIOR_WEIGHT: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,12 @@ class Reliability:
 
     @classmethod
     def measure(cls, confidence: np.ndarray, correct: np.ndarray, bins: int = NUM_BINS) -> Reliability:
-        """The table from labelled predictions: equal-width confidence bins over [0, 1]."""
+        """The table from labelled predictions: equal-width bins over [0, 1], bin i holding (edge_i, edge_i+1].
+
+        The same binning as the trainer's ``metrics.reliability``, so either table reads the same way.
+        """
         edges = np.linspace(0.0, 1.0, bins + 1)
-        idx = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+        idx = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
         counts = np.bincount(idx, minlength=bins)
         conf_sum = np.bincount(idx, weights=confidence, minlength=bins)
         corr_sum = np.bincount(idx, weights=correct.astype(np.float64), minlength=bins)
@@ -60,13 +65,19 @@ class Reliability:
                 "accuracy": list(self.accuracy), "count": list(self.count)}
 
     def expected_correct(self, confidence: np.ndarray) -> np.ndarray:
-        """Per prediction, the validation accuracy at its confidence (its own confidence in empty bins)."""
+        """Per prediction, the validation accuracy at its confidence.
+
+        A bin's accuracy is shrunk towards the bin's mean confidence by ``PRIOR_WEIGHT``
+        pseudo-observations, so a bin that held two validation images cannot claim 0 % or
+        100 %; an empty bin falls back to the prediction's own confidence.
+        """
         edges = np.asarray(self.bin_edges)
         bins = edges.size - 1
-        idx = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
-        acc = np.asarray(self.accuracy)
-        filled = np.asarray(self.count) > 0
-        return np.where(filled[idx], acc[idx], confidence)
+        idx = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+        count = np.asarray(self.count, dtype=np.float64)
+        smoothed = ((np.asarray(self.accuracy) * count + PRIOR_WEIGHT * np.asarray(self.confidence))
+                    / (count + PRIOR_WEIGHT))
+        return np.where(count[idx] > 0, smoothed[idx], confidence)
 
 
 def estimate_accuracy(confidence: np.ndarray, reliability: Reliability | None) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from scones.capture_format import CaptureFormatError, CaptureRecord, parse_capture_key
@@ -48,7 +49,7 @@ class Issue(str, Enum):
         return _LABELS[self]
 
 
-_LABELS: Final = {
+_LABELS: Final = MappingProxyType({
     Issue.UNREADABLE_FILE: "capture files that could not be read",
     Issue.NOT_JSON: "lines that are not JSON",
     Issue.INVALID_RECORD: "records missing fields or of the wrong shape",
@@ -58,7 +59,7 @@ _LABELS: Final = {
     Issue.TOO_MANY_CLASSES: "outputs with more probabilities than the baseline has classes",
     Issue.NO_INPUT: "records without an endpoint input",
     Issue.BAD_IMAGE: "inputs that do not decode as an image",
-}
+})
 
 
 @dataclass

@@ -159,6 +159,30 @@ def estimated_accuracy(buckets: Sequence[TimeBucket], width_s: int, baseline_acc
     return _png(fig)
 
 
+def drift_over_time(buckets: Sequence[TimeBucket], width_s: int, threshold: float) -> bytes:
+    """Each bucket's PSI against the baseline, per feature: when did the traffic start to differ?"""
+    fig, axes = _figure(9, 3.4)
+    ax = axes[0, 0]
+    names = [name for name, _ in buckets[0].psi] if buckets else []
+    if not names:
+        _empty(ax, "no baseline to compare with" if buckets else "no captured requests in the window")
+        return _png(fig)
+    mids = _mids(buckets, width_s)
+    top = threshold
+    for i, name in enumerate(names):
+        values = np.array([dict(b.psi).get(name, np.nan) for b in buckets], dtype=np.float64)
+        if not np.all(np.isnan(values)):
+            top = max(top, float(np.nanmax(values)))
+        ax.plot(mids, values, marker="o", markersize=3, color=f"C{i}", label=name)
+    ax.axhline(threshold, color=ALERT, linestyle="--", label=f"PSI threshold {threshold:g}")
+    ax.set_ylim(0, top * 1.1)
+    ax.set_ylabel("PSI against baseline")
+    ax.set_title(f"Drift per {_width_label(width_s)} (Population Stability Index)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _time_axis(ax)
+    return _png(fig)
+
+
 def feature_histograms(names: Sequence[str], current: Sequence[np.ndarray],
                        baseline: Sequence[np.ndarray | None]) -> bytes:
     fig, axes = _figure(3.2 * len(names), 3, 1, len(names))

@@ -24,9 +24,12 @@ INTEGRAL_FEATURES: Final = frozenset({"image_width", "image_height"})
 CONFIDENCE: Final = "confidence"
 PREDICTED_CLASS: Final = "predicted_class"
 CONTENT_TYPE: Final = "content_type"
-#: Images larger than this many pixels are refused rather than decoded (decompression bombs).
-MAX_PIXELS: Final = 64 * 1024 * 1024
-_LUMA: Final = (0.299, 0.587, 0.114)
+#: Images larger than this many pixels are counted as undecodable rather than decoded (4096 x 4096:
+#: 48 MiB of RGB; SageMaker's 6 MiB request cap allows far larger decompression bombs).
+MAX_PIXELS: Final = 16 * 1024 * 1024
+_LUMA: Final = (77, 150, 29)  # 0.299, 0.587, 0.114 in 1/256ths; they sum to 256
+#: Pixels per chunk of image statistics: 128 CIFAR images, small enough to stay in cache.
+_STATS_CHUNK_PIXELS: Final = 128 * 32 * 32
 _LIKELY_FORMATS: Final = ("PNG", "JPEG")
 
 
@@ -67,30 +70,32 @@ def decode_image(data: bytes) -> np.ndarray:
 
 
 def image_stats(images: Sequence[np.ndarray]) -> np.ndarray:
-    """``[n, 5]`` float64: width, height, brightness, contrast (RMS), saturation, each in [0, 1] but sizes.
+    """``[n, 5]`` float64: width, height, then brightness, contrast and saturation in [0, 1].
 
-    Brightness is the mean luma (ITU-R 601 weights), contrast its standard deviation,
-    saturation the mean HSV saturation; all three are scaled to [0, 1].
+    Brightness is the mean luma (ITU-R 601 weights as 8-bit integers, 77/150/29 of 256),
+    contrast its standard deviation (RMS contrast), saturation the mean HSV saturation.
+    Same-sized images are processed together in cache-sized chunks.
     """
     out = np.empty((len(images), len(IMAGE_FEATURES)), dtype=np.float64)
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, img in enumerate(images):
         by_shape.setdefault(img.shape, []).append(i)
     for shape, idx in by_shape.items():
-        batch = np.stack([images[i] for i in idx]).reshape(len(idx), -1, 3)
-        r = batch[:, :, 0].astype(np.float32)
-        g = batch[:, :, 1].astype(np.float32)
-        b = batch[:, :, 2].astype(np.float32)
-        luma = (_LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b) / 255.0
-        hi = np.maximum(np.maximum(batch[:, :, 0], batch[:, :, 1]), batch[:, :, 2]).astype(np.float32)
-        lo = np.minimum(np.minimum(batch[:, :, 0], batch[:, :, 1]), batch[:, :, 2]).astype(np.float32)
-        sat = (hi - lo) / np.maximum(hi, 1.0)
-        rows = np.asarray(idx)
-        out[rows, 0] = shape[1]
-        out[rows, 1] = shape[0]
-        out[rows, 2] = luma.mean(axis=1)
-        out[rows, 3] = luma.std(axis=1)
-        out[rows, 4] = sat.mean(axis=1)
+        chunk = max(1, _STATS_CHUNK_PIXELS // max(1, shape[0] * shape[1]))
+        for start in range(0, len(idx), chunk):
+            rows = np.asarray(idx[start:start + chunk])
+            batch = np.stack([images[i] for i in rows]).reshape(rows.size, -1, 3)
+            r, g, b = batch[:, :, 0], batch[:, :, 1], batch[:, :, 2]
+            luma = (r.astype(np.uint16) * _LUMA[0] + g.astype(np.uint16) * _LUMA[1]
+                    + b.astype(np.uint16) * _LUMA[2]).astype(np.float32) * (1.0 / (256 * 255))
+            hi = np.maximum(np.maximum(r, g), b)
+            lo = np.minimum(np.minimum(r, g), b)
+            sat = (hi - lo).astype(np.float32) / np.maximum(hi, 1).astype(np.float32)
+            out[rows, 0] = shape[1]
+            out[rows, 1] = shape[0]
+            out[rows, 2] = luma.mean(axis=1)
+            out[rows, 3] = luma.std(axis=1)
+            out[rows, 4] = sat.mean(axis=1)
     return out
 
 

@@ -115,6 +115,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append(_img(charts["image_statistics.png"], "image statistics"))
 
     parts.append("<h2>Drift</h2>")
+    parts.append(_img(charts["drift_over_time.png"], "drift over time"))
     if not report["drift"]:
         parts.append("<p class='muted'>No baseline given, so nothing to compare with.</p>")
     else:
@@ -124,7 +125,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
             for t in item["tests"]:
                 flag = ("<span class='bad'>yes</span>" if t["drifted"] else
                         ("<span class='muted'>not run</span>" if t["score"] is None else "no"))
-                rule = "≥" if t["score_name"] in ("psi",) else (">" if t["score_name"] == "distance" else "p <")
+                rule = "≥" if t["score_name"] == "psi" else ("&gt;" if t["score_name"] == "distance" else "p &lt;")
                 parts.append(f"<tr><td>{escape(item['feature'])}</td><td>{escape(t['test'])}</td>"
                              f"<td class='num'>{_fmt(t['score'])}</td><td>{rule} {t['threshold']:g}</td>"
                              f"<td>{flag}</td><td>{escape(t['note'])}</td></tr>")

@@ -30,6 +30,7 @@ from scones.monitor.outputs import open_output
 from scones.monitor.profile import profile
 from scones.monitor.scan import CaptureColumns, ScanOptions, detect_class_count, scan_capture
 from scones.monitor.schema import NumericStatistics, Statistics, Violation, dumps, violations_to_dict
+from scones.monitor.stats.drift import PSI_THRESHOLD
 from scones.monitor.timeline import TimeBucket, buckets
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ DEFAULT_THRESHOLD: Final = 0.93
 LATENCY_NOTE: Final = ("not recorded — SageMaker Data Capture records carry no latency field "
                        "(see the endpoint's /metrics or CloudWatch ModelLatency)")
 CHART_FEATURES: Final = ("brightness", "contrast", "saturation")
+#: Features whose PSI against the baseline is also computed per time bucket.
+TIMELINE_DRIFT: Final = ("confidence", "brightness", "contrast", "saturation")
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,18 @@ def analyse(capture_uri: str, baseline: Baseline | None, options: ReportOptions,
                            workers=options.workers, show_progress=options.show_progress)
     statistics = profile(columns, classes)
     reliability = baseline.info.reliability if baseline is not None else None
-    width, timeline = buckets(columns, options.threshold, reliability, options.bucket_seconds)
+    references = {name: sample for name in TIMELINE_DRIFT
+                  if (sample := _baseline_sample(baseline, name)) is not None and sample.size}
+    width, timeline = buckets(columns, options.threshold, reliability, options.bucket_seconds,
+                              references=references, features=_columns_by_name(columns, TIMELINE_DRIFT))
     drift: list[FeatureDrift] = []
     found: list[Violation] = []
     if baseline is not None:
-        drift = compare(baseline.statistics, statistics, drift_plan(classes), options.drift_thresholds)
+        # Model Monitor's own categorical distance reads its threshold from constraints.json,
+        # so editing that file works as it does on AWS; --drift-threshold still wins.
+        distribution = baseline.constraints.monitoring_config.distribution_constraints
+        thresholds = {"linf": distribution.categorical_comparison_threshold, **options.drift_thresholds}
+        drift = compare(baseline.statistics, statistics, drift_plan(classes), thresholds)
         found = violations(baseline.constraints, statistics, drift, columns.issues, num_classes=len(classes))
     return Analysis(capture_uri, tuple(classes), columns, statistics, width, timeline, drift, found, baseline,
                     baseline_uri, options)
@@ -152,6 +162,16 @@ def report_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def _columns_by_name(columns: CaptureColumns, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        if name == CONFIDENCE:
+            out[name] = columns.confidence
+        elif name in IMAGE_FEATURES:
+            out[name] = columns.images[:, IMAGE_FEATURES.index(name)]
+    return out
+
+
 def _baseline_sample(baseline: Baseline | None, name: str) -> np.ndarray | None:
     if baseline is None:
         return None
@@ -175,6 +195,8 @@ def draw_charts(analysis: Analysis) -> dict[str, bytes]:
         "class_mix.png": charts.class_mix(analysis.timeline, classes, analysis.width_s, baseline_share),
         "estimated_accuracy.png": charts.estimated_accuracy(analysis.timeline, analysis.width_s,
                                                             baseline.info.accuracy if baseline else None),
+        "drift_over_time.png": charts.drift_over_time(analysis.timeline, analysis.width_s,
+                                                      analysis.options.drift_thresholds.get("psi", PSI_THRESHOLD)),
         "image_statistics.png": charts.feature_histograms(
             CHART_FEATURES, [cols.images[:, IMAGE_FEATURES.index(n)] for n in CHART_FEATURES],
             [_baseline_sample(baseline, n) for n in CHART_FEATURES]),

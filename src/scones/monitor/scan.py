@@ -32,8 +32,10 @@ from scones.store import Store, open_store
 
 LOG = logging.getLogger(__name__)
 
-#: Images decoded before their statistics are computed together.
+#: Images decoded before their statistics are computed together (at most this many, and at most
+#: this many bytes of pixels, so that large images cannot pile up in memory).
 IMAGE_BATCH: Final = 2048
+IMAGE_BATCH_BYTES: Final = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,7 @@ def merge_columns(parts: Sequence[CaptureColumns], num_classes: int, max_thumbna
         merged.out_of_window += p.out_of_window
         merged.files += p.files
         merged.files_skipped += p.files_skipped
-    merged.thumbnails = heapq.nsmallest(max_thumbnails, (t for p in parts for t in p.thumbnails),
-                                        key=lambda t: (t.confidence, t.time))
+    merged.thumbnails = _lowest((t for p in parts for t in p.thumbnails), max_thumbnails)
     order = np.argsort(merged.time, kind="stable")
     merged.time, merged.probs, merged.images = merged.time[order], merged.probs[order], merged.images[order]
     return merged
@@ -131,6 +132,7 @@ class _FileScanner:
         self.times: list[float] = []
         self.probs: list[Sequence[float] | None] = []
         self.pending: list[tuple[int, np.ndarray]] = []
+        self.pending_bytes = 0
         self.image_rows: list[np.ndarray] = []
         self.image_index: list[np.ndarray] = []
         self.content_types: Counter[str] = Counter()
@@ -161,7 +163,8 @@ class _FileScanner:
             self.issues.add(Issue.BAD_IMAGE, where, str(exc)[:200])
             return
         self.pending.append((row, pixels))
-        if len(self.pending) >= IMAGE_BATCH:
+        self.pending_bytes += pixels.nbytes
+        if len(self.pending) >= IMAGE_BATCH or self.pending_bytes >= IMAGE_BATCH_BYTES:
             self._flush_images()
         if probs is not None:
             self._consider_thumbnail(probs, when, side.observed_content_type, data, where)
@@ -204,6 +207,7 @@ class _FileScanner:
         self.image_index.append(rows)
         self.image_rows.append(image_stats([p for _, p in self.pending]))
         self.pending.clear()
+        self.pending_bytes = 0
 
     def finish(self) -> CaptureColumns:
         self._flush_images()
@@ -247,14 +251,25 @@ def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOption
     workers = workers or os.cpu_count() or 1
     local = bool(files) and store.local_path(files[0].key) is not None
     parts: list[CaptureColumns] = []
+    thumbnails: list[Thumbnail] = []
     bar = progress(total=len(files), enabled=show_progress, desc="capture files", unit="file")
     try:
         for part in _scan_parts(store, files, options, workers if local else 1):
+            # Keep only the overall lowest few images as parts arrive: memory stays bounded by
+            # max_thumbnails images however many files (or however large the images) there are.
+            thumbnails = _lowest(thumbnails + part.thumbnails, options.max_thumbnails)
+            part.thumbnails = []
             parts.append(part)
             bar.update(1)
     finally:
         bar.close()
-    return merge_columns(parts, options.num_classes, options.max_thumbnails)
+    merged = merge_columns(parts, options.num_classes, options.max_thumbnails)
+    merged.thumbnails = thumbnails
+    return merged
+
+
+def _lowest(thumbnails: Iterable[Thumbnail], limit: int) -> list[Thumbnail]:
+    return heapq.nsmallest(limit, thumbnails, key=lambda t: (t.confidence, t.time, t.where))
 
 
 def _scan_parts(store: Store, files: Sequence[CaptureFile], options: ScanOptions,

@@ -2,7 +2,8 @@
 
 Records are built with ``scones.capture_format`` (the endpoint's own record type) and
 laid out as SageMaker does: ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<MM>-<SS>-<mmm>-<uuid>.jsonl``,
-a new file every ``rotate_seconds`` of traffic and at every hour boundary.
+a new file every ``rotate_seconds`` of traffic, before ``rotate_bytes`` and at every hour
+boundary (the endpoint's defaults are 60 s and 4 MiB).
 """
 
 from __future__ import annotations
@@ -39,24 +40,30 @@ def spread(count: int, start: datetime, duration: timedelta) -> list[datetime]:
 
 
 def write_capture(root: Path, records: Iterable[CaptureRecord], *, endpoint: str = "scones-endpoint",
-                  variant: str = "AllTraffic", rotate_seconds: float = 600.0) -> list[Path]:
+                  variant: str = "AllTraffic", rotate_seconds: float = 600.0,
+                  rotate_bytes: int = 4 * 1024 * 1024) -> list[Path]:
     """Write records (in time order) into rotated capture files under ``root``; returns the files."""
     paths: list[Path] = []
     handle: io.TextIOWrapper | None = None
     opened_at: datetime | None = None
+    size = 0
     try:
         for record in records:
             when = record.inference_time
+            line = record.to_json_line()
             if (handle is None or opened_at is None or (when - opened_at).total_seconds() >= rotate_seconds
-                    or when.astimezone(UTC).hour != opened_at.astimezone(UTC).hour):
+                    or when.astimezone(UTC).hour != opened_at.astimezone(UTC).hour
+                    or size + len(line) > rotate_bytes):
                 if handle is not None:
                     handle.close()
                 path = root / capture_key(endpoint, variant, when)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 handle = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed on rotation
                 opened_at = when
+                size = 0
                 paths.append(path)
-            handle.write(record.to_json_line())
+            handle.write(line)
+            size += len(line)
     finally:
         if handle is not None:
             handle.close()

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Final
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scones.model_artifact import load_model
@@ -37,7 +38,8 @@ from scones.serve.batching import BatcherClosed, MicroBatcher
 from scones.serve.capture import CaptureWriter, Invocation
 from scones.serve.config import ServeConfig, valid_name
 from scones.serve.errors import (
-    JSON_TYPE, ACCOUNT_ID, EndpointNotFound, InferenceTimeout, InvalidHeader, InvocationError, NotAcceptable,
+    ACCOUNT_ID, JSON_TYPE, ClientDisconnected, EndpointNotFound, InferenceTimeout, InvalidHeader, InvocationError,
+    NotAcceptable,
     NotReady, PayloadTooLarge, ServerSideError, container_error_response, runtime_error_response,
 )
 from scones.serve.images import BATCH_TYPE, decode_payload, media_type
@@ -56,6 +58,9 @@ CUSTOM_ATTRIBUTES_HEADER: Final = "x-amzn-sagemaker-custom-attributes"
 TARGET_VARIANT_HEADER: Final = "x-amzn-sagemaker-target-variant"
 #: Bodies up to this size are decoded on the event loop; larger ones in a thread.
 INLINE_DECODE_BYTES: Final = 64 * 1024
+#: After refusing a request, read (and discard) up to this much of its body, so the client can finish
+#: sending and read the answer on a connection that stays usable; beyond it the connection is closed.
+DRAIN_LIMIT_BYTES: Final = 64 * 1024 * 1024
 ACCEPTED: Final = frozenset({"*/*", "application/*", JSON_TYPE})
 
 
@@ -140,6 +145,10 @@ class Endpoint:
             response = await self._invoke(request, when, request_id, runtime=runtime)
         except InvocationError as exc:
             response = self._error(exc, runtime=runtime, request_id=request_id)
+            await _drain(request)
+        except ClientDisconnect:
+            response = self._error(ClientDisconnected("the client disconnected before sending its whole body"),
+                                   runtime=runtime, request_id=request_id)
         except Exception as exc:  # a bug, not the caller's fault: log it, answer like a failed container
             LOG.exception("unexpected error while answering an invocation")
             response = self._error(ServerSideError(f"internal error: {type(exc).__name__}"),
@@ -235,6 +244,24 @@ class Endpoint:
         return Response(output, media_type=JSON_TYPE, headers=headers)
 
 
+async def _drain(request: Request) -> None:
+    drained = 0
+    try:
+        async for chunk in request.stream():
+            drained += len(chunk)
+            if drained > DRAIN_LIMIT_BYTES:
+                return
+    except (RuntimeError, ClientDisconnect):  # already read, or the client is gone: nothing to drain
+        return
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and wrong methods answer in JSON like everything else."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": "not_found" if exc.status_code == 404 else "http_error", "message": exc.detail},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
 def _valid_inference_id(value: str) -> bool:
     return 1 <= len(value) <= 64 and not value[0].isspace() and value.isprintable()
 
@@ -257,7 +284,7 @@ def build_app(config: ServeConfig, *, endpoint: Endpoint | None = None) -> Starl
         Route("/endpoints/{name}/invocations", ep.runtime_invocations, methods=["POST"]),
         Route("/metrics", ep.metrics_text, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
     app.state.endpoint = ep
     return app
 

@@ -24,7 +24,6 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -56,7 +55,7 @@ class CaptureConfig:
     rotate_bytes: int = 4 * 1024 * 1024
     max_backlog_records: int = 10_000
     max_backlog_bytes: int = 64 * 1024 * 1024
-    drain_timeout: float = 20.0
+    drain_timeout: float = 10.0  # + 15 s graceful HTTP shutdown stays under SageMaker's 30 s SIGKILL
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampling_percentage, int) or not 0 <= self.sampling_percentage <= 100:
@@ -145,6 +144,7 @@ class CaptureWriter:
             else:
                 self._backlog_records += 1
                 self._backlog_bytes += size
+                self._queue.put(invocation)  # under the lock: never behind close()'s stop marker
                 drops = 0
         if drops:
             self.metrics.count_capture("dropped")
@@ -154,7 +154,6 @@ class CaptureWriter:
                             f"backlog full ({self.config.max_backlog_records} records / "
                             f"{self.config.max_backlog_bytes} bytes); the store is slower than traffic")
             return False
-        self._queue.put(invocation)
         self.metrics.count_capture("queued")
         return True
 

@@ -66,6 +66,12 @@ class MalformedBatch(InvocationError):
     kind = "malformed_batch"
 
 
+class ClientDisconnected(InvocationError):
+    """The caller went away before sending its whole body (nobody reads the answer; it is counted)."""
+
+    kind = "client_disconnect"
+
+
 class UnsupportedContentType(InvocationError):
     status_code = 415
     kind = "unsupported_content_type"

@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import scones
 from scones.errors import SconesError
@@ -57,6 +57,13 @@ class RunningEndpoint:
         """``boto3.client("sagemaker-runtime", endpoint_url=...)`` takes this (the same as ``url``)."""
         return self.url
 
+    def runtime_client(self, region_name: str = "us-east-1") -> Any:
+        """A boto3 ``sagemaker-runtime`` client for this endpoint (dummy credentials: nothing is signed for AWS)."""
+        import boto3
+
+        return boto3.client("sagemaker-runtime", endpoint_url=self.url, region_name=region_name,
+                            aws_access_key_id="scones", aws_secret_access_key="scones")
+
 
 def _tail(path: Path, limit: int = 4000) -> str:
     try:
@@ -66,9 +73,13 @@ def _tail(path: Path, limit: int = 4000) -> str:
     return text[-limit:].strip()
 
 
+#: Loopback only: never route the health check through an HTTP proxy from the environment.
+_NO_PROXY_OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _ping(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/ping", timeout=2) as resp:  # noqa: S310 - loopback URL we built
+        with _NO_PROXY_OPENER.open(f"{url}/ping", timeout=2) as resp:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -137,9 +148,16 @@ def _stop(proc: sp.Popen[bytes], log_path: Path, *, quiet: bool = False) -> None
             proc.kill()
             proc.wait()
             return
+    if quiet:
+        return
     # uvicorn re-raises the SIGTERM it handled once shut down, so -SIGTERM is a clean stop too.
-    if proc.returncode not in (0, -signal.SIGTERM) and not quiet:
+    if proc.returncode not in (0, -signal.SIGTERM):
         LOG.warning("the endpoint exited with code %s:\n%s", proc.returncode, _tail(log_path))
+        return
+    # A clean exit can still have logged trouble (a capture store that failed): pass it on.
+    problems = [line for line in _tail(log_path, 20_000).splitlines() if " ERROR " in line]
+    if problems:
+        LOG.warning("the endpoint reported errors:\n%s", "\n".join(problems[-20:]))
 
 
 def _in_thread(model: str, endpoint_name: str, variant: str, capture_dest: str | None, sampling_percentage: int,

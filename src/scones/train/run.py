@@ -87,6 +87,7 @@ def library_versions() -> dict[str, str]:
 
 def train(data_uri: str, out_uri: str, config: TrainConfig, *, show_progress: bool = False,
           pretrained: bool = True) -> TrainReport:
+    from scones.data.dataset import dataset_fingerprint
     from scones.train.data import load_dataset, stratified_split
 
     out_store, out_name = output_location(out_uri)
@@ -112,6 +113,7 @@ def train(data_uri: str, out_uri: str, config: TrainConfig, *, show_progress: bo
     metrics = build_metrics(dataset.classes, val_probs, val.labels, test_probs, dataset.test.labels, config)
     training = {
         "arch": config.arch, "config": config.to_dict(), "dataset": data_uri,
+        "dataset_fingerprint": dataset_fingerprint(open_store(data_uri)),
         "validation_files": sorted(val.files), "fit_images": len(fit), "validation_images": len(val),
         "test_images": len(dataset.test), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
         "temperature": result.temperature, "history": result.history,

@@ -82,6 +82,30 @@ def estimate_loss(model: Classifier, split: Split) -> dict[str, float]:
     return {"val_loss": loss, "val_acc": acc}
 
 
+@torch.no_grad()
+def cache_features(model: Classifier, images: np.ndarray, *, show_progress: bool = False) -> torch.Tensor:
+    """Backbone features [2, n, d]: index 0 the images, 1 their mirror images."""
+    model.eval()
+    out: list[list[torch.Tensor]] = [[], []]
+    for i in progress(range(0, len(images), EVAL_BATCH), enabled=show_progress, desc="features", unit="batch"):
+        batch = torch.from_numpy(images[i:i + EVAL_BATCH])
+        out[0].append(model.features(batch))
+        out[1].append(model.features(batch.flip(2)))
+    model.train()
+    return torch.stack([torch.cat(out[0]), torch.cat(out[1])])
+
+
+@torch.no_grad()
+def estimate_loss_cached(model: Classifier, features: torch.Tensor, labels: np.ndarray) -> dict[str, float]:
+    """``estimate_loss`` on cached features (same flip averaging as ``Classifier.forward``)."""
+    model.eval()
+    logits = (model.classify(features[0]) + model.classify(features[1])) / 2
+    model.train()
+    target = torch.from_numpy(labels)
+    return {"val_loss": F.cross_entropy(logits, target).item(),
+            "val_acc": float((logits.argmax(1) == target).float().mean())}
+
+
 def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConfig, *,
                      show_progress: bool = False, pretrained: bool = True) -> TrainResult:
     config = config.resolved()
@@ -99,6 +123,25 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
 
     images = torch.from_numpy(fit.images)
     labels = torch.from_numpy(fit.labels)
+    if model.frozen_backbone:
+        # The backbone never changes, so compute its features once, for each image and its
+        # mirror image (the augmentation a frozen backbone allows cheaply); epochs then cost
+        # only the linear head.
+        cached = cache_features(model, fit.images, show_progress=show_progress)
+        model.feature_mean.copy_(cached.mean(dim=(0, 1)))
+        model.feature_std.copy_(cached.std(dim=(0, 1)) + 1e-6)
+        val_features = cache_features(model, val.images, show_progress=show_progress)
+
+    def batch_logits(idx: torch.Tensor) -> torch.Tensor:
+        if model.frozen_backbone:
+            mirrored = (torch.rand(len(idx), generator=gen) < 0.5).long()
+            return model.classify(cached[mirrored, idx])
+        return model(augment(images[idx], gen))
+
+    def validation() -> dict[str, float]:
+        if not model.frozen_backbone:
+            return estimate_loss(model, val)
+        return estimate_loss_cached(model, val_features, val.labels)
     batch_size = min(config.batch_size, len(fit))
     steps_per_epoch = max(1, len(fit) // batch_size)
     total = steps_per_epoch * config.epochs
@@ -117,7 +160,7 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
             lr = get_lr(it, total, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            logits = model(augment(images[idx], gen))
+            logits = batch_logits(idx)
             loss = F.cross_entropy(logits, labels[idx], label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -126,7 +169,7 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
             seen += len(idx)
             loss_sum += loss.item() * len(idx)
             correct += int((logits.argmax(1) == labels[idx]).sum())
-        row = {"epoch": epoch + 1, "loss": loss_sum / seen, "acc": correct / seen, **estimate_loss(model, val)}
+        row = {"epoch": epoch + 1, "loss": loss_sum / seen, "acc": correct / seen, **validation()}
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['acc']:.3f}", val_loss=f"{row['val_loss']:.3f}",
                         val_acc=f"{row['val_acc']:.3f}")
@@ -140,7 +183,11 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
 
     model.load_state_dict(best["state"])
     model.eval()
-    val_logits = predict_logits(model, val.images)
+    if model.frozen_backbone:
+        with torch.no_grad():
+            val_logits = ((model.classify(val_features[0]) + model.classify(val_features[1])) / 2).numpy()
+    else:
+        val_logits = predict_logits(model, val.images)
     temperature = fit_temperature(val_logits, val.labels)
     model.temperature.fill_(temperature)
     LOG.info("kept epoch %d; temperature %.3f", best["epoch"], temperature)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -51,5 +52,11 @@ class FakeClock:
 
 def iso_timestamp(epoch: float) -> str:
     """``2024-01-02T03:04:05.678Z``: how the context object writes times."""
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return _iso_millis(int(epoch * 1000))
+
+
+@lru_cache(maxsize=64)
+def _iso_millis(millis: int) -> str:
+    # Cached: many states enter within the same millisecond, and formatting costs more than a transition.
+    dt = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"

@@ -9,9 +9,10 @@ own context object, variable scope and position in the history.
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.clock import Clock, iso_timestamp
@@ -42,6 +43,7 @@ class ExecutionContext:
     account: str = "123456789012"
     store: Store | None = None
     deadline: float | None = None
+    stop: threading.Event | None = None
     _jsonata_functions: dict[str, Any] | None = None
 
     def jsonata_functions(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class Frame:
     """One thread of control inside an execution."""
 
     __slots__ = ("execution", "context_object", "variables", "last_event_id", "entered_event_id", "state_name",
-                 "retry_count", "_scope_cache")
+                 "retry_count")
 
     def __init__(self, execution: ExecutionContext, context_object: dict[str, Any], variables: VariableScope,
                  last_event_id: int = 0) -> None:

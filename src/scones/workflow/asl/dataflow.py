@@ -129,6 +129,14 @@ class JsonPathFlow:
     def catch_output(self, frame: Frame, raw: Any, error_output: Any, catcher: Any) -> Any:
         return self.apply_result_path(frame, raw, error_output, catcher.result_path)
 
+    def catch_assignments(self, frame: Frame, raw: Any, error_output: Any, catcher: Any) -> dict[str, Any] | None:
+        """A catcher's ``Assign``: ``$`` is the error output."""
+        if catcher.assign is None:
+            return None
+        values = catcher.assign.eval(frame, error_output)
+        check_assignment(frame, values)
+        return values  # type: ignore[no-any-return]
+
 
 def check_assignment(frame: Frame, values: Any) -> None:
     problem = assignment_size_problem(values) if isinstance(values, dict) else None
@@ -158,7 +166,8 @@ class JsonataFlow:
         args = props.get(parameters_field, ABSENT)
         self.arguments: JTemplate | None = None if args is ABSENT else compile_jsonata_template(args, parameters_field)
         output = props.get("Output", ABSENT)
-        self.output_template: JTemplate | None = None if output is ABSENT else compile_jsonata_template(output, "Output")
+        self.output_template: JTemplate | None = (None if output is ABSENT
+                                                  else compile_jsonata_template(output, "Output"))
         assign = props.get("Assign", ABSENT)
         self.assign: JTemplate | None = None if assign is ABSENT else compile_jsonata_template(assign, "Assign")
 
@@ -202,6 +211,14 @@ class JsonataFlow:
         if template is None:
             return error_output
         return template.eval(jsonata_bindings(frame, raw, error_output=error_output), frame.error_prefix())
+
+    def catch_assignments(self, frame: Frame, raw: Any, error_output: Any, catcher: Any) -> dict[str, Any] | None:
+        """A catcher's ``Assign`` with ``$states.errorOutput``."""
+        if catcher.assign is None:
+            return None
+        values = catcher.assign.eval(jsonata_bindings(frame, raw, error_output=error_output), frame.error_prefix())
+        check_assignment(frame, values)
+        return values  # type: ignore[no-any-return]
 
 
 Flow = JsonPathFlow | JsonataFlow

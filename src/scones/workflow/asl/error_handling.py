@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
+from scones.workflow.asl.dataflow import ABSENT
 from scones.workflow.asl.errors import error_matches
 from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
 from scones.workflow.asl.payload import Template, compile_template
@@ -95,8 +96,6 @@ class Catcher:
 
     @classmethod
     def from_props(cls, props: dict[str, Any], jsonata: bool) -> Catcher:
-        from scones.workflow.asl.dataflow import ABSENT
-
         if "ResultPath" in props:
             rp = props["ResultPath"]
             result_path: JsonPath | None | object = None if rp is None else JsonPath(rp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from scones.workflow.asl.history import EventType, History
 from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
-from scones.workflow.asl.program import ExecutionTimedOut, StateMachine
+from scones.workflow.asl.program import ExecutionAborted, ExecutionTimedOut, StateMachine
 from scones.workflow.asl.resources import ResourceResolver
 from scones.workflow.asl.variables import VariableScope
 
@@ -136,9 +137,14 @@ class Executor:
         self.store = store
         self.state_machine_name = state_machine_name
 
-    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None) -> Execution:
-        name = name or str(uuid.uuid4())
+    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
+            stop: threading.Event | None = None) -> Execution:
+        """Run one execution to its end. Setting ``stop`` aborts it at the next transition (StopExecution)."""
+        name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
+        if self.store is not None and self.store.exists(execution_key(name)):
+            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in {self.store.uri}",
+                             hint="execution names are unique, as on AWS: pick another --name or omit it")
         execution_input = {} if input is None else input
         if not within_payload_limit(execution_input):
             raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",
@@ -147,6 +153,7 @@ class Executor:
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
+        ctx.stop = stop
         frame = Frame(ctx, ctx.base_context_object(), VariableScope())
         frame.event(EventType.EXECUTION_STARTED, {"input": execution_input, "roleArn": ctx.role_arn})
         record = Execution(name=name, execution_arn=ctx.execution_arn, state_machine_arn=ctx.state_machine_arn,
@@ -156,12 +163,19 @@ class Executor:
             output = self.machine.run(frame, execution_input)
         except FailureError as exc:
             self._fail(frame, record, exc.failure)
+        except ExecutionAborted:
+            record.status = ExecutionStatus.ABORTED
+            frame.event(EventType.EXECUTION_ABORTED, {})
         except ExecutionTimedOut:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"
             frame.event(EventType.EXECUTION_TIMED_OUT, {"error": record.error, "cause": record.cause})
-        except RecursionError as exc:  # a definition nested deeper than Python allows
-            self._fail(frame, record, Failure(StatesError.RUNTIME.value, f"Internal error: {exc}"))
+        except Exception as exc:
+            # The one place where an exception the interpreter did not expect becomes States.Runtime
+            # (as on AWS); the traceback goes to the log, the execution record stays well-formed.
+            LOG.exception("execution %s failed unexpectedly", name)
+            self._fail(frame, record, Failure(StatesError.RUNTIME.value,
+                                              f"An internal error occurred: {type(exc).__name__}: {exc}"))
         else:
             record.status = ExecutionStatus.SUCCEEDED
             record.output = output
@@ -190,7 +204,8 @@ def execution_key(name: str) -> str:
 def save_execution(store: Store, execution: Execution) -> None:
     """One write per execution, at the end: ``<store>/<name>.json`` (atomic)."""
     started = time.perf_counter()
-    store.put_text(execution_key(execution.name), json.dumps(execution.to_json(), ensure_ascii=False))
+    text = json.dumps(execution.to_json(), ensure_ascii=False, separators=(",", ":"))
+    store.put_text(execution_key(execution.name), text)
     LOG.debug("saved execution %s in %.1f ms", execution.name, (time.perf_counter() - started) * 1000)
 
 

@@ -8,7 +8,7 @@ never mutated in place by the interpreter, so keeping references is safe.
 
 from __future__ import annotations
 
-import threading
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -89,13 +89,18 @@ _JSON_TEXT_FIELDS: Final = frozenset({"input", "output", "parameters"})
 _NO_VALUE: Final = object()
 
 
-def _state_event(t: EventType) -> str | None:
-    name = t.value
-    if name.endswith("StateEntered"):
+def _details_key(t: EventType) -> str | None:
+    if t in _DETAILS_KEY:
+        return _DETAILS_KEY[t]
+    if t.value.endswith("StateEntered"):
         return "stateEnteredEventDetails"
-    if name.endswith("StateExited"):
+    if t.value.endswith("StateExited"):
         return "stateExitedEventDetails"
     return None
+
+
+#: Precomputed per type: rendering runs once per event, so lookups must be cheap.
+_RENDER: Final[dict[EventType, tuple[str, str | None]]] = {t: (t.value, _details_key(t)) for t in EventType}
 
 
 @dataclass(frozen=True)
@@ -106,26 +111,34 @@ class HistoryEvent:
     type: EventType
     details: dict[str, Any] | None
 
-    def to_aws(self) -> dict[str, Any]:
+    def to_aws(self, memo: dict[int, str] | None = None) -> dict[str, Any]:
         """The event as GetExecutionHistory returns it (timestamps as ISO text)."""
+        type_name, key = _RENDER[self.type]
         event: dict[str, Any] = {
             "timestamp": iso_timestamp(self.timestamp),
-            "type": self.type.value,
+            "type": type_name,
             "id": self.id,
             "previousEventId": self.previous_event_id,
         }
         if self.details is not None:
-            key = _DETAILS_KEY.get(self.type) or _state_event(self.type)
             if key is not None:
-                event[key] = render_details(self.details)
+                event[key] = render_details(self.details, memo)
         return event
 
 
-def render_details(details: dict[str, Any]) -> dict[str, Any]:
+def render_details(details: dict[str, Any], memo: dict[int, str] | None = None) -> dict[str, Any]:
+    """Details with values as JSON text; ``memo`` reuses the text of a value seen before
+    (a state's output is the next state's input: the same object)."""
     out: dict[str, Any] = {}
     for k, v in details.items():
         if k in _JSON_TEXT_FIELDS:
-            out[k] = to_compact_json(v)
+            if memo is None or not isinstance(v, (dict, list)):
+                out[k] = to_compact_json(v)
+            else:
+                text = memo.get(id(v))
+                if text is None:
+                    text = memo[id(v)] = to_compact_json(v)
+                out[k] = text
             out[k + "Details"] = {"truncated": False}
         elif k == "assignedVariables":
             out[k] = {name: to_compact_json(value) for name, value in v.items()}
@@ -140,22 +153,34 @@ class History:
 
     def __init__(self, clock_now: Any) -> None:
         self._now = clock_now
-        self._events: list[tuple[int, float, EventType, dict[str, Any] | None]] = []
-        self._lock = threading.Lock()
+        self._events: list[tuple[int, int, float, EventType, dict[str, Any] | None]] = []
+        # next() on itertools.count and list.append are atomic under the GIL: no lock on the hot path.
+        self._ids = itertools.count(1)
 
     def add(self, event_type: EventType, details: dict[str, Any] | None, previous: int) -> int:
         """Record an event; returns its id (ids start at 1, in recording order)."""
-        ts = self._now()
-        with self._lock:
-            self._events.append((previous, ts, event_type, details))
-            return len(self._events)
+        event_id = next(self._ids)
+        self._events.append((event_id, previous, self._now(), event_type, details))
+        return event_id
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __iter__(self) -> Iterator[HistoryEvent]:
-        for i, (prev, ts, typ, details) in enumerate(list(self._events), start=1):
-            yield HistoryEvent(i, prev, ts, typ, details)
+        # Threads may append slightly out of id order; the history is read in id order.
+        for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
+            yield HistoryEvent(event_id, prev, ts, typ, details)
 
     def to_aws(self) -> list[dict[str, Any]]:
-        return [e.to_aws() for e in self]
+        """All events in GetExecutionHistory's shape (the hot part of persisting an execution)."""
+        # The memo is keyed by id(): safe because the recorded values stay alive in self._events meanwhile.
+        memo: dict[int, str] = {}
+        out = []
+        for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
+            type_name, key = _RENDER[typ]
+            event: dict[str, Any] = {"timestamp": iso_timestamp(ts), "type": type_name, "id": event_id,
+                                     "previousEventId": prev}
+            if details is not None and key is not None:
+                event[key] = render_details(details, memo)
+            out.append(event)
+        return out

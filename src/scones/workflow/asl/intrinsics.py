@@ -17,7 +17,6 @@ import json
 import math
 import random
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -231,7 +230,10 @@ class Arity:
     def check(self, call: FunctionCall) -> None:
         n = len(call.args)
         if n < self.low or (self.high is not None and n > self.high):
-            want = str(self.low) if self.high == self.low else f"{self.low}+" if self.high is None else f"{self.low}-{self.high}"
+            if self.high == self.low:
+                want = str(self.low)
+            else:
+                want = f"{self.low}+" if self.high is None else f"{self.low}-{self.high}"
             raise IntrinsicSyntaxError(f"{call.name} takes {want} argument(s), got {n} in '{call.text}'")
 
 

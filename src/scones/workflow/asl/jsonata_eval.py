@@ -19,14 +19,29 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-import jsonata
-from jsonata import jexception
-from jsonata.utils import Utils
-
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsontext import to_compact_json
 
 _UNDEFINED: Final = object()
+
+
+def _lib() -> Any:
+    """The jsonata package, imported on first use: JSONPath-only runs never pay for it."""
+    import jsonata
+
+    return jsonata
+
+
+def _null() -> Any:
+    from jsonata.utils import Utils
+
+    return Utils.NULL_VALUE
+
+
+def _jexception(message: str) -> Exception:
+    from jsonata import jexception
+
+    return jexception.JException(message, 0)  # type: ignore[no-any-return]
 _LOCAL = threading.local()
 _HASH: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 
@@ -45,10 +60,8 @@ def strip_delimiters(value: str) -> str:
 
 def check_syntax(text: str) -> None:
     try:
-        jsonata.Jsonata(text)
-    except jexception.JException as exc:
-        raise JsonataSyntaxError(f"{exc}") from exc
-    except Exception as exc:  # the library raises plain errors for some malformed input
+        _lib().Jsonata(text)
+    except Exception as exc:  # JException, and plain errors for some malformed input
         raise JsonataSyntaxError(f"{exc}") from exc
 
 
@@ -58,7 +71,7 @@ def _compiled(text: str) -> Any:
         cache = _LOCAL.cache = {}
     expr = cache.get(text)
     if expr is None:
-        expr = jsonata.Jsonata(text)
+        expr = _lib().Jsonata(text)
         expr.set_output_convert_nulls(False)
         cache[text] = expr
     return expr
@@ -66,12 +79,12 @@ def _compiled(text: str) -> Any:
 
 def to_jsonata(value: Any) -> Any:
     """Top-level None must be bound as JSONata ``null`` (a bare None would be 'undefined')."""
-    return Utils.NULL_VALUE if value is None else value
+    return _null() if value is None else value
 
 
 def from_jsonata(value: Any) -> Any:
     """Plain JSON values from the library's sequences and null marker; functions raise TypeError."""
-    if value is Utils.NULL_VALUE:
+    if value is _null():
         return None
     if isinstance(value, list):
         return [from_jsonata(v) for v in value]
@@ -96,7 +109,7 @@ class _Extensions:
 
     def partition(self, array: Any, size: Any) -> Any:
         if not isinstance(array, list) or not isinstance(size, (int, float)) or size <= 0 or int(size) != size:
-            raise jexception.JException("$partition expects an array and a positive integer size", 0)
+            raise _jexception("$partition expects an array and a positive integer size")
         n = int(size)
         items = list(array)
         return [items[i:i + n] for i in range(0, len(items), n)]
@@ -104,19 +117,19 @@ class _Extensions:
     def range_(self, start: Any, end: Any, step: Any) -> Any:
         for v in (start, end, step):
             if not isinstance(v, (int, float)) or int(v) != v:
-                raise jexception.JException("$range expects integer arguments", 0)
+                raise _jexception("$range expects integer arguments")
         start, end, step = int(start), int(end), int(step)
         if step == 0:
-            raise jexception.JException("$range step cannot be 0", 0)
+            raise _jexception("$range step cannot be 0")
         values = list(range(start, end + (1 if step > 0 else -1), step))
         if len(values) > 1000:
-            raise jexception.JException("$range would return more than 1000 items", 0)
+            raise _jexception("$range would return more than 1000 items")
         # AWS returns a JSONata sequence: a single value is not wrapped in an array.
         return values[0] if len(values) == 1 else values
 
     def hash_(self, value: Any, algorithm: Any) -> Any:
         if algorithm not in _HASH:
-            raise jexception.JException(f"$hash algorithm must be one of {', '.join(_HASH)}", 0)
+            raise _jexception(f"$hash algorithm must be one of {', '.join(_HASH)}")
         text = value if isinstance(value, str) else to_compact_json(from_jsonata(value))
         return hashlib.new(_HASH[algorithm], text.encode("utf-8")).hexdigest()
 
@@ -130,14 +143,14 @@ class _Extensions:
 
     def parse(self, text: Any) -> Any:
         if not isinstance(text, str):
-            raise jexception.JException("$parse expects a string", 0)
+            raise _jexception("$parse expects a string")
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise jexception.JException(f"$parse could not parse the string: {exc}", 0) from exc
+            raise _jexception(f"$parse could not parse the string: {exc}") from exc
 
     def bindings(self) -> dict[str, Any]:
-        lam = jsonata.Jsonata.JLambda
+        lam = _lib().Jsonata.JLambda
         return {"partition": lam(self.partition), "range": lam(self.range_), "hash": lam(self.hash_),
                 "random": lam(self.random_), "uuid": lam(self.uuid_), "parse": lam(self.parse)}
 
@@ -159,7 +172,7 @@ class JsonataExpression:
         expr = _compiled(self.text)
         try:
             raw = expr.evaluate(None, bindings)
-        except jexception.JException as exc:
+        except _lib().jexception.JException as exc:
             code = getattr(exc, "error", None)
             detail = f"{code}: {exc}" if code and not str(exc).startswith(str(code)) else str(exc)
             raise FailureError.of(

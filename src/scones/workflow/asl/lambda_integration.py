@@ -29,7 +29,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_SECONDS: Final = 3
 
 _ARN: Final = re.compile(
-    r"^arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]*):(?P<account>\d*):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
+    r"^arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]*):(?P<account>\d*):function:(?P<name>[^:]+)"
+    r"(?::(?P<qualifier>[^:]+))?$"
 )
 _PARTIAL: Final = re.compile(r"^(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 _NAME_QUALIFIER: Final = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$")

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 _NAME_START: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MISSING: Final = object()
+_WORD_OPERATOR: Final = re.compile(r"(nin|in)\b")
 
 
 class PathSyntaxError(ValueError):
@@ -399,11 +400,14 @@ class _Parser:
             return Not(self.unary())
         left = self.operand()
         self.skip_ws()
-        for op in ("==", "!=", "<=", ">=", "=~", "<", ">", " in ", " nin "):
-            if self.text.startswith(op, self.pos) or (op.strip() in ("in", "nin")
-                                                        and self.text.startswith(op.strip() + " ", self.pos)):
-                self.pos += len(op.strip()) if op.strip() in ("in", "nin") and not self.text.startswith(op, self.pos) else len(op)
-                return Compare(op.strip(), left, self.operand())
+        for op in ("==", "!=", "<=", ">=", "=~", "<", ">"):
+            if self.text.startswith(op, self.pos):
+                self.pos += len(op)
+                return Compare(op, left, self.operand())
+        word = _WORD_OPERATOR.match(self.text, self.pos)
+        if word:
+            self.pos = word.end()
+            return Compare(word.group(1), left, self.operand())
         return left
 
     def operand(self) -> FilterExpr:
@@ -582,13 +586,15 @@ class JsonPath:
         return f"JsonPath({self.text!r})"
 
 
-@dataclass(frozen=True)
 class PathScope:
-    """The three roots a path can start from."""
+    """The three roots a path can start from (a plain slotted class: built on every path evaluation)."""
 
-    data: Any
-    context: Any
-    variables: Callable[[str], Any]
+    __slots__ = ("data", "context", "variables")
+
+    def __init__(self, data: Any, context: Any, variables: Callable[[str], Any]) -> None:
+        self.data = data
+        self.context = context
+        self.variables = variables
 
 
 def resolve(path: JsonPath, scope: PathScope) -> Any:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage
-from scones.workflow.asl.errors import FailureError, StatesError
 
 if TYPE_CHECKING:
     from scones.workflow.asl.states.base import State
@@ -20,6 +19,10 @@ class Cancelled(Exception):
 
 class ExecutionTimedOut(Exception):
     """The execution ran past its ``TimeoutSeconds``."""
+
+
+class ExecutionAborted(Exception):
+    """Someone asked the execution to stop (StopExecution)."""
 
 
 @dataclass
@@ -37,9 +40,12 @@ class StateMachine:
         execution = frame.execution
         deadline = execution.deadline
         clock_now = execution.clock.now
+        stop = execution.stop
         while name is not None:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+            if stop is not None and stop.is_set():
+                raise ExecutionAborted()
             if deadline is not None and clock_now() > deadline:
                 raise ExecutionTimedOut()
             outcome = states[name].run(frame, data)
@@ -52,7 +58,3 @@ class StateMachine:
         if self._blocking is None:
             self._blocking = any(s.may_block() for s in self.states.values())
         return self._blocking
-
-
-def runtime_failure(message: str) -> FailureError:
-    return FailureError.of(StatesError.RUNTIME, message)

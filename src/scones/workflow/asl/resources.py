@@ -8,11 +8,12 @@ returns a ``TaskResource`` that invokes the service and reports history events.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.errors import FailureError, StatesError
@@ -22,8 +23,11 @@ from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaSer
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
 
+LOG = logging.getLogger(__name__)
+
 LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
-_LAMBDA_FUNCTION_ARN: Final = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
+_LAMBDA_FUNCTION_ARN: Final = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
 _INVOKE_PARAMETERS: Final = ("FunctionName", "Payload", "Qualifier", "InvocationType", "ClientContext", "LogType")
 
 
@@ -65,13 +69,32 @@ class TaskResource(ABC):
         return True
 
 
-def _invoker(frame: Frame) -> Any:
+def _invoker(frame: Frame, function_name: str) -> Any:
     invoker = frame.execution.invoker
     if invoker is None:
-        raise LambdaServiceError("Lambda.ServiceException",
-                                 "No Lambda invoker is configured for this execution (Service: Lambda, "
-                                 "Status Code: 500)")
+        # Not retriable on purpose: with no runtime, no function exists (a ServiceException would be retried).
+        raise LambdaServiceError("Lambda.ResourceNotFoundException",
+                                 f"Function not found: {function_name} (no Lambda runtime is configured for this "
+                                 f"execution) (Service: Lambda, Status Code: 404)")
     return invoker
+
+
+def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str | None) -> LambdaInvokeResult:
+    """Invoke, mapping failures to the names Step Functions reports.
+
+    A ``LambdaServiceError`` keeps its name; anything else the invoker raises
+    (a refused connection, a broken local runtime) is what the AWS SDK reports
+    as ``Lambda.SdkClientException``, which the console's default retrier retries.
+    """
+    try:
+        invoker = _invoker(frame, function_name)
+        return invoker.invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+    except LambdaServiceError as exc:
+        raise FailureError.of(exc.error, exc.cause) from exc
+    except Exception as exc:  # any client-side failure becomes the SDK's error name
+        LOG.warning("invoking %s failed: %s", function_name, exc)
+        raise FailureError.of("Lambda.SdkClientException",
+                              f"Unable to execute HTTP request: {type(exc).__name__}: {exc}") from exc
 
 
 def function_error(result: LambdaInvokeResult) -> FailureError:
@@ -80,6 +103,17 @@ def function_error(result: LambdaInvokeResult) -> FailureError:
     error = payload.get("errorType") if isinstance(payload, dict) else None
     cause = payload if isinstance(payload, str) else json.dumps(payload)
     return FailureError.of(error if isinstance(error, str) and error else "Lambda.Unknown", cause)
+
+
+_DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _http_date(epoch: float) -> str:
+    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale."""
+    t = time.gmtime(epoch)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:
@@ -91,7 +125,7 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
         "Connection": "keep-alive",
         "x-amzn-RequestId": result.request_id,
         "Content-Length": str(len(body.encode("utf-8"))),
-        "Date": formatdate(now, usegmt=True),
+        "Date": _http_date(now),
         "X-Amzn-Trace-Id": f"root=1-{int(now):08x}-{result.request_id.replace('-', '')[:24]};sampled=0",
         "Content-Type": "application/json",
     }
@@ -124,11 +158,8 @@ class LambdaInvoke(TaskResource):
                 StatesError.RUNTIME,
                 f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
                 f"{', '.join(unknown)}")
-        try:
-            result = _invoker(frame).invoke(arguments["FunctionName"], arguments.get("Payload", {}),
-                                            qualifier=arguments.get("Qualifier"))
-        except LambdaServiceError as exc:
-            raise FailureError.of(exc.error, exc.cause) from exc
+        result = _call_invoker(frame, arguments["FunctionName"], arguments.get("Payload", {}),
+                               arguments.get("Qualifier"))
         if result.function_error:
             raise function_error(result)
         return invoke_result_object(result, frame.execution.clock.now())
@@ -153,10 +184,7 @@ class LambdaFunction(TaskResource):
     events = LAMBDA_EVENTS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
-        try:
-            result = _invoker(frame).invoke(self.arn, arguments)
-        except LambdaServiceError as exc:
-            raise FailureError.of(exc.error, exc.cause) from exc
+        result = _call_invoker(frame, self.arn, arguments, None)
         if result.function_error:
             raise function_error(result)
         return result.payload

@@ -44,7 +44,14 @@ class State(ABC):
     def run(self, frame: Frame, raw: Any) -> Outcome:
         frame.entered_event_id = frame.event(self.entered_event, {"name": self.name, "input": raw})
         frame.enter_state(self.name, self.has_retry_count)
-        outcome = self._execute(frame, raw)
+        try:
+            outcome = self._execute(frame, raw)
+        except FailureError as exc:
+            if exc.failure.error == StatesError.QUERY_EVALUATION_ERROR.value:
+                # AWS records the failed JSONata evaluation before the execution fails.
+                frame.event(EventType.EVALUATION_FAILED, {"error": exc.failure.error, "cause": exc.failure.cause,
+                                                          "state": self.name})
+            raise
         if not within_payload_limit(outcome.output):
             raise FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,

@@ -19,7 +19,7 @@ from scones.workflow.asl.dataflow import jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsonata_eval import JsonataExpression, strip_delimiters
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
-from scones.workflow.asl.states.wait_state import parse_timestamp
+from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import ABSENT, QueryLanguage
+from scones.workflow.asl.dataflow import ABSENT, QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
@@ -46,8 +46,6 @@ class ChoiceState(State):
             if branch.rule.test(frame, effective, raw):
                 assigned = flow.assignments(frame, raw, effective, assign=branch.assign) if branch.assign else None
                 if branch.output is not None:
-                    from scones.workflow.asl.dataflow import jsonata_bindings
-
                     output = branch.output.eval(jsonata_bindings(frame, raw), frame.error_prefix())
                 else:
                     output = flow.output(frame, raw, effective)

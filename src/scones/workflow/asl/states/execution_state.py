@@ -8,7 +8,7 @@ from typing import Any
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.error_handling import Catcher, Retrier, RetryOutcome, RetryState, find_catcher
-from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.states.base import Outcome, State
 
 
@@ -22,9 +22,6 @@ class ExecutionState(State):
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         """Produce the raw result (before ResultSelector); raise FailureError on failure."""
 
-    def _on_failure(self, frame: Frame, failure: FailureError) -> None:
-        """Hook: record the state-specific failure event (e.g. MapStateFailed)."""
-
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         flow = self.flow
         retry = RetryState(self.retriers) if self.retriers else None
@@ -36,8 +33,6 @@ class ExecutionState(State):
                 return Outcome(flow.output(frame, raw, effective, result), self.next, assigned)
             except FailureError as exc:
                 error = exc.failure.error
-                if error in (StatesError.RUNTIME.value,):
-                    raise
                 if retry is not None:
                     outcome, retrier, attempt = retry.decide(error)
                     if outcome is RetryOutcome.RETRY:
@@ -53,18 +48,8 @@ class ExecutionState(State):
 
     def _caught(self, frame: Frame, raw: Any, exc: FailureError, catcher: Catcher) -> Outcome:
         error_output = exc.failure.as_output()
-        flow = self.flow
-        assigned = None
-        if catcher.assign is not None:
-            if self.language is QueryLanguage.JSONATA:
-                from scones.workflow.asl.dataflow import jsonata_bindings
-
-                assigned = catcher.assign.eval(  # type: ignore[call-arg]
-                    jsonata_bindings(frame, raw, error_output=error_output), frame.error_prefix())
-            else:
-                assigned = catcher.assign.eval(frame, error_output)  # type: ignore[call-arg, arg-type]
-        output = flow.catch_output(frame, raw, error_output, catcher)
-        return Outcome(output, catcher.next, assigned)
+        assigned = self.flow.catch_assignments(frame, raw, error_output, catcher)
+        return Outcome(self.flow.catch_output(frame, raw, error_output, catcher), catcher.next, assigned)
 
     def transitions(self) -> list[str]:
         return super().transitions() + [c.next for c in self.catchers]

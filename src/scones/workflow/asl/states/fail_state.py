@@ -10,8 +10,8 @@ from scones.workflow.asl.errors import Failure, FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsonata_eval import compile_jsonata_template
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.intrinsics import parse_intrinsic
+from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.states.base import Outcome, State
 from scones.workflow.asl.variables import UndefinedVariable
 

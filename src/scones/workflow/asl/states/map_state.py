@@ -72,13 +72,22 @@ class MapState(ExecutionState):
         self.result_writer: dict[str, Any] | None = props.get("ResultWriter")
 
     # -- dynamic numbers -------------------------------------------------------
-    def _number(self, frame: Frame, raw: Any, effective: Any, value: Any, path: str | None, field: str) -> Any:
+    def _number(self, frame: Frame, raw: Any, effective: Any, value: Any, path: str | None, field: str,
+                integer: bool = True) -> Any:
         if path is not None:
             try:
                 value = resolve(JsonPath(path), frame.scope(effective))
             except (PathNotFound, UndefinedVariable) as exc:
                 raise FailureError.of(StatesError.RUNTIME,
                                       f"{frame.error_prefix()} Invalid path '{path}' for {field}Path") from exc
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and (
+                not integer or float(value).is_integer())
+            if not ok:
+                kind = "a valid integer" if integer else "a valid number"
+                raise FailureError.of(
+                    StatesError.RUNTIME,
+                    f"{frame.error_prefix()} The {field}Path field refers to value \"{to_compact_json(value)}\" "
+                    f"which is not {kind}: {path}")
         elif is_expression(value):
             value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
                                                                                frame.error_prefix())
@@ -176,7 +185,7 @@ class MapState(ExecutionState):
         count = self._number(frame, raw, effective, self.tolerated_count, self.tolerated_count_path,
                              "ToleratedFailureCount")
         pct = self._number(frame, raw, effective, self.tolerated_percentage, self.tolerated_percentage_path,
-                           "ToleratedFailurePercentage")
+                           "ToleratedFailurePercentage", integer=False)
         allowed = -1
         if count is not None:
             allowed = max(allowed, int(count))
@@ -201,7 +210,7 @@ class MapState(ExecutionState):
 
         def job(index: int, value: Any) -> Any:
             def run(cancel: threading.Event) -> Any:
-                child = frame.child(dict(base))
+                child = frame.child(base)  # never mutated: states copy it on entry
                 child.event(EventType.MAP_ITERATION_STARTED, {"name": name, "index": index})
                 try:
                     out = processor.run(child, value, cancel)
@@ -232,7 +241,8 @@ class MapState(ExecutionState):
 
     def _write_results(self, frame: Frame, results: list[Any]) -> Any:
         """``ResultWriter``: the results go to the store as JSON; the output says where."""
-        params = self.result_writer.get("Parameters") or self.result_writer.get("Arguments") or {}  # type: ignore[union-attr]
+        writer = self.result_writer or {}
+        params = writer.get("Parameters") or writer.get("Arguments") or {}
         store = frame.execution.store
         bucket = params.get("Bucket", "")
         prefix = str(params.get("Prefix", "")).strip("/")

@@ -31,7 +31,7 @@ class ParallelState(ExecutionState):
 
         def job(branch: StateMachine) -> Any:
             def run(cancel: threading.Event) -> Any:
-                return branch.run(frame.child(dict(base)), branch_input, cancel)
+                return branch.run(frame.child(base), branch_input, cancel)
             return run
 
         threaded = any(b.may_block() for b in self.branches)

@@ -9,9 +9,10 @@ from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
-from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
+from scones.workflow.asl.jsontext import within_payload_limit
+from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.resources import TaskResource
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
@@ -56,6 +57,11 @@ class TaskState(ExecutionState):
         arguments = flow.parameters_value(frame, effective, raw) if flow.has_parameters() else effective
         timeout = self._seconds(frame, raw, effective, self.timeout, self.timeout_path, "TimeoutSeconds")
         heartbeat = self._seconds(frame, raw, effective, self.heartbeat, self.heartbeat_path, "HeartbeatSeconds")
+        if not within_payload_limit(arguments):
+            raise FailureError.of(
+                StatesError.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{self.name}' has an input (after Parameters) with a size exceeding the maximum "
+                f"number of bytes service limit.")
         resource = self.resource
         events = resource.events
         identity = resource.event_identity()
@@ -73,6 +79,13 @@ class TaskState(ExecutionState):
             kind = events.timed_out if failure.error == StatesError.TIMEOUT.value else events.failed
             frame.event(kind, details)
             raise
+        if not within_payload_limit(result):
+            failure = FailureError.of(
+                StatesError.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{self.name}' returned a result with a size exceeding the maximum number of "
+                f"bytes service limit.")
+            frame.event(events.failed, {**identity, "error": failure.failure.error, "cause": failure.failure.cause})
+            raise failure
         details = dict(identity)
         details["output"] = result
         frame.event(events.succeeded, details)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Any, Final
 
 from scones.workflow.asl.context import Frame
@@ -14,27 +12,10 @@ from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, s
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.states.base import Outcome, State
+from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
 
-#: RFC 3339 with a mandatory offset ("extended offset date-time").
-_TIMESTAMP: Final = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 MAX_WAIT_SECONDS: Final = 99_999_999
-
-
-def parse_timestamp(text: Any) -> datetime | None:
-    """Parse an ISO-8601 extended offset date-time; None when it is not one."""
-    if not isinstance(text, str):
-        return None
-    m = _TIMESTAMP.match(text)
-    if not m:
-        return None
-    frac = m.group(7) or ""
-    base = text[:19] + (frac[:7] if frac else "") + ("+00:00" if m.group(8) == "Z" else m.group(8))
-    try:
-        return datetime.fromisoformat(base)
-    except ValueError:
-        return None
 
 
 class WaitState(State):
