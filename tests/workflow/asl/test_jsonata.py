@@ -154,9 +154,12 @@ def scones_functions(threshold: float) -> dict[str, Any]:
     def classify(event: Any, context: Any) -> Any:
         return {"statusCode": 200, "body": {**event["body"], "inferences": [0.93, 0.07]}}
 
+    class ThresholdConfidenceNotMet(Exception):  # the error name the real filterInferences raises
+        pass
+
     def filter_inferences(event: Any, context: Any) -> Any:
         if max(event["body"]["inferences"]) < threshold:
-            raise Exception("THRESHOLD_CONFIDENCE_NOT_MET")
+            raise ThresholdConfidenceNotMet("THRESHOLD_CONFIDENCE_NOT_MET")
         return {"statusCode": 200, "body": event["body"]}
 
     return {"serializeImageData": serialize, "classifyImage": classify, "filterInferences": filter_inferences}
