@@ -24,6 +24,7 @@ from scones.config import Settings
 from scones.errors import NotFoundError, WorkflowError
 from scones.progress import progress
 from scones.store import LocalStore, Store
+from scones.workflow.definitions import DEFINITIONS_DIR
 from scones.workflow.notifications import (
     FailureNotification,
     FanOutNotifier,
@@ -34,7 +35,6 @@ from scones.workflow.notifications import (
 
 LOG = logging.getLogger(__name__)
 
-DEFINITIONS_DIR: Final = Path(__file__).resolve().parent / "definitions"
 DEFAULT_DEFINITION: Final = "scones"
 BATCH_DEFINITION: Final = "scones-batch"
 LOW_CONFIDENCE_ERROR: Final = "ThresholdConfidenceNotMet"
