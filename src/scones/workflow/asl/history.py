@@ -206,10 +206,11 @@ class History:
         def text_of(value: Any) -> str:
             if not isinstance(value, (dict, list)):
                 return quote(to_compact_json(value))
-            found = quoted.get(id(value))
+            key = id(value)
+            found = quoted.get(key)
             if found is None:
-                text = texts.get(id(value))
-                found = quoted[id(value)] = quote(text if text is not None else to_compact_json(value))
+                text = texts.get(key)
+                found = quoted[key] = quote(text if text is not None else to_compact_json(value))
             return found
 
         parts = []
@@ -229,6 +230,10 @@ class History:
                                         for name, value in v.items())
                     fields.append(f'"assignedVariables":{{{assigned}}},'
                                   '"assignedVariablesDetails":{"truncated":false}')
+                elif type(v) is str:  # names, errors, causes: the common plain fields
+                    fields.append(f"{quote(k)}:{quote(v)}")
+                elif type(v) is int:
+                    fields.append(f"{quote(k)}:{v}")
                 else:
                     fields.append(f"{quote(k)}:{to_compact_json(v)}")
             parts.append(f'{head},"{key}":{{{",".join(fields)}}}}}')
