@@ -19,6 +19,7 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from scones.config import Settings
@@ -132,6 +133,8 @@ def stage_serve(state: DemoState) -> str:
     """Start ``scones serve`` on a free loopback port with Data Capture into the store."""
     from scones.serve import running_endpoint
 
+    # Capture times are whole seconds; the report covers this run's traffic from here on.
+    state.outputs["serving_since"] = datetime.now(UTC).replace(microsecond=0)
     endpoint = state.resources.enter_context(running_endpoint(state.model_uri, capture_dest=state.capture_uri))
     state.outputs["endpoint"] = endpoint
     return f"endpoint {endpoint.endpoint_name} at {endpoint.url}, capturing to {state.capture_uri}"
@@ -202,7 +205,8 @@ def stage_monitor(state: DemoState) -> str:
     progress = state.settings.progress
     build_baseline(state.model_uri, state.dataset_uri, state.baseline_uri, show_progress=progress)
     result = build_report(state.capture_uri, state.report_uri, load_baseline(state.baseline_uri),
-                          ReportOptions(threshold=state.threshold, show_progress=progress),
+                          ReportOptions(threshold=state.threshold, show_progress=progress,
+                                        since=state.outputs.get("serving_since")),
                           baseline_uri=state.baseline_uri)
     state.outputs["report"] = result
     verdict = (f"{len(result.violations)} constraint violation(s)" if result.violated

@@ -114,3 +114,30 @@ def test_execution_names_are_unique_in_a_store(tmp_path: Path) -> None:
     run(definition, {}, store=store, name="once")
     with pytest.raises(InputError, match="Execution Already Exists"):
         run(definition, {}, store=store, name="once")
+
+
+def test_persisted_text_is_exactly_the_json_of_the_rendered_history() -> None:
+    """The one-pass writer and ``to_aws`` + ``json.dumps`` must agree to the character."""
+    from scones.workflow.asl.executor import execution_json_text
+
+    definition = {"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {"StartAt": "Call", "States": {
+                    "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+                             "Parameters": {"FunctionName": "echo", "Payload.$": "$"}, "Assign": {"seen.$": "$.v"},
+                             "End": True}}},
+                "Next": "Both"},
+        "Both": {"Type": "Parallel", "Next": "Same", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "é \"quoted\" \u2028", "End": True}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}]},
+        "Same": {"Type": "Pass", "Next": "Boom"},
+        "Boom": {"Type": "Fail", "Error": "Bad\"Thing", "Cause": "ünïcode\ncause"}}}
+
+    def echo(event: Any, context: Any) -> Any:
+        return {"v": event["v"], "text": "tab\there", "n": 1.5e300}
+
+    execution = run(definition, {"items": [1, "two", {"three": [3]}, None]}, functions={"echo": echo})
+    assert execution.status.value == "FAILED"
+    text = execution_json_text(execution)
+    assert text == json.dumps(execution.to_json(), ensure_ascii=False, separators=(",", ":"))
+    assert execution_json_text(execution) == text  # again, now from the cached events

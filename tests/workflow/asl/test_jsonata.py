@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 import pytest
-
-from scones.workflow.asl import validate_definition
-from scones.workflow.definitions import JSONATA_DEFINITION, JSONPATH_DEFINITION
 
 from .helpers import run
 
@@ -144,37 +140,3 @@ def test_variable_size_limit() -> None:
     assert run(definition, {"s": "x" * 1000, "n": 200}).status.value == "SUCCEEDED"
     big = run(definition, {"s": "x" * 1000, "n": 300})
     assert big.error == "States.DataLimitExceeded" and "'big'" in (big.cause or "")
-
-
-def scones_functions(threshold: float) -> dict[str, Any]:
-    def serialize(event: Any, context: Any) -> Any:
-        return {"statusCode": 200, "body": {"image_data": "iVBORw0K", "s3_bucket": event["s3_bucket"],
-                                            "s3_key": event["s3_key"], "inferences": []}}
-
-    def classify(event: Any, context: Any) -> Any:
-        return {"statusCode": 200, "body": {**event["body"], "inferences": [0.93, 0.07]}}
-
-    class ThresholdConfidenceNotMet(Exception):  # the error name the real filterInferences raises
-        pass
-
-    def filter_inferences(event: Any, context: Any) -> Any:
-        if max(event["body"]["inferences"]) < threshold:
-            raise ThresholdConfidenceNotMet("THRESHOLD_CONFIDENCE_NOT_MET")
-        return {"statusCode": 200, "body": event["body"]}
-
-    return {"serializeImageData": serialize, "classifyImage": classify, "filterInferences": filter_inferences}
-
-
-@pytest.mark.parametrize("threshold", [0.9, 0.95])
-def test_scones_state_machine_behaves_the_same_in_both_languages(threshold: float) -> None:
-    results = []
-    for path in (JSONPATH_DEFINITION, JSONATA_DEFINITION):
-        text = path.read_text(encoding="utf-8")
-        assert validate_definition(text) == []
-        execution = run(json.loads(text), {"s3_bucket": "scones", "s3_key": "test/bicycle_s_000513.png"},
-                        functions=scones_functions(threshold))
-        results.append((execution.status, execution.output, execution.error, execution.cause,
-                        [e["type"] for e in execution.events()]))
-    assert results[0] == results[1]
-    status = results[0][0].value
-    assert status == ("SUCCEEDED" if threshold == 0.9 else "FAILED")

@@ -204,9 +204,16 @@ def execution_key(name: str) -> str:
 def save_execution(store: Store, execution: Execution) -> None:
     """One write per execution, at the end: ``<store>/<name>.json`` (atomic)."""
     started = time.perf_counter()
-    text = json.dumps(execution.to_json(), ensure_ascii=False, separators=(",", ":"))
+    text = execution_json_text(execution)
     store.put_text(execution_key(execution.name), text)
     LOG.debug("saved execution %s in %.1f ms", execution.name, (time.perf_counter() - started) * 1000)
+
+
+def execution_json_text(execution: Execution) -> str:
+    """``json.dumps(execution.to_json())``, compact, with the history rendered straight to text."""
+    if execution.history is None or execution._events is not None:
+        return json.dumps(execution.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return f'{{"execution":{to_compact_json(execution.describe())},"events":{execution.history.to_json_text()}}}'
 
 
 def load_execution(store: Store, name_or_arn: str) -> Execution:

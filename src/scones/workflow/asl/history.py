@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Final
 
 from scones.workflow.asl.clock import iso_timestamp
-from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.jsontext import quote, to_compact_json
 
 
 class EventType(str, Enum):
@@ -156,12 +156,20 @@ class History:
         self._events: list[tuple[int, int, float, EventType, dict[str, Any] | None]] = []
         # next() on itertools.count and list.append are atomic under the GIL: no lock on the hot path.
         self._ids = itertools.count(1)
+        # JSON text the interpreter already produced for a recorded value (the payload quota check
+        # encodes every state output), by id(): rendering reuses it instead of encoding again.
+        self._texts: dict[int, str] = {}
 
     def add(self, event_type: EventType, details: dict[str, Any] | None, previous: int) -> int:
         """Record an event; returns its id (ids start at 1, in recording order)."""
         event_id = next(self._ids)
         self._events.append((event_id, previous, self._now(), event_type, details))
         return event_id
+
+    def remember_text(self, value: Any, text: str) -> None:
+        """``text`` is ``value``'s JSON; only for a value held by a recorded event (so its id stays unique)."""
+        if isinstance(value, (dict, list)):
+            self._texts[id(value)] = text
 
     def __len__(self) -> int:
         return len(self._events)
@@ -172,9 +180,9 @@ class History:
             yield HistoryEvent(event_id, prev, ts, typ, details)
 
     def to_aws(self) -> list[dict[str, Any]]:
-        """All events in GetExecutionHistory's shape (the hot part of persisting an execution)."""
+        """All events in GetExecutionHistory's shape."""
         # The memo is keyed by id(): safe because the recorded values stay alive in self._events meanwhile.
-        memo: dict[int, str] = {}
+        memo: dict[int, str] = dict(self._texts)
         out = []
         for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
             type_name, key = _RENDER[typ]
@@ -184,3 +192,49 @@ class History:
                 event[key] = render_details(details, memo)
             out.append(event)
         return out
+
+    def to_json_text(self) -> str:
+        """``json.dumps(self.to_aws(), ensure_ascii=False, separators=(",", ":"))``, built directly.
+
+        Persisting an execution is dominated by rendering its history: writing
+        the text in one pass skips building a dict per event and then encoding
+        every embedded JSON text a second time.
+        """
+        texts = self._texts
+        quoted: dict[int, str] = {}  # id(value) -> its JSON text as a JSON string literal
+
+        def text_of(value: Any) -> str:
+            if not isinstance(value, (dict, list)):
+                return quote(to_compact_json(value))
+            key = id(value)
+            found = quoted.get(key)
+            if found is None:
+                text = texts.get(key)
+                found = quoted[key] = quote(text if text is not None else to_compact_json(value))
+            return found
+
+        parts = []
+        for event_id, prev, ts, typ, details in sorted(self._events, key=lambda e: e[0]):
+            type_name, key = _RENDER[typ]
+            head = (f'{{"timestamp":"{iso_timestamp(ts)}","type":"{type_name}","id":{event_id},'
+                    f'"previousEventId":{prev}')
+            if details is None or key is None:
+                parts.append(head + "}")
+                continue
+            fields = []
+            for k, v in details.items():
+                if k in _JSON_TEXT_FIELDS:
+                    fields.append(f'"{k}":{text_of(v)},"{k}Details":{{"truncated":false}}')
+                elif k == "assignedVariables":
+                    assigned = ",".join(f"{quote(name)}:{quote(to_compact_json(value))}"
+                                        for name, value in v.items())
+                    fields.append(f'"assignedVariables":{{{assigned}}},'
+                                  '"assignedVariablesDetails":{"truncated":false}')
+                elif type(v) is str:  # names, errors, causes: the common plain fields
+                    fields.append(f"{quote(k)}:{quote(v)}")
+                elif type(v) is int:
+                    fields.append(f"{quote(k)}:{v}")
+                else:
+                    fields.append(f"{quote(k)}:{to_compact_json(v)}")
+            parts.append(f'{head},"{key}":{{{",".join(fields)}}}}}')
+        return "[" + ",".join(parts) + "]"

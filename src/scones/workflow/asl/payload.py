@@ -64,8 +64,14 @@ class PathValue(Template):
         self.field = field
 
     def eval(self, frame: Frame, data: Any) -> Any:
+        path = self.path
         try:
-            return resolve(self.path, frame.scope(data))
+            # Input and context paths (nearly all of them) need no variable scope built per evaluation.
+            if path.root is Root.INPUT:
+                return path.select(data)
+            if path.root is Root.CONTEXT:
+                return path.select(frame.context_object)
+            return resolve(path, frame.scope(data))
         except PathNotFound as exc:
             shown = data if self.path.root is Root.INPUT else (
                 frame.context_object if self.path.root is Root.CONTEXT else None)

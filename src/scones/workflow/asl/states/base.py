@@ -14,7 +14,7 @@ from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import Flow, JsonataFlow, JsonPathFlow, QueryLanguage
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsontext import within_payload_limit
+from scones.workflow.asl.jsontext import fits_payload_limit, to_compact_json
 
 
 @dataclass
@@ -52,7 +52,8 @@ class State(ABC):
                 frame.event(EventType.EVALUATION_FAILED, {"error": exc.failure.error, "cause": exc.failure.cause,
                                                           "state": self.name})
             raise
-        if not within_payload_limit(outcome.output):
+        output_text = to_compact_json(outcome.output)
+        if not fits_payload_limit(output_text):
             raise FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,
                 f"The state/task '{self.name}' returned a result with a size exceeding the maximum number of "
@@ -64,6 +65,7 @@ class State(ABC):
             if outcome.assigned:
                 details["assignedVariables"] = outcome.assigned
             frame.event(self.exited_event, details)
+            frame.execution.history.remember_text(outcome.output, output_text)
         return outcome
 
     @abstractmethod
