@@ -18,14 +18,14 @@ COLOURS = [(250, 10, 10), (10, 250, 10), (10, 10, 250), (128, 128, 128), (240, 2
            (60, 60, 60), (200, 120, 40)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "model.tar.gz"
     path.write_bytes(tiny_model_tarball())
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def endpoint(tiny_model_path: Path) -> Iterator[str]:
     from scones.serve import running_endpoint
 

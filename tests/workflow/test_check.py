@@ -110,7 +110,7 @@ def test_state_reads_checked_against_history() -> None:
     bad = [_entered("ClassifyImage", {"ExecutedVersion": "$LATEST", "Payload": {"body": BODY}, "StatusCode": 200})]
     findings = check_state_reads(definition, bad)
     assert kinds(findings) == [("error", "missing_field", "ClassifyImage")]
-    assert "$.body" in findings[0].message and "Payload" in findings[0].message
+    assert "$.body" in findings[0].message and '"OutputPath": "$.Payload"' in findings[0].message
 
 
 def test_shape_sketch() -> None:

@@ -104,7 +104,9 @@ def test_recorded_definition_low_confidence_ends_in_its_fail_state(shared_data: 
                                                  definition=shared_data / RECORDED)) as pipeline:
         outcome, execution = pipeline.run_with_execution(pipeline.input_for(staged.keys[0]))
     assert outcome.status == "FAILED"
-    assert outcome.error != "ObjectNotFound"
+    assert outcome.error is None  # the console's empty Fail state names no error...
+    assert outcome.task_error == "ThresholdConfidenceNotMet"  # ...but the caught Task failure does
+    assert outcome.outcome is Outcome.LOW_CONFIDENCE
 
 
 def test_batch_definition_map_tolerates_and_reports(staged: Staged, endpoint: str) -> None:

@@ -78,6 +78,8 @@ def test_load_streams_at_a_rate(staged: Staged, endpoint: str) -> None:
     assert report["succeeded"] == report["completed"] and report["errored"] == 0
     bad = invoke(load, ["--rate", "0", "--duration", "1", "--endpoint-url", endpoint])
     assert "--rate must be" in str(bad.exception)
+    remote = invoke(load, ["--rate", "1", "--duration", "1", "--endpoint-url", "https://runtime.sagemaker.example.com"])
+    assert "not a loopback address" in str(remote.exception)
 
 
 def test_workflow_run_default_definition_and_history(staged: Staged, endpoint: str,

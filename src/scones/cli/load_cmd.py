@@ -9,6 +9,7 @@ import click
 
 from scones.cli.context import AppContext, pass_app
 from scones.cli.pipeline_cmd import make_options, pipeline_options, resolve_prefix
+from scones.workflow.load import check_loopback
 
 
 @click.command("load")
@@ -28,6 +29,7 @@ def load(app: AppContext, rate: float, duration: float, prefix: str, max_in_flig
     from scones.workflow.load import run_load
     from scones.workflow.pipeline import image_keys, local_pipeline
 
+    check_loopback(options.get("endpoint_url"))
     store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
     keys = image_keys(store, resolve_prefix(app, prefix))
     with local_pipeline(app.settings, make_options(keep_history=False, **options)) as pipeline:

@@ -105,16 +105,20 @@ def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: b
         click.echo(f"inferences: {outcome.inferences}")
     if outcome.error:
         click.echo(f"error: {outcome.error}\ncause: {outcome.cause}")
+    elif outcome.task_error:
+        click.echo(f"error: (none: the Fail state names no error); the failed task raised {outcome.task_error}")
 
 
 @click.command("run-batch")
 @click.option("--prefix", default="dataset/test/", show_default=True, help="Run one execution per image below this key.")
 @click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256))
 @click.option("--limit", type=click.IntRange(1), help="Only the first K images.")
+@click.option("--no-history", is_flag=True,
+              help="Do not keep each execution's history under executions/ (faster; no 'workflow history').")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @pipeline_options
 @pass_app
-def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None, as_json: bool,
+def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None, no_history: bool, as_json: bool,
               **options: Any) -> None:
     """Classify every image below PREFIX, one execution each, and summarise the outcomes."""
     from scones.store import LocalStore
@@ -123,7 +127,7 @@ def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None,
     store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
     keys = image_keys(store, resolve_prefix(app, prefix), limit)
     labels = load_labels(store, keys)
-    with local_pipeline(app.settings, make_options(**options)) as pipeline:
+    with local_pipeline(app.settings, make_options(keep_history=not no_history, **options)) as pipeline:
         summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
                                      show_progress=app.settings.progress)
     click.echo(json.dumps(summary.to_json()) if as_json else summary.format_text())

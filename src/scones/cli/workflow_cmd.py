@@ -54,7 +54,7 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
         **options: Any) -> None:
     """Run a state machine once and print its result.
 
-    Without --definition, or when the definition calls Lambda functions, the
+    Without --definition, or when the definition calls the Scones functions, the
     three Scones functions run in the local Lambda runtime against the endpoint
     (--endpoint-url, or one started on demand from the store's model).
     """

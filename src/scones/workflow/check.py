@@ -371,8 +371,12 @@ def check_state_reads(definition: Mapping[str, Any], history: list[Mapping[str, 
             if (name, path) not in reported and not _resolve(data, path):
                 reported.add((name, path))
                 keys = list(data) if isinstance(data, Mapping) else type(data).__name__
+                hint = ""
+                if isinstance(data, Mapping) and _resolve(data.get("Payload"), path):
+                    hint = ("; it is under $.Payload: give the previous Lambda state \"OutputPath\": \"$.Payload\""
+                            " (or a ResultSelector)")
                 findings.append(Finding(Severity.ERROR, Kind.MISSING_FIELD, name,
-                                        f"reads {path} but no earlier state produced it (its input has {keys})"))
+                                        f"reads {path} but no earlier state produced it (its input has {keys}){hint}"))
         size = json_size(data)
         if size > limit and (name, "size") not in reported:
             reported.add((name, "size"))

@@ -159,6 +159,41 @@ class _IsolatedWorker:
                 stream.close()
 
 
+class _HandlerThreads:
+    """Reusable daemon threads for in-process invocations.
+
+    Starting a thread costs more than a whole Scones invocation, so threads are
+    handed work through a queue and reused. A thread still busy after its
+    invocation timed out keeps running (Python cannot kill it) and rejoins the
+    idle set only when its handler returns. Daemon threads never hold up exit.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+            if inbox is None:
+                self._count += 1
+                number = self._count
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), daemon=True,
+                             name=f"{self.name}-{number}").start()
+        inbox.put(work)
+
+    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            work = inbox.get()
+            work()
+            with self._lock:
+                self._idle.append(inbox)
+
+
 class LocalLambdaRuntime:
     """Functions by name, invoked with AWS Lambda's semantics. Use it as a context manager."""
 
@@ -179,6 +214,7 @@ class LocalLambdaRuntime:
         self._idle: dict[str, list[_IsolatedWorker]] = {name: [] for name in self.functions}
         self._busy: set[_IsolatedWorker] = set()
         self._handlers: dict[str, Handler] = {}
+        self._threads = _HandlerThreads("lambda")
         if isolated:
             for f in self.functions.values():
                 if f.package is None or not isinstance(f.handler, str):
@@ -323,6 +359,7 @@ class LocalLambdaRuntime:
                                      memory_limit_in_mb=config.memory_mb, aws_request_id=request_id,
                                      timeout_ms=int(config.timeout_seconds * 1000))
         outcome: list[tuple[str, bool]] = []
+        done = threading.Event()
 
         def run() -> None:
             try:
@@ -330,11 +367,11 @@ class LocalLambdaRuntime:
             except BaseException as exc:  # SystemExit & co. end a Lambda sandbox; report it as AWS does
                 message = f"RequestId: {request_id} Error: Runtime exited with error: {type(exc).__name__}({exc})"
                 outcome.append((json.dumps(boot.runtime_error("Runtime.ExitError", message)), True))
+            finally:
+                done.set()
 
-        thread = threading.Thread(target=run, daemon=True, name=f"lambda-{config.name}-{request_id[:8]}")
-        thread.start()
-        thread.join(config.timeout_seconds)
-        if not outcome:
+        self._threads.submit(run)
+        if not done.wait(config.timeout_seconds) or not outcome:
             LOG.warning("%s timed out after %.2f s; its thread is abandoned", config.name, config.timeout_seconds)
             return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
         return outcome[0]

@@ -23,6 +23,19 @@ from scones.workflow.pipeline import ExecutionOutcome, LocalPipeline, Outcome, l
 
 MAX_RATE: Final = 1000.0
 MAX_DURATION: Final = 3600.0
+LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1")
+
+
+def check_loopback(endpoint_url: str | None) -> None:
+    """A load stream only ever targets this machine (an endpoint started on demand, or one on loopback)."""
+    if not endpoint_url:
+        return
+    from urllib.parse import urlparse
+
+    host = urlparse(endpoint_url).hostname or ""
+    if host not in LOOPBACK_HOSTS and not host.startswith("127."):
+        raise UsageError(f"scones load streams to this machine only; {endpoint_url} is not a loopback address",
+                         hint="start 'scones serve' locally, or leave out --endpoint-url to start one on demand")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from scones.config import Settings
 from scones.errors import NotFoundError, WorkflowError
 from scones.progress import progress
 from scones.store import LocalStore, Store
+from scones.workflow.definitions import DEFINITIONS_DIR
 from scones.workflow.notifications import (
     FailureNotification,
     FanOutNotifier,
@@ -34,7 +35,6 @@ from scones.workflow.notifications import (
 
 LOG = logging.getLogger(__name__)
 
-DEFINITIONS_DIR: Final = Path(__file__).resolve().parent / "definitions"
 DEFAULT_DEFINITION: Final = "scones"
 BATCH_DEFINITION: Final = "scones-batch"
 LOW_CONFIDENCE_ERROR: Final = "ThresholdConfidenceNotMet"
@@ -80,12 +80,15 @@ class ExecutionOutcome:
     error: str | None
     cause: str | None
     seconds: float
+    #: The error of the last failed Task, for executions that end in a Fail state without an Error
+    #: (the AWS console's recorded definition catches States.ALL into an empty Fail).
+    task_error: str | None = None
 
     @property
     def outcome(self) -> Outcome:
         if self.status == "SUCCEEDED":
             return Outcome.ACCEPTED
-        if self.error == LOW_CONFIDENCE_ERROR:
+        if (self.error or self.task_error) == LOW_CONFIDENCE_ERROR:
             return Outcome.LOW_CONFIDENCE
         return Outcome.ERRORED
 
@@ -107,6 +110,7 @@ class ExecutionOutcome:
             output = {**output, "body": {k: v for k, v in output["body"].items() if k != "image_data"}}
         return {"name": self.name, "executionArn": self.execution_arn, "status": self.status,
                 "outcome": self.outcome.value, "output": output, "error": self.error, "cause": self.cause,
+                "task_error": self.task_error,
                 "seconds": round(self.seconds, 6)}
 
 
@@ -114,12 +118,22 @@ def _status_text(status: Any) -> str:
     return str(getattr(status, "value", status))
 
 
+def _last_task_error(events: Sequence[Mapping[str, Any]]) -> str | None:
+    for event in reversed(events):
+        for key in ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails"):
+            details = event.get(key)
+            if isinstance(details, Mapping) and details.get("error"):
+                return str(details["error"])
+    return None
+
+
 def outcome_of(execution: Any, execution_input: Any, seconds: float) -> ExecutionOutcome:
     """Read the interpreter's ``Execution`` (the one place that knows its attribute names)."""
+    status = _status_text(execution.status)
+    task_error = _last_task_error(execution.events()) if status != "SUCCEEDED" and not execution.error else None
     return ExecutionOutcome(name=str(execution.name), execution_arn=str(execution.execution_arn),
-                            status=_status_text(execution.status), input=execution_input,
-                            output=execution.output, error=execution.error, cause=execution.cause,
-                            seconds=seconds)
+                            status=status, input=execution_input, output=execution.output, error=execution.error,
+                            cause=execution.cause, seconds=seconds, task_error=task_error)
 
 
 @dataclass(frozen=True)
@@ -262,7 +276,7 @@ class LocalPipeline:
         if outcome.status != "SUCCEEDED" and self.notifier is not None:
             self.notifier.notify(FailureNotification.create(
                 execution_name=outcome.name, execution_arn=outcome.execution_arn, status=outcome.status,
-                error=outcome.error, cause=outcome.cause, execution_input=execution_input))
+                error=outcome.error or outcome.task_error, cause=outcome.cause, execution_input=execution_input))
         return outcome, execution
 
     def run_many(self, inputs: Sequence[Any], *, concurrency: int = 8,
