@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aws"))
 
-from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs  # noqa: E402
+from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs, queue_lambda_results  # noqa: E402
 from scones.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("test_aws_cmd")  # keeps the module's moto fixtures on one worker
@@ -90,6 +90,36 @@ def test_deploy_dry_run_apply_again_template_and_destroy(aws_env: str, tmp_path:
     assert code == 0 and out.rstrip().endswith("destroyed")
     code, out, _ = run(destroy + ["--yes"], capsys)
     assert "nothing to destroy" in out
+
+
+@pytest.mark.slow
+def test_workflow_runs_on_the_deployed_state_machines(aws_env: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = make_inputs(tmp_path)
+    code, _, err = run(["deploy", "aws", "--bucket", BUCKET, "--region", REGION, "--prefix", "onaws",
+                        "--image-uri", IMAGE, "--dataset", str(inputs.dataset), "--model", str(inputs.model)], capsys)
+    assert code == 0, err
+    key = "onaws/dataset/test/test_0.png"
+    body = {"image_data": "aGk=", "s3_bucket": BUCKET, "s3_key": key, "inferences": [0.95, 0.05]}
+    queue_lambda_results(aws_env, [{"statusCode": 200, "body": body}] * 3)
+    code, out, err = run(["workflow", "run", "--backend", "aws", "--region", REGION, "--deployment", "onaws",
+                          "--input", json.dumps({"s3_bucket": BUCKET, "s3_key": key}), "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "SUCCEEDED" and result["output"]["body"]["inferences"] == [0.95, 0.05]
+    assert ":stateMachine:" not in result["executionArn"] and ":execution:onaws-workflow:" in result["executionArn"]
+
+    queue_lambda_results(aws_env, [{"statusCode": 200, "body": body}] * 3)
+    code, out, err = run(["workflow", "run-batch", "--backend", "aws", "--region", REGION, "--deployment", "onaws",
+                          "--bucket", BUCKET, "--prefix", "onaws/dataset/test/", "--limit", "1", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "SUCCEEDED" and ":execution:onaws-workflow-batch:" in result["executionArn"]
+    assert key in json.dumps(result["output"])
+
+    code, _, err = run(["workflow", "run", "--backend", "aws", "--region", REGION, "--deployment", "onaws",
+                        "--definition", "x.json", "--input", "{}"], capsys)
+    assert code == 2 and "--definition runs locally" in err
 
 
 def test_missing_credentials_is_one_clean_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from scones.cli.aws_backend import backend_options
 from scones.cli.context import AppContext, pass_app
 from scones.errors import UsageError
 
@@ -116,11 +117,31 @@ def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: b
 @click.option("--no-history", is_flag=True,
               help="Do not keep each execution's history under executions/ (faster; no 'workflow history').")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--input", "input_text", help="With --backend aws: the batch machine's input "
+                                            '{"s3_bucket": ..., "keys": [...]} (JSON text or @FILE).')
+@click.option("--bucket", help="With --backend aws: classify every image below s3://BUCKET/PREFIX.")
 @pipeline_options
+@backend_options
 @pass_app
 def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None, no_history: bool, as_json: bool,
-              **options: Any) -> None:
-    """Classify every image below PREFIX, one execution each, and summarise the outcomes."""
+              input_text: str | None, bucket: str | None, backend: str, region: str | None, profile: str | None,
+              deployment: str, **options: Any) -> None:
+    """Classify every image below PREFIX, one execution each, and summarise the outcomes.
+
+    With --backend aws, one execution of the deployed batch state machine (a Map over the
+    images) runs on Step Functions instead, and its result is printed.
+    """
+    if backend == "aws":
+        from scones.cli.aws_backend import batch_input_from_s3, print_result, run_on_step_functions
+
+        execution_input = (parse_input(input_text) if input_text
+                           else batch_input_from_s3(bucket, prefix, limit, region=region, profile=profile))
+        print_result(run_on_step_functions(app, execution_input, batch=True, name=None, region=region,
+                                           profile=profile, deployment=deployment), as_json=as_json)
+        return
+    if input_text or bucket:
+        raise UsageError("--input and --bucket go with --backend aws",
+                         hint="locally, run-batch classifies the images below --prefix in the local store")
     from scones.store import LocalStore
     from scones.workflow.pipeline import image_keys, load_labels, local_pipeline
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
+from scones.cli.aws_backend import backend_options, print_result, run_on_step_functions
 from scones.cli.context import AppContext, pass_app
 from scones.cli.pipeline_cmd import pipeline_options, register
+from scones.errors import UsageError
 
 
 @click.group()
@@ -49,17 +51,25 @@ def validate(definition: str, as_json: bool) -> None:
 @click.option("--name", default=None, help="Execution name (default: a UUID).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: status, output, error, cause.")
 @pipeline_options
+@backend_options
 @pass_app
 def run(app: AppContext, definition: str | None, input_text: str, name: str | None, as_json: bool,
-        **options: Any) -> None:
+        backend: str, region: str | None, profile: str | None, deployment: str, **options: Any) -> None:
     """Run a state machine once and print its result.
 
     Without --definition, or when the definition calls the Scones functions, the
     three Scones functions run in the local Lambda runtime against the endpoint
     (--endpoint-url, or one started on demand from the store's model).
     """
-    from scones.cli.pipeline_cmd import run_scones, uses_scones_functions
+    from scones.cli.pipeline_cmd import parse_input, run_scones, uses_scones_functions
 
+    if backend == "aws":
+        if definition is not None:
+            raise UsageError("--definition runs locally; on AWS the deployed Scones state machine runs",
+                             hint="drop --definition, or drop --backend aws")
+        print_result(run_on_step_functions(app, parse_input(input_text), batch=False, name=name, region=region,
+                                           profile=profile, deployment=deployment), as_json=as_json)
+        return
     if uses_scones_functions(definition):
         run_scones(app, input_text=input_text, name=name, as_json=as_json, definition=definition, **options)
         return

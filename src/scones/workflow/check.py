@@ -224,7 +224,8 @@ def function_states(definition: Mapping[str, Any]) -> dict[str, str]:
             if not isinstance(state, Mapping):
                 continue
             target = state.get("Resource", "")
-            params = state.get("Parameters")
+            # JSONPath states call through Parameters, JSONata states through Arguments.
+            params = state.get("Parameters") or state.get("Arguments")
             if isinstance(params, Mapping) and "FunctionName" in params:
                 target = params["FunctionName"]
             if isinstance(target, str) and target:

@@ -54,13 +54,15 @@ class Outcome(str, Enum):
 def load_definition(name_or_path: str | Path = DEFAULT_DEFINITION) -> dict[str, Any]:
     """A shipped definition by name (``scones``, ``scones-batch``) or any ASL file by path."""
     path = Path(name_or_path)
-    if not path.suffix:
-        path = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
+    shipped = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
+    # A bare name (``scones``, ``scones-batch``, ``scones.jsonata``) is a shipped definition.
+    if not path.suffix or (len(path.parts) == 1 and not path.exists() and shipped.is_file()):
+        path = shipped
     try:
         definition = json.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
         raise NotFoundError(f"No state machine definition at {path}",
-                            hint="give a path to an .asl.json file, or 'scones' / 'scones-batch'") from exc
+                            hint="give a path to an .asl.json file, or 'scones' / 'scones-batch' / 'scones.jsonata'") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkflowError(f"{path} is not a JSON state machine definition: {exc}") from exc
     if not isinstance(definition, dict):
