@@ -44,6 +44,7 @@ def to_onnx(model: Classifier, spec: InputSpec) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)  # constant-folding notes about the flip
         torch.onnx.export(
             wrapper, (example,), buf, dynamo=False, opset_version=OPSET,
             input_names=[spec.name], output_names=["probabilities"],
