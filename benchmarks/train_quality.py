@@ -22,7 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SCONES_SHARED_DATA", ROOT.parent / "shared" / "data")) / "cifar100-bicycle-motorcycle"
+# ../shared/data beside the project (or beside the worktrees' folder), or SCONES_SHARED_DATA.
+SHARED = next((p for p in (Path(os.environ.get("SCONES_SHARED_DATA", ROOT.parent / "shared" / "data")),
+                           ROOT.parent.parent / "shared" / "data") if p.is_dir()), ROOT.parent / "shared" / "data")
+DATA = SHARED / "cifar100-bicycle-motorcycle"
 CLASSES = ["bicycle", "motorcycle"]
 
 

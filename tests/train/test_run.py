@@ -163,3 +163,24 @@ def test_failed_run_keeps_previous_model(tiny_dataset: Path, tmp_path: Path) -> 
     assert (out / "model.tar.gz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     assert np.frombuffer(before[:2], dtype=np.uint8).tolist() == [0x1F, 0x8B]
+
+
+def test_write_failure_mid_publish_leaves_previous_model(tiny_dataset: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from scones.store import LocalStore
+
+    out = tmp_path / "model"
+    train(str(tiny_dataset), str(out), FAST)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_put = LocalStore.put_bytes
+
+    def put_bytes(self: LocalStore, key: str, data: bytes) -> None:
+        if key == "metrics.json":
+            raise OSError(28, "No space left on device")
+        real_put(self, key, data)
+
+    monkeypatch.setattr(LocalStore, "put_bytes", put_bytes)
+    with pytest.raises(OutputError, match="No space left on device"):
+        train(str(tiny_dataset), str(out), FAST)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scones")] == []
