@@ -202,7 +202,7 @@ def run_training_job(request: SageMakerJobRequest, *, sagemaker: Any | None = No
 def wait_for_job(sagemaker: Any, name: str, *, poll_seconds: float, show_progress: bool) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bar = progress(total=None, enabled=show_progress, desc=f"job {name}", bar_format="{desc}: {postfix} [{elapsed}]")
+    bar = progress(total=None, enabled=show_progress, desc=f"job {name}", bar_format="{desc}{postfix} [{elapsed}]")
     try:
         while True:
             try:
