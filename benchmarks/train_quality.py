@@ -22,7 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SCONES_SHARED_DATA", ROOT.parent / "shared" / "data")) / "cifar100-bicycle-motorcycle"
+# ../shared/data beside the project (or beside the worktrees' folder), or SCONES_SHARED_DATA.
+SHARED = next((p for p in (Path(os.environ.get("SCONES_SHARED_DATA", ROOT.parent / "shared" / "data")),
+                           ROOT.parent.parent / "shared" / "data") if p.is_dir()), ROOT.parent / "shared" / "data")
+DATA = SHARED / "cifar100-bicycle-motorcycle"
 CLASSES = ["bicycle", "motorcycle"]
 
 
@@ -57,6 +60,9 @@ def main() -> int:
                                                                            epochs=args.epochs))
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         size = (Path(tmp) / "model" / "model.tar.gz").stat().st_size
+        from scones.train.recommend import recommend_for_model
+
+        rec = recommend_for_model(str(Path(tmp) / "model"), str(data), target_precision=0.99)
     test = report.metrics["test"]
     at = test["at_threshold"]
     val = report.metrics["validation"]
@@ -76,6 +82,9 @@ def main() -> int:
     ]
     for name, value, target, ok in rows:
         print(f"{name:18s} {value:40s} target {target:8s} {'met' if ok else 'NOT met'}")
+    print(f"scones threshold --target-precision 0.99 recommends {rec.threshold:.3f} (validation: coverage "
+          f"{rec.validation_coverage:.3f}, precision {rec.validation_precision:.3f}; test: coverage "
+          f"{rec.test_coverage:.3f}, precision {rec.test_precision:.3f})")
     print(f"test ECE {test['ece']:.3f}; training alone {tr['wall_seconds']:.1f} s wall / {tr['cpu_seconds']:.1f} s CPU")
     return 0
 

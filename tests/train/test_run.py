@@ -16,7 +16,7 @@ from scones.model_artifact import load_model
 from scones.train.config import TrainConfig, UnknownArchitectureError
 from scones.train.run import OutputError, train
 
-FAST = TrainConfig(arch="small_resnet", epochs=2, batch_size=12)
+FAST = TrainConfig(arch="small_resnet", epochs=2, batch_size=12, threads=1)
 
 
 def test_train_writes_checked_artifact_metrics_and_charts(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_corrupt_png_is_named(tiny_dataset: Path, tmp_path: Path) -> None:
 
 
 def test_unknown_architecture() -> None:
-    with pytest.raises(UnknownArchitectureError, match="resnet9000.*efficientnet_lite0, small_resnet"):
+    with pytest.raises(UnknownArchitectureError, match="(?s)resnet9000.*efficientnet_lite0, small_resnet"):
         TrainConfig(arch="resnet9000")
 
 
@@ -163,3 +163,24 @@ def test_failed_run_keeps_previous_model(tiny_dataset: Path, tmp_path: Path) -> 
     assert (out / "model.tar.gz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     assert np.frombuffer(before[:2], dtype=np.uint8).tolist() == [0x1F, 0x8B]
+
+
+def test_write_failure_mid_publish_leaves_previous_model(tiny_dataset: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from scones.store import LocalStore
+
+    out = tmp_path / "model"
+    train(str(tiny_dataset), str(out), FAST)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_put = LocalStore.put_bytes
+
+    def put_bytes(self: LocalStore, key: str, data: bytes) -> None:
+        if key == "metrics.json":
+            raise OSError(28, "No space left on device")
+        real_put(self, key, data)
+
+    monkeypatch.setattr(LocalStore, "put_bytes", put_bytes)
+    with pytest.raises(OutputError, match="No space left on device"):
+        train(str(tiny_dataset), str(out), FAST)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scones")] == []

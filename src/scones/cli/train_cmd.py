@@ -10,7 +10,7 @@ from scones.cli.context import AppContext, pass_app
 @click.command("train")
 @click.option("--data", "data_uri", help="Staged dataset (folder, file:// or s3://). Default: the store's 'dataset'.")
 @click.option("--arch", default="efficientnet_lite0", show_default=True,
-              help="efficientnet_lite0 (pretrained, fine-tuned) or small_resnet (from scratch).")
+              help="efficientnet_lite0 (ImageNet-pretrained, frozen, trained head) or small_resnet (from scratch).")
 @click.option("--epochs", type=int, default=0, help="Maximum epochs (early stopping may end sooner; 0 = default).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, initialisation and augmentation.")
 @click.option("--out", "out_uri", help="Output folder for model.tar.gz, metrics.json and charts. Default: the store's 'model'.")

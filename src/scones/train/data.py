@@ -73,8 +73,13 @@ def read_dataset_info(store: Store) -> DatasetInfo:
                         "a classifier needs at least two", hint="stage at least two classes")
     if len(set(classes)) != len(classes):
         raise DataError(f"{store.uri_for(DATASET_JSON)} lists a class name twice: {classes}")
-    splits = raw.get("splits") or {}
-    counts = {name: int((splits.get(name) or {}).get("count", -1)) for name in SPLITS}
+    splits = raw.get("splits")
+    splits = splits if isinstance(splits, dict) else {}
+    counts: dict[str, int] = {}
+    for name in SPLITS:
+        entry = splits.get(name)
+        count = entry.get("count", -1) if isinstance(entry, dict) else -1
+        counts[name] = count if isinstance(count, int) else -1
     return DatasetInfo(classes=list(classes), counts=counts)
 
 

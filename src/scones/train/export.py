@@ -36,6 +36,7 @@ class ExportResult:
     onnx_bytes: bytes
     max_abs_diff: float
     checked_images: int
+    probabilities: np.ndarray  # ONNX Runtime's output on the checked images
 
 
 def to_onnx(model: Classifier, spec: InputSpec) -> bytes:
@@ -44,6 +45,7 @@ def to_onnx(model: Classifier, spec: InputSpec) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)  # constant-folding notes about the flip
         torch.onnx.export(
             wrapper, (example,), buf, dynamo=False, opset_version=OPSET,
             input_names=[spec.name], output_names=["probabilities"],
@@ -85,9 +87,17 @@ def check_parity(reference: np.ndarray, candidate: np.ndarray, *, atol: float = 
     return diff
 
 
-def export_checked(model: Classifier, spec: InputSpec, images: np.ndarray, *, atol: float = PARITY_ATOL) -> ExportResult:
-    """Export, then compare ONNX Runtime with PyTorch on ``images`` (the whole validation part)."""
+def export_checked(model: Classifier, spec: InputSpec, images: np.ndarray, *, reference: np.ndarray | None = None,
+                   atol: float = PARITY_ATOL) -> ExportResult:
+    """Export, then compare ONNX Runtime with PyTorch on ``images`` (the whole validation part).
+
+    ``reference`` may pass PyTorch's probabilities for ``images`` when the caller already has
+    them (the trainer computes them from the same model on the same pixels), to save a pass.
+    """
     onnx_bytes = to_onnx(model, spec)
-    diff = check_parity(torch_probabilities(model, images), onnx_probabilities(onnx_bytes, images), atol=atol)
+    if reference is None:
+        reference = torch_probabilities(model, images)
+    candidate = onnx_probabilities(onnx_bytes, images)
+    diff = check_parity(reference, candidate, atol=atol)
     LOG.info("ONNX parity on %d images: max |diff| %.2e", len(images), diff)
-    return ExportResult(onnx_bytes=onnx_bytes, max_abs_diff=diff, checked_images=len(images))
+    return ExportResult(onnx_bytes=onnx_bytes, max_abs_diff=diff, checked_images=len(images), probabilities=candidate)

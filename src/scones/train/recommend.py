@@ -3,7 +3,7 @@ artifact's ONNX graph, then pick the threshold on validation and state what to e
 
 from __future__ import annotations
 
-from scones.errors import ModelError
+from scones.errors import ModelError, UsageError
 from scones.model_artifact import load_model
 from scones.store import open_store
 from scones.train.threshold import Recommendation, recommend_threshold
@@ -16,8 +16,6 @@ def recommend_for_model(model_uri: str, data_uri: str, *, target_precision: floa
 
     # Check the arguments before the slow part.
     if (target_precision is None) == (target_coverage is None):
-        from scones.errors import UsageError
-
         raise UsageError("Give exactly one of --target-precision and --target-coverage")
     artifact = load_model(model_uri)
     names = artifact.spec.training.get("validation_files")

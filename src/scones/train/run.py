@@ -13,11 +13,9 @@ import logging
 import os
 import platform
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Final
 
 from scones.errors import StoreError
@@ -106,9 +104,13 @@ def train(data_uri: str, out_uri: str, config: TrainConfig, *, show_progress: bo
 
     from scones.train.export import export_checked, onnx_probabilities
 
-    exported = export_checked(result.model, input_spec, val.images)
+    from scones.train.calibration import softmax
+
+    assert result.val_logits is not None
+    exported = export_checked(result.model, input_spec, val.images,
+                              reference=softmax(result.val_logits, result.temperature))
     # Validation and test are both scored with the ONNX model: the numbers describe what ships.
-    val_probs = onnx_probabilities(exported.onnx_bytes, val.images)
+    val_probs = exported.probabilities
     test_probs = onnx_probabilities(exported.onnx_bytes, dataset.test.images)
     metrics = build_metrics(dataset.classes, val_probs, val.labels, test_probs, dataset.test.labels, config)
     training = {
