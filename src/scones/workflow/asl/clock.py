@@ -27,6 +27,10 @@ class SystemClock:
         if seconds > 0:
             time.sleep(seconds)
 
+    def wait(self, seconds: float, interrupt: threading.Event) -> bool:
+        """Sleep up to ``seconds``; True as soon as ``interrupt`` is set (StopExecution during a Wait)."""
+        return interrupt.wait(seconds) if seconds > 0 else interrupt.is_set()
+
 
 class FakeClock:
     """Time that moves only when something sleeps: a 1-hour Wait returns at once.
@@ -48,6 +52,28 @@ class FakeClock:
             self.sleeps.append(seconds)
             if seconds > 0:
                 self._now += seconds
+
+    def wait(self, seconds: float, interrupt: threading.Event) -> bool:
+        """Like ``sleep``, but skipped when ``interrupt`` is already set; True when it is set afterwards."""
+        if interrupt.is_set():
+            return True
+        self.sleep(seconds)
+        return interrupt.is_set()
+
+
+def interruptible_sleep(clock: Clock, seconds: float, interrupt: threading.Event | None) -> bool:
+    """Sleep on ``clock``; True when ``interrupt`` was set (the sleep may have been cut short).
+
+    Clocks without a ``wait`` method (a test's own clock) sleep fully, then the event is checked.
+    """
+    if interrupt is None:
+        clock.sleep(seconds)
+        return False
+    wait = getattr(clock, "wait", None)
+    if wait is not None:
+        return bool(wait(seconds, interrupt))
+    clock.sleep(seconds)
+    return interrupt.is_set()
 
 
 def iso_timestamp(epoch: float) -> str:

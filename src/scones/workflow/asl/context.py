@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scones.workflow.asl.clock import Clock, iso_timestamp
-from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.clock import Clock, interruptible_sleep, iso_timestamp
+from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut
+from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.intrinsics import IntrinsicContext
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.paths import PathScope
@@ -54,10 +55,27 @@ class ExecutionContext:
             self._jsonata_functions = extensions(self.intrinsics.rng)
         return self._jsonata_functions
 
+    def pause(self, seconds: float) -> None:
+        """Sleep for a Wait state or a retry delay, cut short by StopExecution or the execution's deadline.
+
+        Raises ``ExecutionAborted`` as soon as ``stop`` is set and ``ExecutionTimedOut`` once the
+        state machine's ``TimeoutSeconds`` is reached, so neither waits for the sleep to end.
+        """
+        timed_out = False
+        if self.deadline is not None:
+            remaining = self.deadline - self.clock.now()
+            if seconds > remaining:
+                seconds, timed_out = max(0.0, remaining), True
+        if interruptible_sleep(self.clock, seconds, self.stop):
+            raise ExecutionAborted()
+        if timed_out:
+            raise ExecutionTimedOut()
+
     @classmethod
     def create(cls, *, name: str, state_machine_name: str, input: Any, clock: Clock,
                invoker: LambdaInvoker | None, store: Store | None = None, seed: int | None = None,
-               region: str = "us-east-1", account: str = "123456789012") -> ExecutionContext:
+               region: str = "us-east-1", account: str = "123456789012",
+               max_history_events: int | None = MAX_HISTORY_EVENTS) -> ExecutionContext:
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
         rng = random.Random(seed)
         return cls(
@@ -70,7 +88,7 @@ class ExecutionContext:
             input=input,
             clock=clock,
             invoker=invoker,
-            history=History(clock.now),
+            history=History(clock.now, max_history_events),
             intrinsics=IntrinsicContext(rng=rng, new_uuid=lambda: str(uuid.uuid4())),
             region=region,
             account=account,

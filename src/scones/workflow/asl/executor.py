@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.context import ExecutionContext, Frame
-from scones.workflow.asl.errors import Failure, FailureError, InputError, StatesError
-from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
+from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
@@ -130,8 +130,11 @@ class Executor:
 
     def __init__(self, definition: dict[str, Any] | str | bytes, *, invoker: LambdaInvoker | None = None,
                  clock: Clock | None = None, store: Store | None = None, resolver: ResourceResolver | None = None,
-                 state_machine_name: str = "scones-local") -> None:
+                 state_machine_name: str = "scones-local",
+                 max_history_events: int | None = MAX_HISTORY_EVENTS) -> None:
         self.machine: StateMachine = build_state_machine(definition, resolver)
+        #: The Standard-workflow quota by default; ``None`` records without limit.
+        self.max_history_events = max_history_events
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
         self.store = store
@@ -150,7 +153,8 @@ class Executor:
             raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",
                              hint="pass a reference (an S3 key) instead of the data itself")
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
-                                      clock=self.clock, invoker=self.invoker, store=self.store, seed=seed)
+                                      clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
+                                      max_history_events=self.max_history_events)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
         ctx.stop = stop
@@ -166,6 +170,15 @@ class Executor:
         except ExecutionAborted:
             record.status = ExecutionStatus.ABORTED
             frame.event(EventType.EXECUTION_ABORTED, {})
+        except HistoryLimitExceeded as exc:
+            # The quota and "the execution fails" are documented (service quotas); the error name and
+            # cause AWS records are not: States.Runtime is the name AWS uses for executions the service
+            # itself cannot continue, so it is used here (unverified against a real execution).
+            self._fail(frame, record, Failure(
+                StatesError.RUNTIME.value,
+                f"The execution reached the maximum number of events in its history ({exc.limit}). "
+                "Continue the work in a new execution (see 'Continue long-running workflows' in the "
+                "Step Functions developer guide)."))
         except ExecutionTimedOut:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"

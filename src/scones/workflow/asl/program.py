@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage
+from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut
+
+__all__ = ["Cancelled", "ExecutionAborted", "ExecutionTimedOut", "StateMachine"]
 
 if TYPE_CHECKING:
     from scones.workflow.asl.states.base import State
@@ -15,14 +18,6 @@ if TYPE_CHECKING:
 
 class Cancelled(Exception):
     """A sibling branch or iteration failed: this one stops at its next transition."""
-
-
-class ExecutionTimedOut(Exception):
-    """The execution ran past its ``TimeoutSeconds``."""
-
-
-class ExecutionAborted(Exception):
-    """Someone asked the execution to stop (StopExecution)."""
 
 
 @dataclass
