@@ -48,6 +48,34 @@ def parse_input(text: str) -> Any:
                          hint="the input must be a JSON value, e.g. '{\"s3_key\": \"test/x.png\"}'") from exc
 
 
+def may_call_lambda(path: str | Path) -> bool:
+    """Whether a definition file might invoke Lambda: False only when no Task can reach a function
+    (no ``Resource`` other than a non-Lambda service integration, no ``FunctionName``).
+
+    A cheap pre-check so ``scones workflow run`` of a plain definition skips importing the Scones
+    pipeline (which it needs only for definitions that call the Scones functions).
+    Unreadable or invalid files answer True: the full check then reports the problem.
+    """
+    try:
+        doc = json.loads(read_definition(path))
+    except (WorkflowError, ValueError):
+        return True
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "FunctionName" in node:
+                return True
+            resource = node.get("Resource")
+            if resource is not None and not (isinstance(resource, str) and resource.startswith("arn:aws:states:::")
+                                             and "lambda" not in resource.lower()):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def validate_file(path: str | Path) -> list[ValidationError]:
     from scones.workflow.asl import validate_definition
 
