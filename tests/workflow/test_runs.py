@@ -45,3 +45,24 @@ def test_run_file_runs_a_plain_definition(tmp_path: Path) -> None:
     path = _write(tmp_path, {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": 1}, "End": True}}})
     execution = run_file(path, "{}", name="plain", store=None)
     assert execution.status.value == "SUCCEEDED" and execution.output == {"a": 1}
+
+
+def test_ctrl_c_aborts_a_waiting_run_and_persists_the_record(tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+
+    from scones.store import LocalStore
+    from scones.workflow.asl.executor import load_execution
+
+    path = _write(tmp_path, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    store = LocalStore(tmp_path / "executions")
+    timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        execution = run_file(path, "{}", name="interrupted", store=store)
+    finally:
+        timer.cancel()
+    assert execution.status.value == "ABORTED" and execution.error == "Interrupted"
+    assert load_execution(store, "interrupted").status.value == "ABORTED"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored

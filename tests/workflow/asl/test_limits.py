@@ -167,3 +167,42 @@ def test_heartbeat_does_not_apply_to_lambda_invoke() -> None:
     assert execution.status.value == "SUCCEEDED" and execution.output == "done"
     scheduled = execution.events()[2]["taskScheduledEventDetails"]
     assert scheduled["heartbeatInSeconds"] == 5 and scheduled["timeoutInSeconds"] == 60
+
+
+def test_stop_request_carries_error_and_cause_into_history_and_describe() -> None:
+    from scones.workflow.asl import StopRequest
+
+    stop = StopRequest()
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    timer = threading.Timer(0.05, stop.request, kwargs={"error": "Operator", "cause": "maintenance window"})
+    timer.start()
+    try:
+        execution = Executor(definition, clock=SystemClock()).run({}, stop=stop)
+    finally:
+        timer.cancel()
+    assert execution.status.value == "ABORTED"
+    assert execution.events()[-1]["executionAbortedEventDetails"] == {"error": "Operator",
+                                                                      "cause": "maintenance window"}
+    described = execution.describe()
+    assert described["status"] == "ABORTED" and described["error"] == "Operator" and "output" not in described
+
+
+def test_stop_while_a_lambda_runs_ends_the_execution_without_waiting_for_it() -> None:
+    release = threading.Event()
+    stop = threading.Event()
+
+    def hangs(event: Any, context: Any) -> Any:
+        stop.set()  # StopExecution arrives while the function is still running
+        release.wait(30)
+        return 1
+
+    definition = one_state({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": "hangs"}})
+    executor = Executor(definition, invoker=CallableLambdaInvoker({"hangs": hangs}), clock=SystemClock())
+    try:
+        execution = executor.run({}, stop=stop)
+    finally:
+        release.set()
+    assert execution.status.value == "ABORTED"
+    types = [e["type"] for e in execution.events()]
+    assert types[-1] == "ExecutionAborted" and "TaskSucceeded" not in types and "TaskStarted" in types

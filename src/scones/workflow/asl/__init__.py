@@ -36,6 +36,7 @@ from scones.workflow.asl.executor import (
     Execution,
     ExecutionStatus,
     Executor,
+    StopRequest,
     load_execution,
     run_execution,
     save_execution,
@@ -65,6 +66,6 @@ def validate_definition(definition: dict[str, Any] | str | bytes,
 __all__ = [
     "CallableLambdaInvoker", "Clock", "DefinitionError", "Execution", "ExecutionStatus", "Executor", "FakeClock",
     "Failure", "FailureError", "LambdaInvokeResult", "LambdaInvoker", "LambdaServiceError", "ResourceResolver",
-    "StatesError", "SystemClock", "ValidationError", "load_execution", "run_execution", "save_execution",
-    "validate_definition",
+    "StatesError", "StopRequest", "SystemClock", "ValidationError", "load_execution", "run_execution",
+    "save_execution", "validate_definition",
 ]

@@ -125,6 +125,20 @@ def _truncate(text: str | None, limit: int) -> str | None:
     return text if text is None or len(text) <= limit else text[:limit]
 
 
+class StopRequest(threading.Event):
+    """A ``stop`` event for ``Executor.run`` that also carries StopExecution's optional error and cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: str | None = None
+        self.cause: str | None = None
+
+    def request(self, error: str | None = None, cause: str | None = None) -> None:
+        """StopExecution(error, cause): the execution ends as ABORTED at once, even inside a Wait."""
+        self.error, self.cause = error, cause
+        self.set()
+
+
 class Executor:
     """Runs executions of one state machine; holds no per-execution state, so runs may overlap."""
 
@@ -142,7 +156,11 @@ class Executor:
 
     def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
             stop: threading.Event | None = None) -> Execution:
-        """Run one execution to its end. Setting ``stop`` aborts it at the next transition (StopExecution)."""
+        """Run one execution to its end.
+
+        Setting ``stop`` (StopExecution) ends it as ABORTED at the next transition, or at once during a
+        Wait, a retry delay or (with the real clock) a running Task; a ``StopRequest`` adds error/cause.
+        """
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
         if self.store is not None and self.store.exists(execution_key(name)):
@@ -169,7 +187,14 @@ class Executor:
             self._fail(frame, record, exc.failure)
         except ExecutionAborted:
             record.status = ExecutionStatus.ABORTED
-            frame.event(EventType.EXECUTION_ABORTED, {})
+            record.error = _truncate(getattr(stop, "error", None), MAX_ERROR_CHARS)
+            record.cause = _truncate(getattr(stop, "cause", None), MAX_CAUSE_CHARS)
+            aborted: dict[str, Any] = {}
+            if record.error is not None:
+                aborted["error"] = record.error
+            if record.cause is not None:
+                aborted["cause"] = record.cause
+            frame.event(EventType.EXECUTION_ABORTED, aborted)
         except HistoryLimitExceeded as exc:
             # The quota and "the execution fails" are documented (service quotas); the error name and
             # cause AWS records are not: States.Runtime is the name AWS uses for executions the service
