@@ -47,6 +47,7 @@ def test_run_file_runs_a_plain_definition(tmp_path: Path) -> None:
     assert execution.status.value == "SUCCEEDED" and execution.output == {"a": 1}
 
 
+@pytest.mark.timeout(60)  # a broken handler would wait for an hour
 def test_ctrl_c_aborts_a_waiting_run_and_persists_the_record(tmp_path: Path) -> None:
     import os
     import signal

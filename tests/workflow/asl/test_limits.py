@@ -89,6 +89,7 @@ def test_map_iteration_variables_stop_counting_when_the_iteration_ends() -> None
     assert run(definition, {"items": items}).status.value == "SUCCEEDED"
 
 
+@pytest.mark.timeout(60)  # a broken stop would wait for an hour
 def test_stop_during_a_long_wait_aborts_promptly_with_a_real_clock() -> None:
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
                                              "P": {"Type": "Pass", "End": True}}}
@@ -103,6 +104,7 @@ def test_stop_during_a_long_wait_aborts_promptly_with_a_real_clock() -> None:
     assert [e["type"] for e in execution.events()] == ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
 
 
+@pytest.mark.timeout(60)  # a broken stop would wait for an hour
 def test_stop_during_a_retry_backoff_aborts_without_another_attempt() -> None:
     stop = threading.Event()
     calls: list[int] = []
@@ -169,6 +171,7 @@ def test_heartbeat_does_not_apply_to_lambda_invoke() -> None:
     assert scheduled["heartbeatInSeconds"] == 5 and scheduled["timeoutInSeconds"] == 60
 
 
+@pytest.mark.timeout(60)  # a broken stop would wait for an hour
 def test_stop_request_carries_error_and_cause_into_history_and_describe() -> None:
     from scones.workflow.asl import StopRequest
 
@@ -187,6 +190,7 @@ def test_stop_request_carries_error_and_cause_into_history_and_describe() -> Non
     assert described["status"] == "ABORTED" and described["error"] == "Operator" and "output" not in described
 
 
+@pytest.mark.timeout(60)  # a broken stop would wait for an hour
 def test_stop_while_a_lambda_runs_ends_the_execution_without_waiting_for_it() -> None:
     release = threading.Event()
     stop = threading.Event()
@@ -206,3 +210,43 @@ def test_stop_while_a_lambda_runs_ends_the_execution_without_waiting_for_it() ->
     assert execution.status.value == "ABORTED"
     types = [e["type"] for e in execution.events()]
     assert types[-1] == "ExecutionAborted" and "TaskSucceeded" not in types and "TaskStarted" in types
+
+
+@pytest.mark.timeout(60)  # a broken stop would wait for an hour
+def test_failed_branch_cancels_a_sibling_waiting_in_real_time() -> None:
+    definition = one_state({"Type": "Parallel", "Branches": [
+        {"StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+        {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Boom", "Cause": "failed"}}}]})
+    execution = Executor(definition, clock=SystemClock()).run({})
+    assert execution.status.value == "FAILED" and execution.error == "Boom"
+
+
+def test_state_machine_timeout_while_a_lambda_runs() -> None:
+    clock = FakeClock()
+
+    def slow(event: Any, context: Any) -> Any:
+        clock.sleep(20)
+        return 1
+
+    definition = {"TimeoutSeconds": 10, **one_state({
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "slow"},
+        "TimeoutSeconds": 60, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]})}
+    definition["States"]["Caught"] = {"Type": "Succeed"}
+    execution = Executor(definition, invoker=CallableLambdaInvoker({"slow": slow}), clock=clock).run({})
+    assert execution.status.value == "TIMED_OUT"  # not a catchable task timeout: the execution's ran out first
+    types = [e["type"] for e in execution.events()]
+    assert types[-1] == "ExecutionTimedOut" and "TaskSucceeded" not in types
+
+
+def test_task_timeout_before_the_execution_deadline_is_the_tasks() -> None:
+    clock = FakeClock()
+
+    def slow(event: Any, context: Any) -> Any:
+        clock.sleep(20)
+        return 1
+
+    definition = {"TimeoutSeconds": 100, **one_state({
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "slow"},
+        "TimeoutSeconds": 5})}
+    execution = Executor(definition, invoker=CallableLambdaInvoker({"slow": slow}), clock=clock).run({})
+    assert execution.status.value == "FAILED" and execution.error == "States.Timeout"

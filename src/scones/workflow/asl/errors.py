@@ -46,6 +46,10 @@ class StatesError(str, Enum):
             return None
 
 
+class Cancelled(Exception):
+    """A sibling branch or iteration failed: this one stops at its next transition (or wait)."""
+
+
 class ExecutionTimedOut(Exception):
     """The execution ran past its ``TimeoutSeconds``."""
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
-from scones.workflow.asl.errors import ExecutionAborted, FailureError, StatesError
+from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
 from scones.workflow.asl.jsontext import within_payload_limit
@@ -97,15 +97,21 @@ class TaskState(ExecutionState):
     def _call(self, frame: Frame, arguments: Any, timeout: int | None) -> Any:
         execution = frame.execution
         clock = execution.clock
-        limit = timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS
-        stop = execution.stop
-        if not isinstance(clock, SystemClock) or (timeout is None and stop is None):
+        limit = float(timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS)
+        stop, deadline = execution.stop, execution.deadline
+        # Which ends first while the function runs: the task's TimeoutSeconds or the execution's.
+        execution_left = deadline - clock.now() if deadline is not None else None
+        execution_first = execution_left is not None and execution_left < limit
+        if execution_first:
+            assert execution_left is not None
+            limit = max(0.0, execution_left)
+        if not isinstance(clock, SystemClock) or (timeout is None and stop is None and deadline is None):
             started = clock.now()
             result = self.resource.call(frame, arguments)
             if clock.now() - started > limit:
-                raise FailureError.of(StatesError.TIMEOUT, None)
+                raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
             return result
-        # Real time: the call runs in a helper thread so the state can give up after TimeoutSeconds,
+        # Real time: the call runs in a helper thread so the state can give up after its timeout,
         # and a StopExecution ends the execution without waiting for the function to return (on AWS
         # too the invocation carries on; only its result is ignored).
         box: dict[str, Any] = {}
@@ -130,7 +136,7 @@ class TaskState(ExecutionState):
             if worker.is_alive() and stop.is_set():
                 raise ExecutionAborted()
         if worker.is_alive():
-            raise FailureError.of(StatesError.TIMEOUT, None)
+            raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
         if "error" in box:
             raise box["error"]
         return box["result"]
