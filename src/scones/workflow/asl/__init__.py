@@ -14,6 +14,10 @@ Entry points
     Every problem AWS's ValidateStateMachineDefinition would report; empty when valid.
 ``Executor(definition, ...)``
     Parse once, run many times (concurrently, too: executions share no state).
+    ``run(input, stop=...)`` takes a ``threading.Event`` (or a ``StopRequest`` carrying
+    StopExecution's error/cause): setting it ends the execution as ABORTED at once, even
+    inside a Wait. Standard-workflow quotas are enforced: 25,000 history events, 256 KiB
+    per variable and per Assign, 10 MiB of variables per execution, 256 KiB payloads.
 
 Example
 -------
