@@ -25,10 +25,21 @@ def test_history_quota_fails_the_execution_with_exactly_the_quota_of_events() ->
     execution = run(ENDLESS, {})
     events = execution.events()
     assert execution.status.value == "FAILED" and execution.error == "States.Runtime"
-    assert "25000" in (execution.cause or "")
+    assert execution.cause == "The execution reached the maximum number of history events (25000)."
     assert len(events) == MAX_HISTORY_EVENTS == 25_000
     assert events[-1]["type"] == "ExecutionFailed" and events[-1]["id"] == 25_000
     assert [e["id"] for e in events] == list(range(1, 25_001))
+
+
+def test_an_execution_ending_exactly_at_the_quota_succeeds() -> None:
+    # 24,998 events of Pass states + ExecutionStarted = 24,999; ExecutionSucceeded is event 25,000.
+    count = (MAX_HISTORY_EVENTS - 2) // 2
+    states = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(count - 1)}
+    states[f"S{count - 1}"] = {"Type": "Pass", "End": True}
+    execution = run({"StartAt": "S0", "States": states}, {})
+    assert execution.status.value == "SUCCEEDED" and len(execution.events()) == MAX_HISTORY_EVENTS
+    longer = {**states, f"S{count - 1}": {"Type": "Pass", "Next": "Last"}, "Last": {"Type": "Pass", "End": True}}
+    assert run({"StartAt": "S0", "States": longer}, {}).status.value == "FAILED"
 
 
 def test_history_quota_is_configurable_and_can_be_lifted() -> None:

@@ -196,14 +196,13 @@ class Executor:
                 aborted["cause"] = record.cause
             frame.event(EventType.EXECUTION_ABORTED, aborted)
         except HistoryLimitExceeded as exc:
-            # The quota and "the execution fails" are documented (service quotas); the error name and
-            # cause AWS records are not: States.Runtime is the name AWS uses for executions the service
-            # itself cannot continue, so it is used here (unverified against a real execution).
+            # Developer guide ("Avoid reaching the history quota"): at 24,999 events the execution waits
+            # for the next one; unless it is ExecutionSucceeded, ExecutionFailed is logged as event
+            # 25,000. The cause is the text users report from real executions; the error name is not
+            # documented, States.Runtime (the service's own failures) is our choice (unverified).
             self._fail(frame, record, Failure(
                 StatesError.RUNTIME.value,
-                f"The execution reached the maximum number of events in its history ({exc.limit}). "
-                "Continue the work in a new execution (see 'Continue long-running workflows' in the "
-                "Step Functions developer guide)."))
+                f"The execution reached the maximum number of history events ({exc.limit})."))
         except ExecutionTimedOut:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"

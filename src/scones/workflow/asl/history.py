@@ -63,8 +63,8 @@ class EventType(str, Enum):
     EVALUATION_FAILED = "EvaluationFailed"
 
 
-#: "Maximum execution history size: 25,000 events in a single execution history" (Standard
-#: workflows, service quotas); reaching it fails the execution.
+#: "A hard quota of 25,000 entries in the execution event history" (Standard workflows; developer
+#: guide, "Avoid reaching the history quota"): event 25,000 must close the execution.
 MAX_HISTORY_EVENTS: Final = 25_000
 
 #: The events that end an execution: always recorded, so a full history still says how it ended.
