@@ -34,6 +34,9 @@ class TaskState(ExecutionState):
         self.resource = resource
         self.timeout = props.get("TimeoutSeconds")
         self.timeout_path = JsonPath(props["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in props else None
+        # Validated and recorded in TaskScheduled, never enforced: SendTaskHeartbeat exists for activities
+        # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
+        # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
         self.heartbeat = props.get("HeartbeatSeconds")
         self.heartbeat_path = JsonPath(props["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in props else None
 
