@@ -270,8 +270,10 @@ def load_execution(store: Store, name_or_arn: str) -> Execution:
 def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *,
                   invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
                   name: str | None = None, resolver: ResourceResolver | None = None,
-                  state_machine_name: str = "scones-local", seed: int | None = None) -> Execution:
+                  state_machine_name: str = "scones-local", seed: int | None = None,
+                  stop: threading.Event | None = None,
+                  max_history_events: int | None = MAX_HISTORY_EVENTS) -> Execution:
     """Validate ``definition``, run it once on ``input`` and return the finished execution."""
     executor = Executor(definition, invoker=invoker, clock=clock, store=store, resolver=resolver,
-                        state_machine_name=state_machine_name)
-    return executor.run(input, name=name, seed=seed)
+                        state_machine_name=state_machine_name, max_history_events=max_history_events)
+    return executor.run(input, name=name, seed=seed, stop=stop)
