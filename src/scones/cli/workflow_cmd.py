@@ -70,7 +70,9 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
         print_result(run_on_step_functions(app, parse_input(input_text), batch=False, name=name, region=region,
                                            profile=profile, deployment=deployment), as_json=as_json)
         return
-    if uses_scones_functions(definition):
+    from scones.workflow.runs import may_call_lambda
+
+    if definition is None or (may_call_lambda(definition) and uses_scones_functions(definition)):
         run_scones(app, input_text=input_text, name=name, as_json=as_json, definition=definition, **options)
         return
     from scones.workflow.runs import executions_store, run_file

@@ -6,7 +6,11 @@ The CLI only parses and prints; everything it does is callable from here
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +19,7 @@ from scones.workflow.asl.errors import InputError, ValidationError
 
 if TYPE_CHECKING:
     from scones.store import Store
-    from scones.workflow.asl.executor import Execution
+    from scones.workflow.asl.executor import Execution, StopRequest
     from scones.workflow.asl.lambda_integration import LambdaInvoker
 
 
@@ -48,6 +52,34 @@ def parse_input(text: str) -> Any:
                          hint="the input must be a JSON value, e.g. '{\"s3_key\": \"test/x.png\"}'") from exc
 
 
+def may_call_lambda(path: str | Path) -> bool:
+    """Whether a definition file might invoke Lambda: False only when no Task can reach a function
+    (no ``Resource`` other than a non-Lambda service integration, no ``FunctionName``).
+
+    A cheap pre-check so ``scones workflow run`` of a plain definition skips importing the Scones
+    pipeline (which it needs only for definitions that call the Scones functions).
+    Unreadable or invalid files answer True: the full check then reports the problem.
+    """
+    try:
+        doc = json.loads(read_definition(path))
+    except (WorkflowError, ValueError):
+        return True
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "FunctionName" in node:
+                return True
+            resource = node.get("Resource")
+            if resource is not None and not (isinstance(resource, str) and resource.startswith("arn:aws:states:::")
+                                             and "lambda" not in resource.lower()):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def validate_file(path: str | Path) -> list[ValidationError]:
     from scones.workflow.asl import validate_definition
 
@@ -56,13 +88,38 @@ def validate_file(path: str | Path) -> list[ValidationError]:
 
 def run_file(definition: str | Path, input_text: str, *, name: str | None, store: Store | None,
              invoker: LambdaInvoker | None = None) -> Execution:
-    """Run a definition file once; the execution is persisted in ``store`` when given."""
-    from scones.workflow.asl.executor import run_execution
+    """Run a definition file once; the execution is persisted in ``store`` when given.
+
+    Ctrl-C stops the execution as StopExecution would (ABORTED, also during a Wait) and the
+    aborted record is still persisted; a second Ctrl-C interrupts at once.
+    """
+    from scones.workflow.asl.executor import Executor, StopRequest
 
     execution_input = parse_input(input_text)
     machine_name = Path(definition).name.split(".")[0] or "scones-local"
-    return run_execution(read_definition(definition), execution_input, invoker=invoker, store=store, name=name,
-                         state_machine_name=machine_name)
+    executor = Executor(read_definition(definition), invoker=invoker, store=store, state_machine_name=machine_name)
+    stop = StopRequest()
+    with _stop_on_interrupt(stop):
+        return executor.run(execution_input, name=name, stop=stop)
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(stop: StopRequest) -> Iterator[None]:
+    """While running, SIGINT requests a stop instead of raising (only possible in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.request("Interrupted", "The execution was stopped from the command line (Ctrl-C)")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def executions_store(uri: str) -> Store:

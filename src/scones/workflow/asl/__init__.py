@@ -14,6 +14,10 @@ Entry points
     Every problem AWS's ValidateStateMachineDefinition would report; empty when valid.
 ``Executor(definition, ...)``
     Parse once, run many times (concurrently, too: executions share no state).
+    ``run(input, stop=...)`` takes a ``threading.Event`` (or a ``StopRequest`` carrying
+    StopExecution's error/cause): setting it ends the execution as ABORTED at once, even
+    inside a Wait. Standard-workflow quotas are enforced: 25,000 history events, 256 KiB
+    per variable and per Assign, 10 MiB of variables per execution, 256 KiB payloads.
 
 Example
 -------
@@ -36,6 +40,7 @@ from scones.workflow.asl.executor import (
     Execution,
     ExecutionStatus,
     Executor,
+    StopRequest,
     load_execution,
     run_execution,
     save_execution,
@@ -65,6 +70,6 @@ def validate_definition(definition: dict[str, Any] | str | bytes,
 __all__ = [
     "CallableLambdaInvoker", "Clock", "DefinitionError", "Execution", "ExecutionStatus", "Executor", "FakeClock",
     "Failure", "FailureError", "LambdaInvokeResult", "LambdaInvoker", "LambdaServiceError", "ResourceResolver",
-    "StatesError", "SystemClock", "ValidationError", "load_execution", "run_execution", "save_execution",
-    "validate_definition",
+    "StatesError", "StopRequest", "SystemClock", "ValidationError", "load_execution", "run_execution",
+    "save_execution", "validate_definition",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, Final
 
-from scones.workflow.asl.program import Cancelled
+from scones.workflow.asl.errors import Cancelled
 
 #: Inline Map runs at most 40 iterations at once on AWS; unlimited MaxConcurrency (0) uses that.
 DEFAULT_MAX_THREADS: Final = 40

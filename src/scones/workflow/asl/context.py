@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scones.workflow.asl.clock import Clock, iso_timestamp
-from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.clock import Clock, interruptible_sleep, iso_timestamp
+from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
+from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.intrinsics import IntrinsicContext
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.paths import PathScope
@@ -54,10 +55,30 @@ class ExecutionContext:
             self._jsonata_functions = extensions(self.intrinsics.rng)
         return self._jsonata_functions
 
+    def pause(self, seconds: float, cancel: threading.Event | None = None) -> None:
+        """Sleep for a Wait state or a retry delay, cut short by StopExecution or the execution's deadline.
+
+        Raises ``ExecutionAborted`` as soon as ``stop`` is set, ``Cancelled`` when ``cancel`` (a failed
+        sibling branch or iteration) is, and ``ExecutionTimedOut`` once the state machine's
+        ``TimeoutSeconds`` is reached, so none of them waits for the sleep to end.
+        """
+        timed_out = False
+        if self.deadline is not None:
+            remaining = self.deadline - self.clock.now()
+            if seconds > remaining:
+                seconds, timed_out = max(0.0, remaining), True
+        if interruptible_sleep(self.clock, seconds, self.stop, cancel):
+            if self.stop is not None and self.stop.is_set():
+                raise ExecutionAborted()
+            raise Cancelled()
+        if timed_out:
+            raise ExecutionTimedOut()
+
     @classmethod
     def create(cls, *, name: str, state_machine_name: str, input: Any, clock: Clock,
                invoker: LambdaInvoker | None, store: Store | None = None, seed: int | None = None,
-               region: str = "us-east-1", account: str = "123456789012") -> ExecutionContext:
+               region: str = "us-east-1", account: str = "123456789012",
+               max_history_events: int | None = MAX_HISTORY_EVENTS) -> ExecutionContext:
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
         rng = random.Random(seed)
         return cls(
@@ -70,7 +91,7 @@ class ExecutionContext:
             input=input,
             clock=clock,
             invoker=invoker,
-            history=History(clock.now),
+            history=History(clock.now, max_history_events),
             intrinsics=IntrinsicContext(rng=rng, new_uuid=lambda: str(uuid.uuid4())),
             region=region,
             account=account,
@@ -95,7 +116,7 @@ class Frame:
     """One thread of control inside an execution."""
 
     __slots__ = ("execution", "context_object", "variables", "last_event_id", "entered_event_id", "state_name",
-                 "retry_count")
+                 "retry_count", "cancel")
 
     def __init__(self, execution: ExecutionContext, context_object: dict[str, Any], variables: VariableScope,
                  last_event_id: int = 0) -> None:
@@ -106,6 +127,8 @@ class Frame:
         self.entered_event_id = 0
         self.state_name = ""
         self.retry_count: int | None = None
+        #: Set when a sibling branch/iteration failed (see ``concurrency.run_jobs``); None at the top level.
+        self.cancel: threading.Event | None = None
 
     def event(self, event_type: EventType, details: dict[str, Any] | None = None) -> int:
         self.last_event_id = self.execution.history.add(event_type, details, self.last_event_id)

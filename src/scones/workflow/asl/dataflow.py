@@ -139,7 +139,7 @@ class JsonPathFlow:
 
 
 def check_assignment(frame: Frame, values: Any) -> None:
-    problem = assignment_size_problem(values) if isinstance(values, dict) else None
+    problem = assignment_size_problem(values, frame.variables) if isinstance(values, dict) else None
     if problem:
         raise FailureError.of(StatesError.DATA_LIMIT_EXCEEDED, f"{frame.error_prefix()} {problem}")
 

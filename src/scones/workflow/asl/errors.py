@@ -46,6 +46,26 @@ class StatesError(str, Enum):
             return None
 
 
+class Cancelled(Exception):
+    """A sibling branch or iteration failed: this one stops at its next transition (or wait)."""
+
+
+class ExecutionTimedOut(Exception):
+    """The execution ran past its ``TimeoutSeconds``."""
+
+
+class ExecutionAborted(Exception):
+    """Someone asked the execution to stop (StopExecution)."""
+
+
+class HistoryLimitExceeded(Exception):
+    """The execution history reached its quota of events; the execution must end now."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"history limit of {limit} events reached")
+        self.limit = limit
+
+
 KNOWN_ERROR_NAMES: Final = frozenset(e.value for e in StatesError)
 
 #: "States.ALL ... does not catch States.DataLimitExceeded or States.Runtime" (developer guide).

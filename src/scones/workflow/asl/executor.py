@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.context import ExecutionContext, Frame
-from scones.workflow.asl.errors import Failure, FailureError, InputError, StatesError
-from scones.workflow.asl.history import EventType, History
+from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
+from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
@@ -125,13 +125,30 @@ def _truncate(text: str | None, limit: int) -> str | None:
     return text if text is None or len(text) <= limit else text[:limit]
 
 
+class StopRequest(threading.Event):
+    """A ``stop`` event for ``Executor.run`` that also carries StopExecution's optional error and cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: str | None = None
+        self.cause: str | None = None
+
+    def request(self, error: str | None = None, cause: str | None = None) -> None:
+        """StopExecution(error, cause): the execution ends as ABORTED at once, even inside a Wait."""
+        self.error, self.cause = error, cause
+        self.set()
+
+
 class Executor:
     """Runs executions of one state machine; holds no per-execution state, so runs may overlap."""
 
     def __init__(self, definition: dict[str, Any] | str | bytes, *, invoker: LambdaInvoker | None = None,
                  clock: Clock | None = None, store: Store | None = None, resolver: ResourceResolver | None = None,
-                 state_machine_name: str = "scones-local") -> None:
+                 state_machine_name: str = "scones-local",
+                 max_history_events: int | None = MAX_HISTORY_EVENTS) -> None:
         self.machine: StateMachine = build_state_machine(definition, resolver)
+        #: The Standard-workflow quota by default; ``None`` records without limit.
+        self.max_history_events = max_history_events
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
         self.store = store
@@ -139,7 +156,11 @@ class Executor:
 
     def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
             stop: threading.Event | None = None) -> Execution:
-        """Run one execution to its end. Setting ``stop`` aborts it at the next transition (StopExecution)."""
+        """Run one execution to its end.
+
+        Setting ``stop`` (StopExecution) ends it as ABORTED at the next transition, or at once during a
+        Wait, a retry delay or (with the real clock) a running Task; a ``StopRequest`` adds error/cause.
+        """
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
         if self.store is not None and self.store.exists(execution_key(name)):
@@ -150,7 +171,8 @@ class Executor:
             raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",
                              hint="pass a reference (an S3 key) instead of the data itself")
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
-                                      clock=self.clock, invoker=self.invoker, store=self.store, seed=seed)
+                                      clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
+                                      max_history_events=self.max_history_events)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
         ctx.stop = stop
@@ -165,7 +187,22 @@ class Executor:
             self._fail(frame, record, exc.failure)
         except ExecutionAborted:
             record.status = ExecutionStatus.ABORTED
-            frame.event(EventType.EXECUTION_ABORTED, {})
+            record.error = _truncate(getattr(stop, "error", None), MAX_ERROR_CHARS)
+            record.cause = _truncate(getattr(stop, "cause", None), MAX_CAUSE_CHARS)
+            aborted: dict[str, Any] = {}
+            if record.error is not None:
+                aborted["error"] = record.error
+            if record.cause is not None:
+                aborted["cause"] = record.cause
+            frame.event(EventType.EXECUTION_ABORTED, aborted)
+        except HistoryLimitExceeded as exc:
+            # Developer guide ("Avoid reaching the history quota"): at 24,999 events the execution waits
+            # for the next one; unless it is ExecutionSucceeded, ExecutionFailed is logged as event
+            # 25,000. The cause is the text users report from real executions; the error name is not
+            # documented, States.Runtime (the service's own failures) is our choice (unverified).
+            self._fail(frame, record, Failure(
+                StatesError.RUNTIME.value,
+                f"The execution reached the maximum number of history events ({exc.limit})."))
         except ExecutionTimedOut:
             record.status = ExecutionStatus.TIMED_OUT
             record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"
@@ -233,8 +270,10 @@ def load_execution(store: Store, name_or_arn: str) -> Execution:
 def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *,
                   invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
                   name: str | None = None, resolver: ResourceResolver | None = None,
-                  state_machine_name: str = "scones-local", seed: int | None = None) -> Execution:
+                  state_machine_name: str = "scones-local", seed: int | None = None,
+                  stop: threading.Event | None = None,
+                  max_history_events: int | None = MAX_HISTORY_EVENTS) -> Execution:
     """Validate ``definition``, run it once on ``input`` and return the finished execution."""
     executor = Executor(definition, invoker=invoker, clock=clock, store=store, resolver=resolver,
-                        state_machine_name=state_machine_name)
-    return executor.run(input, name=name, seed=seed)
+                        state_machine_name=state_machine_name, max_history_events=max_history_events)
+    return executor.run(input, name=name, seed=seed, stop=stop)

@@ -9,12 +9,14 @@ never mutated in place by the interpreter, so keeping references is safe.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
 from scones.workflow.asl.clock import iso_timestamp
+from scones.workflow.asl.errors import HistoryLimitExceeded
 from scones.workflow.asl.jsontext import quote, to_compact_json
 
 
@@ -60,6 +62,14 @@ class EventType(str, Enum):
     LAMBDA_FUNCTION_TIMED_OUT = "LambdaFunctionTimedOut"
     EVALUATION_FAILED = "EvaluationFailed"
 
+
+#: "A hard quota of 25,000 entries in the execution event history" (Standard workflows; developer
+#: guide, "Avoid reaching the history quota"): event 25,000 must close the execution.
+MAX_HISTORY_EVENTS: Final = 25_000
+
+#: The events that end an execution: always recorded, so a full history still says how it ended.
+_CLOSING: Final = frozenset({EventType.EXECUTION_SUCCEEDED, EventType.EXECUTION_FAILED,
+                             EventType.EXECUTION_TIMED_OUT, EventType.EXECUTION_ABORTED})
 
 #: Which ``...EventDetails`` key each event type's details go under.
 _DETAILS_KEY: Final[dict[EventType, str]] = {
@@ -151,20 +161,36 @@ def render_details(details: dict[str, Any], memo: dict[int, str] | None = None) 
 class History:
     """Append-only event list shared by all threads of one execution."""
 
-    def __init__(self, clock_now: Any) -> None:
+    def __init__(self, clock_now: Any, max_events: int | None = MAX_HISTORY_EVENTS) -> None:
         self._now = clock_now
+        # One slot stays free for the closing event: a full history is exactly ``max_events`` long.
+        self._open_limit = None if max_events is None else max_events - 1
+        self._limit_lock = threading.Lock()
         self._events: list[tuple[int, int, float, EventType, dict[str, Any] | None]] = []
-        # next() on itertools.count and list.append are atomic under the GIL: no lock on the hot path.
+        # next() on itertools.count and list.append are atomic under the GIL: without a quota no lock is
+        # needed; with one, check-and-append takes ``_limit_lock`` (uncontended, well under 1 us).
         self._ids = itertools.count(1)
         # JSON text the interpreter already produced for a recorded value (the payload quota check
         # encodes every state output), by id(): rendering reuses it instead of encoding again.
         self._texts: dict[int, str] = {}
 
     def add(self, event_type: EventType, details: dict[str, Any] | None, previous: int) -> int:
-        """Record an event; returns its id (ids start at 1, in recording order)."""
-        event_id = next(self._ids)
-        self._events.append((event_id, previous, self._now(), event_type, details))
-        return event_id
+        """Record an event; returns its id (ids start at 1, in recording order).
+
+        Raises ``HistoryLimitExceeded`` instead of recording an event past the quota (the
+        closing event of the execution is always recorded).
+        """
+        limit = self._open_limit
+        if limit is None:
+            event_id = next(self._ids)
+            self._events.append((event_id, previous, self._now(), event_type, details))
+            return event_id
+        with self._limit_lock:  # check-and-append must be atomic across Map/Parallel threads
+            if len(self._events) >= limit and event_type not in _CLOSING:
+                raise HistoryLimitExceeded(limit + 1)
+            event_id = next(self._ids)
+            self._events.append((event_id, previous, self._now(), event_type, details))
+            return event_id
 
     def remember_text(self, value: Any, text: str) -> None:
         """``text`` is ``value``'s JSON; only for a value held by a recorded event (so its id stays unique)."""

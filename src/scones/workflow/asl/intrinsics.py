@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import math
 import random
@@ -415,6 +414,8 @@ def _hash(call: FunctionCall, args: list[Any], ctx: IntrinsicContext) -> Any:
           f"the algorithm must be one of {', '.join(HASH_ALGORITHMS)}, got {_show(algorithm)}")
     text = data if isinstance(data, str) else to_compact_json(data)
     _need(call, len(text) <= MAX_TEXT, f"the input is longer than {MAX_TEXT} characters")
+    import hashlib  # loads OpenSSL: only when a definition hashes, not on every start
+
     return hashlib.new(HASH_ALGORITHMS[algorithm], text.encode("utf-8")).hexdigest()
 
 

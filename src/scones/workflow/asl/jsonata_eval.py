@@ -10,7 +10,6 @@ per-instance state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -131,6 +130,8 @@ class _Extensions:
         if algorithm not in _HASH:
             raise _jexception(f"$hash algorithm must be one of {', '.join(_HASH)}")
         text = value if isinstance(value, str) else to_compact_json(from_jsonata(value))
+        import hashlib  # loads OpenSSL: only when a definition hashes
+
         return hashlib.new(_HASH[algorithm], text.encode("utf-8")).hexdigest()
 
     def random_(self, *seed: Any) -> Any:

@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage
+from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
+
+__all__ = ["Cancelled", "ExecutionAborted", "ExecutionTimedOut", "StateMachine"]
 
 if TYPE_CHECKING:
     from scones.workflow.asl.states.base import State
-
-
-class Cancelled(Exception):
-    """A sibling branch or iteration failed: this one stops at its next transition."""
-
-
-class ExecutionTimedOut(Exception):
-    """The execution ran past its ``TimeoutSeconds``."""
-
-
-class ExecutionAborted(Exception):
-    """Someone asked the execution to stop (StopExecution)."""
 
 
 @dataclass
@@ -36,6 +27,7 @@ class StateMachine:
     def run(self, frame: Frame, data: Any, cancel: threading.Event | None = None) -> Any:
         """Run from ``StartAt`` until a terminal state; failures propagate as ``FailureError``."""
         states = self.states
+        frame.cancel = cancel
         name: str | None = self.start_at
         execution = frame.execution
         deadline = execution.deadline

@@ -207,7 +207,8 @@ class _Validator(StateChecks):
             self.add(TARGET, f"Missing 'Next' target: {name}", *where)
 
     # -- field families ------------------------------------------------------------
-    def path(self, value: Any, where: tuple[str | int, ...], *, reference: bool, nullable: bool = True) -> None:
+    def path(self, value: Any, where: tuple[str | int, ...], *, reference: bool, nullable: bool = True,
+             result_path: bool = False) -> None:
         if value is None and nullable:
             return
         if not isinstance(value, str):
@@ -220,6 +221,10 @@ class _Validator(StateChecks):
             return
         if reference and not path.is_reference:
             self.add(BAD_PATH, f"The value \"{value}\" is not a valid Reference Path", *where)
+        elif result_path and path.variable is not None:
+            # "Variables cannot be used in ResultPath" (developer guide, variables).
+            self.add(BAD_PATH, f"The value \"{value}\" is not a valid ResultPath: variables cannot be used in "
+                     "ResultPath; use Assign to set a variable", *where)
 
     def template(self, value: Any, where: tuple[str | int, ...]) -> None:
         if isinstance(value, dict):
@@ -276,7 +281,7 @@ class _Validator(StateChecks):
             if key in state:
                 self.path(state[key], (*where, key), reference=False)
         if "ResultPath" in state:
-            self.path(state["ResultPath"], (*where, "ResultPath"), reference=True)
+            self.path(state["ResultPath"], (*where, "ResultPath"), reference=True, result_path=True)
         for key in ("Parameters", "ResultSelector", "ItemSelector"):
             if key in state:
                 self.template(state[key], (*where, key))

@@ -35,7 +35,8 @@ class StateChecks:
     def add(self, code: str, message: str, *where: str | int) -> None:
         raise NotImplementedError
 
-    def path(self, value: Any, where: Where, *, reference: bool, nullable: bool = True) -> None:
+    def path(self, value: Any, where: Where, *, reference: bool, nullable: bool = True,
+             result_path: bool = False) -> None:
         raise NotImplementedError
 
     def intrinsic(self, text: str, where: Where) -> None:
@@ -84,7 +85,7 @@ class StateChecks:
                     elif states is not None:
                         self.target(entry["Next"], states, (*w, "Next"))
                     if "ResultPath" in entry:
-                        self.path(entry["ResultPath"], (*w, "ResultPath"), reference=True)
+                        self.path(entry["ResultPath"], (*w, "ResultPath"), reference=True, result_path=True)
                     if "Assign" in entry:
                         self.assign(entry["Assign"], (*w, "Assign"), jsonata)
                     if "Output" in entry:

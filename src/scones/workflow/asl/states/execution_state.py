@@ -37,7 +37,7 @@ class ExecutionState(State):
                     outcome, retrier, attempt = retry.decide(error)
                     if outcome is RetryOutcome.RETRY:
                         assert retrier is not None
-                        frame.execution.clock.sleep(retrier.delay(attempt, frame.execution.intrinsics.rng))
+                        frame.execution.pause(retrier.delay(attempt, frame.execution.intrinsics.rng), frame.cancel)
                         if self.has_retry_count:
                             frame.set_retry_count(retry.total)
                         continue

@@ -215,6 +215,7 @@ class MapState(ExecutionState):
                 try:
                     out = processor.run(child, value, cancel)
                 except FailureError as exc:
+                    child.variables.release()
                     child.event(EventType.MAP_ITERATION_FAILED, {"name": name, "index": index})
                     if allowed >= 0:
                         with lock:
@@ -224,6 +225,7 @@ class MapState(ExecutionState):
                         raise FailureError.of(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD,
                                               "The specified tolerated failure threshold was exceeded") from exc
                     raise
+                child.variables.release()
                 child.event(EventType.MAP_ITERATION_SUCCEEDED, {"name": name, "index": index})
                 return out
             return run

@@ -31,7 +31,11 @@ class ParallelState(ExecutionState):
 
         def job(branch: StateMachine) -> Any:
             def run(cancel: threading.Event) -> Any:
-                return branch.run(frame.child(base), branch_input, cancel)
+                child = frame.child(base)
+                try:
+                    return branch.run(child, branch_input, cancel)
+                finally:
+                    child.variables.release()
             return run
 
         threaded = any(b.may_block() for b in self.branches)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Final
 
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
-from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
 from scones.workflow.asl.jsontext import within_payload_limit
@@ -19,6 +20,8 @@ from scones.workflow.asl.variables import UndefinedVariable
 
 #: "If not provided, the default value of TimeoutSeconds is 99999999" (developer guide).
 DEFAULT_TIMEOUT_SECONDS: Final = 99_999_999
+#: How often a running task looks for a StopExecution request (real time only).
+STOP_POLL_SECONDS: Final = 0.05
 
 
 class TaskState(ExecutionState):
@@ -31,6 +34,9 @@ class TaskState(ExecutionState):
         self.resource = resource
         self.timeout = props.get("TimeoutSeconds")
         self.timeout_path = JsonPath(props["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in props else None
+        # Validated and recorded in TaskScheduled, never enforced: SendTaskHeartbeat exists for activities
+        # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
+        # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
         self.heartbeat = props.get("HeartbeatSeconds")
         self.heartbeat_path = JsonPath(props["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in props else None
 
@@ -92,15 +98,25 @@ class TaskState(ExecutionState):
         return result
 
     def _call(self, frame: Frame, arguments: Any, timeout: int | None) -> Any:
-        clock = frame.execution.clock
-        limit = timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS
-        if timeout is None or not isinstance(clock, SystemClock):
+        execution = frame.execution
+        clock = execution.clock
+        limit = float(timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS)
+        stop, deadline = execution.stop, execution.deadline
+        # Which ends first while the function runs: the task's TimeoutSeconds or the execution's.
+        execution_left = deadline - clock.now() if deadline is not None else None
+        execution_first = execution_left is not None and execution_left < limit
+        if execution_first:
+            assert execution_left is not None
+            limit = max(0.0, execution_left)
+        if not isinstance(clock, SystemClock) or (timeout is None and stop is None and deadline is None):
             started = clock.now()
             result = self.resource.call(frame, arguments)
             if clock.now() - started > limit:
-                raise FailureError.of(StatesError.TIMEOUT, None)
+                raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
             return result
-        # Real time: the call runs in a helper thread so the state can give up after TimeoutSeconds.
+        # Real time: the call runs in a helper thread so the state can give up after its timeout,
+        # and a StopExecution ends the execution without waiting for the function to return (on AWS
+        # too the invocation carries on; only its result is ignored).
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -111,9 +127,19 @@ class TaskState(ExecutionState):
 
         worker = threading.Thread(target=target, name=f"task-{self.name}", daemon=True)
         worker.start()
-        worker.join(limit)
+        if stop is None:
+            worker.join(limit)
+        else:
+            give_up = time.monotonic() + limit
+            while worker.is_alive() and not stop.is_set():
+                remaining = give_up - time.monotonic()
+                if remaining <= 0:
+                    break
+                worker.join(min(remaining, STOP_POLL_SECONDS))
+            if worker.is_alive() and stop.is_set():
+                raise ExecutionAborted()
         if worker.is_alive():
-            raise FailureError.of(StatesError.TIMEOUT, None)
+            raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
         if "error" in box:
             raise box["error"]
         return box["result"]

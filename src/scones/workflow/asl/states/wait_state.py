@@ -91,7 +91,7 @@ class WaitState(State):
         effective = self.flow.effective_input(frame, raw)
         delay = self._delay(frame, raw, effective)
         if delay > 0:
-            frame.execution.clock.sleep(delay)
+            frame.execution.pause(delay, frame.cancel)
         assigned = self.flow.assignments(frame, raw, effective)
         return Outcome(self.flow.output(frame, raw, effective), self.next, assigned)
 
