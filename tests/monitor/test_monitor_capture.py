@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
-from scones.errors import NotFoundError
+from scones.errors import NotFoundError, StoreError
 from scones.monitor.capture import Issue, locate_capture
 from scones.monitor.scan import ScanOptions, scan_capture
 from scones.monitor.simulate import make_record, write_capture
+from scones.store import LocalStore
 
 from monitor_helpers import START, bad_capture, make_pngs
 
@@ -125,3 +126,34 @@ def test_large_images_are_measured_in_bounded_batches(tmp_path: Path, monkeypatc
     cols = _scan(tmp_path)
     assert cols.images[:, :2].tolist() == [[400, 300]] * 5 + [[32, 32]]  # type: ignore[attr-defined]
     assert np.all((cols.images[:, 2] > 0.3) & (cols.images[:, 2] < 0.7))  # type: ignore[attr-defined]
+
+
+class _RemoteLikeStore(LocalStore):
+    """A local folder read the way S3 is (no local paths), with one object that cannot be fetched."""
+
+    def __init__(self, base: Path, broken: str) -> None:
+        super().__init__(base)
+        self.broken = broken
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def _get_bytes(self, key: str) -> bytes:
+        if key.endswith(self.broken):
+            raise StoreError(f"Could not read {key}: simulated network failure")
+        return super()._get_bytes(key)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_remote_files_are_prefetched_in_order_and_failures_counted(tmp_path: Path, workers: int) -> None:
+    images = make_pngs(60, 2)
+    records = [make_record(img, [0.9 - i / 100, 0.1 + i / 100], START.replace(minute=i)) for i, img in enumerate(images)]
+    written = write_capture(tmp_path, records, rotate_seconds=300)  # 12 files of 5 records
+    store = _RemoteLikeStore(tmp_path, broken=written[3].name)
+    _, files = locate_capture(str(tmp_path))
+    cols = scan_capture(store, files, ScanOptions(2, max_thumbnails=2), workers=workers, show_progress=False)
+    assert len(files) == 12 and cols.count == 55
+    assert cols.issues.counts[Issue.UNREADABLE_FILE] == 1
+    assert "simulated network failure" in cols.issues.examples[Issue.UNREADABLE_FILE][0]
+    assert list(cols.time) == sorted(cols.time)
+    assert [round(t.confidence, 2) for t in cols.thumbnails] == [0.5, 0.51]  # top probability bottoms out at 0.5
