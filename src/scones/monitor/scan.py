@@ -271,9 +271,11 @@ def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOption
     to_read = [f for f in files if not after_window(f, options)]
     parts: list[CaptureColumns] = []
     thumbnails: list[Thumbnail] = []
-    bar = progress(total=len(to_read), enabled=show_progress, desc="capture files", unit="file")
+    bar = None  # created after the first part: the worker pool must fork before tqdm starts its thread
     try:
         for part in _scan_parts(store, to_read, options, workers):
+            if bar is None:
+                bar = progress(total=len(to_read), enabled=show_progress, desc="capture files", unit="file")
             # Keep only the overall lowest few images as parts arrive: memory stays bounded by
             # max_thumbnails images however many files (or however large the images) there are.
             thumbnails = _lowest(thumbnails + part.thumbnails, options.max_thumbnails)
@@ -281,7 +283,8 @@ def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOption
             parts.append(part)
             bar.update(1)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     merged = merge_columns(parts, options.num_classes, options.max_thumbnails)
     merged.thumbnails = thumbnails
     merged.files_skipped = len(files) - len(to_read)
@@ -296,7 +299,8 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
     # fork shares the already-imported modules. With fork, the pool starts every worker at its
-    # first task, so one is run at once: no thread of ours exists yet when the workers fork.
+    # first task, so one is run at once, before the prefetch threads or the progress bar's
+    # monitor thread exist: nothing can hold a lock in the parent while the workers fork.
     context = multiprocessing.get_context("fork") if os.name == "posix" else None
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pool.submit(int).result()
