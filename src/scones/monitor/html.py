@@ -164,7 +164,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
         parts.append("<div class='thumbs'>")
         for t in thumbnails:
             body = _img(t["png"], "captured image", "") if t["png"] else "<div class='muted'>(no preview)</div>"
-            parts.append(f"<div class='thumb'>{body}<br><b>{escape(t['predicted'])}</b> "
+            parts.append(f"<div class='thumb' title='{escape(t['where'])}'>{body}<br><b>{escape(t['predicted'])}</b> "
                          f"{t['confidence']:.3f}<br><span class='muted'>{escape(t['time'])}</span></div>")
         parts.append("</div>")
 
