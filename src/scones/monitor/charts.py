@@ -157,7 +157,8 @@ def estimated_accuracy(buckets: Sequence[TimeBucket], width_s: int, baseline_acc
     ax.plot(mids, [b.estimated_accuracy for b in buckets], marker="o", markersize=3, color=CURRENT,
             label="estimated accuracy (from confidence)")
     if baseline_accuracy is not None:
-        ax.axhline(baseline_accuracy, color="black", linestyle=":", label=f"validation accuracy {baseline_accuracy:.3f}")
+        ax.axhline(baseline_accuracy, color="black", linestyle=":",
+                   label=f"validation accuracy {baseline_accuracy:.3f}")
     ax.set_ylim(0.0, 1.02)
     ax.set_ylabel("accuracy")
     ax.set_title(f"Estimated accuracy without labels per {_width_label(width_s)}")
