@@ -176,5 +176,5 @@ def iter_records(store: Store | None, capture: CaptureFile, issues: CaptureIssue
                 continue
             yield number, record
     except (OSError, StoreError) as exc:
-        LOG.warning("could not read capture file %s: %s", capture.uri, exc)
+        LOG.info("could not read capture file %s: %s", capture.uri, exc)  # counted and reported
         issues.add(Issue.UNREADABLE_FILE, name, str(exc)[:200])

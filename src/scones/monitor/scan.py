@@ -368,7 +368,7 @@ def _prefetch(store: Store, files: Sequence[CaptureFile]) -> Iterator[tuple[Capt
             try:
                 yield capture, future.result(), None
             except StoreError as exc:
-                LOG.warning("could not read capture file %s: %s", capture.uri, exc.message)
+                LOG.info("could not read capture file %s: %s", capture.uri, exc.message)  # counted, reported
                 yield capture, None, exc.message
 
 
