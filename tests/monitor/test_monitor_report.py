@@ -243,11 +243,34 @@ def test_constraints_file_thresholds_are_honoured(tmp_path: Path,
     strict = replace(baseline, constraints=replace(baseline.constraints, monitoring_config=replace(
         config, distribution_constraints=replace(config.distribution_constraints,
                                                  categorical_comparison_threshold=0.0))))
-    report = _report(tmp_path / "cap", tmp_path / "out", strict)
+    # chi_square=1.0 makes the significance half of the class-mix check always agree
+    report = _report(tmp_path / "cap", tmp_path / "out", strict, drift_thresholds={"chi_square": 1.0})
     linf = next(t for d in report["drift"] if d["feature"] == "predicted_class" for t in d["tests"]
                 if t["test"] == "linf")
     assert linf["threshold"] == 0.0 and linf["score"] > 0 and linf["drifted"]
     assert any(v["feature_name"] == "predicted_class" for v in report["violations"])
     off = replace(strict, constraints=replace(strict.constraints, monitoring_config=replace(
         strict.constraints.monitoring_config, evaluate_constraints=False)))
-    assert _report(tmp_path / "cap", tmp_path / "out2", off)["violations"] == []
+    assert _report(tmp_path / "cap", tmp_path / "out2", off, drift_thresholds={"chi_square": 1.0})["violations"] == []
+    relaxed = _report(tmp_path / "cap", tmp_path / "out3", baseline, drift_thresholds={"chi_square": 1.0})
+    assert not any(v["feature_name"] == "predicted_class" for v in relaxed["violations"])  # linf alone disagrees
+
+
+def test_real_images_unchanged_pass_and_darkened_fail(tmp_path: Path, shared_data: Path) -> None:
+    """The demo's situation: a baseline on held-out train images, traffic resampled from test/."""
+    import random
+
+    data = shared_data / "cifar100-bicycle-motorcycle"
+    train = [line.split("\t")[2].strip() for line in (data / "train.lst").read_text().splitlines()]
+    model = with_training(make_tiny_model(CLASSES),
+                          training={"validation_files": sorted(random.Random(0).sample(train, 200))})
+    path = write_model_tarball(tmp_path / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    baseline = build_baseline(str(path), str(data), str(tmp_path / "baseline"), show_progress=False).baseline
+    tests = [p.read_bytes() for p in sorted((data / "test").glob("*.png"))]
+    rng = random.Random(1)
+    traffic = [rng.choice(tests) for _ in range(1000)]
+    capture_from_images(tmp_path / "same", traffic, model)
+    capture_from_images(tmp_path / "dark", [darken(png, 0.5) for png in traffic], model)
+    assert _report(tmp_path / "same", tmp_path / "out-same", baseline)["violations"] == []
+    dark = _report(tmp_path / "dark", tmp_path / "out-dark", baseline)
+    assert "brightness" in {v["feature_name"] for v in dark["violations"]}
