@@ -12,7 +12,7 @@ printed too: on a shared machine the wall time depends on it, the CPU time much 
 
 Targets (issue 7, 2 cores): <= 15 s and <= 1 GiB.
 
-    PYTHONPATH=src python benchmarks/monitor_scale.py [--records 100000] [--keep DIR]
+    PYTHONPATH=src python benchmarks/monitor_scale.py [--records 100000] [--keep DIR [--reuse]]
 """
 
 from __future__ import annotations
@@ -124,14 +124,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep the generated capture and reports here")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: reuse a capture generated there before")
     opts = parser.parse_args()
+    if opts.reuse and opts.keep is None:
+        parser.error("--reuse needs --keep DIR")
     root = opts.keep or Path(tempfile.mkdtemp(prefix="scones-monitor-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        capture, model_path, n_files = generate(root, opts.records)
+        if opts.reuse and (root / "data_capture").is_dir():
+            capture, model_path = root / "data_capture", root / "model" / "model.tar.gz"
+            n_files = sum(1 for _ in capture.rglob("*.jsonl"))
+            opts.records = sum(sum(1 for _ in p.open("rb")) for p in capture.rglob("*.jsonl"))
+        else:
+            capture, model_path, n_files = generate(root, opts.records)
         size = sum(p.stat().st_size for p in capture.rglob("*.jsonl"))
-        print(f"generated {opts.records:,} records in {n_files} files ({size / 2**20:.0f} MiB) "
+        print(f"{'reused' if opts.reuse else 'generated'} {opts.records:,} records in {n_files} files ({size / 2**20:.0f} MiB) "
               f"in {time.perf_counter() - t0:.1f} s")
         env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                "SCONES_HOME": str(root / "home"), "SCONES_PROGRESS": "false"}

@@ -84,7 +84,8 @@ def bad_capture(folder: Path) -> dict[Issue, int]:
         "this is not json\n",
         "{\"captureData\": {\"endpointInput\": \n",  # truncated line (a crash mid-write)
         "\n",  # blank lines are ignored
-        json.dumps({"captureData": {}, "eventMetadata": {"eventId": "x", "inferenceTime": "2025-10-04T08:00:01Z"}}) + "\n",
+        json.dumps({"captureData": {}, "eventMetadata": {"eventId": "x", "inferenceTime": "2025-10-04T08:00:01Z"}})
+        + "\n",
         json.dumps({"eventMetadata": {"eventId": "x"}}) + "\n",
         json.dumps([1, 2, 3]) + "\n",
         json.dumps({"captureData": {"endpointInput": {"mode": "INPUT"}},
@@ -100,7 +101,8 @@ def bad_capture(folder: Path) -> dict[Issue, int]:
         _line(CaptureRecord("e7", START, not_image, good.endpoint_output)),
         _line(CaptureRecord("e8", START, bad_b64, good.endpoint_output)),
     ]
-    path = folder / "ep" / "AllTraffic" / "2025" / "10" / "04" / "08" / "00-00-000-00000000-0000-0000-0000-000000000000.jsonl"
+    hour = folder / "ep" / "AllTraffic" / "2025" / "10" / "04" / "08"
+    path = hour / "00-00-000-00000000-0000-0000-0000-000000000000.jsonl"
     path.parent.mkdir(parents=True)
     path.write_bytes("".join(lines).encode() + b"\xff\xfe garbage bytes\n")
     (path.parent / "01-00-000-11111111-0000-0000-0000-000000000000.jsonl").write_bytes(b"")  # empty file

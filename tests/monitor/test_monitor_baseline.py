@@ -119,3 +119,19 @@ def test_sparse_bins_are_shrunk_towards_their_confidence() -> None:
     assert got[0] == pytest.approx((0 * 2 + 2 * 0.55) / 4)  # two wrong answers do not mean 0 %
     assert got[1] == pytest.approx(0.75)  # empty bin: the prediction's own confidence
     assert got[2] == pytest.approx((0.9 * 998 + 2 * 0.95) / 1000)
+
+
+def test_a_model_whose_graph_disagrees_with_its_json_is_a_model_error(tmp_path: Path) -> None:
+    from scones.errors import ModelError
+    from scones.model_artifact import ModelSpec, build_tarball, read_model_tarball
+    from scones.monitor.baseline import Classifier
+
+    tiny = make_tiny_model()
+    wrong_output = read_model_tarball(build_tarball(tiny.onnx_bytes, ModelSpec(
+        **{**tiny.spec.__dict__, "output_name": "logits"})))
+    with pytest.raises(ModelError, match="does not run as model.json describes it"):
+        Classifier(wrong_output).predict([np.zeros((32, 32, 3), np.uint8)])
+    three_classes = read_model_tarball(build_tarball(tiny.onnx_bytes, ModelSpec(
+        **{**tiny.spec.__dict__, "classes": ["a", "b", "c"]})))
+    with pytest.raises(ModelError, match="shape"):
+        Classifier(three_classes).predict([np.zeros((32, 32, 3), np.uint8)])

@@ -7,17 +7,18 @@ from pathlib import Path
 import pytest
 
 from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
-from scones.errors import NotFoundError
+from scones.errors import NotFoundError, StoreError
 from scones.monitor.capture import Issue, locate_capture
-from scones.monitor.scan import ScanOptions, scan_capture
+from scones.monitor.scan import CaptureColumns, ScanOptions, scan_capture
 from scones.monitor.simulate import make_record, write_capture
+from scones.store import LocalStore
 
 from monitor_helpers import START, bad_capture, make_pngs
 
 AWS_FILE = "aws-recorded/data_capture/AllTraffic/2025/10/04/08/44-11-981-04c92c7e-3666-48c8-963c-cb83a5bcf154.jsonl"
 
 
-def _scan(uri: str | Path, k: int = 2) -> object:
+def _scan(uri: str | Path, k: int = 2) -> CaptureColumns:
     store, files = locate_capture(str(uri))
     return scan_capture(store, files, ScanOptions(k), workers=1, show_progress=False)
 
@@ -27,11 +28,11 @@ def test_reads_the_real_aws_capture_file(shared_data: Path) -> None:
     raw = json.loads(path.read_text())
     for uri in (path, path.parent, shared_data / "aws-recorded" / "data_capture"):
         cols = _scan(uri)
-        assert cols.count == 1 and cols.issues.total == 0  # type: ignore[attr-defined]
-        assert cols.probs[0].tolist() == pytest.approx(json.loads(raw["captureData"]["endpointOutput"]["data"]))  # type: ignore[attr-defined]
-        assert cols.images[0, :2].tolist() == [32, 32]  # type: ignore[attr-defined]
-        assert cols.content_types == {"image/png": 1}  # type: ignore[attr-defined]
-        assert cols.time[0] == START.replace(minute=44, second=11).timestamp()  # type: ignore[attr-defined]
+        assert cols.count == 1 and cols.issues.total == 0
+        assert cols.probs[0].tolist() == pytest.approx(json.loads(raw["captureData"]["endpointOutput"]["data"]))
+        assert cols.images[0, :2].tolist() == [32, 32]
+        assert cols.content_types == {"image/png": 1}
+        assert cols.time[0] == START.replace(minute=44, second=11).timestamp()
     store, files = locate_capture(str(path.parent))
     assert files[0].first_event is not None and files[0].first_event.minute == 44
 
@@ -46,7 +47,7 @@ def test_finds_files_at_every_level_of_the_layout(tmp_path: Path) -> None:
     expected = {root: 30, root / "ep": 30, root / "ep" / "AllTraffic": 30, hour: 10, written[2]: 10,
                 f"file://{root}": 30}
     for uri, count in expected.items():
-        assert _scan(uri).count == count, uri  # type: ignore[attr-defined]
+        assert _scan(uri).count == count, uri
     _, files = locate_capture(str(root))
     assert [f.first_event for f in files] == sorted(f.first_event for f in files)  # type: ignore[type-var]
 
@@ -56,17 +57,17 @@ def test_missing_capture_is_a_clear_error_and_an_empty_folder_is_empty(tmp_path:
         locate_capture(str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
     cols = _scan(tmp_path / "empty")
-    assert cols.count == 0 and cols.files == 0  # type: ignore[attr-defined]
+    assert cols.count == 0 and cols.files == 0
 
 
 def test_every_bad_input_is_counted_never_raised(tmp_path: Path) -> None:
     expected = bad_capture(tmp_path)
     cols = _scan(tmp_path)
-    assert {issue: cols.issues.counts[issue] for issue in Issue if cols.issues.counts[issue]} == expected  # type: ignore[attr-defined]
+    assert {issue: cols.issues.counts[issue] for issue in Issue if cols.issues.counts[issue]} == expected
     # the good record and every record that parsed are kept; the unusable parts are NaN
-    assert cols.count == 9  # type: ignore[attr-defined]
-    assert int(cols.has_output.sum()) == 4  # type: ignore[attr-defined]
-    examples = cols.issues.examples[Issue.NOT_JSON]  # type: ignore[attr-defined]
+    assert cols.count == 9
+    assert int(cols.has_output.sum()) == 4
+    examples = cols.issues.examples[Issue.NOT_JSON]
     assert examples[0].startswith("00-00-000-00000000-0000-0000-0000-000000000000.jsonl:2: not JSON")
 
 
@@ -102,7 +103,7 @@ def test_csv_and_batch_style_outputs_are_understood(tmp_path: Path) -> None:
     assert rec_obj.endpoint_output is not None and rec_obj.endpoint_output.encoding is Encoding.BASE64
     (tmp_path / "c.jsonl").write_text(rec_csv.to_json_line() + rec_obj.to_json_line())
     cols = _scan(tmp_path / "c.jsonl")
-    assert cols.probs.tolist() == [[0.25, 0.75], [pytest.approx(0.1), pytest.approx(0.9)]]  # type: ignore[attr-defined]
+    assert cols.probs.tolist() == [[0.25, 0.75], [pytest.approx(0.1), pytest.approx(0.9)]]
     assert base64.b64decode(rec_obj.endpoint_output.data)  # the payload really was base64
 
 
@@ -123,5 +124,37 @@ def test_large_images_are_measured_in_bounded_batches(tmp_path: Path, monkeypatc
     write_capture(tmp_path, [make_record(img, [0.5, 0.5], START.replace(minute=i), content_type="image/jpeg")
                              for i, img in enumerate(images)])
     cols = _scan(tmp_path)
-    assert cols.images[:, :2].tolist() == [[400, 300]] * 5 + [[32, 32]]  # type: ignore[attr-defined]
-    assert np.all((cols.images[:, 2] > 0.3) & (cols.images[:, 2] < 0.7))  # type: ignore[attr-defined]
+    assert cols.images[:, :2].tolist() == [[400, 300]] * 5 + [[32, 32]]
+    assert np.all((cols.images[:, 2] > 0.3) & (cols.images[:, 2] < 0.7))
+
+
+class _RemoteLikeStore(LocalStore):
+    """A local folder read the way S3 is (no local paths), with one object that cannot be fetched."""
+
+    def __init__(self, base: Path, broken: str) -> None:
+        super().__init__(base)
+        self.broken = broken
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def _get_bytes(self, key: str) -> bytes:
+        if key.endswith(self.broken):
+            raise StoreError(f"Could not read {key}: simulated network failure")
+        return super()._get_bytes(key)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_remote_files_are_prefetched_in_order_and_failures_counted(tmp_path: Path, workers: int) -> None:
+    images = make_pngs(60, 2)
+    records = [make_record(img, [0.9 - i / 100, 0.1 + i / 100], START.replace(minute=i))
+               for i, img in enumerate(images)]
+    written = write_capture(tmp_path, records, rotate_seconds=300)  # 12 files of 5 records
+    store = _RemoteLikeStore(tmp_path, broken=written[3].name)
+    _, files = locate_capture(str(tmp_path))
+    cols = scan_capture(store, files, ScanOptions(2, max_thumbnails=2), workers=workers, show_progress=False)
+    assert len(files) == 12 and cols.count == 55
+    assert cols.issues.counts[Issue.UNREADABLE_FILE] == 1
+    assert "simulated network failure" in cols.issues.examples[Issue.UNREADABLE_FILE][0]
+    assert list(cols.time) == sorted(cols.time)
+    assert [round(t.confidence, 2) for t in cols.thumbnails] == [0.5, 0.51]  # top probability bottoms out at 0.5

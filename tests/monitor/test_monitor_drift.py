@@ -59,3 +59,17 @@ def test_registry_is_explicit_and_immutable() -> None:
         DRIFT_TESTS["x"] = DRIFT_TESTS["ks"]  # type: ignore[index]
     with pytest.raises(UnknownDriftTestError, match="chi_square, ks, linf, psi"):
         get_test("wasserstein")
+
+
+def test_a_feature_drifts_only_when_every_test_that_ran_agrees() -> None:
+    from scones.monitor.checks import FeatureDrift
+    from scones.monitor.stats.drift import DriftResult
+
+    significant = DriftResult("ks", 0.001, 0.01, True, "p_value")
+    small = DriftResult("psi", 0.05, 0.25, False, "psi")
+    large = DriftResult("psi", 0.6, 0.25, True, "psi")
+    not_run = DriftResult("psi", math.nan, 0.25, False, "psi", "not run")
+    assert not FeatureDrift("x", FeatureKind.NUMERIC, (small, significant)).drifted
+    assert FeatureDrift("x", FeatureKind.NUMERIC, (large, significant)).drifted
+    assert FeatureDrift("x", FeatureKind.NUMERIC, (not_run, significant)).drifted
+    assert not FeatureDrift("x", FeatureKind.NUMERIC, (not_run,)).drifted

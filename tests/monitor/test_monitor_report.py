@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_helpers import CLASSES, START, bad_capture, capture_from_images, make_pngs
+from monitor_helpers import CLASSES, START, bad_capture, capture_from_images, make_pngs, stage_dataset, with_training
 
 from scones.cli import main
+from scones.model_artifact import write_model_tarball
 from scones.monitor.baseline import Baseline, build_baseline
 from scones.monitor.capture import Issue
 from scones.monitor.report import ReportOptions, build_report
@@ -20,12 +21,16 @@ from scones.testing import make_tiny_model
 AWS_CAPTURE = "aws-recorded/data_capture"
 
 
-@pytest.fixture
-def baseline_and_model(monitor_setup: Callable[..., dict[str, Path]]) -> tuple[Baseline, dict[str, Path]]:
-    paths = monitor_setup(n_train=600, n_test=10)  # 300 validation images
-    result = build_baseline(str(paths["model"]), str(paths["data"]), str(paths["root"] / "baseline"),
-                            show_progress=False)
-    return result.baseline, paths
+@pytest.fixture(scope="module")
+def baseline_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Baseline, dict[str, Path]]:
+    """One baseline over 300 validation images, shared by this module's tests (it is only read)."""
+    root = tmp_path_factory.mktemp("baseline")
+    data = stage_dataset(root / "data", make_pngs(600, 1), make_pngs(10, 101))
+    model = with_training(make_tiny_model(CLASSES),
+                          training={"validation_files": [f"train_{i:04d}.png" for i in range(0, 600, 2)]})
+    path = write_model_tarball(root / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    result = build_baseline(str(path), str(data), str(root / "baseline"), show_progress=False)
+    return result.baseline, {"data": data, "model": path, "root": root}
 
 
 def _report(capture: Path, out: Path, baseline: Baseline | None, **options: object) -> dict:  # type: ignore[type-arg]
@@ -214,10 +219,6 @@ def test_cli_end_to_end_with_fail_on_violation(tmp_path: Path, monitor_setup: Ca
 
 def test_cli_defaults_use_the_local_store(tmp_path: Path, scones_home: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor_helpers import stage_dataset, with_training
-
-    from scones.model_artifact import write_model_tarball
-
     bucket = scones_home / "store" / "scones"
     stage_dataset(bucket / "dataset", make_pngs(40, 2), make_pngs(30, 3))
     model = with_training(make_tiny_model(CLASSES), training={})
@@ -242,11 +243,34 @@ def test_constraints_file_thresholds_are_honoured(tmp_path: Path,
     strict = replace(baseline, constraints=replace(baseline.constraints, monitoring_config=replace(
         config, distribution_constraints=replace(config.distribution_constraints,
                                                  categorical_comparison_threshold=0.0))))
-    report = _report(tmp_path / "cap", tmp_path / "out", strict)
+    # chi_square=1.0 makes the significance half of the class-mix check always agree
+    report = _report(tmp_path / "cap", tmp_path / "out", strict, drift_thresholds={"chi_square": 1.0})
     linf = next(t for d in report["drift"] if d["feature"] == "predicted_class" for t in d["tests"]
                 if t["test"] == "linf")
     assert linf["threshold"] == 0.0 and linf["score"] > 0 and linf["drifted"]
     assert any(v["feature_name"] == "predicted_class" for v in report["violations"])
     off = replace(strict, constraints=replace(strict.constraints, monitoring_config=replace(
         strict.constraints.monitoring_config, evaluate_constraints=False)))
-    assert _report(tmp_path / "cap", tmp_path / "out2", off)["violations"] == []
+    assert _report(tmp_path / "cap", tmp_path / "out2", off, drift_thresholds={"chi_square": 1.0})["violations"] == []
+    relaxed = _report(tmp_path / "cap", tmp_path / "out3", baseline, drift_thresholds={"chi_square": 1.0})
+    assert not any(v["feature_name"] == "predicted_class" for v in relaxed["violations"])  # linf alone disagrees
+
+
+def test_real_images_unchanged_pass_and_darkened_fail(tmp_path: Path, shared_data: Path) -> None:
+    """The demo's situation: a baseline on held-out train images, traffic resampled from test/."""
+    import random
+
+    data = shared_data / "cifar100-bicycle-motorcycle"
+    train = [line.split("\t")[2].strip() for line in (data / "train.lst").read_text().splitlines()]
+    model = with_training(make_tiny_model(CLASSES),
+                          training={"validation_files": sorted(random.Random(0).sample(train, 200))})
+    path = write_model_tarball(tmp_path / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
+    baseline = build_baseline(str(path), str(data), str(tmp_path / "baseline"), show_progress=False).baseline
+    tests = [p.read_bytes() for p in sorted((data / "test").glob("*.png"))]
+    rng = random.Random(1)
+    traffic = [rng.choice(tests) for _ in range(1000)]
+    capture_from_images(tmp_path / "same", traffic, model)
+    capture_from_images(tmp_path / "dark", [darken(png, 0.5) for png in traffic], model)
+    assert _report(tmp_path / "same", tmp_path / "out-same", baseline)["violations"] == []
+    dark = _report(tmp_path / "dark", tmp_path / "out-dark", baseline)
+    assert "brightness" in {v["feature_name"] for v in dark["violations"]}

@@ -55,7 +55,8 @@ def monitor() -> None:
 
 @monitor.command("baseline")
 @click.option("--model", "model_uri", metavar="URI", help="model.tar.gz or its folder [default: <store>/model]")
-@click.option("--data", "data_uri", metavar="URI", help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
+@click.option("--data", "data_uri", metavar="URI",
+              help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
 @click.option("--out", "out_uri", metavar="URI", help="Baseline folder [default: <store>/monitor/baseline]")
 @pass_app
 def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
@@ -84,7 +85,8 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
 @click.option("--bucket", default="auto", show_default=True, help="Time bucket width: auto, 90s, 15m, 1h, 1d…")
 @click.option("--drift-threshold", "drift_thresholds", multiple=True, metavar="TEST=VALUE",
               help="Override a drift test's threshold, e.g. psi=0.25 (repeatable).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes reading local files [default: CPUs].")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes scanning capture files [default: CPUs].")
 @click.option("--out", "out_uri", required=True, metavar="DIR", help="Report folder (local path or s3://).")
 @click.option("--fail-on-violation", is_flag=True, help="Exit with status 3 when a constraint is violated.")
 @pass_app

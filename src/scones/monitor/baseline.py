@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from scones.errors import NotFoundError
+from scones.errors import ModelError, NotFoundError
 from scones.model_artifact import ModelArtifact, load_model
 from scones.monitor.calibration import Reliability
 from scones.monitor.dataset_source import LabelledImage, dataset_classes, iter_images
@@ -101,7 +101,11 @@ class Classifier:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         self.spec = artifact.spec
-        self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own exception types; one boundary turns them into ours
+            raise ModelError(f"ONNX Runtime cannot load the model: {exc}",
+                             hint="export the model again with 'scones train'") from exc
 
     def predict(self, images: Sequence[np.ndarray]) -> np.ndarray:
         from PIL import Image
@@ -110,8 +114,17 @@ class Classifier:
         batch = np.stack([img if img.shape[:2] == (h, w)
                           else np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.BILINEAR))
                           for img in images]).astype(np.uint8)
-        (probs,) = self.session.run([self.spec.output_name], {self.spec.input.name: batch})
-        return np.asarray(probs, dtype=np.float32)
+        try:
+            (probs,) = self.session.run([self.spec.output_name], {self.spec.input.name: batch})
+        except Exception as exc:
+            raise ModelError(f"The model does not run as model.json describes it (input "
+                             f"{self.spec.input.name!r}, output {self.spec.output_name!r}): {exc}",
+                             hint="export the model again with 'scones train'") from exc
+        probs = np.asarray(probs, dtype=np.float32)
+        if probs.shape != (len(images), len(self.spec.classes)):
+            raise ModelError(f"The model returned probabilities of shape {probs.shape} for {len(images)} images "
+                             f"and {len(self.spec.classes)} classes", hint="export the model again with 'scones train'")
+        return probs
 
 
 def sniff_content_type(data: bytes) -> str:
@@ -181,7 +194,7 @@ def build_baseline(model_uri: str, data_uri: str, out_uri: str, *, show_progress
         tuple(spec.classes), spec.onnx_sha256, f"{source} of {data.uri}", len(images), accuracy, reliability,
         rel_source, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
     for text in warnings:
-        LOG.warning("%s", text)
+        LOG.info("%s", text)  # returned in the result too; the CLI prints them as warnings
     location = write_baseline(baseline, out_uri, s3_client=s3_client)
     return BaselineResult(baseline, location, tuple(warnings))
 

@@ -139,8 +139,14 @@ def locate_capture(uri: str, *, s3_client: Any | None = None) -> tuple[Store, li
     return store, files
 
 
-def iter_lines(store: Store, capture: CaptureFile) -> Iterator[bytes]:
-    """The file's lines, streamed from disk when local (one line in memory at a time)."""
+def iter_lines(store: Store | None, capture: CaptureFile, data: bytes | None = None) -> Iterator[bytes]:
+    """The file's lines: from ``data`` when already fetched, else streamed from disk when local
+    (one line in memory at a time), else fetched whole (capture files rotate at a few MiB)."""
+    if data is not None:
+        yield from data.splitlines()
+        return
+    if store is None:
+        raise ValueError("iter_lines needs a store or the file's bytes")
     path = store.local_path(capture.key)
     if path is not None:
         with open(path, "rb") as fh:
@@ -149,12 +155,12 @@ def iter_lines(store: Store, capture: CaptureFile) -> Iterator[bytes]:
     yield from store.get_bytes(capture.key).splitlines()
 
 
-def iter_records(store: Store, capture: CaptureFile,
-                 issues: CaptureIssues) -> Iterator[tuple[int, CaptureRecord]]:
+def iter_records(store: Store | None, capture: CaptureFile, issues: CaptureIssues,
+                 data: bytes | None = None) -> Iterator[tuple[int, CaptureRecord]]:
     """``(line number, record)`` for every well-formed record; everything else is counted in ``issues``."""
     name = capture.key.rsplit("/", 1)[-1]
     try:
-        for number, line in enumerate(iter_lines(store, capture), start=1):
+        for number, line in enumerate(iter_lines(store, capture, data), start=1):
             if not line.strip():
                 continue
             try:
@@ -170,5 +176,5 @@ def iter_records(store: Store, capture: CaptureFile,
                 continue
             yield number, record
     except (OSError, StoreError) as exc:
-        LOG.warning("could not read capture file %s: %s", capture.uri, exc)
+        LOG.info("could not read capture file %s: %s", capture.uri, exc)  # counted and reported
         issues.add(Issue.UNREADABLE_FILE, name, str(exc)[:200])

@@ -33,7 +33,15 @@ class FeatureDrift:
 
     @property
     def drifted(self) -> bool:
-        return any(r.drifted for r in self.results)
+        """Every test that ran agrees (and at least one ran).
+
+        A feature is planned with a significance test and a magnitude (PSI, L-infinity) where
+        both apply. Requiring both keeps a large capture from turning a statistically
+        detectable but negligible difference into a violation, and a small one from turning
+        noise that looks large into one; a real shift moves both.
+        """
+        ran = [r for r in self.results if r.ran]
+        return bool(ran) and all(r.drifted for r in ran)
 
     def to_dict(self) -> dict[str, Any]:
         return {"feature": self.feature, "kind": self.kind.value, "drifted": self.drifted,
@@ -75,13 +83,16 @@ def _pct(x: float) -> str:
     return f"{100.0 * x:.4g}%"
 
 
-def _drift_description(result: DriftResult) -> str:
+def _describe(result: DriftResult) -> str:
     test = DRIFT_TESTS[result.test]
     if test.higher_is_drift:
-        return (f"Baseline drift distance: {result.score:.4g} exceeds threshold: {result.threshold:g} "
-                f"({test.description})")
-    return (f"Baseline drift detected: {test.description} {result.score:.3g} is below {result.threshold:g}"
+        return f"{test.description} {result.score:.4g} exceeds threshold {result.threshold:g}"
+    return (f"{test.description} {result.score:.3g} is below {result.threshold:g}"
             + (f" ({result.note})" if result.note else ""))
+
+
+def _drift_description(item: FeatureDrift) -> str:
+    return "Baseline drift detected: " + " and ".join(_describe(r) for r in item.results if r.ran) + "."
 
 
 def violations(constraints: Constraints, current: Statistics, drift: Sequence[FeatureDrift],
@@ -132,8 +143,6 @@ def violations(constraints: Constraints, current: Statistics, drift: Sequence[Fe
             out.append(Violation(constraint.name, CheckType.DATA_TYPE,
                                  f"Value {feature.min:g} is negative; the baseline's values were all non-negative."))
     if config.distribution_constraints.perform_comparison:
-        for item in drift:
-            for result in item.results:
-                if result.drifted:
-                    out.append(Violation(item.feature, CheckType.BASELINE_DRIFT, _drift_description(result)))
+        out.extend(Violation(item.feature, CheckType.BASELINE_DRIFT, _drift_description(item))
+                   for item in drift if item.drifted)
     return out

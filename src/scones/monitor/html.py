@@ -29,7 +29,8 @@ table{border-collapse:collapse;margin:8px 0;font-size:0.92em}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bad{color:#b00020;font-weight:600}.ok{color:#1b7f3b;font-weight:600}.muted{color:#888}
-.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
 .card .v{font-size:1.5em;font-weight:600}.card .l{color:#666;font-size:0.85em}
 img.chart{max-width:100%;border:1px solid #eee;margin:6px 0}
 .thumbs{display:flex;flex-wrap:wrap;gap:10px}.thumb{text-align:center;font-size:0.8em;width:120px}
@@ -164,7 +165,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
         parts.append("<div class='thumbs'>")
         for t in thumbnails:
             body = _img(t["png"], "captured image", "") if t["png"] else "<div class='muted'>(no preview)</div>"
-            parts.append(f"<div class='thumb'>{body}<br><b>{escape(t['predicted'])}</b> "
+            parts.append(f"<div class='thumb' title='{escape(t['where'])}'>{body}<br><b>{escape(t['predicted'])}</b> "
                          f"{t['confidence']:.3f}<br><span class='muted'>{escape(t['time'])}</span></div>")
         parts.append("</div>")
 
@@ -179,7 +180,8 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
     parts.append("</table>")
     if report["baseline"]:
         bl = report["baseline"]
-        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'] or '(passed in)')}</code>: {_fmt(bl['item_count'])} "
+        parts.append(f"<p class='muted'>Baseline <code>{escape(bl['uri'] or '(passed in)')}</code>: "
+                     f"{_fmt(bl['item_count'])} "
                      f"images from {escape(bl['source'])}, created {escape(bl['created'])}.</p>")
     parts.append("</body></html>\n")
     return "".join(parts)

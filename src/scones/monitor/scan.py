@@ -3,8 +3,9 @@
 Each file becomes a ``CaptureColumns``: per record its time, class probabilities
 and image statistics as numpy arrays (a few dozen bytes per record, so 100,000
 records fit easily), plus counters, content types and the lowest-confidence images
-for thumbnails. Local files are scanned by a process pool (image decoding is the
-cost); S3 files are read in this process.
+for thumbnails. Files are scanned by a process pool (image decoding is the cost):
+local files are read by the workers, S3 files are downloaded a few ahead by threads
+and handed over as bytes.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import heapq
 import logging
 import math
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -27,6 +28,7 @@ from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_recor
 from scones.monitor.features import (
     IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_probabilities,
 )
+from scones.errors import StoreError
 from scones.progress import progress
 from scones.store import Store, open_store
 
@@ -36,6 +38,8 @@ LOG = logging.getLogger(__name__)
 #: this many bytes of pixels, so that large images cannot pile up in memory).
 IMAGE_BATCH: Final = 2048
 IMAGE_BATCH_BYTES: Final = 32 * 1024 * 1024
+#: Remote capture files downloaded ahead of the one being scanned.
+PREFETCH: Final = 4
 
 
 @dataclass(frozen=True)
@@ -225,19 +229,25 @@ class _FileScanner:
                               self.out_of_window, 1)
 
 
-def scan_file(store: Store, capture: CaptureFile, options: ScanOptions) -> CaptureColumns:
-    """Columns of one capture file; never raises on bad content."""
-    if options.until is not None and capture.first_event is not None and capture.first_event >= options.until:
-        # A file starts at its first event, so every record in it is past the window: not even read.
-        skipped = CaptureColumns.empty(options.num_classes)
-        skipped.files_skipped = 1
-        return skipped
+def after_window(capture: CaptureFile, options: ScanOptions) -> bool:
+    """A file starts at its first event, so one that starts at or after ``until`` holds nothing to read."""
+    return options.until is not None and capture.first_event is not None and capture.first_event >= options.until
+
+
+def scan_file(store: Store | None, capture: CaptureFile, options: ScanOptions,
+              data: bytes | None = None) -> CaptureColumns:
+    """Columns of one capture file (read from ``store``, or from ``data`` when already fetched)."""
     scanner = _FileScanner(options)
     name = capture.key.rsplit("/", 1)[-1]
-    for number, record in iter_records(store, capture, scanner.issues):
+    for number, record in iter_records(store, capture, scanner.issues, data):
         scanner.add(f"{name}:{number}", record)
-    columns = scanner.finish()
-    return columns
+    return scanner.finish()
+
+
+def unreadable(capture: CaptureFile, options: ScanOptions, why: str) -> CaptureColumns:
+    part = CaptureColumns.empty(options.num_classes)
+    part.issues.add(Issue.UNREADABLE_FILE, capture.key.rsplit("/", 1)[-1], why[:200])
+    return part
 
 
 def _scan_in_worker(args: tuple[str, CaptureFile, ScanOptions]) -> CaptureColumns:
@@ -245,16 +255,27 @@ def _scan_in_worker(args: tuple[str, CaptureFile, ScanOptions]) -> CaptureColumn
     return scan_file(open_store(store_uri), capture, options)
 
 
+def _scan_bytes_in_worker(args: tuple[CaptureFile, ScanOptions, bytes]) -> CaptureColumns:
+    capture, options, data = args
+    return scan_file(None, capture, options, data)
+
+
 def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOptions, *, workers: int | None = None,
                  show_progress: bool = True) -> CaptureColumns:
-    """All files' columns merged in time order. Local files use ``workers`` processes (default: CPUs)."""
+    """All files' columns merged in time order, on ``workers`` processes (default: CPUs).
+
+    Local files are read by the workers themselves; remote (S3) files are downloaded a few
+    ahead by threads here and handed to the workers as bytes.
+    """
     workers = workers or os.cpu_count() or 1
-    local = bool(files) and store.local_path(files[0].key) is not None
+    to_read = [f for f in files if not after_window(f, options)]
     parts: list[CaptureColumns] = []
     thumbnails: list[Thumbnail] = []
-    bar = progress(total=len(files), enabled=show_progress, desc="capture files", unit="file")
+    bar = None  # created after the first part: the worker pool must fork before tqdm starts its thread
     try:
-        for part in _scan_parts(store, files, options, workers if local else 1):
+        for part in _scan_parts(store, to_read, options, workers):
+            if bar is None:
+                bar = progress(total=len(to_read), enabled=show_progress, desc="capture files", unit="file")
             # Keep only the overall lowest few images as parts arrive: memory stays bounded by
             # max_thumbnails images however many files (or however large the images) there are.
             thumbnails = _lowest(thumbnails + part.thumbnails, options.max_thumbnails)
@@ -262,9 +283,11 @@ def scan_capture(store: Store, files: Sequence[CaptureFile], options: ScanOption
             parts.append(part)
             bar.update(1)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     merged = merge_columns(parts, options.num_classes, options.max_thumbnails)
     merged.thumbnails = thumbnails
+    merged.files_skipped = len(files) - len(to_read)
     return merged
 
 
@@ -272,18 +295,81 @@ def _lowest(thumbnails: Iterable[Thumbnail], limit: int) -> list[Thumbnail]:
     return heapq.nsmallest(limit, thumbnails, key=lambda t: (t.confidence, t.time, t.where))
 
 
-def _scan_parts(store: Store, files: Sequence[CaptureFile], options: ScanOptions,
-                workers: int) -> Iterator[CaptureColumns]:
-    if workers <= 1 or len(files) <= 1:
-        for capture in files:
-            yield scan_file(store, capture, options)
-        return
+def _process_pool(workers: int) -> ProcessPoolExecutor:
     import multiprocessing
 
-    # fork shares the already-imported modules; the workers only read files.
+    # fork shares the already-imported modules. With fork, the pool starts every worker at its
+    # first task, so one is run at once, before the prefetch threads or the progress bar's
+    # monitor thread exist: nothing can hold a lock in the parent while the workers fork.
     context = multiprocessing.get_context("fork") if os.name == "posix" else None
-    with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=context) as pool:
-        yield from pool.map(_scan_in_worker, ((store.uri, f, options) for f in files))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool.submit(int).result()
+    return pool
+
+
+def _scan_parts(store: Store, files: Sequence[CaptureFile], options: ScanOptions,
+                workers: int) -> Iterator[CaptureColumns]:
+    local = bool(files) and store.local_path(files[0].key) is not None
+    workers = min(workers, len(files))
+    if local and workers > 1:
+        with _process_pool(workers) as pool:
+            yield from pool.map(_scan_in_worker, ((store.uri, f, options) for f in files))
+    elif local:
+        for capture in files:
+            yield scan_file(store, capture, options)
+    else:
+        yield from _scan_remote(store, files, options, workers)
+
+
+def _scan_remote(store: Store, files: Sequence[CaptureFile], options: ScanOptions,
+                 workers: int) -> Iterator[CaptureColumns]:
+    pool = _process_pool(workers) if workers > 1 else None
+    try:
+        pending: deque[tuple[CaptureFile, Future[CaptureColumns] | None, bytes | None, str | None]] = deque()
+        for capture, data, error in _prefetch(store, files):
+            if error is not None or pool is None:
+                pending.append((capture, None, data, error))
+            else:
+                assert data is not None
+                pending.append((capture, pool.submit(_scan_bytes_in_worker, (capture, options, data)), None, None))
+            while len(pending) > max(1, 2 * workers) or (pending and pending[0][1] is None):
+                yield _finish(pending.popleft(), options)
+        while pending:
+            yield _finish(pending.popleft(), options)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _finish(item: tuple[CaptureFile, Future[CaptureColumns] | None, bytes | None, str | None],
+            options: ScanOptions) -> CaptureColumns:
+    capture, future, data, error = item
+    if error is not None:
+        return unreadable(capture, options, error)
+    if future is not None:
+        return future.result()
+    return scan_file(None, capture, options, data)
+
+
+def _prefetch(store: Store, files: Sequence[CaptureFile]) -> Iterator[tuple[CaptureFile, bytes | None, str | None]]:
+    """Each file's bytes (or why it could not be read), in order, downloaded ``PREFETCH`` ahead."""
+    with ThreadPoolExecutor(max_workers=PREFETCH) as fetchers:
+        window: deque[tuple[CaptureFile, Future[bytes]]] = deque()
+        upcoming = iter(files)
+        for capture in upcoming:
+            window.append((capture, fetchers.submit(store.get_bytes, capture.key)))
+            if len(window) >= PREFETCH:
+                break
+        while window:
+            capture, future = window.popleft()
+            following = next(upcoming, None)
+            if following is not None:
+                window.append((following, fetchers.submit(store.get_bytes, following.key)))
+            try:
+                yield capture, future.result(), None
+            except StoreError as exc:
+                LOG.info("could not read capture file %s: %s", capture.uri, exc.message)  # counted, reported
+                yield capture, None, exc.message
 
 
 def detect_class_count(store: Store, files: Iterable[CaptureFile], *, max_records: int = 1000) -> int | None:
