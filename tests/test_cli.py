@@ -42,3 +42,17 @@ def test_help_does_not_import_heavy_libraries() -> None:
             "print('HEAVY=' + ','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_a_command_exit_code_reaches_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scones import cli as cli_module
+
+    @click.command()
+    @click.pass_context
+    def three(ctx: click.Context) -> None:
+        ctx.exit(3)
+
+    monkeypatch.setattr(cli_module.cli, "commands", {"three": three})
+    with pytest.raises(SystemExit) as exc:
+        main(["three"])
+    assert exc.value.code == 3

@@ -376,3 +376,18 @@ def test_default_uri_opens_the_bucket_layout(tmp_path: Path) -> None:
 def test_bad_uris(uri: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         open_store(uri)
+
+
+def test_local_files_get_the_ordinary_mode_not_mkstemps_0600(tmp_path: Path) -> None:
+    import stat
+
+    from scones.store import FILE_MODE, LocalStore
+
+    store = LocalStore(tmp_path / "s")
+    store.put_bytes("a/b.txt", b"x")
+    src = tmp_path / "src.txt"
+    src.write_bytes(b"y")
+    store.put_file("a/c.txt", src)
+    for name in ("b.txt", "c.txt"):
+        assert stat.S_IMODE((tmp_path / "s" / "a" / name).stat().st_mode) == FILE_MODE
+    assert FILE_MODE & 0o044  # readable by others under a usual umask

@@ -188,11 +188,24 @@ class Store(ABC):
         return f"{type(self).__name__}({self.uri!r})"
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, before any threads write files.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of the files the store writes: what an ordinary open() would give (0666 less the umask).
+FILE_MODE: Final = 0o666 & ~_read_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the mode an ordinary open() would (0666 less the umask).
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -262,6 +275,7 @@ class LocalStore(Store):
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.fchmod(fd, FILE_MODE)
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)

@@ -105,7 +105,8 @@ def cli(ctx: click.Context, home: str | None, no_progress: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn user errors into one clean line and an exit code."""
     try:
-        cli.main(args=argv, prog_name="scones", standalone_mode=False)
+        # Without standalone mode click returns (rather than exits with) a command's exit code.
+        code = cli.main(args=argv, prog_name="scones", standalone_mode=False)
     except SconesError as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
@@ -120,4 +121,4 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
