@@ -274,3 +274,12 @@ def test_real_images_unchanged_pass_and_darkened_fail(tmp_path: Path, shared_dat
     assert _report(tmp_path / "same", tmp_path / "out-same", baseline)["violations"] == []
     dark = _report(tmp_path / "dark", tmp_path / "out-dark", baseline)
     assert "brightness" in {v["feature_name"] for v in dark["violations"]}
+
+
+@pytest.mark.parametrize("span, width", [(3, 1), (100, 5), (1800, 60), (86400, 3600)],
+                         ids=["seconds", "minutes", "half-hour", "day"])
+def test_auto_bucket_width_gives_a_readable_number_of_buckets(span: float, width: int) -> None:
+    from scones.monitor.timeline import MAX_AUTO_BUCKETS, choose_width
+
+    assert choose_width(0.0, span) == width
+    assert span / width <= MAX_AUTO_BUCKETS

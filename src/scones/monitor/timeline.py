@@ -18,7 +18,8 @@ from scones.monitor.scan import CaptureColumns
 from scones.monitor.stats.drift import PSI_THRESHOLD, psi
 
 #: Bucket widths tried, smallest first, until the capture spans at most ``MAX_AUTO_BUCKETS``.
-AUTO_WIDTHS: Final = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
+#: Capture times have whole-second resolution, so one second is the finest useful width.
+AUTO_WIDTHS: Final = (1, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_AUTO_BUCKETS: Final = 48
 #: Above this many buckets only the non-empty ones are kept (a stray timestamp years away must not
 #: allocate millions of empty buckets).
