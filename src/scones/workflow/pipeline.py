@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -244,6 +246,55 @@ def image_keys(store: Store, prefix: str, limit: int | None = None) -> list[str]
     return keys[:limit] if limit is not None else keys
 
 
+class HistoryWriter:
+    """Keeps each finished execution as ``<name>.json`` where ``scones workflow history`` reads it.
+
+    The interpreter could save executions itself (``Executor(store=...)``), but
+    through the generic ``Store.put_text`` each save resolves the key's path
+    (symlink checks), makes a random temporary name and checks for an earlier
+    execution of the same name, which together cost more than a Lambda
+    invocation. Here the folder of a local store is resolved once, the history
+    is rendered straight to JSON text, and the file is written under a
+    per-thread temporary name and renamed: still never half-written. Other
+    stores (S3) go through ``put_text``.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.folder: Path | None = None
+        if isinstance(store, LocalStore):
+            store.base.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(os.path.realpath(store.base))
+
+    def exists(self, name: str) -> bool:
+        from scones.workflow.asl.executor import execution_key
+
+        return self.store.exists(execution_key(name))
+
+    def write(self, execution: Any) -> None:
+        from scones.workflow.asl.executor import execution_json_text, execution_key
+
+        text = execution_json_text(execution)
+        key = execution_key(execution.name)
+        if self.folder is None:
+            self.store.put_text(key, text)
+            return
+        tmp = self.folder / f".{key}.{threading.get_ident()}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, self.folder / key)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def _writes_results(definition: Mapping[str, Any]) -> bool:
+    """Whether a Map state writes its results to the store (``ResultWriter``), which needs the executor's store."""
+    return '"ResultWriter"' in json.dumps(definition)
+
+
 class LocalPipeline:
     """Runs the state machine against a Lambda invoker; announces every failed execution."""
 
@@ -259,8 +310,12 @@ class LocalPipeline:
         self.history_store = history_store
         self.notifier = notifier
         self.state_machine = state_machine
+        # Histories are written by the pipeline (cheaper, see HistoryWriter) unless a Map state
+        # needs the executor's store for its ResultWriter, in which case the executor saves them.
+        executor_store = history_store if history_store is not None and _writes_results(self.definition) else None
+        self.history = HistoryWriter(history_store) if history_store is not None and executor_store is None else None
         # Parsed and validated once; executions share nothing, so they may run concurrently.
-        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=history_store,
+        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=executor_store,
                                  state_machine_name=state_machine)
 
     def input_for(self, key: str) -> dict[str, str]:
@@ -271,9 +326,19 @@ class LocalPipeline:
 
     def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
         """The outcome and the interpreter's ``Execution`` (with its history)."""
-        name = name or f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
+        if name is None:
+            # uuid4 names never repeat, so only a name given by the caller is checked against the kept ones.
+            name = f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
+        elif self.history is not None and self.history.exists(name):
+            from scones.workflow.asl.errors import InputError
+
+            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in "
+                             f"{self.history.store.uri}",
+                             hint="execution names are unique, as on AWS: pick another --name or omit it")
         started = time.perf_counter()
         execution = self.executor.run(execution_input, name=name)
+        if self.history is not None:
+            self.history.write(execution)
         outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
         if outcome.status != "SUCCEEDED" and self.notifier is not None:
             self.notifier.notify(FailureNotification.create(
