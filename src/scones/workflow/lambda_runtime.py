@@ -43,7 +43,9 @@ own worker interpreter (~40 MB).
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -227,12 +229,84 @@ class _Job:
         return True
 
 
-def _raise_in_thread(thread_id: int, exc_type: type[BaseException]) -> bool:
-    """Ask the interpreter to raise ``exc_type`` in another thread at its next bytecode."""
+def _raise_in_thread(thread_id: int, exc_type: type[BaseException] | None) -> bool:
+    """Ask the interpreter to raise ``exc_type`` in another thread at its next bytecode (``None``: cancel that)."""
     import ctypes
 
     set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    return bool(set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type)) == 1)
+    exc = None if exc_type is None else ctypes.py_object(exc_type)
+    return bool(set_async_exc(ctypes.c_ulong(thread_id), exc) == 1)
+
+
+class _InlineCall:
+    """An in-process invocation running on its caller's thread, watched for its deadline."""
+
+    __slots__ = ("lock", "thread_id", "finished", "expired", "stopped")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.thread_id = threading.get_ident()
+        self.finished = False
+        self.expired = False  # the deadline passed before the handler returned
+        self.stopped = False  # ContainerStopped was sent to the caller's thread
+
+    def expire(self) -> None:
+        with self.lock:
+            if not self.finished:
+                self.expired = True
+                self.stopped = _raise_in_thread(self.thread_id, ContainerStopped)
+
+    def finish(self) -> bool:
+        """Mark the handler returned; ``True`` if it had overrun its deadline (a pending stop is withdrawn)."""
+        with self.lock:
+            self.finished = True
+            if self.expired and self.stopped:
+                _raise_in_thread(self.thread_id, None)
+            return self.expired
+
+
+class _Watchdog:
+    """One thread holding the deadlines of inline invocations; it stops the ones that overrun.
+
+    Registering costs a heap push; the thread wakes only when the earliest
+    deadline comes (finished invocations are dropped lazily), so a fast
+    invocation never causes a thread switch.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _InlineCall]] = []
+        self._order = itertools.count()
+        self._wake_at = float("inf")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, call: _InlineCall, deadline: float) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline, next(self._order), call))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name=self.name)
+                self._thread.start()
+            elif deadline < self._wake_at:
+                self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2].finished or self._heap[0][0] <= now):
+                    _, _, call = heapq.heappop(self._heap)
+                    if not call.finished:
+                        call.expire()
+                self._wake_at = self._heap[0][0] if self._heap else float("inf")
+                self._cond.wait(None if not self._heap else max(0.0, self._wake_at - now))
 
 
 class _HandlerThreads:
@@ -287,9 +361,11 @@ class LocalLambdaRuntime:
 
     def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
                  region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
-                 max_concurrency: int | None = None) -> None:
+                 max_concurrency: int | None = None, strict_timeouts: bool = False) -> None:
         self.functions = {f.name: f for f in functions}
         self.isolated = isolated
+        self.strict_timeouts = strict_timeouts
+        self._watchdog = _Watchdog("lambda-watchdog")
         if max_concurrency is None and isolated:
             max_concurrency = DEFAULT_ISOLATED_CONCURRENCY
         for limit in [max_concurrency] + [f.reserved_concurrency for f in self.functions.values()]:
@@ -371,6 +447,7 @@ class LocalLambdaRuntime:
             self._saved_env = saved
 
     def close(self) -> None:
+        self._watchdog.close()
         with self._lock:
             self._closed = True
             workers = [w for ws in self._idle.values() for w in ws] + list(self._busy)
@@ -485,19 +562,47 @@ class LocalLambdaRuntime:
                 self._discard_container(config.name, container)
                 return json.dumps(boot.runtime_error("Runtime.ExitError", message)), True
 
+        if self.strict_timeouts:
+            result, stopped = self._on_handler_thread(call, config.timeout_seconds)
+        else:
+            result, stopped = self._inline(call, config.timeout_seconds)
+        if result is not None:
+            return result
+        self._discard_container(config.name, container)
+        LOG.warning("%s timed out after %.2f s; its container is discarded (the next invocation starts a new one)%s",
+                    config.name, config.timeout_seconds, "" if stopped else "; its handler could not be stopped")
+        return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
+
+    def _inline(self, call: Callable[[], tuple[str, bool]],
+                timeout: float) -> tuple[tuple[str, bool] | None, bool]:
+        """Run on this thread (no thread switch); ``(None, stopped)`` when the watchdog stopped an overrun.
+
+        A handler blocked in a C call is stopped only when that call returns:
+        its timeout error comes late (strict_timeouts or isolated mode answer on time).
+        """
+        watched = _InlineCall()
+        try:
+            self._watchdog.watch(watched, time.monotonic() + timeout)
+            result = call()
+            if watched.finish():
+                return None, True
+            return result, False
+        except ContainerStopped:
+            watched.finish()
+            return None, True
+
+    def _on_handler_thread(self, call: Callable[[], tuple[str, bool]],
+                           timeout: float) -> tuple[tuple[str, bool] | None, bool]:
+        """Run on a pooled thread and wait at most ``timeout``: the timeout error is on time whatever the handler does."""
         job = _Job(call)
         self._threads.submit(job)
         try:
-            return job.reply.get(timeout=config.timeout_seconds)
+            return job.reply.get(timeout=timeout), False
         except queue.Empty:
             pass
         if not job.abandon():  # finished in the instant after the deadline
-            return job.reply.get()
-        self._discard_container(config.name, container)
-        LOG.warning("%s timed out after %.2f s; its container is discarded (the next invocation starts a new one)%s",
-                    config.name, config.timeout_seconds,
-                    "" if job.stopped else " and its thread could not be signalled")
-        return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
+            return job.reply.get(), False
+        return None, job.stopped
 
     def _discard_container(self, name: str, container: _Container) -> None:
         with self._lock:
