@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import threading
 import time
 import uuid
@@ -252,26 +253,75 @@ class HistoryWriter:
     The interpreter could save executions itself (``Executor(store=...)``), but
     through the generic ``Store.put_text`` each save resolves the key's path
     (symlink checks), makes a random temporary name and checks for an earlier
-    execution of the same name, which together cost more than a Lambda
-    invocation. Here the folder of a local store is resolved once, the history
-    is rendered straight to JSON text, and the file is written under a
-    per-thread temporary name and renamed: still never half-written. Other
-    stores (S3) go through ``put_text``.
+    execution of the same name, on the execution's own thread. Here one
+    background thread renders each history straight to JSON text and writes it
+    under a temporary name, then renames it (never half-written), into the
+    folder of a local store resolved once; other stores (S3) get ``put_text``.
+    Executions hand their record over and go on; ``flush`` waits until every
+    handed-over history is written (``LocalPipeline.run_many`` flushes before it
+    stops its clock, so throughput figures include the writing).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, max_pending: int = 256) -> None:
         self.store = store
         self.folder: Path | None = None
         if isinstance(store, LocalStore):
             store.base.mkdir(parents=True, exist_ok=True)
             self.folder = Path(os.path.realpath(store.base))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def exists(self, name: str) -> bool:
         from scones.workflow.asl.executor import execution_key
 
+        self.flush()
         return self.store.exists(execution_key(name))
 
+    def submit(self, execution: Any) -> None:
+        """Write ``execution`` in the background."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="scones-history")
+                self._thread.start()
+        self._queue.put(execution)
+
+    def flush(self) -> None:
+        """Wait until every submitted history is written; raise the first write error, if any."""
+        if self._thread is not None:
+            self._queue.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise WorkflowError(f"Could not keep an execution history in {self.store.uri}: {error}",
+                                hint="check the store's free space and permissions, or run with --no-history") \
+                from error
+
+    def close(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.join()
+            self._queue.put(None)
+            thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while True:
+            execution = self._queue.get()
+            try:
+                if execution is None:
+                    return
+                self.write(execution)
+            except Exception as exc:  # reported by flush(); the executions themselves are unaffected
+                LOG.error("could not write the history of %s: %s", getattr(execution, "name", "?"), exc)
+                if self._error is None:
+                    self._error = exc
+            finally:
+                self._queue.task_done()
+
     def write(self, execution: Any) -> None:
+        """Write one execution now, on this thread."""
         from scones.workflow.asl.executor import execution_json_text, execution_key
 
         text = execution_json_text(execution)
@@ -281,8 +331,11 @@ class HistoryWriter:
             return
         tmp = self.folder / f".{key}.{threading.get_ident()}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, text.encode("utf-8"))
+            finally:
+                os.close(fd)
             os.replace(tmp, self.folder / key)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -318,6 +371,22 @@ class LocalPipeline:
         self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=executor_store,
                                  state_machine_name=state_machine)
 
+    def flush(self) -> None:
+        """Wait until the histories of finished executions are written."""
+        if self.history is not None:
+            self.history.flush()
+
+    def close(self) -> None:
+        """Write what is pending and stop the history writer (``local_pipeline`` does this on exit)."""
+        if self.history is not None:
+            self.history.close()
+
+    def __enter__(self) -> LocalPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def input_for(self, key: str) -> dict[str, str]:
         return {"s3_bucket": self.bucket, "s3_key": key}
 
@@ -338,7 +407,7 @@ class LocalPipeline:
         started = time.perf_counter()
         execution = self.executor.run(execution_input, name=name)
         if self.history is not None:
-            self.history.write(execution)
+            self.history.submit(execution)
         outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
         if outcome.status != "SUCCEEDED" and self.notifier is not None:
             self.notifier.notify(FailureNotification.create(
@@ -359,6 +428,8 @@ class LocalPipeline:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update(1)
+        if self.history is not None:
+            self.history.flush()
         elapsed = time.perf_counter() - started
         return [r for r in results if r is not None], elapsed
 
@@ -401,9 +472,11 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
                                      packaged=options.isolated)
         runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated))
         stem = Path(str(options.definition)).name.removesuffix(".json").removesuffix(".asl")
-        yield LocalPipeline(invoker=runtime, definition=definition, bucket=settings.bucket,
-                            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
-                            notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION)
+        pipeline = stack.enter_context(LocalPipeline(
+            invoker=runtime, definition=definition, bucket=settings.bucket,
+            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
+            notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION))
+        yield pipeline
 
 
 @contextlib.contextmanager
