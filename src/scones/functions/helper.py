@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import math
@@ -252,11 +253,17 @@ def _local_path(root: str, bucket: str, key: str) -> str:
             raise InvalidEvent(f"field {name!r} has value {part!r}, which is not a relative S3 name")
     if "/" in bucket or any(p in ("", ".", "..") for p in key.split("/")):
         raise InvalidEvent(f"s3://{bucket}/{key} is not a plain bucket and key")
-    real_root = os.path.realpath(root)
+    real_root = _real_root(root)
     path = os.path.realpath(os.path.join(real_root, bucket, key))
     if os.path.commonpath([real_root, path]) != real_root:
         raise InvalidEvent(f"s3://{bucket}/{key} resolves outside the local store")
     return path
+
+
+@functools.lru_cache(maxsize=8)
+def _real_root(root: str) -> str:
+    """The store root without symbolic links; it is configuration, fixed for the container's life."""
+    return os.path.realpath(root)
 
 
 def read_object(bucket: str, key: str, s3_client: Callable[[], Any]) -> bytes:

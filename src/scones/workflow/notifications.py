@@ -14,7 +14,7 @@ import os
 import threading
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -54,7 +54,8 @@ class FailureNotification:
         return text[:SNS_SUBJECT_LIMIT]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Fields are flat strings: a plain dict, not dataclasses.asdict's recursive deep copy.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> FailureNotification:
