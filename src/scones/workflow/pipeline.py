@@ -451,6 +451,12 @@ class PipelineOptions:
     webhook: str | None = None
     capture: bool = True
     keep_history: bool = True
+    #: Invocations of one function in flight at once, beyond which Lambda throttles
+    #: (``Lambda.TooManyRequestsException``); ``None``: unlimited in-process, a few workers isolated.
+    function_concurrency: int | None = None
+    #: In-process only: run handlers on their own threads so a timeout answers on time even
+    #: while a handler blocks in a C call (slower; see ``scones.workflow.lambda_runtime``).
+    strict_timeouts: bool = False
 
 
 @contextlib.contextmanager
@@ -470,7 +476,9 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
         functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
                                      endpoint_name=options.endpoint_name, threshold=options.threshold,
                                      packaged=options.isolated)
-        runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated))
+        runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated,
+                                                         max_concurrency=options.function_concurrency,
+                                                         strict_timeouts=options.strict_timeouts))
         stem = Path(str(options.definition)).name.removesuffix(".json").removesuffix(".asl")
         pipeline = stack.enter_context(LocalPipeline(
             invoker=runtime, definition=definition, bucket=settings.bucket,
