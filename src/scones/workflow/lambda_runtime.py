@@ -50,6 +50,7 @@ import json
 import logging
 import os
 import queue
+import random
 import shutil
 import subprocess
 import sys
@@ -366,6 +367,9 @@ class LocalLambdaRuntime:
         self.isolated = isolated
         self.strict_timeouts = strict_timeouts
         self._watchdog = _Watchdog("lambda-watchdog")
+        # Request ids need to be unique, not secret: a generator seeded once spares a
+        # getrandom() system call (a GIL release and re-acquire) per invocation.
+        self._ids = random.Random()
         if max_concurrency is None and isolated:
             max_concurrency = DEFAULT_ISOLATED_CONCURRENCY
         for limit in [max_concurrency] + [f.reserved_concurrency for f in self.functions.values()]:
@@ -499,7 +503,7 @@ class LocalLambdaRuntime:
         with self._lock:
             self._open_locked()
             self._admit(config.name)
-        request_id = str(uuid.uuid4())
+        request_id = self._request_id()
         started = time.perf_counter()
         try:
             if self.isolated:
@@ -514,6 +518,9 @@ class LocalLambdaRuntime:
         return LambdaInvokeResult(payload=json.loads(text), function_error="Unhandled" if failed else None,
                                   status_code=200, executed_version=LATEST, request_id=request_id)
 
+    def _request_id(self) -> str:
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
     def _admit(self, name: str) -> None:
         """Count one more invocation in flight, or throttle it as Lambda does at the concurrency limit."""
         limit = self._limits[name]
@@ -522,7 +529,7 @@ class LocalLambdaRuntime:
             raise LambdaServiceError(
                 "Lambda.TooManyRequestsException",
                 f"Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; "
-                f"Request ID: {uuid.uuid4()}) — {name} already runs {limit} invocation(s), its concurrency limit")
+                f"Request ID: {self._request_id()}) — {name} already runs {limit} invocation(s), its concurrency limit")
         self._in_flight[name] += 1
 
     def in_flight(self, function_name: str) -> int:

@@ -13,9 +13,9 @@ import json
 import logging
 import os
 import queue
+import random
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -367,6 +367,7 @@ class LocalPipeline:
         # needs the executor's store for its ResultWriter, in which case the executor saves them.
         executor_store = history_store if history_store is not None and _writes_results(self.definition) else None
         self.history = HistoryWriter(history_store) if history_store is not None and executor_store is None else None
+        self._names = random.Random()
         # Parsed and validated once; executions share nothing, so they may run concurrently.
         self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=executor_store,
                                  state_machine_name=state_machine)
@@ -396,8 +397,9 @@ class LocalPipeline:
     def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
         """The outcome and the interpreter's ``Execution`` (with its history)."""
         if name is None:
-            # uuid4 names never repeat, so only a name given by the caller is checked against the kept ones.
-            name = f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
+            # 48 random bits: names do not repeat, so only a name given by the caller is checked
+            # against the kept ones.
+            name = f"{self.state_machine}-{self._names.getrandbits(48):012x}"
         elif self.history is not None and self.history.exists(name):
             from scones.workflow.asl.errors import InputError
 
