@@ -79,6 +79,9 @@ def main() -> int:
                                         "ONNX test model)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--isolated", action="store_true", help="run the functions from their zips")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="pass over the test images this many times in each measurement (longer, steadier "
+                             "windows on a busy machine; default 1 = the 200 images once)")
     parser.add_argument("--strict-timeouts", action="store_true",
                         help="in-process handlers on their own threads (timeouts on time even in C calls)")
     args = parser.parse_args()
@@ -107,17 +110,21 @@ def main() -> int:
             print(f"model: {model}")
         store = LocalStore.in_bucket(settings.store_root, settings.bucket)
         labels = load_labels(store, keys)
-        images = [store.get_bytes(k) for k in keys]
+        images = [store.get_bytes(k) for k in keys] * args.repeat
+        batch = keys * args.repeat
         with running_endpoint(model, endpoint_name="scones-endpoint", subprocess=True) as endpoint:
             raw_before, raw_cpu_before = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
-            common = {"endpoint_url": endpoint.url, "isolated": args.isolated, "strict_timeouts": args.strict_timeouts,
-                      "function_concurrency": args.concurrency if args.isolated else None}
+            common: dict[str, Any] = {"endpoint_url": endpoint.url, "isolated": args.isolated}
+            if args.strict_timeouts:
+                common["strict_timeouts"] = True
+            if args.isolated:  # one worker per concurrent invocation, as run-batch --isolated does
+                common["function_concurrency"] = args.concurrency
             with local_pipeline(settings, PipelineOptions(**common)) as pipeline:
                 pipeline.run_batch(keys[:16], concurrency=args.concurrency)  # warm: imports, clients, workers
-                summary, cpu_history = timed_batch(pipeline, keys, args.concurrency, labels)
+                summary, cpu_history = timed_batch(pipeline, batch, args.concurrency, labels)
             with local_pipeline(settings, PipelineOptions(**common, keep_history=False)) as pipeline:
                 pipeline.run_batch(keys[:16], concurrency=args.concurrency)
-                no_history, cpu_no_history = timed_batch(pipeline, keys, args.concurrency, labels)
+                no_history, cpu_no_history = timed_batch(pipeline, batch, args.concurrency, labels)
             raw_after, raw_cpu_after = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
     raw = (raw_before + raw_after) / 2
     raw_cpu = (raw_cpu_before + raw_cpu_after) / 2
