@@ -30,6 +30,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SCONES_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -45,7 +46,8 @@ def stage_test_set(store_root: Path, bucket: str) -> list[str]:
     return sorted(f"dataset/test/{p.name}" for p in (dest / "test").glob("*.png"))
 
 
-def raw_endpoint_rate(url: str, images: list[bytes], concurrency: int, endpoint_name: str) -> float:
+def raw_endpoint_rate(url: str, images: list[bytes], concurrency: int, endpoint_name: str) -> tuple[float, float]:
+    """Requests per second, and this process's CPU milliseconds per request."""
     import boto3
     from botocore.config import Config
 
@@ -58,9 +60,17 @@ def raw_endpoint_rate(url: str, images: list[bytes], concurrency: int, endpoint_
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(call, images[:8]))  # warm connections
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         list(pool.map(call, images))
-        return len(images) / (time.perf_counter() - started)
+        return (len(images) / (time.perf_counter() - started),
+                (time.process_time() - cpu) * 1000 / len(images))
+
+
+def timed_batch(pipeline: Any, keys: list[str], concurrency: int, labels: dict[str, int]) -> tuple[Any, float]:
+    """``run_batch`` and this process's CPU milliseconds per execution (the endpoint is another process)."""
+    cpu = time.process_time()
+    summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels)
+    return summary, (time.process_time() - cpu) * 1000 / len(keys)
 
 
 def main() -> int:
@@ -69,6 +79,11 @@ def main() -> int:
                                         "ONNX test model)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--isolated", action="store_true", help="run the functions from their zips")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="pass over the test images this many times in each measurement (longer, steadier "
+                             "windows on a busy machine; default 1 = the 200 images once)")
+    parser.add_argument("--strict-timeouts", action="store_true",
+                        help="in-process handlers on their own threads (timeouts on time even in C calls)")
     args = parser.parse_args()
     if not TEST_SET.is_dir():
         print(f"skipped: the test set is not at {TEST_SET} (set SCONES_SHARED_DATA)")
@@ -95,19 +110,24 @@ def main() -> int:
             print(f"model: {model}")
         store = LocalStore.in_bucket(settings.store_root, settings.bucket)
         labels = load_labels(store, keys)
-        images = [store.get_bytes(k) for k in keys]
+        images = [store.get_bytes(k) for k in keys] * args.repeat
+        batch = keys * args.repeat
         with running_endpoint(model, endpoint_name="scones-endpoint", subprocess=True) as endpoint:
-            raw_before = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
-            options = PipelineOptions(endpoint_url=endpoint.url, isolated=args.isolated)
-            with local_pipeline(settings, options) as pipeline:
+            raw_before, raw_cpu_before = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
+            common: dict[str, Any] = {"endpoint_url": endpoint.url, "isolated": args.isolated}
+            if args.strict_timeouts:
+                common["strict_timeouts"] = True
+            if args.isolated:  # one worker per concurrent invocation, as run-batch --isolated does
+                common["function_concurrency"] = args.concurrency
+            with local_pipeline(settings, PipelineOptions(**common)) as pipeline:
                 pipeline.run_batch(keys[:16], concurrency=args.concurrency)  # warm: imports, clients, workers
-                summary = pipeline.run_batch(keys, concurrency=args.concurrency, labels=labels)
-            options = PipelineOptions(endpoint_url=endpoint.url, isolated=args.isolated, keep_history=False)
-            with local_pipeline(settings, options) as pipeline:
+                summary, cpu_history = timed_batch(pipeline, batch, args.concurrency, labels)
+            with local_pipeline(settings, PipelineOptions(**common, keep_history=False)) as pipeline:
                 pipeline.run_batch(keys[:16], concurrency=args.concurrency)
-                no_history = pipeline.run_batch(keys, concurrency=args.concurrency, labels=labels)
-            raw_after = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
+                no_history, cpu_no_history = timed_batch(pipeline, batch, args.concurrency, labels)
+            raw_after, raw_cpu_after = raw_endpoint_rate(endpoint.url, images, args.concurrency, "scones-endpoint")
     raw = (raw_before + raw_after) / 2
+    raw_cpu = (raw_cpu_before + raw_cpu_after) / 2
     ratio = summary.executions_per_second / raw
     print(summary.format_text())
     print(f"endpoint raw throughput: {raw:.1f} req/s (before {raw_before:.1f}, after {raw_after:.1f}; "
@@ -117,9 +137,13 @@ def main() -> int:
     print(f"workflow / endpoint:     {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
     print(f"run-batch --no-history:  {no_history.executions_per_second:.1f} executions/s "
           f"({no_history.executions_per_second / raw:.2f} x endpoint)")
+    print(f"client CPU ms per item:  invoke_endpoint {raw_cpu:.2f}, execution {cpu_history:.2f} "
+          f"(no history {cpu_no_history:.2f})")
     print(json.dumps({"executions_per_second": round(summary.executions_per_second, 2),
                       "executions_per_second_no_history": round(no_history.executions_per_second, 2),
                       "endpoint_raw_per_second": round(raw, 2), "ratio": round(ratio, 3),
+                      "cpu_ms_per_request_raw": round(raw_cpu, 3), "cpu_ms_per_execution": round(cpu_history, 3),
+                      "cpu_ms_per_execution_no_history": round(cpu_no_history, 3),
                       "executions": summary.total, "errored": summary.errored,
                       "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}))
     return 0

@@ -165,3 +165,32 @@ def test_packed_files_import_only_boto3_and_helper() -> None:
                     assert ok, f"{arcname} imports {name}"
             if arcname.endswith("helper.py"):
                 assert b"import boto3" not in data  # the helper is stdlib-only; clients are passed in
+
+
+from .test_helper import SHAPES, wrap  # noqa: E402 - the shapes the helper tests use
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_classify_and_filter_handlers_accept_every_shape(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = png_bytes()
+    fields = {"image_data": base64.b64encode(image).decode(), "s3_bucket": "b", "s3_key": "k.png", "inferences": []}
+    client, stub = _stubbed_runtime(image, b"[0.97, 0.03]")
+    monkeypatch.setattr(classify_image, "runtime_client", lambda: client)
+    monkeypatch.setenv("ENDPOINT_NAME", "scones-endpoint")
+    monkeypatch.delenv("THRESHOLD", raising=False)
+    classified = classify_image.lambda_handler(wrap(fields, shape), None)
+    stub.assert_no_pending_responses()
+    assert json.loads(json.dumps(classified)) == classified
+    assert classified["body"] == {**fields, "inferences": [0.97, 0.03]}
+    filtered = filter_inferences.lambda_handler(wrap(classified["body"], shape), None)
+    assert filtered == classified
+
+
+@pytest.mark.parametrize("event", [None, 42, "not json", [], {"body": "[1, 2]"}, {"Payload": None}],
+                         ids=["null", "number", "string", "list", "body-list", "payload-null"])
+@pytest.mark.parametrize("handler", [classify_image, filter_inferences], ids=["classify", "filter"])
+def test_handlers_name_the_missing_field_for_any_other_event(handler: Any, event: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENDPOINT_NAME", "scones-endpoint")
+    with pytest.raises(InvalidEvent, match="missing the field 'image_data'.*Accepted shapes"):
+        handler.lambda_handler(event, None)

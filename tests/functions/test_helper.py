@@ -147,6 +147,34 @@ def test_read_object_from_local_store(tmp_path: Path, monkeypatch: pytest.Monkey
             read_object("scones", key, no_s3)
 
 
+def test_read_object_follows_links_only_inside_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, outside = tmp_path / "store", tmp_path / "outside"
+    (store / "scones" / "dataset").mkdir(parents=True)
+    outside.mkdir()
+    (store / "scones" / "dataset" / "real.png").write_bytes(b"inside")
+    (outside / "secret.png").write_bytes(b"secret")
+    (store / "scones" / "dataset" / "alias.png").symlink_to(store / "scones" / "dataset" / "real.png")
+    (store / "scones" / "dataset" / "escape.png").symlink_to(outside / "secret.png")
+    (store / "scones" / "linked").symlink_to(outside, target_is_directory=True)
+    (store / "scones" / "dataset" / "folder.png").mkdir()
+    big = bytes(range(256)) * 1000
+    (store / "scones" / "dataset" / "big.png").write_bytes(big)
+    monkeypatch.setenv("SCONES_LOCAL_STORE_ROOT", str(store))
+
+    def no_s3() -> Any:
+        raise AssertionError("S3 must not be used locally")
+
+    assert read_object("scones", "dataset/alias.png", no_s3) == b"inside"
+    assert read_object("scones", "dataset/big.png", no_s3) == big
+    for key in ("dataset/escape.png", "linked/secret.png"):
+        with pytest.raises(InvalidEvent, match="outside the local store"):
+            read_object("scones", key, no_s3)
+    with pytest.raises(ObjectNotFound):
+        read_object("scones", "dataset/folder.png", no_s3)
+    with pytest.raises(ObjectNotFound):
+        read_object("scones", "dataset/real.png/below", no_s3)
+
+
 def test_read_object_uses_s3_without_local_root(monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
     from botocore.response import StreamingBody

@@ -34,7 +34,10 @@ def returns_bytes(event: Any, context: Any) -> Any:
 
 
 def sleeps(event: Any, context: Any) -> Any:
-    time.sleep(event["seconds"])
+    # Short sleeps: the handler returns to Python code often, where an in-process timeout can stop it.
+    end = time.monotonic() + event["seconds"]
+    while time.monotonic() < end:
+        time.sleep(0.01)
     return "done"
 
 
@@ -235,3 +238,174 @@ def test_scones_functions_refuse_bad_threshold(tmp_path: Any, threshold: float) 
 
     with pytest.raises(UsageError, match="threshold must be in"):
         scones_functions(store_root=tmp_path, threshold=threshold)
+
+
+# -- containers and timeouts -----------------------------------------------------
+
+CONTAINER_MODULE = '''
+import time
+
+INITS = []
+INITS.append(time.monotonic())  # module-level code: runs once per container (cold start)
+CALLS = {"n": 0}
+
+
+def lambda_handler(event, context):
+    if event.get("spin"):
+        try:
+            while True:  # pure Python: the runtime's ContainerStopped lands here
+                pass
+        finally:
+            with open(event["marker"], "w") as fh:
+                fh.write("stopped")
+    CALLS["n"] += 1
+    return {"calls": CALLS["n"], "inits": len(INITS)}
+'''
+
+
+@pytest.fixture
+def container_handler(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"scones_container_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(CONTAINER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return f"{name}.lambda_handler"
+
+
+def wait_for(condition: Any, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_warm_container_keeps_module_state(container_handler: str) -> None:
+    with LocalLambdaRuntime([FunctionConfig("counter", container_handler)]) as rt:
+        assert [rt.invoke("counter", {}).payload["calls"] for _ in range(3)] == [1, 2, 3]
+    # A new runtime is a new container: the module runs again, its state starts empty.
+    with LocalLambdaRuntime([FunctionConfig("counter", container_handler)]) as rt:
+        assert rt.invoke("counter", {}).payload == {"calls": 1, "inits": 1}
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["inline", "strict"])
+def test_timeout_stops_the_handler_and_the_next_call_gets_a_fresh_container(
+        container_handler: str, tmp_path: Any, strict: bool) -> None:
+    marker = tmp_path / "stopped.txt"
+    with LocalLambdaRuntime([FunctionConfig("counter", container_handler, timeout_seconds=0.3)],
+                            strict_timeouts=strict) as rt:
+        assert rt.invoke("counter", {}).payload["calls"] == 1
+        assert rt.invoke("counter", {}).payload["calls"] == 2
+        result = rt.invoke("counter", {"spin": True, "marker": str(marker)})
+        assert result.function_error == "Unhandled"
+        assert result.payload["errorMessage"].endswith("Task timed out after 0.30 seconds")
+        assert wait_for(marker.exists)  # the overrunning handler was stopped, not left spinning
+        # Like AWS after a timeout: a new execution environment, module state from scratch.
+        assert rt.invoke("counter", {}).payload == {"calls": 1, "inits": 1}
+
+
+def test_strict_timeouts_answer_on_time_while_the_handler_blocks() -> None:
+    release = __import__("threading").Event()
+
+    def blocks(event: Any, context: Any) -> Any:
+        release.wait()  # one blocking C call: an in-process timeout cannot interrupt it
+        return "late"
+
+    with LocalLambdaRuntime([FunctionConfig("blocks", blocks, timeout_seconds=0.2)], strict_timeouts=True) as rt:
+        result = rt.invoke("blocks", {})
+        release.set()
+    assert result.payload["errorMessage"].endswith("Task timed out after 0.20 seconds")
+
+
+# -- concurrency limit -----------------------------------------------------------
+
+def test_concurrency_limit_throttles_like_lambda() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def waits(event: Any, context: Any) -> Any:
+        release.wait(10)
+        return event
+
+    functions = [FunctionConfig("waits", waits, timeout_seconds=10, reserved_concurrency=1),
+                 FunctionConfig("echo", echo)]
+    with LocalLambdaRuntime(functions, max_concurrency=5) as rt:
+        first = threading.Thread(target=rt.invoke, args=("waits", 1))
+        first.start()
+        assert wait_for(lambda: rt.in_flight("waits") == 1)
+        with pytest.raises(LambdaServiceError) as exc:
+            rt.invoke("waits", 2)
+        assert exc.value.error == "Lambda.TooManyRequestsException"
+        assert "Status Code: 429" in exc.value.cause
+        assert rt.invoke("echo", {}).function_error is None  # other functions are not throttled
+        release.set()
+        first.join()
+        assert rt.in_flight("waits") == 0
+        assert rt.invoke("waits", 3).payload == 3  # capacity is back
+        assert rt.throttled == 1
+
+
+def test_concurrency_limit_must_be_positive() -> None:
+    with pytest.raises(WorkflowError):
+        LocalLambdaRuntime([FunctionConfig("echo", echo)], max_concurrency=0)
+
+
+SLOW_ZIP_HANDLER = (b"import time\n\ndef lambda_handler(event, context):\n"
+                    b"    time.sleep(event['seconds'])\n    return event['seconds']\n")
+
+
+def test_isolated_mode_throttles_beyond_its_limit_instead_of_waiting() -> None:
+    import threading
+
+    config = FunctionConfig("slow", "app.lambda_handler", timeout_seconds=20,
+                            package=build_zip({"app.py": SLOW_ZIP_HANDLER}))
+    with LocalLambdaRuntime([config], isolated=True, max_concurrency=1) as rt:
+        results: list[Any] = []
+        first = threading.Thread(target=lambda: results.append(rt.invoke("slow", {"seconds": 1.5})))
+        first.start()
+        assert wait_for(lambda: rt.in_flight("slow") == 1)
+        with pytest.raises(LambdaServiceError) as exc:
+            rt.invoke("slow", {"seconds": 0})
+        assert exc.value.error == "Lambda.TooManyRequestsException"
+        first.join()
+        assert results[0].payload == 1.5
+        assert rt.invoke("slow", {"seconds": 0}).payload == 0
+
+
+def test_throttled_task_is_retried_by_the_state_machine() -> None:
+    """Lambda.TooManyRequestsException is a Lambda *service* error: the Scones Retry covers it."""
+    import threading
+
+    from scones.workflow.asl import run_execution
+    from scones.workflow.asl.clock import FakeClock
+    from scones.workflow.pipeline import load_definition
+
+    release = threading.Event()
+
+    def busy(event: Any, context: Any) -> Any:
+        release.wait(10)
+        return {"statusCode": 200, "body": event}
+
+    class ReleasingClock(FakeClock):
+        def sleep(self, seconds: float) -> None:  # the retry's back-off: the earlier invocation ends meanwhile
+            super().sleep(seconds)
+            release.set()
+            wait_for(lambda: rt.in_flight("serializeImageData") == 0)
+
+    definition = load_definition("scones")
+    functions = [FunctionConfig("serializeImageData", busy, timeout_seconds=10, reserved_concurrency=1)]
+    with LocalLambdaRuntime(functions) as rt:
+        holder = threading.Thread(target=rt.invoke, args=("serializeImageData", {}))
+        holder.start()
+        assert wait_for(lambda: rt.in_flight("serializeImageData") == 1)
+        clock = ReleasingClock()
+        # Only the first state (with its Retry, as shipped) matters here: the machine ends after it.
+        first = {k: v for k, v in definition["States"]["SerializeImageData"].items() if k not in ("Next", "Catch")}
+        definition["States"] = {"SerializeImageData": {**first, "End": True}}
+        execution = run_execution(definition, {"s3_bucket": "b", "s3_key": "k"}, invoker=rt, clock=clock)
+        holder.join()
+    assert execution.status.value == "SUCCEEDED", (execution.error, execution.cause)
+    assert clock.sleeps  # it waited once, as the Retry says
+    failed = [e for e in execution.events() if e.get("type") == "TaskFailed"]
+    assert failed and failed[0]["taskFailedEventDetails"]["error"] == "Lambda.TooManyRequestsException"

@@ -189,7 +189,9 @@ def test_function_timeout_fails_the_task_as_lambda_unknown(staged: Staged) -> No
     from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime
 
     def slow(event: Any, context: Any) -> Any:
-        _time.sleep(2)
+        end = _time.monotonic() + 2
+        while _time.monotonic() < end:  # Python-level waiting: the runtime stops it at the timeout
+            _time.sleep(0.01)
         return event
 
     definition = {"StartAt": "Slow", "States": {"Slow": {
@@ -200,3 +202,38 @@ def test_function_timeout_fails_the_task_as_lambda_unknown(staged: Staged) -> No
     assert execution.status.value == "FAILED"
     assert execution.error == "Lambda.Unknown"
     assert "Task timed out after 0.20 seconds" in (execution.cause or "")
+
+
+def test_histories_are_kept_for_every_execution_of_a_batch(staged: Staged, endpoint: str) -> None:
+    from scones.workflow.asl.errors import InputError
+    from scones.workflow.asl.executor import load_execution
+
+    executions = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket).child("executions")
+    with local_pipeline(staged.settings, options(endpoint)) as pipeline:
+        outcomes, _ = pipeline.run_many([pipeline.input_for(k) for k in staged.keys], concurrency=4)
+        # run_many returns only once every history is on disk
+        names = sorted(k.removesuffix(".json") for k in executions.list(""))
+        assert names == sorted(o.name for o in outcomes)
+        pipeline.run(pipeline.input_for(staged.keys[0]), name="named-once")
+        with pytest.raises(InputError, match="Execution Already Exists"):
+            pipeline.run(pipeline.input_for(staged.keys[0]), name="named-once")
+    for outcome in outcomes:
+        kept = load_execution(executions, outcome.name)
+        assert kept.status.value == outcome.status
+        assert kept.input == outcome.input
+    assert not [p for p in executions.base.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_history_write_failure_is_reported_not_swallowed(staged: Staged, endpoint: str) -> None:
+    from scones.errors import WorkflowError
+    from scones.workflow.pipeline import HistoryWriter
+
+    with local_pipeline(staged.settings, options(endpoint, keep_history=False)) as pipeline:
+        _, execution = pipeline.run_with_execution(pipeline.input_for(staged.keys[0]))
+    folder = staged.settings.store_root / "kept"
+    writer = HistoryWriter(LocalStore(folder))
+    folder.rmdir()
+    folder.write_text("a file where the executions folder was")  # every write now fails
+    writer.submit(execution)
+    with pytest.raises(WorkflowError, match="Could not keep an execution history"):
+        writer.close()

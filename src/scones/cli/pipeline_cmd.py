@@ -31,6 +31,13 @@ def pipeline_options(func: F) -> F:
         click.option("--threshold", type=float, help="THRESHOLD given to filterInferences (default 0.93)."),
         click.option("--isolated", is_flag=True,
                      help="Run each function from its deployment zip in a clean subprocess."),
+        click.option("--function-concurrency", type=click.IntRange(1, 1000),
+                     help="Invocations of one function in flight at once; beyond it Lambda throttles "
+                          "(Lambda.TooManyRequestsException, retried by the state machine). Default: unlimited "
+                          "in-process, 8 with --isolated (run-batch: at least --concurrency)."),
+        click.option("--strict-timeouts", is_flag=True,
+                     help="Answer a function timeout on time even while the handler blocks in a C call "
+                          "(runs handlers on separate threads; slower)."),
         click.option("--webhook", help="Also POST failure notifications to this URL."),
     ]
     for option in reversed(options):
@@ -148,6 +155,11 @@ def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None,
     store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
     keys = image_keys(store, resolve_prefix(app, prefix), limit)
     labels = load_labels(store, keys)
+    if options.get("isolated") and options.get("function_concurrency") is None:
+        # One worker interpreter per concurrent invocation: enough for --concurrency executions.
+        from scones.workflow.lambda_runtime import DEFAULT_ISOLATED_CONCURRENCY
+
+        options["function_concurrency"] = max(DEFAULT_ISOLATED_CONCURRENCY, concurrency)
     with local_pipeline(app.settings, make_options(keep_history=not no_history, **options)) as pipeline:
         summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
                                      show_progress=app.settings.progress)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import functools
 import json
 import logging
 import math
@@ -246,17 +248,68 @@ def parse_probabilities(raw: bytes) -> list[float]:
 
 # -- objects -------------------------------------------------------------------
 
-def _local_path(root: str, bucket: str, key: str) -> str:
+def _check_names(bucket: str, key: str) -> None:
     for name, part in (("s3_bucket", bucket), ("s3_key", key)):
         if "\x00" in part or "\\" in part or part.startswith("/"):
             raise InvalidEvent(f"field {name!r} has value {part!r}, which is not a relative S3 name")
     if "/" in bucket or any(p in ("", ".", "..") for p in key.split("/")):
         raise InvalidEvent(f"s3://{bucket}/{key} is not a plain bucket and key")
-    real_root = os.path.realpath(root)
-    path = os.path.realpath(os.path.join(real_root, bucket, key))
+
+
+def _inside(real_root: str, path: str, bucket: str, key: str) -> str:
     if os.path.commonpath([real_root, path]) != real_root:
         raise InvalidEvent(f"s3://{bucket}/{key} resolves outside the local store")
     return path
+
+
+def _local_path(root: str, bucket: str, key: str) -> str:
+    """The object's file with every symbolic link resolved, refused when that leads out of the store."""
+    _check_names(bucket, key)
+    real_root = _real_root(root)
+    return _inside(real_root, os.path.realpath(os.path.join(real_root, bucket, key)), bucket, key)
+
+
+@functools.lru_cache(maxsize=8)
+def _real_root(root: str) -> str:
+    """The store root without symbolic links; it is configuration, fixed for the container's life."""
+    return os.path.realpath(root)
+
+
+@functools.lru_cache(maxsize=256)
+def _real_folder(real_root: str, bucket: str, folder: str) -> str:
+    """A key's folder, resolved and checked once per container (folders are not swapped for links mid-run)."""
+    path = os.path.realpath(os.path.join(real_root, bucket, folder))
+    return _inside(real_root, path, bucket, folder)
+
+
+def _read_local(root: str, bucket: str, key: str) -> bytes:
+    """Read ``<root>/<bucket>/<key>`` with few system calls; a symbolic link is resolved and checked first.
+
+    The folder's resolution is cached and the file itself is opened with
+    ``O_NOFOLLOW``: only a file that is a link takes the full ``realpath`` walk
+    (one ``lstat`` per path part, each a GIL release under concurrency).
+    """
+    _check_names(bucket, key)
+    real_root = _real_root(root)
+    folder, _, name = key.rpartition("/")
+    path = os.path.join(_real_folder(real_root, bucket, folder), name)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        fd = os.open(_local_path(root, bucket, key), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:  # a regular file reads whole: this was all of it
+            return data
+        chunks = [data]
+        while chunks[-1]:  # the file grew since fstat
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_object(bucket: str, key: str, s3_client: Callable[[], Any]) -> bytes:
@@ -266,10 +319,8 @@ def read_object(bucket: str, key: str, s3_client: Callable[[], Any]) -> bytes:
     """
     root = os.environ.get(LOCAL_STORE_ENV, "")
     if root:
-        path = _local_path(root, bucket, key)
         try:
-            with open(path, "rb") as fh:
-                return fh.read()
+            return _read_local(root, bucket, key)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFound(f"no object s3://{bucket}/{key} in the local store {root}") from exc
     client = s3_client()

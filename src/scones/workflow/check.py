@@ -389,10 +389,10 @@ def check_state_reads(definition: Mapping[str, Any], history: list[Mapping[str, 
 def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
     """One real execution through a recording invoker, then every check."""
     recorder = RecordingInvoker(pipeline.invoker)
-    checked = LocalPipeline(invoker=recorder, definition=pipeline.definition, bucket=pipeline.bucket,
-                            history_store=pipeline.history_store, notifier=pipeline.notifier,
-                            state_machine=pipeline.state_machine)
-    outcome, execution = checked.run_with_execution(execution_input)
+    with LocalPipeline(invoker=recorder, definition=pipeline.definition, bucket=pipeline.bucket,
+                       history_store=pipeline.history_store, notifier=pipeline.notifier,
+                       state_machine=pipeline.state_machine) as checked:
+        outcome, execution = checked.run_with_execution(execution_input)
     by_function = function_states(pipeline.definition)
     steps = [Step(by_function.get(inv.function, inv.function), inv) for inv in recorder.invocations]
     findings = check_invocations(recorder.invocations, by_function)

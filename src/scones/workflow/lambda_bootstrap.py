@@ -13,7 +13,9 @@ handler's own prints go to stderr, as they go to CloudWatch on AWS.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -36,11 +38,18 @@ class LambdaContext:
         self.invoked_function_arn = invoked_function_arn
         self.memory_limit_in_mb = memory_limit_in_mb
         self.aws_request_id = aws_request_id
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + aws_request_id.replace("-", "")[:32]
         self.identity = None
         self.client_context = None
         self._deadline = time.monotonic() + timeout_ms / 1000.0
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        # Derived on use: few handlers read it, and a strftime per invocation adds up.
+        return time.strftime("%Y/%m/%d/[$LATEST]") + self.aws_request_id.replace("-", "")[:32]
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -51,9 +60,31 @@ class LambdaContext:
 
 def error_object(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The Python runtime's error payload, keys in AWS's order."""
-    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+    frames = traceback.extract_tb(exc.__traceback__)[1:]
+    where = tuple((f.filename, f.lineno, f.name, getattr(f, "end_lineno", None), getattr(f, "colno", None),
+                   getattr(f, "end_colno", None)) for f in frames)
     return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
-            "stackTrace": frames}
+            "stackTrace": list(_format_frames(where))}
+
+
+@functools.lru_cache(maxsize=256)
+def _format_frames(where: tuple[tuple[Any, ...], ...]) -> tuple[str, ...]:
+    """``traceback.format_list`` of these code locations, remembered.
+
+    Formatting parses each source line (for the caret marks of Python 3.11+), which
+    cost more than a whole invocation; a handler fails from the same few places
+    again and again (filterInferences on every low-confidence image), and the text
+    depends on the locations only.
+    """
+    frames = []
+    for filename, lineno, name, end_lineno, colno, end_colno in where:
+        try:
+            frame = traceback.FrameSummary(filename, lineno, name, end_lineno=end_lineno, colno=colno,
+                                           end_colno=end_colno)
+        except TypeError:  # Python < 3.11: no position information
+            frame = traceback.FrameSummary(filename, lineno, name)
+        frames.append(frame)
+    return tuple(traceback.format_list(frames))
 
 
 def runtime_error(error_type: str, message: str) -> dict[str, Any]:
@@ -72,11 +103,17 @@ def marshal(result: Any) -> tuple[str, bool]:
         text = json.dumps(result)
     except (TypeError, ValueError) as exc:
         return json.dumps(runtime_error("Runtime.MarshalError", f"Unable to marshal response: {exc}")), True
-    if len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-        message = (f"Response payload size ({len(text.encode('utf-8'))} bytes) exceeded maximum allowed "
+    size = payload_size(text)
+    if size > MAX_PAYLOAD_BYTES:
+        message = (f"Response payload size ({size} bytes) exceeded maximum allowed "
                    f"payload size ({MAX_PAYLOAD_BYTES} bytes).")
         return json.dumps(runtime_error("Function.ResponseSizeTooLarge", message)), True
     return text, False
+
+
+def payload_size(text: str) -> int:
+    """UTF-8 size of JSON text; ``json.dumps`` output is ASCII (``ensure_ascii``), so no encoding is needed."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def call_handler(handler: Callable[[Any, Any], Any], event_text: str, context: LambdaContext) -> tuple[str, bool]:
@@ -89,13 +126,20 @@ def call_handler(handler: Callable[[Any, Any], Any], event_text: str, context: L
     return marshal(result)
 
 
-def load_handler(handler: str) -> Callable[[Any, Any], Any]:
-    """Import ``module.attr`` the way the Lambda runtime does, with its error types."""
+def load_handler(handler: str, *, fresh: bool = False) -> Callable[[Any, Any], Any]:
+    """Import ``module.attr`` the way the Lambda runtime does, with its error types.
+
+    ``fresh`` runs the handler's module anew (not the copy in ``sys.modules``), the
+    in-process counterpart of a new execution environment: its module-level state
+    (cached clients, anything left half-done by a timed-out invocation) starts
+    empty. The modules it imports are shared as usual.
+    """
     module_name, _, attr = handler.rpartition(".")
     if not module_name:
         raise ImportError(f"Bad handler '{handler}': not enough values to unpack (expected 2, got 1)")
     try:
-        module = importlib.import_module(module_name.replace("/", "."))
+        name = module_name.replace("/", ".")
+        module = _fresh_module(name) if fresh else importlib.import_module(name)
     except Exception as exc:
         raise ImportError(f"Unable to import module '{module_name}': {exc}") from exc
     try:
@@ -103,6 +147,15 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     except AttributeError as exc:
         raise AttributeError(f"Handler '{attr}' missing on module '{module_name}'") from exc
     return func  # type: ignore[no-any-return]
+
+
+def _fresh_module(name: str) -> Any:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _worker(reply_fd: int) -> None:

@@ -4,28 +4,53 @@ The States Language interpreter calls ``invoke`` through its ``LambdaInvoker``
 protocol. What a caller sees is what AWS's Invoke API returns: status 200 with
 ``FunctionError: "Unhandled"`` and the runtime's error object when the handler
 raises, a ``Task timed out after N seconds`` error when it overruns its
-timeout, ``Lambda.ResourceNotFoundException`` for an unknown function.
+timeout, ``Lambda.ResourceNotFoundException`` for an unknown function and
+``Lambda.TooManyRequestsException`` (HTTP 429 on AWS) when a function already
+runs as many invocations as its concurrency limit allows. The definitions'
+``Retry`` on ``Lambda.TooManyRequestsException`` then backs off, as on AWS.
 
 Two modes:
 
-- in-process (default): handlers run in this interpreter, each invocation on its
-  own thread so the timeout can be enforced (an overrunning thread is abandoned,
-  not killed: Python cannot kill threads). The functions' environments are merged
-  into ``os.environ`` while the runtime is open, so they must not disagree.
+- in-process (default): each function has one warm *container*: its handler
+  module, run once (a fresh module object, not the ``sys.modules`` copy), so
+  module-level state such as classifyImage's boto3 client is built once and
+  reused, as in a warm Lambda execution environment. Concurrent invocations
+  share that container (AWS would start one environment per concurrent
+  request). Each invocation runs on a pooled handler thread so the timeout can
+  be enforced. After a timeout the container is marked dead and the next
+  invocation gets a fresh one (a cold start), as AWS does; the overrunning
+  thread is sent an asynchronous ``ContainerStopped`` exception. Python cannot
+  kill a thread: the exception takes effect at the handler's next Python
+  bytecode, so a handler blocked in a C call (a socket read, ``time.sleep``)
+  runs on until that call returns, and a handler that catches
+  ``BaseException`` can ignore it. Its result is discarded either way. The
+  functions' environments are merged into ``os.environ`` while the runtime is
+  open, so they must not disagree.
 - isolated: each function runs from its own deployment zip in a clean
   interpreter that sees only the zip, boto3 and the standard library — a
   handler that imports anything else fails here with
   ``Runtime.ImportModuleError``, before any deploy. Workers stay warm between
-  invocations, like Lambda execution environments, and a timed-out worker is killed.
+  invocations, like Lambda execution environments; a timed-out worker is killed
+  and the next invocation starts a new one.
+
+Concurrency: ``max_concurrency`` (or a function's own ``reserved_concurrency``)
+caps the invocations of one function in flight at once, like reserved
+concurrency on AWS; an invocation beyond it is throttled, not queued. In-process
+functions are unlimited by default; isolated ones default to
+``DEFAULT_ISOLATED_CONCURRENCY`` because every concurrent invocation needs its
+own worker interpreter (~40 MB).
 """
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
+import itertools
 import json
 import logging
 import os
 import queue
+import random
 import shutil
 import subprocess
 import sys
@@ -50,7 +75,7 @@ DEFAULT_ACCOUNT: Final = "000000000000"
 #: What the python3.12 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES: Final = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi")
 LATEST: Final = "$LATEST"
-DEFAULT_ISOLATED_WORKERS: Final = 4
+DEFAULT_ISOLATED_CONCURRENCY: Final = 8
 
 Handler = Callable[[Any, Any], Any]
 
@@ -65,6 +90,15 @@ class FunctionConfig:
     timeout_seconds: float = 3.0
     memory_mb: int = 128  # recorded and passed to the context; not enforced locally
     package: bytes | None = None  # the deployment zip, required in isolated mode
+    #: At most this many invocations in flight (AWS's reserved concurrency); ``None``: the runtime's limit.
+    reserved_concurrency: int | None = None
+
+
+class ContainerStopped(BaseException):
+    """Raised asynchronously in a handler thread whose invocation timed out (its container is dead).
+
+    A ``BaseException`` so that handlers' ``except Exception`` does not swallow it.
+    """
 
 
 class _IsolatedWorker:
@@ -159,22 +193,139 @@ class _IsolatedWorker:
                 stream.close()
 
 
-class _HandlerThreads:
-    """Reusable daemon threads for in-process invocations.
+class _Job:
+    """One in-process invocation handed to a handler thread; the lock orders finishing against timing out."""
 
-    Starting a thread costs more than a whole Scones invocation, so threads are
-    handed work through a queue and reused. A thread still busy after its
-    invocation timed out keeps running (Python cannot kill it) and rejoins the
-    idle set only when its handler returns. Daemon threads never hold up exit.
+    __slots__ = ("call", "reply", "lock", "thread_id", "abandoned", "stopped", "done")
+
+    def __init__(self, call: Callable[[], tuple[str, bool]]) -> None:
+        self.call = call
+        self.reply: queue.SimpleQueue[tuple[str, bool]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread_id: int | None = None
+        self.abandoned = False  # the caller gave up (timeout): the result is not wanted
+        self.stopped = False  # ContainerStopped was sent to the thread running it
+        self.done = False
+
+    def run(self) -> None:
+        with self.lock:
+            if self.abandoned:
+                return
+            self.thread_id = threading.get_ident()
+        result = self.call()
+        with self.lock:
+            if self.abandoned:
+                return
+            self.done = True
+        self.reply.put(result)
+
+    def abandon(self) -> bool:
+        """Give up on the job after its timeout; ``False`` if it finished first (its result is then in ``reply``)."""
+        with self.lock:
+            if self.done:
+                return False
+            self.abandoned = True
+            if self.thread_id is not None:
+                self.stopped = _raise_in_thread(self.thread_id, ContainerStopped)
+        return True
+
+
+def _raise_in_thread(thread_id: int, exc_type: type[BaseException] | None) -> bool:
+    """Ask the interpreter to raise ``exc_type`` in another thread at its next bytecode (``None``: cancel that)."""
+    import ctypes
+
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    exc = None if exc_type is None else ctypes.py_object(exc_type)
+    return bool(set_async_exc(ctypes.c_ulong(thread_id), exc) == 1)
+
+
+class _InlineCall:
+    """An in-process invocation running on its caller's thread, watched for its deadline."""
+
+    __slots__ = ("lock", "thread_id", "finished", "expired", "stopped")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.thread_id = threading.get_ident()
+        self.finished = False
+        self.expired = False  # the deadline passed before the handler returned
+        self.stopped = False  # ContainerStopped was sent to the caller's thread
+
+    def expire(self) -> None:
+        with self.lock:
+            if not self.finished:
+                self.expired = True
+                self.stopped = _raise_in_thread(self.thread_id, ContainerStopped)
+
+    def finish(self) -> bool:
+        """Mark the handler returned; ``True`` if it had overrun its deadline (a pending stop is withdrawn)."""
+        with self.lock:
+            self.finished = True
+            if self.expired and self.stopped:
+                _raise_in_thread(self.thread_id, None)
+            return self.expired
+
+
+class _Watchdog:
+    """One thread holding the deadlines of inline invocations; it stops the ones that overrun.
+
+    Registering costs a heap push; the thread wakes only when the earliest
+    deadline comes (finished invocations are dropped lazily), so a fast
+    invocation never causes a thread switch.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._idle: list[queue.SimpleQueue[Callable[[], None]]] = []
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _InlineCall]] = []
+        self._order = itertools.count()
+        self._wake_at = float("inf")
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, call: _InlineCall, deadline: float) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline, next(self._order), call))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name=self.name)
+                self._thread.start()
+            elif deadline < self._wake_at:
+                self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2].finished or self._heap[0][0] <= now):
+                    _, _, call = heapq.heappop(self._heap)
+                    if not call.finished:
+                        call.expire()
+                self._wake_at = self._heap[0][0] if self._heap else float("inf")
+                self._cond.wait(None if not self._heap else max(0.0, self._wake_at - now))
+
+
+class _HandlerThreads:
+    """Reusable daemon threads for in-process invocations.
+
+    Starting a thread costs more than a whole Scones invocation, so threads are
+    handed jobs through a queue and reused. A thread that was sent
+    ``ContainerStopped`` after a timeout leaves the pool when its job ends (it may
+    still have the exception pending). Daemon threads never hold up exit.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._idle: list[queue.SimpleQueue[_Job]] = []
         self._lock = threading.Lock()
         self._count = 0
 
-    def submit(self, work: Callable[[], None]) -> None:
+    def submit(self, job: _Job) -> None:
         with self._lock:
             inbox = self._idle.pop() if self._idle else None
             if inbox is None:
@@ -184,14 +335,26 @@ class _HandlerThreads:
             inbox = queue.SimpleQueue()
             threading.Thread(target=self._serve, args=(inbox,), daemon=True,
                              name=f"{self.name}-{number}").start()
-        inbox.put(work)
+        inbox.put(job)
 
-    def _serve(self, inbox: queue.SimpleQueue[Callable[[], None]]) -> None:
-        while True:
-            work = inbox.get()
-            work()
-            with self._lock:
-                self._idle.append(inbox)
+    def _serve(self, inbox: queue.SimpleQueue[_Job]) -> None:
+        try:
+            while True:
+                job = inbox.get()
+                job.run()
+                with self._lock:
+                    if job.stopped:
+                        return
+                    self._idle.append(inbox)
+        except ContainerStopped:
+            return
+
+
+class _Container:
+    """The warm in-process environment of one function: its handler, initialised once."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
 
 
 class LocalLambdaRuntime:
@@ -199,12 +362,22 @@ class LocalLambdaRuntime:
 
     def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
                  region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
-                 max_workers_per_function: int = DEFAULT_ISOLATED_WORKERS) -> None:
+                 max_concurrency: int | None = None, strict_timeouts: bool = False) -> None:
         self.functions = {f.name: f for f in functions}
         self.isolated = isolated
-        # Isolated workers are whole interpreters (~40 MB each): beyond this many per function,
-        # invocations wait for a free worker instead of being throttled as AWS would.
-        self._slots = {name: threading.BoundedSemaphore(max_workers_per_function) for name in self.functions}
+        self.strict_timeouts = strict_timeouts
+        self._watchdog = _Watchdog("lambda-watchdog")
+        # Request ids need to be unique, not secret: a generator seeded once spares a
+        # getrandom() system call (a GIL release and re-acquire) per invocation.
+        self._ids = random.Random()
+        if max_concurrency is None and isolated:
+            max_concurrency = DEFAULT_ISOLATED_CONCURRENCY
+        for limit in [max_concurrency] + [f.reserved_concurrency for f in self.functions.values()]:
+            if limit is not None and limit < 1:
+                raise WorkflowError(f"A function concurrency limit must be at least 1, got {limit}")
+        self._limits = {f.name: f.reserved_concurrency or max_concurrency for f in self.functions.values()}
+        self._in_flight = {name: 0 for name in self.functions}
+        self.throttled = 0  # invocations refused with TooManyRequestsException (diagnostics)
         self.region = region
         self.account_id = account_id
         self._lock = threading.Lock()
@@ -213,7 +386,7 @@ class LocalLambdaRuntime:
         self._workdir: Path | None = None
         self._idle: dict[str, list[_IsolatedWorker]] = {name: [] for name in self.functions}
         self._busy: set[_IsolatedWorker] = set()
-        self._handlers: dict[str, Handler] = {}
+        self._containers: dict[str, _Container] = {}
         self._threads = _HandlerThreads("lambda")
         if isolated:
             for f in self.functions.values():
@@ -278,6 +451,7 @@ class LocalLambdaRuntime:
             self._saved_env = saved
 
     def close(self) -> None:
+        self._watchdog.close()
         with self._lock:
             self._closed = True
             workers = [w for ws in self._idle.values() for w in ws] + list(self._busy)
@@ -321,36 +495,61 @@ class LocalLambdaRuntime:
         except (TypeError, ValueError) as exc:
             raise LambdaServiceError("Lambda.InvalidRequestContentException",
                                      f"Could not parse request body into json: {exc}") from exc
-        size = len(event_text.encode("utf-8"))
+        size = boot.payload_size(event_text)
         if size > boot.MAX_PAYLOAD_BYTES:
             raise LambdaServiceError("Lambda.RequestTooLargeException",
                                      f"Request must be smaller than {boot.MAX_PAYLOAD_BYTES} bytes for the "
                                      f"InvokeFunction operation (got {size})")
         with self._lock:
             self._open_locked()
-        request_id = str(uuid.uuid4())
+            self._admit(config.name)
+        request_id = self._request_id()
         started = time.perf_counter()
-        if self.isolated:
-            text, failed = self._invoke_isolated(config, event_text, request_id)
-        else:
-            text, failed = self._invoke_in_process(config, event_text, request_id)
+        try:
+            if self.isolated:
+                text, failed = self._invoke_isolated(config, event_text, request_id)
+            else:
+                text, failed = self._invoke_in_process(config, event_text, request_id)
+        finally:
+            with self._lock:
+                self._in_flight[config.name] -= 1
         LOG.debug("REPORT RequestId: %s Function: %s Duration: %.2f ms%s", request_id, config.name,
                   (time.perf_counter() - started) * 1000, " (error)" if failed else "")
         return LambdaInvokeResult(payload=json.loads(text), function_error="Unhandled" if failed else None,
                                   status_code=200, executed_version=LATEST, request_id=request_id)
 
-    def _handler(self, config: FunctionConfig) -> Handler:
-        if callable(config.handler):
-            return config.handler
-        handler = self._handlers.get(config.name)
-        if handler is None:
-            handler = boot.load_handler(config.handler)
-            self._handlers[config.name] = handler
-        return handler
+    def _request_id(self) -> str:
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def _admit(self, name: str) -> None:
+        """Count one more invocation in flight, or throttle it as Lambda does at the concurrency limit."""
+        limit = self._limits[name]
+        if limit is not None and self._in_flight[name] >= limit:
+            self.throttled += 1
+            raise LambdaServiceError(
+                "Lambda.TooManyRequestsException",
+                f"Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; "
+                f"Request ID: {self._request_id()}) — {name} already runs {limit} invocation(s), its concurrency limit")
+        self._in_flight[name] += 1
+
+    def in_flight(self, function_name: str) -> int:
+        """Invocations of the function running now (for tests and diagnostics)."""
+        with self._lock:
+            return self._in_flight[parse_function_name(function_name).name]
+
+    def _container(self, config: FunctionConfig) -> _Container:
+        """The function's warm container; a new one (cold start: the handler module runs again) if none is alive."""
+        with self._lock:
+            container = self._containers.get(config.name)
+            if container is None:
+                handler = config.handler if callable(config.handler) else boot.load_handler(config.handler, fresh=True)
+                container = _Container(handler)
+                self._containers[config.name] = container
+            return container
 
     def _invoke_in_process(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
         try:
-            handler = self._handler(config)
+            container = self._container(config)
         except ImportError as exc:
             return json.dumps(boot.runtime_error("Runtime.ImportModuleError", str(exc))), True
         except AttributeError as exc:
@@ -358,29 +557,66 @@ class LocalLambdaRuntime:
         context = boot.LambdaContext(function_name=config.name, invoked_function_arn=self.arn(config.name),
                                      memory_limit_in_mb=config.memory_mb, aws_request_id=request_id,
                                      timeout_ms=int(config.timeout_seconds * 1000))
-        outcome: list[tuple[str, bool]] = []
-        done = threading.Event()
+        handler = container.handler
 
-        def run() -> None:
+        def call() -> tuple[str, bool]:
             try:
-                outcome.append(boot.call_handler(handler, event_text, context))
+                return boot.call_handler(handler, event_text, context)
+            except ContainerStopped:
+                raise
             except BaseException as exc:  # SystemExit & co. end a Lambda sandbox; report it as AWS does
                 message = f"RequestId: {request_id} Error: Runtime exited with error: {type(exc).__name__}({exc})"
-                outcome.append((json.dumps(boot.runtime_error("Runtime.ExitError", message)), True))
-            finally:
-                done.set()
+                self._discard_container(config.name, container)
+                return json.dumps(boot.runtime_error("Runtime.ExitError", message)), True
 
-        self._threads.submit(run)
-        if not done.wait(config.timeout_seconds) or not outcome:
-            LOG.warning("%s timed out after %.2f s; its thread is abandoned", config.name, config.timeout_seconds)
-            return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
-        return outcome[0]
+        if self.strict_timeouts:
+            result, stopped = self._on_handler_thread(call, config.timeout_seconds)
+        else:
+            result, stopped = self._inline(call, config.timeout_seconds)
+        if result is not None:
+            return result
+        self._discard_container(config.name, container)
+        LOG.warning("%s timed out after %.2f s; its container is discarded (the next invocation starts a new one)%s",
+                    config.name, config.timeout_seconds, "" if stopped else "; its handler could not be stopped")
+        return json.dumps(boot.timeout_error(request_id, config.timeout_seconds)), True
+
+    def _inline(self, call: Callable[[], tuple[str, bool]],
+                timeout: float) -> tuple[tuple[str, bool] | None, bool]:
+        """Run on this thread (no thread switch); ``(None, stopped)`` when the watchdog stopped an overrun.
+
+        A handler blocked in a C call is stopped only when that call returns:
+        its timeout error comes late (strict_timeouts or isolated mode answer on time).
+        """
+        watched = _InlineCall()
+        try:
+            self._watchdog.watch(watched, time.monotonic() + timeout)
+            result = call()
+            if watched.finish():
+                return None, True
+            return result, False
+        except ContainerStopped:
+            watched.finish()
+            return None, True
+
+    def _on_handler_thread(self, call: Callable[[], tuple[str, bool]],
+                           timeout: float) -> tuple[tuple[str, bool] | None, bool]:
+        """Run on a pooled thread and wait at most ``timeout``: the timeout error is on time whatever the handler does."""
+        job = _Job(call)
+        self._threads.submit(job)
+        try:
+            return job.reply.get(timeout=timeout), False
+        except queue.Empty:
+            pass
+        if not job.abandon():  # finished in the instant after the deadline
+            return job.reply.get(), False
+        return None, job.stopped
+
+    def _discard_container(self, name: str, container: _Container) -> None:
+        with self._lock:
+            if self._containers.get(name) is container:
+                del self._containers[name]
 
     def _invoke_isolated(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
-        with self._slots[config.name]:
-            return self._invoke_isolated_slot(config, event_text, request_id)
-
-    def _invoke_isolated_slot(self, config: FunctionConfig, event_text: str, request_id: str) -> tuple[str, bool]:
         with self._lock:
             idle = self._idle[config.name]
             worker = idle.pop() if idle else None

@@ -26,6 +26,18 @@ MAX_DURATION: Final = 3600.0
 LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1")
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP address (``127.0.0.0/8``, ``::1``); a name like ``127.0.0.1.example.com`` is not."""
+    import ipaddress
+
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_loopback(endpoint_url: str | None) -> None:
     """A load stream only ever targets this machine (an endpoint started on demand, or one on loopback)."""
     if not endpoint_url:
@@ -33,7 +45,7 @@ def check_loopback(endpoint_url: str | None) -> None:
     from urllib.parse import urlparse
 
     host = urlparse(endpoint_url).hostname or ""
-    if host not in LOOPBACK_HOSTS and not host.startswith("127."):
+    if not is_loopback_host(host):
         raise UsageError(f"scones load streams to this machine only; {endpoint_url} is not a loopback address",
                          hint="start 'scones serve' locally, or leave out --endpoint-url to start one on demand")
 

@@ -14,8 +14,9 @@ import os
 import threading
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from scones.store import Store
@@ -53,7 +54,8 @@ class FailureNotification:
         return text[:SNS_SUBJECT_LIMIT]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Fields are flat strings: a plain dict, not dataclasses.asdict's recursive deep copy.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> FailureNotification:
@@ -71,15 +73,18 @@ class StoreLogNotifier:
         self.store = store
         self.key = key
         self._lock = threading.Lock()
+        self._path: Path | None = None  # resolved (and its folder made) on the first local failure
 
     def notify(self, notification: FailureNotification) -> None:
         line = (json.dumps(notification.to_json(), separators=(",", ":")) + "\n").encode("utf-8")
-        path = self.store.local_path(self.key)
+        path = self._path or self.store.local_path(self.key)
         if path is None:
             stem = self.key.rsplit(".", 1)[0]
             self.store.put_bytes(f"{stem}/{notification.execution_name}.json", line)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._path is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._path = path
         # One write of a whole line on an O_APPEND descriptor: readers never see half a record.
         with self._lock:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

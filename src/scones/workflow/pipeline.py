@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import queue
+import random
+import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -244,6 +247,107 @@ def image_keys(store: Store, prefix: str, limit: int | None = None) -> list[str]
     return keys[:limit] if limit is not None else keys
 
 
+class HistoryWriter:
+    """Keeps each finished execution as ``<name>.json`` where ``scones workflow history`` reads it.
+
+    The interpreter could save executions itself (``Executor(store=...)``), but
+    through the generic ``Store.put_text`` each save resolves the key's path
+    (symlink checks), makes a random temporary name and checks for an earlier
+    execution of the same name, on the execution's own thread. Here one
+    background thread renders each history straight to JSON text and writes it
+    under a temporary name, then renames it (never half-written), into the
+    folder of a local store resolved once; other stores (S3) get ``put_text``.
+    Executions hand their record over and go on; ``flush`` waits until every
+    handed-over history is written (``LocalPipeline.run_many`` flushes before it
+    stops its clock, so throughput figures include the writing).
+    """
+
+    def __init__(self, store: Store, *, max_pending: int = 256) -> None:
+        self.store = store
+        self.folder: Path | None = None
+        if isinstance(store, LocalStore):
+            store.base.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(os.path.realpath(store.base))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def exists(self, name: str) -> bool:
+        from scones.workflow.asl.executor import execution_key
+
+        self.flush()
+        return self.store.exists(execution_key(name))
+
+    def submit(self, execution: Any) -> None:
+        """Write ``execution`` in the background."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="scones-history")
+                self._thread.start()
+        self._queue.put(execution)
+
+    def flush(self) -> None:
+        """Wait until every submitted history is written; raise the first write error, if any."""
+        if self._thread is not None:
+            self._queue.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise WorkflowError(f"Could not keep an execution history in {self.store.uri}: {error}",
+                                hint="check the store's free space and permissions, or run with --no-history") \
+                from error
+
+    def close(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.join()
+            self._queue.put(None)
+            thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while True:
+            execution = self._queue.get()
+            try:
+                if execution is None:
+                    return
+                self.write(execution)
+            except Exception as exc:  # reported by flush(); the executions themselves are unaffected
+                LOG.error("could not write the history of %s: %s", getattr(execution, "name", "?"), exc)
+                if self._error is None:
+                    self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def write(self, execution: Any) -> None:
+        """Write one execution now, on this thread."""
+        from scones.workflow.asl.executor import execution_json_text, execution_key
+
+        text = execution_json_text(execution)
+        key = execution_key(execution.name)
+        if self.folder is None:
+            self.store.put_text(key, text)
+            return
+        tmp = self.folder / f".{key}.{threading.get_ident()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, text.encode("utf-8"))
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.folder / key)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def _writes_results(definition: Mapping[str, Any]) -> bool:
+    """Whether a Map state writes its results to the store (``ResultWriter``), which needs the executor's store."""
+    return '"ResultWriter"' in json.dumps(definition)
+
+
 class LocalPipeline:
     """Runs the state machine against a Lambda invoker; announces every failed execution."""
 
@@ -259,9 +363,30 @@ class LocalPipeline:
         self.history_store = history_store
         self.notifier = notifier
         self.state_machine = state_machine
+        # Histories are written by the pipeline (cheaper, see HistoryWriter) unless a Map state
+        # needs the executor's store for its ResultWriter, in which case the executor saves them.
+        executor_store = history_store if history_store is not None and _writes_results(self.definition) else None
+        self.history = HistoryWriter(history_store) if history_store is not None and executor_store is None else None
+        self._names = random.Random()
         # Parsed and validated once; executions share nothing, so they may run concurrently.
-        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=history_store,
+        self.executor = Executor(self.definition, invoker=invoker, clock=SystemClock(), store=executor_store,
                                  state_machine_name=state_machine)
+
+    def flush(self) -> None:
+        """Wait until the histories of finished executions are written."""
+        if self.history is not None:
+            self.history.flush()
+
+    def close(self) -> None:
+        """Write what is pending and stop the history writer (``local_pipeline`` does this on exit)."""
+        if self.history is not None:
+            self.history.close()
+
+    def __enter__(self) -> LocalPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def input_for(self, key: str) -> dict[str, str]:
         return {"s3_bucket": self.bucket, "s3_key": key}
@@ -271,9 +396,20 @@ class LocalPipeline:
 
     def run_with_execution(self, execution_input: Any, *, name: str | None = None) -> tuple[ExecutionOutcome, Any]:
         """The outcome and the interpreter's ``Execution`` (with its history)."""
-        name = name or f"{self.state_machine}-{uuid.uuid4().hex[:12]}"
+        if name is None:
+            # 48 random bits: names do not repeat, so only a name given by the caller is checked
+            # against the kept ones.
+            name = f"{self.state_machine}-{self._names.getrandbits(48):012x}"
+        elif self.history is not None and self.history.exists(name):
+            from scones.workflow.asl.errors import InputError
+
+            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in "
+                             f"{self.history.store.uri}",
+                             hint="execution names are unique, as on AWS: pick another --name or omit it")
         started = time.perf_counter()
         execution = self.executor.run(execution_input, name=name)
+        if self.history is not None:
+            self.history.submit(execution)
         outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
         if outcome.status != "SUCCEEDED" and self.notifier is not None:
             self.notifier.notify(FailureNotification.create(
@@ -294,6 +430,8 @@ class LocalPipeline:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update(1)
+        if self.history is not None:
+            self.history.flush()
         elapsed = time.perf_counter() - started
         return [r for r in results if r is not None], elapsed
 
@@ -315,6 +453,12 @@ class PipelineOptions:
     webhook: str | None = None
     capture: bool = True
     keep_history: bool = True
+    #: Invocations of one function in flight at once, beyond which Lambda throttles
+    #: (``Lambda.TooManyRequestsException``); ``None``: unlimited in-process, a few workers isolated.
+    function_concurrency: int | None = None
+    #: In-process only: run handlers on their own threads so a timeout answers on time even
+    #: while a handler blocks in a C call (slower; see ``scones.workflow.lambda_runtime``).
+    strict_timeouts: bool = False
 
 
 @contextlib.contextmanager
@@ -334,11 +478,15 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
         functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
                                      endpoint_name=options.endpoint_name, threshold=options.threshold,
                                      packaged=options.isolated)
-        runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated))
+        runtime = stack.enter_context(LocalLambdaRuntime(functions, isolated=options.isolated,
+                                                         max_concurrency=options.function_concurrency,
+                                                         strict_timeouts=options.strict_timeouts))
         stem = Path(str(options.definition)).name.removesuffix(".json").removesuffix(".asl")
-        yield LocalPipeline(invoker=runtime, definition=definition, bucket=settings.bucket,
-                            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
-                            notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION)
+        pipeline = stack.enter_context(LocalPipeline(
+            invoker=runtime, definition=definition, bucket=settings.bucket,
+            history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
+            notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION))
+        yield pipeline
 
 
 @contextlib.contextmanager
