@@ -63,6 +63,7 @@ def batch_input_from_s3(bucket: str | None, prefix: str, limit: int | None, *, r
 
 
 def print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    """The run protocol object (local or AWS): one JSON line with --json, else a short text."""
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return

@@ -78,15 +78,7 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
     from scones.workflow.runs import executions_store, run_file
 
     execution = run_file(definition, input_text, name=name, store=executions_store(app.default_uri("executions")))
-    result = execution.result()
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
-        return
-    click.echo(f"{result['status']}  {result['executionArn']}")
-    if result["status"] == "SUCCEEDED":
-        click.echo(json.dumps(result["output"], indent=2, ensure_ascii=False))
-    else:
-        click.echo(f"error: {result['error']}\ncause: {result['cause']}")
+    print_result(execution.result(), as_json=as_json)
 
 
 def _summary(event: dict[str, Any]) -> str:
