@@ -30,7 +30,9 @@ class TrainConfig:
     # Side of the square the network sees; resizing to it happens inside the exported graph.
     image_size: int = 0  # 0 = the architecture's default
     dropout: float = 0.2
-    label_smoothing: float = 0.1
+    # 0: smoothing capped confidence that the temperature then had to undo; without it validation
+    # NLL over ten nested held-out folds fell from 0.181 to 0.165 (docs/train.md).
+    label_smoothing: float = 0.0
     threads: int = 0  # 0 = all cores torch sees
     threshold: float = DEFAULT_THRESHOLD
 

@@ -48,14 +48,16 @@ class Preprocess(nn.Module):
 class EfficientNetLite0(nn.Module):
     """Frozen EfficientNet-Lite0 (ImageNet weights) as a multi-level feature extractor.
 
-    Returns the spatially averaged outputs of several blocks and of the head, concatenated
-    (80 + 112 + 192 + 320 + 1280 = 1984 values). Measured on the bicycle/motorcycle data
-    (docs/train.md): fine-tuning the network on 800 32x32 images did no better than a linear
-    head on frozen features and cost several times the time, and adding the mid-level blocks
-    to the pooled head features lowered validation loss the most of what we tried.
+    Returns the spatially averaged outputs of every block and of the head, concatenated
+    (1808 + 1280 = 3088 values). Measured on the bicycle/motorcycle data (docs/train.md):
+    fine-tuning the network on 800 32x32 images did no better than a linear head on frozen
+    features and cost several times the time; adding the mid-level blocks to the pooled head
+    features lowered validation loss the most of what we tried, and pooling every block
+    rather than four of them lowered it again (0.146 -> 0.132 over five validation splits)
+    at no extra compute: the blocks run anyway, pooling is free.
     """
 
-    TAPS: Final = (7, 10, 14, 15)
+    TAPS: Final = tuple(range(16))  # EfficientNet-Lite0's 16 MBConv blocks, all of them
 
     def __init__(self, image_size: int, *, pretrained: bool = True) -> None:
         super().__init__()
