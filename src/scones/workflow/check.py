@@ -218,26 +218,14 @@ def _parameter_paths(parameters: Any) -> Iterator[str]:
 def function_states(definition: Mapping[str, Any]) -> dict[str, str]:
     """Function name -> state name, for every Lambda Task (nested Map/Parallel states included)."""
     found: dict[str, str] = {}
-
-    def visit(states: Mapping[str, Any]) -> None:
-        for name, state in states.items():
-            if not isinstance(state, Mapping):
-                continue
-            target = state.get("Resource", "")
-            # JSONPath states call through Parameters, JSONata states through Arguments.
-            params = state.get("Parameters") or state.get("Arguments")
-            if isinstance(params, Mapping) and "FunctionName" in params:
-                target = params["FunctionName"]
-            if isinstance(target, str) and target:
-                fn = target.split(":function:")[-1].split(":")[0]
-                found.setdefault(fn, name)
-            for key in ("Iterator", "ItemProcessor"):
-                if isinstance(state.get(key), Mapping):
-                    visit(state[key].get("States", {}))
-            for branch in state.get("Branches", []) or []:
-                visit(branch.get("States", {}))
-
-    visit(definition.get("States", {}))
+    for name, state in _all_states(definition).items():
+        target = state.get("Resource", "")
+        # JSONPath states call through Parameters, JSONata states through Arguments.
+        params = state.get("Parameters") or state.get("Arguments")
+        if isinstance(params, Mapping) and "FunctionName" in params:
+            target = params["FunctionName"]
+        if isinstance(target, str) and target:
+            found.setdefault(target.split(":function:")[-1].split(":")[0], name)
     return found
 
 

@@ -54,3 +54,18 @@ def fits_payload_limit(text: str) -> bool:
 
 def within_payload_limit(value: Any) -> bool:
     return fits_payload_limit(_encode(value))
+
+
+def json_type_name(value: Any) -> str:
+    """The JSON type of a value, as AWS names it in type-mismatch messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -21,6 +21,7 @@ from scones.workflow.asl.jsonata_eval import JsonataExpression, strip_delimiters
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
+from scones.workflow.asl.jsontext import json_type_name
 
 
 class Kind(Enum):
@@ -206,22 +207,8 @@ class Condition(Rule):
                 StatesError.QUERY_EVALUATION_ERROR,
                 f"{frame.error_prefix()} The JSONata expression '{self.expression.text}' specified for the field "
                 f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
-                f"'{_type_name(value)}' for value: {value!r}")
+                f"'{json_type_name(value)}' for value: {value!r}")
         return value
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def build_rule(props: dict[str, Any]) -> Rule:

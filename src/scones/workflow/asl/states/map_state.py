@@ -20,26 +20,12 @@ from scones.workflow.asl.jsonata_eval import (
     is_expression,
     strip_delimiters,
 )
-from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.jsontext import json_type_name, to_compact_json
 from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 class MapState(ExecutionState):
@@ -104,7 +90,7 @@ class MapState(ExecutionState):
                         StatesError.QUERY_EVALUATION_ERROR,
                         f"{frame.error_prefix()} The JSONata expression '{expr.text}' specified for the field "
                         f"'Items' returned an unexpected result type. Expected 'array', but was "
-                        f"'{_type_name(value)}' for value: {to_compact_json(value)}")
+                        f"'{json_type_name(value)}' for value: {to_compact_json(value)}")
                 return value
             value = compile_jsonata_template(self.items, "Items").eval(jsonata_bindings(frame, raw),
                                                                        frame.error_prefix())
