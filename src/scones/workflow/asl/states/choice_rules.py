@@ -18,10 +18,10 @@ from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsonata_eval import JsonataExpression, strip_delimiters
+from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
-from scones.workflow.asl.jsontext import json_type_name
 
 
 class Kind(Enum):
