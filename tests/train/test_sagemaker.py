@@ -107,6 +107,21 @@ def test_entry_point_joins_channels_and_reads_sdk_hyperparameters(tiny_dataset: 
     assert (args.arch, args.epochs, args.seed) == ("small_resnet", 2, 5)
 
 
+def test_entry_point_names_a_broken_channel(tiny_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from scones.errors import DataError
+
+    channels = {"train": tmp_path / "train", "validation": tmp_path / "validation"}
+    for channel, split in (("train", "train"), ("validation", "test")):
+        shutil.copytree(tiny_dataset / split, channels[channel] / split)
+        shutil.copy(tiny_dataset / f"{split}.lst", channels[channel])
+        shutil.copy(tiny_dataset / "dataset.json", channels[channel])
+    (channels["validation"] / "test" / "red_test_000.png").unlink()
+    with pytest.raises(DataError, match="validation is half-staged: 1 images of test.lst are missing"):
+        assemble_dataset(channels, tmp_path / "joined")
+
+
 def test_source_tarball_has_no_bytecode() -> None:
     with tarfile.open(fileobj=io.BytesIO(source_tarball())) as tar:
         assert not [n for n in tar.getnames() if n.endswith(".pyc") or "__pycache__" in n]
