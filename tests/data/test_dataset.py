@@ -155,3 +155,71 @@ def test_load_split_refuses_a_missing_or_broken_image(store: LocalStore) -> None
     store.delete("test/safety_bike_s_000390.png")
     with pytest.raises(DataError, match="is missing"):
         load_split(store, info, "test")
+
+
+def _write_pngs(store: LocalStore, sizes: dict[str, int]) -> None:
+    import numpy as np
+
+    from scones.data.png import encode_rgb_png
+
+    for index, (key, size) in enumerate(sizes.items()):
+        store.put_bytes(key, encode_rgb_png(np.full((size, size, 3), 40 * index, dtype=np.uint8)))
+
+
+def test_load_split_decodes_in_manifest_order_with_a_progress_bar(store: LocalStore) -> None:
+    from scones.data.dataset import load_split
+
+    _write_pngs(store, {f"train/{e.filename}": 32 for e in TRAIN})
+    pixels, labels = load_split(store, load_dataset_info(store), "train", show_progress=True)
+    assert pixels.shape == (3, 32, 32, 3) and pixels.dtype.name == "uint8"
+    assert [int(pixels[i, 0, 0, 0]) for i in range(3)] == [0, 40, 80]
+    assert labels.tolist() == [e.label for e in TRAIN]
+
+
+def test_load_split_names_the_image_of_another_size(store: LocalStore) -> None:
+    from scones.data.dataset import load_split
+
+    _write_pngs(store, {"train/bike_s_000682.png": 32, "train/minibike_s_000824.png": 32,
+                        "train/motorcycle_s_001856.png": 16})
+    with pytest.raises(DataError, match="train/motorcycle_s_001856.png is 16x16, the images before it in "
+                                        "train.lst are 32x32"):
+        load_split(store, load_dataset_info(store), "train")
+
+
+def test_one_split_is_read_alone_as_in_a_sagemaker_channel(store: LocalStore) -> None:
+    for entry in TEST:
+        store.delete(f"test/{entry.filename}")
+    store.delete("test.lst")
+    info = load_dataset_info(store, splits=("train",))
+    assert list(info.splits) == ["train"] and info.entries("train") == tuple(TRAIN)
+    with pytest.raises(DataError, match="no split 'test'"):
+        info.entries("test")
+    with pytest.raises(DataError, match="half-staged: test.lst is missing"):
+        load_dataset_info(store, splits=("test",))
+
+
+def test_plain_sagemaker_layout_is_read_only_when_asked(store: LocalStore) -> None:
+    store.delete(DATASET_JSON)
+    info = load_dataset_info(store, plain_layout=True)
+    assert info.plain and info.classes == ("0", "1") and info.entries("train") == tuple(TRAIN)
+    assert not info.source and not info.created
+    with pytest.raises(DataError, match="half-staged"):
+        load_dataset_info(store)
+
+
+def test_check_trainable(store: LocalStore) -> None:
+    from scones.data.dataset import check_trainable
+
+    check_trainable(store, load_dataset_info(store))
+    one = [ManifestEntry(16, 0, "bike_s_000682.png")]
+    store.put_text("train.lst", format_lst(one))
+    store.put_text(DATASET_JSON, json.dumps(build_dataset_json(CLASSES, {"train": one, "test": TEST},
+                                                               source_uri="u", source_kind="url", source_md5="")))
+    with pytest.raises(DataError, match="train.lst lists images of only one class \\(bicycle\\)"):
+        check_trainable(store, load_dataset_info(store))
+    store.put_text("test.lst", "")
+    store.put_text(DATASET_JSON, json.dumps(build_dataset_json(CLASSES, {"train": TRAIN, "test": []},
+                                                               source_uri="u", source_kind="url", source_md5="")))
+    store.put_text("train.lst", format_lst(TRAIN))
+    with pytest.raises(DataError, match="test.lst lists no images"):
+        check_trainable(store, load_dataset_info(store))

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
+from scones.data.dataset import DATASET_JSON, ManifestEntry, build_dataset_json, format_lst, manifest_key
 from scones.model_artifact import ModelArtifact, ModelSpec, build_tarball, read_model_tarball
 from scones.monitor.baseline import Classifier
 from scones.monitor.capture import Issue
@@ -38,16 +39,16 @@ def make_pngs(n: int, seed: int, *, size: int = 32) -> list[bytes]:
 
 def stage_dataset(root: Path, train: Sequence[bytes], test: Sequence[bytes]) -> Path:
     """The data issue's layout: train/, test/, *.lst (row, label, file) and dataset.json."""
+    manifests: dict[str, list[ManifestEntry]] = {}
     for split, images in (("train", train), ("test", test)):
         (root / split).mkdir(parents=True, exist_ok=True)
-        lines = []
-        for i, png in enumerate(images):
-            name = f"{split}_{i:04d}.png"
-            (root / split / name).write_bytes(png)
-            lines.append(f"{i}\t{i % 2}\t{name}\n")
-        (root / f"{split}.lst").write_text("".join(lines))
-    (root / "dataset.json").write_text('{"format_version": 1, "classes": ["bicycle", "motorcycle"], '
-                                       '"splits": {}, "source": {}, "created": "2025-10-04T00:00:00Z"}')
+        manifests[split] = [ManifestEntry(i, i % 2, f"{split}_{i:04d}.png") for i in range(len(images))]
+        for entry, png in zip(manifests[split], images, strict=True):
+            (root / split / entry.filename).write_bytes(png)
+        (root / manifest_key(split)).write_text(format_lst(manifests[split]))
+    doc = build_dataset_json(CLASSES, manifests, source_uri="synthetic", source_kind="folder", source_md5="0" * 32,
+                             created=START)
+    (root / DATASET_JSON).write_text(json.dumps(doc))
     return root
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scones.errors import DataError
 from scones.model_artifact import write_model_tarball
 from scones.monitor.baseline import build_baseline, load_baseline
 from scones.monitor.calibration import Reliability, estimate_accuracy
@@ -60,8 +61,12 @@ def test_dataset_problems_are_clear_errors(tmp_path: Path, monitor_setup: Callab
     model = write_model_tarball(tmp_path / "m2" / "model.tar.gz", other.onnx_bytes, other.spec)
     with pytest.raises(MonitorError, match="differ from the model's"):
         build_baseline(str(model), str(paths["data"]), str(tmp_path / "b"), show_progress=False)
-    with pytest.raises(MonitorError, match="No test.lst"):
+    with pytest.raises(DataError, match="holds no dataset"):
         build_baseline(str(model), str(tmp_path / "nothing"), str(tmp_path / "b"), show_progress=False)
+    paths = monitor_setup(n_train=10, n_test=4)  # validation files: every other train image
+    (paths["data"] / "train" / "train_0004.png").unlink()
+    with pytest.raises(DataError, match="train/train_0004.png is missing"):
+        build_baseline(str(paths["model"]), str(paths["data"]), str(tmp_path / "b"), show_progress=False)
     with pytest.raises(BaselineError, match="No statistics.json"):
         load_baseline(str(tmp_path / "b"))
 

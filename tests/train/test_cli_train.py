@@ -40,7 +40,7 @@ def test_train_defaults_to_the_store(tiny_dataset: Path, scones_home: Path, caps
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--arch", "vgg", "--data", "x"], "Unknown architecture 'vgg'"),
-    (["train", "--data", "/nonexistent/dataset"], "No staged dataset"),
+    (["train", "--data", "/nonexistent/dataset"], "holds no dataset"),
     (["train", "--on", "sagemaker", "--bucket", "b"], "needs --role"),
     (["threshold", "--model", "/nonexistent/model"], "Give exactly one of"),
     (["threshold", "--model", "/nonexistent/model", "--target-precision", "0.99"], "No model at"),

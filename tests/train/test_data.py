@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 
 from scones.errors import DataError
 from scones.store import open_store
-from scones.train.data import load_dataset, parse_lst, read_dataset_info, stratified_split
+from scones.data.dataset import load_dataset_info, parse_lst
+from scones.train.data import load_dataset, stratified_split
 
 
 def test_stratified_split_is_seeded_and_per_class() -> None:
@@ -45,25 +47,59 @@ def test_rgba_png_becomes_rgb(tiny_dataset: Path) -> None:
 
 @pytest.mark.parametrize("content, message", [
     ("not json", "not valid JSON"),
-    (json.dumps({"classes": "red"}), "no list of class names"),
-    (json.dumps({"classes": ["a", "a"]}), "twice"),
-    (json.dumps({"classes": []}), "0 class"),
+    (json.dumps({"format_version": 1, "classes": "red"}), "non-empty list of distinct names"),
+    (json.dumps({"format_version": 1, "classes": ["a", "a"]}), "non-empty list of distinct names"),
+    (json.dumps({"format_version": 1, "classes": []}), "non-empty list of distinct names"),
 ], ids=["syntax", "not-a-list", "duplicate", "empty"])
 def test_bad_dataset_json(tiny_dataset: Path, content: str, message: str) -> None:
     (tiny_dataset / "dataset.json").write_text(content)
     with pytest.raises(DataError, match=message):
-        read_dataset_info(open_store(str(tiny_dataset)))
+        load_dataset(open_store(str(tiny_dataset)))
+
+
+def test_missing_dataset_says_how_to_stage_one(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="holds no dataset") as info:
+        load_dataset(open_store(str(tmp_path / "nothing")))
+    assert "scones data stage" in (info.value.hint or "")
 
 
 @pytest.mark.parametrize("text, message", [
-    ("1\t0\n", "expected 'row<TAB>label<TAB>file'"),
-    ("1\tx\ta.png\n", "not a number"),
-    ("1\t5\ta.png\n", "outside 0..1"),
-    ("\n", "lists no images"),
-], ids=["columns", "label", "range", "empty"])
+    ("1\t0\n", "expected 'row<TAB>label<TAB>filename'"),
+    ("1\tx\ta.png\n", "must be integers"),
+    ("1\t5\ta.png\n", "not in 0..1"),
+], ids=["columns", "label", "range"])
 def test_bad_lst(text: str, message: str) -> None:
     with pytest.raises(DataError, match=message):
-        parse_lst(text, origin="train.lst", num_classes=2)
+        parse_lst(text, where="train.lst", num_classes=2)
+
+
+def test_one_class_cannot_be_trained(make_dataset: Callable[..., Path]) -> None:
+    root = make_dataset(("red",))
+    with pytest.raises(DataError, match="has 1 class \\(red\\); a classifier needs at least two"):
+        load_dataset(open_store(str(root)))
+
+
+def test_training_images_of_one_class_cannot_be_trained(tiny_dataset: Path) -> None:
+    manifest = tiny_dataset / "train.lst"
+    manifest.write_text("".join(line + "\n" for line in manifest.read_text().splitlines() if "\t0\t" in line))
+    doc = json.loads((tiny_dataset / "dataset.json").read_text())
+    doc["splits"]["train"] = {"count": 12, "per_class": {"red": 12, "green": 0}}
+    (tiny_dataset / "dataset.json").write_text(json.dumps(doc))
+    assert load_dataset_info(open_store(str(tiny_dataset))).per_class("train") == {"red": 12, "green": 0}
+    with pytest.raises(DataError, match="train.lst lists images of only one class \\(red\\)"):
+        load_dataset(open_store(str(tiny_dataset)))
+
+
+def test_half_staged_dataset_fails_before_decoding(tiny_dataset: Path) -> None:
+    (tiny_dataset / "test" / "green_test_003.png").unlink()
+    with pytest.raises(DataError, match="half-staged: 1 images of test.lst are missing"):
+        load_dataset(open_store(str(tiny_dataset)))
+
+
+def test_broken_png_is_named(tiny_dataset: Path) -> None:
+    (tiny_dataset / "test" / "red_test_001.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="red_test_001.png is not a readable PNG"):
+        load_dataset(open_store(str(tiny_dataset)))
 
 
 def test_images_of_different_sizes(tiny_dataset: Path) -> None:

@@ -87,16 +87,16 @@ def assert_nothing_written(out: Path) -> None:
 
 def test_missing_dataset(tmp_path: Path) -> None:
     out = tmp_path / "out" / "model"
-    with pytest.raises(DataError, match="No staged dataset"):
+    with pytest.raises(DataError, match="holds no dataset"):
         train(str(tmp_path / "nowhere"), str(out), FAST)
     assert_nothing_written(out)
 
 
 @pytest.mark.parametrize("damage, message", [
     (lambda root: (root / "test.lst").unlink(), "half-staged: test.lst is missing"),
-    (lambda root: (root / "train" / "green_train_003.png").unlink(), "green_train_003.png is listed"),
+    (lambda root: (root / "train" / "green_train_003.png").unlink(), r"train.lst are missing \(first: train/green_train_003.png\)"),
     (lambda root: (root / "train.lst").write_text((root / "train.lst").read_text().split("\n", 1)[1]),
-     "dataset.json says train has 24 images, train.lst lists 23"),
+     "train.lst has 23 images but dataset.json says 24"),
 ], ids=["no-lst", "no-png", "count-mismatch"])
 def test_half_staged_dataset(tiny_dataset: Path, tmp_path: Path, damage: Callable[[Path], None], message: str) -> None:
     damage(tiny_dataset)
@@ -116,6 +116,9 @@ def test_one_class_present_in_train(tiny_dataset: Path, tmp_path: Path) -> None:
     lst = tiny_dataset / "train.lst"
     lines = lst.read_text().splitlines()
     lst.write_text("\n".join(line.replace("\t1\t", "\t0\t") for line in lines) + "\n")
+    doc = json.loads((tiny_dataset / "dataset.json").read_text())
+    doc["splits"]["train"]["per_class"] = {"red": 24, "green": 0}
+    (tiny_dataset / "dataset.json").write_text(json.dumps(doc))
     with pytest.raises(DataError, match="only one class"):
         train(str(tiny_dataset), str(tmp_path / "m"), FAST)
 
@@ -123,7 +126,7 @@ def test_one_class_present_in_train(tiny_dataset: Path, tmp_path: Path) -> None:
 def test_corrupt_png_is_named(tiny_dataset: Path, tmp_path: Path) -> None:
     (tiny_dataset / "train" / "red_train_005.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     out = tmp_path / "out" / "model"
-    with pytest.raises(DataError, match=r"Cannot read image .*red_train_005\.png"):
+    with pytest.raises(DataError, match=r"red_train_005\.png is not a readable PNG"):
         train(str(tiny_dataset), str(out), FAST)
     assert_nothing_written(out)
 

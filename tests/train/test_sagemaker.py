@@ -93,18 +93,32 @@ def test_bad_sagemaker_arguments(role: str | None, bucket: str | None, match: st
         SageMakerJobRequest.create(data_uri="d", out_uri="o", config=TrainConfig(), role=role, bucket=bucket)
 
 
-def test_entry_point_joins_channels_and_reads_sdk_hyperparameters(tiny_dataset: Path, tmp_path: Path) -> None:
+def channel_folders(dataset: Path, root: Path) -> dict[str, Path]:
+    """The folders SageMaker mounts: per channel, dataset.json and its one split."""
     import shutil
 
-    channels = {"train": tmp_path / "train", "validation": tmp_path / "validation"}
+    channels = {"train": root / "train", "validation": root / "validation"}
     for channel, split in (("train", "train"), ("validation", "test")):
-        shutil.copytree(tiny_dataset / split, channels[channel] / split)
-        shutil.copy(tiny_dataset / f"{split}.lst", channels[channel])
-        shutil.copy(tiny_dataset / "dataset.json", channels[channel])
-    joined = assemble_dataset(channels, tmp_path / "joined")
+        shutil.copytree(dataset / split, channels[channel] / split)
+        shutil.copy(dataset / f"{split}.lst", channels[channel])
+        shutil.copy(dataset / "dataset.json", channels[channel])
+    return channels
+
+
+def test_entry_point_joins_channels_and_reads_sdk_hyperparameters(tiny_dataset: Path, tmp_path: Path) -> None:
+    joined = assemble_dataset(channel_folders(tiny_dataset, tmp_path), tmp_path / "joined")
     assert sorted(p.name for p in joined.iterdir()) == ["dataset.json", "test", "test.lst", "train", "train.lst"]
     args = parse_args(["--arch", '"small_resnet"', "--epochs", "2", "--seed", "5", "--sagemaker_program", "x"])
     assert (args.arch, args.epochs, args.seed) == ("small_resnet", 2, 5)
+
+
+def test_entry_point_names_a_broken_channel(tiny_dataset: Path, tmp_path: Path) -> None:
+    from scones.errors import DataError
+
+    channels = channel_folders(tiny_dataset, tmp_path)
+    (channels["validation"] / "test" / "red_test_000.png").unlink()
+    with pytest.raises(DataError, match="validation is half-staged: 1 images of test.lst are missing"):
+        assemble_dataset(channels, tmp_path / "joined")
 
 
 def test_source_tarball_has_no_bytecode() -> None:
@@ -113,16 +127,11 @@ def test_source_tarball_has_no_bytecode() -> None:
 
 
 def test_entry_point_writes_only_the_two_members_to_model_dir(tiny_dataset: Path, tmp_path: Path) -> None:
-    import shutil
-
     from scones.train.sagemaker_entry import main
 
-    env = {"SM_CHANNEL_TRAIN": str(tmp_path / "train"), "SM_CHANNEL_VALIDATION": str(tmp_path / "validation"),
+    channels = channel_folders(tiny_dataset, tmp_path)
+    env = {"SM_CHANNEL_TRAIN": str(channels["train"]), "SM_CHANNEL_VALIDATION": str(channels["validation"]),
            "SM_MODEL_DIR": str(tmp_path / "opt-model"), "SM_OUTPUT_DATA_DIR": str(tmp_path / "opt-output")}
-    for channel, split in (("train", "train"), ("validation", "test")):
-        shutil.copytree(tiny_dataset / split, tmp_path / channel / split)
-        shutil.copy(tiny_dataset / f"{split}.lst", tmp_path / channel)
-        shutil.copy(tiny_dataset / "dataset.json", tmp_path / channel)
     main(["--arch", '"small_resnet"', "--epochs", "1"], env)
     assert sorted(p.name for p in (tmp_path / "opt-model").iterdir()) == ["model.json", "model.onnx"]
     assert load_model(tmp_path / "opt-model").classes == ["red", "green"]

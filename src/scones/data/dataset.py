@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from scones.errors import DataError, NotFoundError
+from scones.progress import progress
 from scones.store import Store
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ class DatasetInfo:
     splits: Mapping[str, tuple[ManifestEntry, ...]]
     source: Mapping[str, str]
     created: str
+    plain: bool = False  # read without dataset.json (``plain_layout``): the class names are label numbers
 
     def entries(self, split: str) -> tuple[ManifestEntry, ...]:
         try:
@@ -153,9 +155,12 @@ def _read_json(store: Store) -> dict[str, Any]:
         text = store.get_text(DATASET_JSON)
     except NotFoundError as exc:
         leftovers = [k for k in (manifest_key(s) for s in SPLITS) if store.exists(k)]
-        what = "is half-staged: its manifests exist but dataset.json does not" if leftovers else "holds no dataset"
-        raise DataError(f"{store.uri} {what}",
-                        hint=f"stage it (again): scones data stage --dest {store.uri}") from exc
+        if leftovers:
+            raise DataError(f"{store.uri} is half-staged: its manifests exist but dataset.json does not",
+                            hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+        raise DataError(f"{store.uri} holds no dataset (no {DATASET_JSON})",
+                        hint=f"point at a staged dataset, or stage one there: scones data stage --dest {store.uri}"
+                        ) from exc
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -170,11 +175,45 @@ def _read_json(store: Store) -> dict[str, Any]:
     return doc
 
 
-def load_dataset_info(store: Store, *, check_images: bool = True) -> DatasetInfo:
+def _read_manifest(store: Store, split: str, num_classes: int | None,
+                   check_images: bool) -> tuple[ManifestEntry, ...]:
+    key = manifest_key(split)
+    try:
+        text = store.get_text(key)
+    except NotFoundError as exc:
+        raise DataError(f"{store.uri} is half-staged: {key} is missing",
+                        hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+    entries = tuple(parse_lst(text, where=store.uri_for(key), num_classes=num_classes))
+    if check_images:
+        present = set(store.list(f"{split}/"))
+        missing = [e.filename for e in entries if image_key(split, e.filename) not in present]
+        if missing:
+            raise DataError(f"{store.uri} is half-staged: {len(missing)} images of {key} are missing "
+                            f"(first: {split}/{missing[0]})",
+                            hint=f"stage it again: scones data stage --dest {store.uri}")
+    return entries
+
+
+def load_dataset_info(store: Store, *, check_images: bool = True, splits: Sequence[str] = SPLITS,
+                      plain_layout: bool = False) -> DatasetInfo:
     """Read and cross-check a staged dataset; a missing or half-staged one is a DataError.
 
     With ``check_images`` (one listing per split) every image a manifest names must exist.
+    ``splits`` limits the reading to some splits: a SageMaker channel holds ``dataset.json``
+    and one split only, and is checked on its own before the channels are joined.
+    ``plain_layout`` also accepts manifests and images without ``dataset.json`` (how the
+    classic SageMaker workflow exported CIFAR): nothing names the labels there, so the
+    classes are ``"0"``, ``"1"``… and ``plain`` is set.
     """
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise ValueError(f"splits must be some of {SPLITS}, got {tuple(splits)}")
+    if (plain_layout and not store.exists(DATASET_JSON)
+            and all(store.exists(manifest_key(split)) for split in splits)):
+        read = {split: _read_manifest(store, split, None, check_images) for split in splits}
+        labels = max((e.label for entries in read.values() for e in entries), default=0)
+        return DatasetInfo(uri=store.uri, classes=tuple(str(i) for i in range(labels + 1)), splits=read,
+                           source={}, created="", plain=True)
     doc = _read_json(store)
     where = store.uri_for(DATASET_JSON)
     classes = doc.get("classes")
@@ -185,30 +224,22 @@ def load_dataset_info(store: Store, *, check_images: bool = True) -> DatasetInfo
     if not isinstance(declared, dict) or set(declared) != set(SPLITS):
         raise DataError(f"{where}: 'splits' must describe exactly {', '.join(SPLITS)}")
     source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
-    splits: dict[str, tuple[ManifestEntry, ...]] = {}
-    for split in SPLITS:
-        key = manifest_key(split)
-        try:
-            text = store.get_text(key)
-        except NotFoundError as exc:
-            raise DataError(f"{store.uri} is half-staged: {key} is missing",
-                            hint=f"stage it again: scones data stage --dest {store.uri}") from exc
-        entries = tuple(parse_lst(text, where=store.uri_for(key), num_classes=len(classes)))
+    read = {}
+    for split in splits:
+        entries = _read_manifest(store, split, len(classes), check_images)
         info = declared[split] if isinstance(declared[split], dict) else {}
-        expected = info.get("count")
-        if expected != len(entries) or info.get("per_class") != per_class_counts(entries, classes):
-            raise DataError(f"{store.uri} is half-staged: {key} has {len(entries)} images but dataset.json says "
-                            f"{expected!r}", hint=f"stage it again: scones data stage --dest {store.uri}")
-        if check_images:
-            present = set(store.list(f"{split}/"))
-            missing = [e.filename for e in entries if image_key(split, e.filename) not in present]
-            if missing:
-                raise DataError(f"{store.uri} is half-staged: {len(missing)} images of {key} are missing "
-                                f"(first: {split}/{missing[0]})",
-                                hint=f"stage it again: scones data stage --dest {store.uri}")
-        splits[split] = entries
-    LOG.debug("dataset at %s: %s", store.uri, {s: len(e) for s, e in splits.items()})
-    return DatasetInfo(uri=store.uri, classes=tuple(classes), splits=splits,
+        expected, counted = info.get("count"), per_class_counts(entries, classes)
+        if expected != len(entries):
+            raise DataError(f"{store.uri} is half-staged: {manifest_key(split)} has {len(entries)} images but "
+                            f"dataset.json says {expected!r}",
+                            hint=f"stage it again: scones data stage --dest {store.uri}")
+        if info.get("per_class") != counted:
+            raise DataError(f"{store.uri} is half-staged: {manifest_key(split)} has {counted} images per class but "
+                            f"dataset.json says {info.get('per_class')!r}",
+                            hint=f"stage it again: scones data stage --dest {store.uri}")
+        read[split] = entries
+    LOG.debug("dataset at %s: %s", store.uri, {s: len(e) for s, e in read.items()})
+    return DatasetInfo(uri=store.uri, classes=tuple(classes), splits=read,
                        source={str(k): str(v) for k, v in source.items()}, created=str(doc.get("created", "")))
 
 
@@ -225,28 +256,39 @@ def describe(info: DatasetInfo) -> str:
     return "\n".join(lines)
 
 
-def read_image(store: Store, split: str, filename: str) -> np.ndarray:
-    """One staged image as H×W×3 uint8 (read from the file directly when the store is local)."""
+def read_image_bytes(store: Store, split: str, filename: str) -> bytes:
+    """One staged image's file as stored (read from the file directly when the store is local)."""
+    key = image_key(split, filename)
+    local = store.local_path(key)
+    try:
+        return local.read_bytes() if local is not None else store.get_bytes(key)
+    except (FileNotFoundError, NotFoundError) as exc:
+        raise DataError(f"{store.uri} is half-staged: {key} is missing (it is listed in {manifest_key(split)})",
+                        hint=f"stage it again: scones data stage --dest {store.uri}") from exc
+
+
+def decode_image(data: bytes, *, where: str) -> np.ndarray:
+    """PNG bytes as H×W×3 uint8 RGB (grey, palette and alpha images are converted)."""
     import io
 
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    key = image_key(split, filename)
-    local = store.local_path(key)
-    try:
-        data = local.read_bytes() if local is not None else store.get_bytes(key)
-    except FileNotFoundError as exc:
-        raise DataError(f"{store.uri_for(key)} is missing",
-                        hint=f"stage it again: scones data stage --dest {store.uri}") from exc
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataError(f"{store.uri_for(key)} is not a readable PNG: {exc}") from exc
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{where} is not a readable PNG: {exc}",
+                        hint="replace or remove the file (and its .lst line), or stage the dataset again") from exc
 
 
-def load_split(store: Store, info: DatasetInfo, split: str, *, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def read_image(store: Store, split: str, filename: str) -> np.ndarray:
+    """One staged image as H×W×3 uint8."""
+    return decode_image(read_image_bytes(store, split, filename), where=store.uri_for(image_key(split, filename)))
+
+
+def load_split(store: Store, info: DatasetInfo, split: str, *, workers: int = 2,
+               show_progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """All images of a split as N×H×W×3 uint8 and their labels as N int64, in manifest order.
 
     Images must share one size (CIFAR's are 32×32); decoding runs on a small thread pool.
@@ -257,14 +299,35 @@ def load_split(store: Store, info: DatasetInfo, split: str, *, workers: int = 2)
 
     entries = info.entries(split)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scones-load") as pool:
-        images = list(pool.map(lambda e: read_image(store, split, e.filename), entries))
-    shapes = {image.shape for image in images}
-    if len(shapes) > 1:
-        sizes = ", ".join(map(str, sorted(shapes)))
-        raise DataError(f"{store.uri}: the {split} images have different sizes ({sizes})",
-                        hint="resize them to one size before staging")
+        decoded = pool.map(lambda e: read_image(store, split, e.filename), entries)
+        images = list(progress(decoded, enabled=show_progress, total=len(entries), desc=f"reading {split}",
+                               unit="img"))
+    for entry, image in zip(entries, images, strict=True):
+        if image.shape != images[0].shape:
+            (h, w), (h0, w0) = image.shape[:2], images[0].shape[:2]
+            raise DataError(f"{store.uri_for(image_key(split, entry.filename))} is {w}x{h}, the images before it "
+                            f"in {manifest_key(split)} are {w0}x{h0}", hint="stage images of one size")
     pixels = np.stack(images) if images else np.zeros((0, 32, 32, 3), dtype=np.uint8)
     return pixels, np.asarray([e.label for e in entries], dtype=np.int64)
+
+
+def check_trainable(store: Store, info: DatasetInfo) -> None:
+    """A classifier needs two classes, training images of at least two of them, and test images to score.
+
+    Staging accepts a single class (it is still a valid dataset to look at), so this is
+    checked by whoever trains, before any image is decoded.
+    """
+    if len(info.classes) < 2:
+        raise DataError(f"The dataset at {store.uri} has {len(info.classes)} class ({', '.join(info.classes)}); "
+                        "a classifier needs at least two", hint="stage at least two classes")
+    for split in info.splits:
+        if not info.entries(split):
+            raise DataError(f"{store.uri_for(manifest_key(split))} lists no images",
+                            hint=f"stage it again: scones data stage --dest {store.uri}")
+    present = [name for name, count in info.per_class("train").items() if count]
+    if len(present) < 2:
+        raise DataError(f"{store.uri_for(manifest_key('train'))} lists images of only one class ({present[0]}); "
+                        "a classifier needs at least two", hint="stage images of at least two classes")
 
 
 def dataset_fingerprint(store: Store) -> str:

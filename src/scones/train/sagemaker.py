@@ -128,15 +128,16 @@ def job_definition(request: SageMakerJobRequest, channels: dict[str, str], sourc
 
 def upload_channels(source: Store, target: S3Store, *, show_progress: bool = False) -> dict[str, str]:
     """Copy the staged dataset into one S3 prefix per channel, unless an identical copy is there."""
-    from scones.train.data import read_dataset_info
+    from scones.data.dataset import DATASET_JSON, image_key, load_dataset_info, manifest_key
 
-    read_dataset_info(source)  # fail here, before any upload, when there is no dataset
+    info = load_dataset_info(source)  # fail here, before any upload, when the dataset is missing or half-staged
     uris: dict[str, str] = {}
     for channel, split in CHANNELS.items():
         dest = target.child(channel)
-        keys = ["dataset.json", f"{split}.lst"] + source.list(f"{split}/")
+        lst = manifest_key(split)
+        keys = [DATASET_JSON, lst] + [image_key(split, e.filename) for e in info.entries(split)]
         have = set(dest.list())
-        if set(keys) <= have and dest.get_bytes(f"{split}.lst") == source.get_bytes(f"{split}.lst"):
+        if set(keys) <= have and dest.get_bytes(lst) == source.get_bytes(lst):
             LOG.info("channel %s already uploaded at %s", channel, dest.uri)
         else:
             for key in progress(keys, enabled=show_progress, desc=f"uploading {channel}", unit="file"):

@@ -40,14 +40,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def assemble_dataset(channels: Mapping[str, Path], dest: Path) -> Path:
-    """One staged dataset from the per-split channel folders."""
+    """One staged dataset from the per-split channel folders, each checked on its own first."""
+    from scones.data.dataset import DATASET_JSON, load_dataset_info, manifest_key
+    from scones.store import LocalStore
+
     dest.mkdir(parents=True, exist_ok=True)
     for channel, split in CHANNELS.items():
         src = channels[channel]
+        load_dataset_info(LocalStore(src), splits=(split,))  # a clear error naming the channel's files
         shutil.copytree(src / split, dest / split)
-        shutil.copy2(src / f"{split}.lst", dest / f"{split}.lst")
-        if not (dest / "dataset.json").exists():
-            shutil.copy2(src / "dataset.json", dest / "dataset.json")
+        shutil.copy2(src / manifest_key(split), dest / manifest_key(split))
+        if not (dest / DATASET_JSON).exists():
+            shutil.copy2(src / DATASET_JSON, dest / DATASET_JSON)
     return dest
 
 
