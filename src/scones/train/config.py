@@ -30,7 +30,7 @@ class TrainConfig:
     patience: int = 8
     # Side of the square the network sees; resizing to it happens inside the exported graph.
     image_size: int = 0  # 0 = the architecture's default
-    # How the graph resizes to ``image_size`` ("bicubic" or "bilinear").
+    # How the graph resizes to ``image_size``: bicubic had the lower validation loss (docs/train.md).
     resize: str = "bicubic"
     # Average the logits of the image and its mirror image inside the served graph. Off: it doubles
     # the graph's cost and did not help on validation (NLL 0.132 with, 0.128 without; docs/train.md).
