@@ -100,6 +100,7 @@ class Classifier:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.spec = artifact.spec
         try:
             self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])

@@ -19,6 +19,7 @@ from scones.model_artifact import ModelArtifact
 
 if TYPE_CHECKING:
     import numpy as np
+    import onnxruntime as ort
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,21 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def session_options(threads: int) -> ort.SessionOptions:
+    """The serving session: every graph optimisation, ``threads`` intra-op threads, no spinning
+    (spinning threads would steal the cores the HTTP side and the capture writer need)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 class Predictor:
     """Pixels ``uint8 [n, H, W, 3]`` in, probabilities ``float32 [n, K]`` out."""
 
@@ -40,13 +56,7 @@ class Predictor:
         self.artifact = artifact
         self.spec = artifact.spec
         self.threads = threads or available_cpus()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = session_options(self.threads)
         try:
             self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs

@@ -30,19 +30,55 @@ CIFAR_STD: Final = (0.25, 0.25, 0.25)
 class Preprocess(nn.Module):
     """NHWC pixels in 0..255 (any H, W) -> normalised NCHW float at ``size`` x ``size``."""
 
-    def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+    def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...], *, mode: str = "bicubic") -> None:
         super().__init__()
         self.size = size
+        self.mode = mode
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         x = pixels.permute(0, 3, 1, 2).to(torch.float32)
-        # Bicubic: lower validation loss than bilinear on the bicycle/motorcycle data (0.14 vs 0.16).
         # Always resize, even to the same size (an identity then): a shape test here would be
         # frozen into the traced graph for the example input's size only.
-        x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", align_corners=False)
+        if self.mode == "bicubic":
+            # PyTorch's bicubic as two small matrix products: ONNX Runtime's bicubic Resize
+            # cost ~4 ms per image at 128 px, more than the whole network (docs/train.md).
+            rows = cubic_resize_matrix(pixels.shape[1], self.size)
+            cols = cubic_resize_matrix(pixels.shape[2], self.size)
+            x = torch.matmul(torch.matmul(rows, x), cols.t())
+        else:
+            x = F.interpolate(x, size=(self.size, self.size), mode=self.mode, align_corners=False)
         return (x - self.mean) / self.std
+
+
+CUBIC_A: Final = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
+
+
+def cubic_resize_matrix(in_size: int | torch.Tensor, out_size: int) -> torch.Tensor:
+    """``[out_size, in_size]`` weights of ``F.interpolate(mode="bicubic", align_corners=False)``
+    along one axis: sample i reads source position (i + 0.5) * in / out - 0.5, four taps,
+    indices clamped at the border. Built from ``in_size`` with tensor ops so the traced
+    graph keeps any input size."""
+    a = CUBIC_A
+    # While tracing, a shape entry is already a 0-d tensor (and must stay one to remain dynamic).
+    n_in = in_size if isinstance(in_size, torch.Tensor) else torch.tensor(in_size)
+    src = (torch.arange(out_size, dtype=torch.float32) + 0.5) * (n_in.to(torch.float32) / out_size) - 0.5
+    base = torch.floor(src)
+    t = (src - base).unsqueeze(1)
+
+    def near(d: torch.Tensor) -> torch.Tensor:  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d: torch.Tensor) -> torch.Tensor:  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    weights = torch.cat([far(t + 1), near(t), near(1 - t), far(2 - t)], dim=1)  # [out, 4]
+    taps = base.unsqueeze(1) + torch.arange(-1, 3, dtype=torch.float32)
+    taps = torch.minimum(torch.clamp(taps, min=0.0), n_in.to(torch.float32) - 1)
+    positions = torch.arange(n_in, dtype=torch.float32)  # [in]
+    hit = (taps.unsqueeze(2) == positions).to(torch.float32)  # [out, 4, in]
+    return (hit * weights.unsqueeze(2)).sum(dim=1)
 
 
 class EfficientNetLite0(nn.Module):
@@ -88,9 +124,16 @@ class EfficientNetLite0(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x)
             if i in self.TAPS:
-                pooled.append(x.mean(dim=(2, 3)))
-        pooled.append(self.head(x).mean(dim=(2, 3)))
+                pooled.append(spatial_mean(x))
+        pooled.append(spatial_mean(self.head(x)))
         return torch.cat(pooled, dim=1)
+
+
+def spatial_mean(x: torch.Tensor) -> torch.Tensor:
+    """[n, c, h, w] -> [n, c]. Exported as GlobalAveragePool rather than ReduceMean: ONNX
+    Runtime pools that in its blocked (NCHWc) layout, whereas a ReduceMean on each of the 17
+    taps first reorders the whole feature map back to NCHW."""
+    return F.adaptive_avg_pool2d(x, 1).flatten(1)
 
 
 def pretrained_weights_path() -> Path:
@@ -187,12 +230,12 @@ class ProbabilityModel(nn.Module):
 
 def build_classifier(config: TrainConfig, num_classes: int, *, pretrained: bool = True) -> Classifier:
     if config.arch == "efficientnet_lite0":
-        pre = Preprocess(config.image_size, IMAGENET_MEAN, IMAGENET_STD)
+        pre = Preprocess(config.image_size, IMAGENET_MEAN, IMAGENET_STD, mode=config.resize)
         return Classifier(pre, EfficientNetLite0(config.image_size, pretrained=pretrained), num_classes,
-                          dropout=config.dropout, flip_tta=True, frozen_backbone=True)
+                          dropout=config.dropout, flip_tta=config.flip_tta, frozen_backbone=True)
     elif config.arch == "small_resnet":
         backbone = SmallResNet()
-        pre = Preprocess(config.image_size, CIFAR_MEAN, CIFAR_STD)
+        pre = Preprocess(config.image_size, CIFAR_MEAN, CIFAR_STD, mode=config.resize)
     else:  # TrainConfig already refuses these; kept for callers that bypass it
         raise UnknownArchitectureError(f"Unknown architecture {config.arch!r}")
     return Classifier(pre, backbone, num_classes, dropout=config.dropout)

@@ -96,10 +96,19 @@ def cache_features(model: Classifier, images: np.ndarray, *, show_progress: bool
 
 
 @torch.no_grad()
+def cached_logits(model: Classifier, features: torch.Tensor) -> torch.Tensor:
+    """What ``Classifier.forward`` returns, from cached [image, mirror] features."""
+    logits = model.classify(features[0])
+    if model.flip_tta:
+        logits = (logits + model.classify(features[1])) / 2
+    return logits
+
+
+@torch.no_grad()
 def estimate_loss_cached(model: Classifier, features: torch.Tensor, labels: np.ndarray) -> dict[str, float]:
     """``estimate_loss`` on cached features (same flip averaging as ``Classifier.forward``)."""
     model.eval()
-    logits = (model.classify(features[0]) + model.classify(features[1])) / 2
+    logits = cached_logits(model, features)
     model.train()
     target = torch.from_numpy(labels)
     return {"val_loss": F.cross_entropy(logits, target).item(),
@@ -107,7 +116,13 @@ def estimate_loss_cached(model: Classifier, features: torch.Tensor, labels: np.n
 
 
 def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConfig, *,
-                     show_progress: bool = False, pretrained: bool = True) -> TrainResult:
+                     show_progress: bool = False, pretrained: bool = True,
+                     features: tuple[torch.Tensor, torch.Tensor] | None = None) -> TrainResult:
+    """Train, keep the epoch with the lowest validation loss, fit the temperature on validation.
+
+    ``features`` may pass ``cache_features`` of ``fit`` and ``val`` (frozen backbones only) when
+    the caller scores several splits of the same images (``benchmarks/serve_cost_study.py``).
+    """
     config = config.resolved()
     t0, c0 = time.perf_counter(), time.process_time()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
@@ -127,10 +142,10 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
         # The backbone never changes, so compute its features once, for each image and its
         # mirror image (the augmentation a frozen backbone allows cheaply); epochs then cost
         # only the linear head.
-        cached = cache_features(model, fit.images, show_progress=show_progress)
+        cached = features[0] if features else cache_features(model, fit.images, show_progress=show_progress)
         model.feature_mean.copy_(cached.mean(dim=(0, 1)))
         model.feature_std.copy_(cached.std(dim=(0, 1)) + 1e-6)
-        val_features = cache_features(model, val.images, show_progress=show_progress)
+        val_features = features[1] if features else cache_features(model, val.images, show_progress=show_progress)
 
     def batch_logits(idx: torch.Tensor) -> torch.Tensor:
         if model.frozen_backbone:
@@ -185,7 +200,7 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
     model.eval()
     if model.frozen_backbone:
         with torch.no_grad():
-            val_logits = ((model.classify(val_features[0]) + model.classify(val_features[1])) / 2).numpy()
+            val_logits = cached_logits(model, val_features).numpy()
     else:
         val_logits = predict_logits(model, val.images)
     temperature = fit_temperature(val_logits, val.labels)
