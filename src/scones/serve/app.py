@@ -16,7 +16,6 @@ taking requests and finished the ones in flight; run what is queued, drain captu
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -223,7 +222,7 @@ class Endpoint:
         finally:
             self._preparing -= 1
         try:
-            probs = await asyncio.wait_for(self.batcher.submit(pixels), self.config.invocation_timeout)
+            probs = await self.batcher.submit(pixels, self.config.invocation_timeout)
         except TimeoutError as exc:
             raise InferenceTimeout(f"the model did not answer within {self.config.invocation_timeout:g} s") from exc
         except BatcherClosed as exc:

@@ -38,6 +38,11 @@ class _Job:
         return int(self.pixels.shape[0])
 
 
+def _expire(future: asyncio.Future[np.ndarray]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class BatcherClosed(RuntimeError):
     """The batcher is shutting down and takes no new work."""
 
@@ -61,13 +66,25 @@ class MicroBatcher:
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="scones-batcher")
 
-    async def submit(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities for ``pixels`` (``[n, H, W, 3]``), computed in a shared batch."""
+    async def submit(self, pixels: np.ndarray, timeout: float | None = None) -> np.ndarray:
+        """Probabilities for ``pixels`` (``[n, H, W, 3]``), computed in a shared batch.
+
+        ``timeout`` raises ``TimeoutError`` if no answer came in time; it is a timer on the
+        request's future rather than ``asyncio.wait_for``, which (Python 3.11) wraps every
+        request in a task of its own.
+        """
         if self._closed or self._task is None:
             raise BatcherClosed("the model is not accepting work")
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[np.ndarray] = loop.create_future()
         self._queue.put_nowait(_Job(pixels, future))
-        return await future
+        if timeout is None:
+            return await future
+        timer = loop.call_later(timeout, _expire, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
 
     async def stop(self) -> None:
         """Finish everything already submitted, then stop the worker."""
