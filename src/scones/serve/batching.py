@@ -5,7 +5,7 @@ takes the first waiting request, then gathers more until the batch holds
 ``max_batch_size`` images or ``max_wait`` has passed since the first (it waits
 only while ``more_coming`` says another request is on its way, so a lone request
 is not delayed), runs the
-model in a single worker thread (ONNX Runtime has its own intra-op threads), and
+model on a worker thread (never on the event loop), and
 hands each request its rows. While one batch runs, the next one fills up, so
 under load the batch size grows by itself and the wait costs nothing. With
 ``parallel`` > 1, that many batches run at once on worker threads (one ORT session
