@@ -108,28 +108,47 @@ def payloads(limit: int = 200) -> list[bytes]:
 
 
 # -- raw ONNX Runtime ----------------------------------------------------------------
-def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float) -> float:
+def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float, parallel: int = 1) -> float:
+    """Images/s of ONNX Runtime alone: one run at a time over all cores (``parallel`` = 1), or
+    ``parallel`` single-threaded runs side by side on one session (how the server runs by default)."""
+    import threading
+
     import numpy as np
 
     from scones.model_artifact import load_model
     from scones.serve.images import prepare_image
     from scones.serve.predictor import Predictor
 
-    predictor = Predictor(load_model(model))
+    predictor = Predictor(load_model(model), threads=1 if parallel > 1 else None)
     pixels = np.stack([prepare_image(b, predictor.height, predictor.width) for b in bodies])
     batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
     predictor.predict(batches[0])
-    done, start, cpu, i = 0, time.perf_counter(), time.process_time(), 0
-    while time.perf_counter() - start < seconds:
-        predictor.predict(batches[i % len(batches)])
-        done += batch
-        i += 1
-    RAW_CPU[batch] = (time.process_time() - cpu) / done
-    return done / (time.perf_counter() - start)
+    done = [0] * parallel
+
+    def loop(n: int, stop_at: float) -> None:
+        i = n
+        while time.perf_counter() < stop_at:
+            predictor.predict(batches[i % len(batches)])
+            done[n] += batch
+            i += 1
+
+    start, cpu = time.perf_counter(), time.process_time()
+    threads = [threading.Thread(target=loop, args=(n, start + seconds)) for n in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    label = raw_label(batch, parallel)
+    RAW_CPU[label] = (time.process_time() - cpu) / sum(done)
+    return sum(done) / (time.perf_counter() - start)
+
+
+def raw_label(batch: int, parallel: int) -> str:
+    return f"raw b{batch}" if parallel == 1 else f"raw {parallel}x1t b{batch}"
 
 
 #: CPU seconds per image of the latest raw measurement, by batch size.
-RAW_CPU: dict[int, float] = {}
+RAW_CPU: dict[str, float] = {}
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -151,33 +170,29 @@ def process_tree_cpu(pid: int) -> float:
 
 
 # -- the client process ------------------------------------------------------------
-async def _client(host: str, port: int, path: str, bodies: list[bytes], offset: int, stop_at: float,
+async def _client(host: str, port: int, requests: list[bytes], offset: int, stop_at: float,
                   latencies: list[float], errors: list[str]) -> None:
+    """One keep-alive connection sending ready-made requests; the client shares the server's cores,
+    so it reads each response head in one call instead of line by line."""
     reader, writer = await asyncio.open_connection(host, port)
     i = offset
+    clock = time.perf_counter
     try:
-        while time.perf_counter() < stop_at:
-            body = bodies[i % len(bodies)]
+        while clock() < stop_at:
+            request = requests[i % len(requests)]
             i += 1
-            head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/png\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n").encode()
-            t0 = time.perf_counter()
-            writer.write(head + body)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
+            t0 = clock()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            start = head.find(b"\r\ncontent-length:")
+            if start < 0:
+                start = head.lower().find(b"\r\ncontent-length:")
+            length = int(head[start + 17:head.index(b"\r\n", start + 2)]) if start >= 0 else 0
             await reader.readexactly(length)
-            latencies.append(time.perf_counter() - t0)
-            status = int(status_line.split()[1]) if status_line else 0
-            if status != 200:
-                errors.append(str(status))
-    except (OSError, asyncio.IncompleteReadError) as exc:
+            latencies.append(clock() - t0)
+            if head[9:12] != b"200":
+                errors.append(head[9:12].decode("latin-1") or "0")
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
         errors.append(type(exc).__name__)
     finally:
         writer.close()
@@ -188,13 +203,15 @@ async def _drive(url: str, clients: int, seconds: float, bodies: list[bytes]) ->
     latencies: list[float] = []
     errors: list[str] = []
     path = f"/endpoints/{ENDPOINT}/invocations"
+    requests = [(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/png\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body for body in bodies]
     # Warm the connections and the server for a moment before measuring.
     warm_until = time.perf_counter() + min(1.0, seconds / 4)
     warm: list[float] = []
-    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, warm_until, warm, errors)
+    await asyncio.gather(*(_client(host, int(port), requests, n * 7, warm_until, warm, errors)
                            for n in range(clients)))
     start = time.perf_counter()
-    await asyncio.gather(*(_client(host, int(port), path, bodies, n * 7, start + seconds, latencies, errors)
+    await asyncio.gather(*(_client(host, int(port), requests, n * 7, start + seconds, latencies, errors)
                            for n in range(clients)))
     elapsed = time.perf_counter() - start
     return {"requests": len(latencies), "requests_total": len(latencies) + len(warm), "elapsed": elapsed,
@@ -203,6 +220,12 @@ async def _drive(url: str, clients: int, seconds: float, bodies: list[bytes]) ->
 
 def client_main(url: str, clients: int, seconds: float) -> None:
     bodies = payloads()
+    try:  # the lighter event loop, when installed (uvicorn[standard] brings it): less client CPU
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
     result = asyncio.run(_drive(url, clients, seconds, bodies))
     lat = sorted(result["latencies"])
 
@@ -262,10 +285,12 @@ def main() -> None:
           f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
           f"max batch {args.max_batch_size}; server workers {args.workers}"
           f"{'; Data Capture on' if args.capture else ''}")
-    sizes = (1, args.max_batch_size)
+    model_runs = available_cpus() // args.workers
+    configs = [(1, 1), (args.max_batch_size, 1)] + ([(args.max_batch_size, model_runs)] if model_runs > 1 else [])
+    sizes = [raw_label(b, p) for b, p in configs]
 
-    def raw_now() -> dict[int, float]:
-        return {b: raw_throughput(model, bodies, b, args.raw_seconds) for b in sizes}
+    def raw_now() -> dict[str, float]:
+        return {raw_label(b, p): raw_throughput(model, bodies, b, args.raw_seconds, p) for b, p in configs}
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,18 +320,18 @@ def main() -> None:
                 row["best"] = max(row["raw"].values())
                 rows.append(row)
 
-    b1, bn = sizes
-    print(f"\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level;"
-          f"\n'/raw' = endpoint req/s over the better of raw batch {b1} and raw batch {bn};"
-          f"\nCPU ms/req = server process CPU per answered request (all its threads; robust to busy neighbours),"
-          f" next to raw ONNX Runtime CPU per image (the better batch size).")
-    print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-          f"{'batch':>6} {'raw b' + str(b1):>16} {'raw b' + str(bn):>16} {'/raw':>6} {'CPU ms/req':>10} "
-          f"{'raw CPU ms/img':>14}")
+    print("\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level"
+          "\n(bN: one run at a time over all cores; KxNt: K single-threaded runs side by side, the server's default);"
+          "\n'/raw' = endpoint req/s over the best raw column;"
+          "\nCPU ms/req = server process CPU per answered request (all its threads; robust to busy neighbours),"
+          " next to raw ONNX Runtime CPU per image (the cheapest raw column).")
+    print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'batch':>6} "
+          + " ".join(f"{label:>18}" for label in sizes)
+          + f" {'/raw':>6} {'CPU ms/req':>10} {'raw CPU ms/img':>14}")
     for r in rows:
         spans = [f"{r['raw'][b]:.0f} ({r['raw_span'][b][0]:.0f}-{r['raw_span'][b][1]:.0f})" for b in sizes]
         print(f"{r['clients']:>7} {r['requests']:>8} {r['throughput']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-              f"{r['errors']:>6} {r['mean_batch']:>6.1f} {spans[0]:>16} {spans[1]:>16} "
+              f"{r['errors']:>6} {r['mean_batch']:>6.1f} " + " ".join(f"{span:>18}" for span in spans) + " "
               f"{r['throughput'] / r['best']:>6.2f} {r['server_cpu_ms']:>10.2f} {r['raw_cpu_ms']:>14.2f}"
               + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (above the CPU count, neighbours share the cores "

@@ -117,3 +117,47 @@ def test_a_lone_request_does_not_wait_for_company() -> None:
         await batcher.stop()
 
     run(main())
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_parallel_runs_overlap_and_stop_finishes_them(parallel: int) -> None:
+    # Each run waits until `parallel` runs are inside the model at once: only a batcher that
+    # really runs that many batches side by side gets past the barrier.
+    barrier = threading.Barrier(parallel, timeout=10)
+    sizes: list[int] = []
+
+    def model(pixels: np.ndarray) -> np.ndarray:
+        barrier.wait()
+        sizes.append(int(pixels.shape[0]))
+        return pixels[:, 0, 0, :1].astype(np.float32)
+
+    async def main() -> list[np.ndarray]:
+        batcher = MicroBatcher(model, max_batch_size=1, max_wait=0, parallel=parallel)
+        await batcher.start()
+        pending = [asyncio.ensure_future(batcher.submit(images([i]))) for i in range(2 * parallel)]
+        await asyncio.sleep(0)
+        await batcher.stop()  # finishes every submitted request, also those still running
+        return [p.result() for p in pending]
+
+    outs = run(main())
+    assert [o[0, 0] for o in outs] == list(range(2 * parallel))
+    assert sizes == [1] * (2 * parallel)
+
+
+def test_submit_times_out_when_the_model_does_not_answer() -> None:
+    gate = threading.Event()
+
+    async def main() -> None:
+        batcher = MicroBatcher(Recorder(gate), max_batch_size=1, max_wait=0)
+        await batcher.start()
+        with pytest.raises(TimeoutError):
+            await batcher.submit(images([1]), timeout=0.05)
+        gate.set()
+        await batcher.stop()
+
+    run(main())
+
+
+def test_parallel_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="parallel"):
+        MicroBatcher(Recorder(), parallel=0)

@@ -65,7 +65,11 @@ def _decode(data: bytes, height: int, width: int, max_pixels: int, label: str) -
             if img.format == "JPEG":
                 img.draft("RGB", (width, height))  # decode at a reduced scale when the JPEG allows it
             img.load()
-            rgb = img.convert("RGB")
+            # convert() copies even when the mode already matches; most PNGs and JPEGs are RGB already.
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
+            if rgb.size != (width, height):
+                rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(rgb, dtype=np.uint8)
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{label} has too many pixels to decode safely ({exc}); send a smaller image") from exc
     except UnidentifiedImageError as exc:
@@ -75,9 +79,7 @@ def _decode(data: bytes, height: int, width: int, max_pixels: int, label: str) -
         if "truncated" in text.lower() or isinstance(exc, EOFError):
             raise TruncatedImage(f"{label} is a truncated image ({text}); send the complete file") from exc
         raise NotAnImage(f"{label} could not be decoded as an image ({text or type(exc).__name__})") from exc
-    if rgb.size != (width, height):
-        rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8), w * h
+    return pixels, w * h
 
 
 def decode_payload(body: bytes, content_type: str | None, height: int, width: int,

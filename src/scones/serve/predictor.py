@@ -1,8 +1,9 @@
 """The model behind the endpoint: one ONNX Runtime session, sized for the machine.
 
-ONNX Runtime parallelises inside an operator (intra-op threads); the server runs
-one batch at a time, so the session gets the cores this process may use and no
-inter-op pool. Its threads do not spin while idle: the event loop (HTTP, image
+ONNX Runtime parallelises inside an operator (intra-op threads). By default the
+endpoint gives the session one intra-op thread and runs one batch per core side
+by side on it (``session.run`` is safe to call concurrently); with ``--threads N``
+it runs one batch at a time over N threads. No inter-op pool; threads do not spin while idle: the event loop (HTTP, image
 decoding) needs those same cores between batches. A warm-up at start pays ORT's first-run costs (allocations, kernel
 selection) before ``/ping`` says the endpoint is healthy.
 """
