@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from scones.errors import ModelError, NotFoundError
+from scones.functions.helper import content_type_of
 from scones.model_artifact import ModelArtifact, load_model
 from scones.monitor.calibration import Reliability
 from scones.monitor.dataset_source import LabelledImage, dataset_classes, iter_images
@@ -128,14 +129,6 @@ class Classifier:
         return probs
 
 
-def sniff_content_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    return "application/octet-stream"
-
-
 def measure(classifier: Classifier, images: Sequence[LabelledImage], *,
             show_progress: bool = True) -> tuple[CaptureColumns, np.ndarray]:
     """Columns for labelled images run through the model, and the labels aligned with them."""
@@ -152,7 +145,7 @@ def measure(classifier: Classifier, images: Sequence[LabelledImage], *,
             except ImageDecodeError as exc:
                 raise MonitorError(f"Validation image {item.name} does not decode: {exc}",
                                    hint="re-stage the dataset") from exc
-            types[sniff_content_type(item.data)] += 1
+            types[content_type_of(item.data)] += 1
         rows = np.array([r for r, _ in decoded])
         pixels = [p for _, p in decoded]
         probs[rows] = classifier.predict(pixels)
