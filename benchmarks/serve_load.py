@@ -3,9 +3,11 @@
     PYTHONPATH=src .venv/bin/python benchmarks/serve_load.py [--model URI] [--duration 8] [--clients 1,16,64]
 
 In one run it
-1. measures the model's raw in-process ONNX Runtime throughput on decoded pixels
-   (batch 1 and the server's max batch) right before and right after each load level,
-   so a level is compared with the machine as it was at that moment (shared machines drift);
+1. measures the model's raw in-process ONNX Runtime throughput on decoded pixels, over a sweep
+   of batch sizes in both layouts (one run over all cores; one single-threaded run per core side
+   by side, as the server runs), right before and right after each load level, so a level is
+   compared with the machine as it was at that moment (shared machines drift). The endpoint is
+   compared with the *best* raw figure of the sweep, whatever batch size and layout gave it;
 2. starts the endpoint (``running_endpoint``: a child process, as in production);
 3. drives ``POST /endpoints/{name}/invocations`` with PNG bodies from a separate
    client process over loopback, N concurrent keep-alive connections, for a bounded time,
@@ -259,7 +261,7 @@ def main() -> None:
     parser.add_argument("--standin-size", type=int, default=128, help="input size inside the stand-in graph")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per client level")
     parser.add_argument("--clients", default="1,16,64")
-    parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument("--raw-seconds", type=float, default=2.5, help="seconds per raw configuration")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (ORT threads split)")
     parser.add_argument("--capture", action="store_true", help="enable Data Capture (to a temp dir) while loading")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run as the load client against URL
@@ -286,7 +288,10 @@ def main() -> None:
           f"max batch {args.max_batch_size}; server workers {args.workers}"
           f"{'; Data Capture on' if args.capture else ''}")
     model_runs = available_cpus() // args.workers
-    configs = [(1, 1), (args.max_batch_size, 1)] + ([(args.max_batch_size, model_runs)] if model_runs > 1 else [])
+    # Raw sweep: one run over all cores at batch 1 and 16; and, as the server runs, one
+    # single-threaded run per core side by side, at every batch size from 1 to 16 in powers of two.
+    sweep = sorted({1, 2, 4, 8, 16, args.max_batch_size})
+    configs = [(1, 1), (16, 1)] + ([(b, model_runs) for b in sweep] if model_runs > 1 else [])
     sizes = [raw_label(b, p) for b, p in configs]
 
     def raw_now() -> dict[str, float]:
@@ -317,21 +322,24 @@ def main() -> None:
                 row["raw_cpu_ms"] = min((raw_cpu_before[b] + RAW_CPU[b]) / 2 for b in sizes) * 1000
                 row["raw"] = {b: (raw_before[b] + raw_next[b]) / 2 for b in sizes}
                 row["raw_span"] = {b: (raw_before[b], raw_next[b]) for b in sizes}
-                row["best"] = max(row["raw"].values())
+                row["best_label"] = max(row["raw"], key=row["raw"].__getitem__)
+                row["best"] = row["raw"][row["best_label"]]
                 rows.append(row)
 
     print("\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level"
-          "\n(bN: one run at a time over all cores; KxNt: K single-threaded runs side by side, the server's default);"
-          "\n'/raw' = endpoint req/s over the best raw column;"
+          "\n(bN: one run at a time over all cores; KxNt bN: K single-threaded runs side by side, the server's layout):")
+    print("\n".join(f"  {label:>14}: " + "  ".join(f"{r['raw'][label]:6.0f}" for r in rows)
+                     + f"   (at {', '.join(str(r['clients']) for r in rows)} clients)" for label in sizes))
+    print("\n'best raw' = the fastest configuration of that sweep; '/raw' = endpoint req/s over it;"
           "\nCPU ms/req = server process CPU per answered request (all its threads; robust to busy neighbours),"
-          " next to raw ONNX Runtime CPU per image (the cheapest raw column).")
+          " next to raw ONNX Runtime CPU per image (the cheapest raw configuration).")
     print(f"\n{'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'batch':>6} "
-          + " ".join(f"{label:>18}" for label in sizes)
-          + f" {'/raw':>6} {'CPU ms/req':>10} {'raw CPU ms/img':>14}")
+          f"{'best raw (before-after)':>34} {'/raw':>6} {'CPU ms/req':>10} {'raw CPU ms/img':>14}")
     for r in rows:
-        spans = [f"{r['raw'][b]:.0f} ({r['raw_span'][b][0]:.0f}-{r['raw_span'][b][1]:.0f})" for b in sizes]
+        label = r["best_label"]
+        best = f"{r['best']:.0f} ({r['raw_span'][label][0]:.0f}-{r['raw_span'][label][1]:.0f}) {label}"
         print(f"{r['clients']:>7} {r['requests']:>8} {r['throughput']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-              f"{r['errors']:>6} {r['mean_batch']:>6.1f} " + " ".join(f"{span:>18}" for span in spans) + " "
+              f"{r['errors']:>6} {r['mean_batch']:>6.1f} {best:>34} "
               f"{r['throughput'] / r['best']:>6.2f} {r['server_cpu_ms']:>10.2f} {r['raw_cpu_ms']:>14.2f}"
               + (f"  errors: {r['error_kinds']}" if r["errors"] else ""))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (above the CPU count, neighbours share the cores "

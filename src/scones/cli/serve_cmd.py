@@ -47,8 +47,9 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
               help="Server processes (each loads the model; ONNX Runtime threads are split between them).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="ONNX Runtime intra-op threads per worker [default: CPUs / workers].")
-@click.option("--max-batch-size", type=click.IntRange(1, 1024), default=16, show_default=True,
-              help="Most images run through the model at once (micro-batching).")
+@click.option("--max-batch-size", type=click.IntRange(1, 1024), default=4, show_default=True,
+              help="Most images per model run (micro-batching); each core runs its own batches. Small "
+                   "batches stay in the CPU's cache: measured fastest on 2 cores (docs/serve.md).")
 @click.option("--max-wait-ms", type=click.FloatRange(0, 1000), default=2.0, show_default=True,
               help="Longest a request waits for others to join its batch.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
