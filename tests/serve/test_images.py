@@ -119,3 +119,81 @@ def test_an_image_in_a_batch_that_is_not_an_image_names_its_index(make_image: An
     body = json.dumps([base64.b64encode(make_image("PNG")).decode(), base64.b64encode(b"junk").decode()]).encode()
     with pytest.raises(NotAnImage, match="image 1 of the batch"):
         decode_payload(body, "application/json", 32, 32)
+
+
+# -- the libspng fast path: same pixels as Pillow, Pillow's errors for anything it refuses ------------------
+def pillow_rgb(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def noise_png(mode: str, size: tuple[int, int] = (32, 32), seed: int = 0, **save: Any) -> bytes:
+    import io
+
+    from PIL import Image
+
+    channels = {"RGB": 3, "RGBA": 4}[mode]
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buf, format="PNG", **save)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_plain_pngs_take_the_fast_path_and_match_pillow(mode: str, seed: int) -> None:
+    from scones.serve.images import _decode_plain_png
+
+    data = noise_png(mode, seed=seed)
+    fast = _decode_plain_png(data, 32, 32)
+    assert fast is not None and fast.shape == (32, 32, 3) and fast.dtype == np.uint8
+    np.testing.assert_array_equal(fast, pillow_rgb(data))
+    np.testing.assert_array_equal(prepare_image(data, 32, 32), pillow_rgb(data))
+
+
+def test_the_cifar_pngs_decode_exactly_as_pillow_does(shared_data: Any) -> None:
+    from scones.serve.images import _decode_plain_png
+
+    files = sorted((shared_data / "cifar100-bicycle-motorcycle" / "test").glob("*.png"))[:50]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        fast = _decode_plain_png(data, 32, 32)
+        assert fast is not None, path.name
+        np.testing.assert_array_equal(fast, pillow_rgb(data), err_msg=path.name)
+
+
+@pytest.mark.parametrize("case", ["other size", "grey", "jpeg"])
+def test_other_images_are_left_to_pillow(make_image: Any, case: str) -> None:
+    from scones.serve.images import _decode_plain_png
+
+    data = {"other size": lambda: noise_png("RGB", size=(33, 32)), "grey": lambda: make_image("PNG", (32, 32), 90, "L"),
+            "jpeg": lambda: make_image("JPEG", (32, 32), (1, 2, 3))}[case]()
+    assert _decode_plain_png(data, 32, 32) is None
+    assert prepare_image(data, 32, 32).shape == (32, 32, 3)
+
+
+def test_an_interlaced_png_is_left_to_pillow() -> None:
+    from scones.serve.images import _decode_plain_png
+
+    data = bytearray(noise_png("RGB"))
+    data[28] = 1  # IHDR's interlace method: Adam7 (Pillow writes no interlaced PNGs; the flag is what counts)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    assert _decode_plain_png(bytes(data), 32, 32) is None
+
+
+def test_a_broken_png_at_model_size_keeps_pillows_error() -> None:
+    data = noise_png("RGB")
+    with pytest.raises(TruncatedImage, match="truncated"):
+        prepare_image(data[: len(data) // 2], 32, 32)
+    corrupt = bytearray(data)
+    corrupt[60] ^= 0xFF  # inside IDAT: libspng refuses the checksum, Pillow decides
+    try:
+        out = prepare_image(bytes(corrupt), 32, 32)
+    except (NotAnImage, TruncatedImage):
+        return
+    assert out.shape == (32, 32, 3)

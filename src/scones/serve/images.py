@@ -56,6 +56,9 @@ def _decode(data: bytes, height: int, width: int, max_pixels: int, label: str) -
 
     if not data:
         raise EmptyBody(f"{label} is empty; send the bytes of a PNG or JPEG image")
+    fast = _decode_plain_png(data, height, width)
+    if fast is not None:
+        return fast, height * width
     try:
         with Image.open(io.BytesIO(data), formats=DECODE_FORMATS) as img:
             w, h = img.size
@@ -80,6 +83,30 @@ def _decode(data: bytes, height: int, width: int, max_pixels: int, label: str) -
             raise TruncatedImage(f"{label} is a truncated image ({text}); send the complete file") from exc
         raise NotAnImage(f"{label} could not be decoded as an image ({text or type(exc).__name__})") from exc
     return pixels, w * h
+
+
+PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+#: IHDR bytes 24-29: bit depth 8, colour type RGB (2) or RGBA (6), compression 0, filter 0, no interlace.
+_PLAIN_PNG_MODES: Final = (b"\x08\x02\x00\x00\x00", b"\x08\x06\x00\x00\x00")
+
+
+def _decode_plain_png(data: bytes, height: int, width: int) -> np.ndarray | None:
+    """The common case, fast: an 8-bit RGB(A) PNG already at the model's size, decoded by libspng
+    (pyspng), 2-3x cheaper than Pillow for a CIFAR image, which on 2 cores is ~4 % more requests/s
+    (docs/serve.md). Pixels equal Pillow's (alpha dropped, as ``convert("RGB")`` does). None means
+    "use Pillow": any other image, or anything pyspng refuses, so errors keep Pillow's messages."""
+    if (len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR"
+            or data[24:29] not in _PLAIN_PNG_MODES
+            or int.from_bytes(data[16:20], "big") != width or int.from_bytes(data[20:24], "big") != height):
+        return None
+    try:
+        import pyspng
+    except ImportError:  # pragma: no cover - pyspng is a dependency; Pillow still decodes everything
+        return None
+    try:
+        return pyspng.load(data, format="RGB")
+    except RuntimeError:
+        return None
 
 
 def decode_payload(body: bytes, content_type: str | None, height: int, width: int,
