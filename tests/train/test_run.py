@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scones.errors import DataError, SconesError
+from scones.errors import DataError, SconesError, UsageError
 from scones.model_artifact import load_model
 from scones.train.config import TrainConfig, UnknownArchitectureError
 from scones.train.run import OutputError, train
@@ -187,3 +187,46 @@ def test_write_failure_mid_publish_leaves_previous_model(tiny_dataset: Path, tmp
         train(str(tiny_dataset), str(out), FAST)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scones")] == []
+
+
+def test_finetuning_is_recorded_in_the_history(tiny_dataset: Path, tmp_path: Path) -> None:
+    report = train(str(tiny_dataset), str(tmp_path / "model"),
+                   TrainConfig(arch="efficientnet_lite0", epochs=1, image_size=32, batch_size=12, finetune_epochs=1),
+                   pretrained=False)
+    row = report.spec.training["history"][-1]
+    assert row["finetune"] == 1.0 and row["val_nll_calibrated"] >= 0 and row["val_nll_calibrated_head_only"] >= 0
+
+
+def test_finetuning_that_hurts_validation_is_undone() -> None:
+    import torch
+
+    from scones.train.data import Split
+    from scones.train.models import build_classifier
+    from scones.train.trainer import cached_logits, cache_features, finetune
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(24) % 2
+    images = rng.integers(0, 60, (24, 32, 32, 3), dtype=np.uint8) + (labels * 150).astype(np.uint8)[:, None, None, None]
+    fit, val = (Split(n, images[s], labels[s], [f"{n}{i}.png" for i in range(12)])
+                for n, s in (("fit", slice(0, 12)), ("val", slice(12, 24))))
+    config = TrainConfig(arch="efficientnet_lite0", image_size=32, finetune_learning_rate=5.0).resolved()
+    model = build_classifier(config, 2, pretrained=False)
+    features = cache_features(model, fit.images)
+    model.feature_mean.copy_(features.mean(dim=(0, 1)))
+    model.feature_std.copy_(features.std(dim=(0, 1)) + 1e-6)
+    model.eval()
+    head_logits = cached_logits(model, cache_features(model, val.images)).numpy()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    history: list[dict[str, float]] = []
+    # A learning rate of 5 wrecks the network: the head alone must be what is left.
+    assert finetune(model, fit, val, head_logits, config, torch.Generator().manual_seed(0), history) is None
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert history[-1]["val_nll_calibrated"] >= history[-1]["val_nll_calibrated_head_only"]
+
+
+def test_finetuning_settings_are_checked() -> None:
+    with pytest.raises(UsageError, match="fine-tuning"):
+        TrainConfig(finetune_epochs=-1)
+    with pytest.raises(UsageError, match="fine-tuning"):
+        TrainConfig(finetune_learning_rate=0)

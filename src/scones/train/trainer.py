@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from scones.progress import progress
-from scones.train.calibration import fit_temperature
+from scones.train.calibration import fit_temperature, nll
 from scones.train.config import TrainConfig
 from scones.train.data import Split
 from scones.train.models import Classifier, build_classifier
@@ -29,6 +29,69 @@ LOG = logging.getLogger(__name__)
 
 EVAL_BATCH = 200
 CROP_PAD = 4  # CIFAR's classic augmentation: pad 4 px (reflect), crop back at a random offset
+FINETUNE_BATCH = 32
+
+
+def calibrated_nll(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Validation loss after temperature scaling: what the shipped (calibrated) model would score."""
+    return nll(logits, labels, fit_temperature(logits, labels))
+
+
+def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndarray, config: TrainConfig,
+             gen: torch.Generator, history: list[dict[str, float]], *, show_progress: bool = False) -> np.ndarray | None:
+    """Train the whole network for ``config.finetune_epochs`` at a low, constant learning rate (mirror
+    images as augmentation; BatchNorm keeps ImageNet's statistics), starting from the trained head.
+    Constant: decaying it to zero within one epoch moved the network too little to help (seed 0:
+    calibrated validation NLL 0.1314 against 0.1304 for the head alone; constant: 0.120).
+
+    Kept only if calibrated validation loss beats the head alone; otherwise the model is put back
+    as it was. Returns the new validation logits when kept, else None.
+    """
+    before = copy.deepcopy(model.state_dict())
+    head_loss = calibrated_nll(head_val_logits, val.labels)
+    for p in model.backbone.parameters():
+        p.requires_grad_(True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.finetune_learning_rate, weight_decay=0.01)
+    images, labels = torch.from_numpy(fit.images), torch.from_numpy(fit.labels)
+    batch_size = min(FINETUNE_BATCH, len(fit))
+    steps = max(1, len(fit) // batch_size)
+    total = steps * config.finetune_epochs
+    model.train()  # dropout in the head; the backbone's BatchNorm stays in eval mode (EfficientNetLite0.train)
+    bar = progress(range(total), enabled=show_progress, desc="fine-tuning", unit="step")
+    loss_sum, seen, correct = 0.0, 0, 0
+    try:
+        for it in bar:
+            if it % steps == 0:
+                perm = torch.randperm(len(fit), generator=gen)
+            idx = perm[(it % steps) * batch_size:(it % steps + 1) * batch_size]
+            logits = model(mirror(images[idx], gen))
+            loss = F.cross_entropy(logits, labels[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+            correct += int((logits.argmax(1) == labels[idx]).sum())
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+    finally:
+        for p in model.backbone.parameters():
+            p.requires_grad_(False)
+    val_logits = predict_logits(model, val.images)
+    tuned_loss = calibrated_nll(val_logits, val.labels)
+    target = torch.from_numpy(val.labels)
+    history.append({"epoch": len(history) + 1, "finetune": 1.0, "loss": loss_sum / seen, "acc": correct / seen,
+                    "val_loss": F.cross_entropy(torch.from_numpy(val_logits), target).item(),
+                    "val_acc": float((val_logits.argmax(1) == val.labels).mean()),
+                    "val_nll_calibrated": tuned_loss, "val_nll_calibrated_head_only": head_loss})
+    model.eval()
+    if tuned_loss >= head_loss:
+        LOG.info("fine-tuning did not lower calibrated validation loss (%.4f vs %.4f): kept the head alone",
+                 tuned_loss, head_loss)
+        model.load_state_dict(before)
+        return None
+    LOG.info("fine-tuned: calibrated validation loss %.4f (head alone %.4f)", tuned_loss, head_loss)
+    return val_logits
 
 
 @dataclass
@@ -53,11 +116,16 @@ def get_lr(it: int, total: int, config: TrainConfig) -> float:
     return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress_ratio)))
 
 
+def mirror(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each NHWC image mirrored left-right with probability 1/2."""
+    flip = torch.rand(batch.shape[0], generator=gen) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), batch.flip(2), batch)
+
+
 def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random horizontal flip and pad-and-crop on uint8 NHWC pixels (before the in-model resize)."""
     n, h, w, _ = batch.shape
-    flip = torch.rand(n, generator=gen) < 0.5
-    batch = torch.where(flip.view(n, 1, 1, 1), batch.flip(2), batch)
+    batch = mirror(batch, gen)
     padded = F.pad(batch.permute(0, 3, 1, 2).float(), (CROP_PAD,) * 4, mode="reflect")
     dx = torch.randint(0, 2 * CROP_PAD + 1, (n,), generator=gen)
     dy = torch.randint(0, 2 * CROP_PAD + 1, (n,), generator=gen)
@@ -201,6 +269,10 @@ def train_classifier(fit: Split, val: Split, num_classes: int, config: TrainConf
     if model.frozen_backbone:
         with torch.no_grad():
             val_logits = cached_logits(model, val_features).numpy()
+        if config.finetune_epochs:
+            tuned = finetune(model, fit, val, val_logits, config, gen, history, show_progress=show_progress)
+            if tuned is not None:
+                val_logits = tuned
     else:
         val_logits = predict_logits(model, val.images)
     temperature = fit_temperature(val_logits, val.labels)
