@@ -161,3 +161,19 @@ def test_submit_times_out_when_the_model_does_not_answer() -> None:
 def test_parallel_must_be_positive() -> None:
     with pytest.raises(ValueError, match="parallel"):
         MicroBatcher(Recorder(), parallel=0)
+
+
+def test_a_batch_that_cannot_be_assembled_fails_its_requests_not_the_thread() -> None:
+    model = Recorder()
+
+    async def main() -> None:
+        # more_coming keeps the thread gathering, so both requests land in one batch.
+        batcher = MicroBatcher(model, max_batch_size=4, max_wait=0.2, more_coming=lambda: True)
+        await batcher.start()
+        odd = np.zeros((1, 3, 3, 3), dtype=np.uint8)  # another image size: np.concatenate refuses the batch
+        results = await asyncio.gather(batcher.submit(images([1])), batcher.submit(odd), return_exceptions=True)
+        assert all(isinstance(r, ValueError) for r in results)
+        assert (await batcher.submit(images([7])))[0, 0] == 7  # the model thread is still serving
+        await batcher.stop()
+
+    run(main())

@@ -152,19 +152,20 @@ class MicroBatcher:
         live = [j for j in jobs if not j.future.done()]
         if not live:
             return
-        batch = live[0].pixels if len(live) == 1 else np.concatenate([j.pixels for j in live])
+        size = sum(j.size for j in live)
         probs: np.ndarray | None = None
         error: BaseException | None = None
-        try:
+        try:  # whatever fails here fails this batch's requests, never the thread
+            batch = live[0].pixels if len(live) == 1 else np.concatenate([j.pixels for j in live])
             probs = self._predict(batch)
         except Exception as exc:
-            LOG.exception("model run failed for a batch of %d images", batch.shape[0])
+            LOG.exception("model run failed for a batch of %d images", size)
             error = exc
         assert self._loop is not None
         try:
-            self._loop.call_soon_threadsafe(self._deliver, live, probs, error, int(batch.shape[0]))
+            self._loop.call_soon_threadsafe(self._deliver, live, probs, error, size)
         except RuntimeError:  # pragma: no cover - the loop closed under us; nobody is waiting any more
-            LOG.warning("event loop closed; dropped the results of a batch of %d images", batch.shape[0])
+            LOG.warning("event loop closed; dropped the results of a batch of %d images", size)
 
     def _deliver(self, jobs: list[_Job], probs: np.ndarray | None, error: BaseException | None, size: int) -> None:
         """On the event loop: hand each request its rows (or the batch's error)."""
