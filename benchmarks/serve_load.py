@@ -287,7 +287,9 @@ def main() -> None:
           f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
           f"max batch {args.max_batch_size}; server workers {args.workers}"
           f"{'; Data Capture on' if args.capture else ''}")
-    model_runs = available_cpus() // args.workers
+    # The best raw figure is the model's on this machine, whatever the server's --workers: one
+    # single-threaded run per CPU side by side is in the sweep either way.
+    model_runs = available_cpus()
     # Raw sweep: one run over all cores at batch 1 and 16; and, as the server runs, one
     # single-threaded run per core side by side, at every batch size from 1 to 16 in powers of two.
     sweep = sorted({1, 2, 4, 8, 16, args.max_batch_size})
