@@ -20,7 +20,6 @@ from scones.functions.helper import (
     threshold_from_env,
 )
 
-EVENTS = Path(__file__).parent / "events"
 FIELDS = {"s3_bucket": "scones", "s3_key": "dataset/test/bicycle_s_000513.png"}
 
 
@@ -84,13 +83,33 @@ def test_request_fields_must_be_strings(fields: dict[str, Any]) -> None:
         ImageRequest.from_event(fields)
 
 
-def _image_event(name: str, image_b64: str) -> Any:
-    return json.loads((EVENTS / name).read_text().replace("__IMAGE__", image_b64))
+def invoke_result_envelope(image_b64: str) -> dict[str, Any]:
+    """What a Step Functions ``lambda:invoke`` task hands the next state without a ResultSelector:
+    the Invoke API's result with the function's dict output as ``Payload``."""
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": {"statusCode": 200, "body": {"image_data": image_b64, "s3_bucket": "scones",
+                                                "s3_key": "dataset/test/bicycle_s_000513.png",
+                                                "inferences": [0.9771, 0.0229]}},
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {"X-Amz-Executed-Version": ["$LATEST"], "Content-Type": ["application/json"]},
+            "HttpHeaders": {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"},
+            "HttpStatusCode": 200},
+        "SdkResponseMetadata": {"RequestId": "8c1c1b0a-4f0e-4b8e-9a43-1f4f5a1e2c3d"},
+        "StatusCode": 200,
+    }
 
 
-def test_recorded_invoke_result_envelope_gives_typed_body() -> None:
+def classic_string_body(image_b64: str) -> dict[str, Any]:
+    """The classic project's handler output: ``body`` a JSON string, ``inferences`` a string inside it."""
+    return {"statusCode": 200, "body": json.dumps({"image_data": image_b64, "s3_bucket": "scones",
+                                                   "s3_key": "dataset/test/bicycle_s_000513.png",
+                                                   "inferences": "[0.9771, 0.0229]"})}
+
+
+def test_invoke_result_envelope_gives_typed_body() -> None:
     b64 = base64.b64encode(b"\x89PNG\r\n\x1a\nrest").decode()
-    raw = _image_event("invoke_result_envelope.json", b64)
+    raw = invoke_result_envelope(b64)
     body = ImageBody.from_event(raw, need_inferences=True)
     inner = raw["Payload"]["body"]
     assert body.image_data == inner["image_data"]
@@ -101,7 +120,7 @@ def test_recorded_invoke_result_envelope_gives_typed_body() -> None:
 
 def test_classic_string_body_with_string_inferences_is_read() -> None:
     b64 = base64.b64encode(b"img").decode()
-    body = ImageBody.from_event(_image_event("classic_string_body.json", b64), need_inferences=True)
+    body = ImageBody.from_event(classic_string_body(b64), need_inferences=True)
     assert body.inferences == (0.9771, 0.0229)
 
 
