@@ -232,18 +232,21 @@ def test_failed_branch_cancels_a_sibling_waiting_in_real_time() -> None:
     assert execution.status.value == "FAILED" and execution.error == "Boom"
 
 
-def test_state_machine_timeout_while_a_lambda_runs() -> None:
-    clock = FakeClock()
-
+def sleeps_20_seconds(clock: FakeClock) -> CallableLambdaInvoker:
+    """A Lambda function ``slow`` that takes 20 s of the fake clock."""
     def slow(event: Any, context: Any) -> Any:
         clock.sleep(20)
         return 1
+    return CallableLambdaInvoker({"slow": slow})
 
+
+def test_state_machine_timeout_while_a_lambda_runs() -> None:
+    clock = FakeClock()
     definition = {"TimeoutSeconds": 10, **one_state({
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "slow"},
         "TimeoutSeconds": 60, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]})}
     definition["States"]["Caught"] = {"Type": "Succeed"}
-    execution = Executor(definition, invoker=CallableLambdaInvoker({"slow": slow}), clock=clock).run({})
+    execution = Executor(definition, invoker=sleeps_20_seconds(clock), clock=clock).run({})
     assert execution.status.value == "TIMED_OUT"  # not a catchable task timeout: the execution's ran out first
     types = [e["type"] for e in execution.events()]
     assert types[-1] == "ExecutionTimedOut" and "TaskSucceeded" not in types
@@ -251,13 +254,8 @@ def test_state_machine_timeout_while_a_lambda_runs() -> None:
 
 def test_task_timeout_before_the_execution_deadline_is_the_tasks() -> None:
     clock = FakeClock()
-
-    def slow(event: Any, context: Any) -> Any:
-        clock.sleep(20)
-        return 1
-
     definition = {"TimeoutSeconds": 100, **one_state({
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "slow"},
         "TimeoutSeconds": 5})}
-    execution = Executor(definition, invoker=CallableLambdaInvoker({"slow": slow}), clock=clock).run({})
+    execution = Executor(definition, invoker=sleeps_20_seconds(clock), clock=clock).run({})
     assert execution.status.value == "FAILED" and execution.error == "States.Timeout"

@@ -64,15 +64,7 @@ class JsonPathFlow:
             raise _runtime(frame, f"Invalid path '{path.text}' : The variable '{exc.name}' is not defined") from exc
 
     def effective_input(self, frame: Frame, raw: Any) -> Any:
-        path = self.input_path
-        if path is ABSENT:
-            return raw
-        if path is None:
-            return {}
-        assert isinstance(path, JsonPath)
-        if path.keys == () and path.root is Root.INPUT:
-            return raw
-        return self._select(frame, path, raw)
+        return self._filter(frame, self.input_path, raw)
 
     def has_parameters(self) -> bool:
         return self.parameters is not None
@@ -102,15 +94,18 @@ class JsonPathFlow:
             combined = effective
         else:
             combined = self.apply_result_path(frame, raw, result, self.result_path)
-        path = self.output_path
+        return self._filter(frame, self.output_path, combined)
+
+    def _filter(self, frame: Frame, path: Any, value: Any) -> Any:
+        """InputPath and OutputPath: absent or ``$`` keep ``value``, null gives ``{}``, else the selection."""
         if path is ABSENT:
-            return combined
+            return value
         if path is None:
             return {}
         assert isinstance(path, JsonPath)
         if path.keys == () and path.root is Root.INPUT:
-            return combined
-        return self._select(frame, path, combined)
+            return value
+        return self._select(frame, path, value)
 
     def apply_result_path(self, frame: Frame, raw: Any, result: Any, path: Any) -> Any:
         if path is ABSENT:

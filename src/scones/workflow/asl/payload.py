@@ -75,10 +75,7 @@ class PathValue(Template):
         except PathNotFound as exc:
             shown = data if self.path.root is Root.INPUT else (
                 frame.context_object if self.path.root is Root.CONTEXT else None)
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The JSONPath '{self.path.text}' specified for the field "
-                f"'{self.field}' could not be found in the input '{to_compact_json(shown)}'") from exc
+            raise path_not_found(frame, self.path.text, self.field, shown) from exc
         except UndefinedVariable as exc:
             raise FailureError.of(
                 StatesError.RUNTIME,
@@ -97,10 +94,7 @@ class IntrinsicValue(Template):
         try:
             return self.call.eval(frame.scope(data), frame.execution.intrinsics)
         except PathNotFound as exc:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The JSONPath '{exc.path}' specified for the field '{self.field}' "
-                f"could not be found in the input '{to_compact_json(data)}'") from exc
+            raise path_not_found(frame, str(exc.path), self.field, data) from exc
         except UndefinedVariable as exc:
             raise FailureError.of(
                 StatesError.RUNTIME,
@@ -110,6 +104,13 @@ class IntrinsicValue(Template):
             failure = exc.failure
             raise FailureError.of(failure.error or StatesError.INTRINSIC_FAILURE.value,
                                   f"{frame.error_prefix()} {failure.cause}") from exc
+
+
+def path_not_found(frame: Frame, path: str, field: str, shown: Any) -> FailureError:
+    """States.Runtime for a JSONPath that selects nothing, worded as AWS words it."""
+    return FailureError.of(StatesError.RUNTIME, f"{frame.error_prefix()} The JSONPath '{path}' specified for the "
+                                                f"field '{field}' could not be found in the input "
+                                                f"'{to_compact_json(shown)}'")
 
 
 def compile_template(value: Any) -> Template:

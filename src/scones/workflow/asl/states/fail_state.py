@@ -12,6 +12,7 @@ from scones.workflow.asl.jsonata_eval import compile_jsonata_template
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.intrinsics import parse_intrinsic
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.payload import path_not_found
 from scones.workflow.asl.states.base import Outcome, State
 from scones.workflow.asl.variables import UndefinedVariable
 
@@ -37,10 +38,7 @@ class FailState(State):
             else:
                 value = parse_intrinsic(text).eval(frame.scope(raw), frame.execution.intrinsics)
         except PathNotFound as exc:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The JSONPath '{text}' specified for the field '{field}' could not be found "
-                f"in the input '{to_compact_json(raw)}'") from exc
+            raise path_not_found(frame, text, field, raw) from exc
         except UndefinedVariable as exc:
             raise FailureError.of(StatesError.RUNTIME,
                                   f"{frame.error_prefix()} The variable '{exc.name}' is not defined") from exc
