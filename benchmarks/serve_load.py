@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -115,14 +116,7 @@ def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float, 
     ``parallel`` single-threaded runs side by side on one session (how the server runs by default)."""
     import threading
 
-    import numpy as np
-
-    from scones.model_artifact import load_model
-    from scones.serve.images import prepare_image
-    from scones.serve.predictor import Predictor
-
-    predictor = Predictor(load_model(model), threads=1 if parallel > 1 else None)
-    pixels = np.stack([prepare_image(b, predictor.height, predictor.width) for b in bodies])
+    predictor, pixels = _raw_session(model, tuple(bodies), threads=1 if parallel > 1 else None)
     batches = [pixels[i:i + batch] for i in range(0, len(pixels) - batch + 1, batch)]
     predictor.predict(batches[0])
     done = [0] * parallel
@@ -143,6 +137,20 @@ def raw_throughput(model: str, bodies: list[bytes], batch: int, seconds: float, 
     label = raw_label(batch, parallel)
     RAW_CPU[label] = (time.process_time() - cpu) / sum(done)
     return sum(done) / (time.perf_counter() - start)
+
+
+@functools.cache
+def _raw_session(model: str, bodies: tuple[bytes, ...], threads: int | None) -> tuple[Any, Any]:
+    """One session per thread layout, and the decoded payloads, for the whole run: the sweep
+    measures seven configurations before and after every level."""
+    import numpy as np
+
+    from scones.model_artifact import load_model
+    from scones.serve.images import prepare_image
+    from scones.serve.predictor import Predictor
+
+    predictor = Predictor(load_model(model), threads=threads)
+    return predictor, np.stack([prepare_image(b, predictor.height, predictor.width) for b in bodies])
 
 
 def raw_label(batch: int, parallel: int) -> str:

@@ -74,3 +74,14 @@ def test_container_contract_port_from_sagemaker_env(tiny_model: Path, monkeypatc
         main(["serve"])
     (config,) = seen
     assert config.port == 9191 and config.model == str(tiny_model) and config.capture is None
+
+
+def test_cli_batching_defaults_are_the_endpoints() -> None:
+    # The CLI spells its defaults out so that 'scones serve --help' need not import the server;
+    # they must still be the ServeConfig defaults (measured in docs/serve.md).
+    from scones.cli.serve_cmd import serve
+    from scones.serve.config import ServeConfig
+
+    defaults = {p.name: p.default for p in serve.params}
+    assert defaults["max_batch_size"] == ServeConfig.max_batch_size
+    assert defaults["max_wait_ms"] == ServeConfig.max_wait_ms
