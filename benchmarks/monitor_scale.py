@@ -30,29 +30,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
+from _shared import CIFAR_FOLDER, REPO, test_pngs
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SCONES_SHARED_DATA", REPO.parent / "shared" / "data"))
 TARGET_S = 15.0
 TARGET_BYTES = 1024 ** 3
-
-
-def _images() -> list[bytes]:
-    folder = SHARED / "cifar100-bicycle-motorcycle" / "test"
-    if folder.is_dir():
-        return [p.read_bytes() for p in sorted(folder.glob("*.png"))]
-    import io
-
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    out = []
-    for _ in range(200):
-        buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
-        out.append(buf.getvalue())
-    return out
 
 
 def generate(root: Path, records: int) -> tuple[Path, Path, int]:
@@ -64,7 +45,7 @@ def generate(root: Path, records: int) -> tuple[Path, Path, int]:
 
     model = make_tiny_model()
     model_path = write_model_tarball(root / "model" / "model.tar.gz", model.onnx_bytes, model.spec)
-    images = _images()
+    images = test_pngs()
     probs = Classifier(model).predict([decode_image(b) for b in images])
     rng = random.Random(7)
     times = spread(records, datetime(2025, 10, 4, 8, 0, tzinfo=UTC), timedelta(hours=6))
@@ -143,7 +124,7 @@ def main() -> None:
               f"in {time.perf_counter() - t0:.1f} s")
         env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                "SCONES_HOME": str(root / "home"), "SCONES_PROGRESS": "false"}
-        data = SHARED / "cifar100-bicycle-motorcycle"
+        data = CIFAR_FOLDER
         if data.is_dir():
             subprocess.run([sys.executable, "-m", "scones", "monitor", "baseline", "--model", str(model_path),
                             "--data", str(data), "--out", str(root / "baseline")], env=env, check=True,

@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _shared import test_pngs  # noqa: E402  (benchmarks/ is on sys.path)
+
 TRAINED_MODEL = Path(".scones/store/scones/model/model.tar.gz")
 ENDPOINT = "bench-endpoint"
 
@@ -86,28 +88,6 @@ def pick_model(args: argparse.Namespace) -> tuple[str, str]:
 
     path = standin_model(args.standin_size, Settings.from_env().cache_dir / "benchmarks")
     return str(path), f"stand-in EfficientNet-Lite0 at {args.standin_size}px ({path})"
-
-
-def payloads(limit: int = 200) -> list[bytes]:
-    """Real CIFAR test PNGs when the shared data is at hand, else synthetic 32x32 PNGs."""
-    import os
-
-    root = Path(os.environ.get("SCONES_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    folder = root / "cifar100-bicycle-motorcycle" / "test"
-    if folder.is_dir():
-        return [p.read_bytes() for p in sorted(folder.glob("*.png"))[:limit]]
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    out = []
-    for _ in range(limit):
-        buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
-        out.append(buf.getvalue())
-    return out
 
 
 # -- raw ONNX Runtime ----------------------------------------------------------------
@@ -229,7 +209,7 @@ async def _drive(url: str, clients: int, seconds: float, bodies: list[bytes]) ->
 
 
 def client_main(url: str, clients: int, seconds: float) -> None:
-    bodies = payloads()
+    bodies = test_pngs()
     try:  # the lighter event loop, when installed (uvicorn[standard] brings it): less client CPU
         import uvloop
 
@@ -286,7 +266,7 @@ def main() -> None:
 
     args.max_batch_size = ServeConfig.max_batch_size  # the server's default, which running_endpoint uses
     model, described = pick_model(args)
-    bodies = payloads()
+    bodies = test_pngs()
     levels = [int(c) for c in args.clients.split(",")]
     print(f"model: {described}")
     import os

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from scones.data.stage import stage_dataset
 
+from _shared import SHARED_DATA
+
 TARGET_SECONDS = 2.0
 RUNS = 3
 
@@ -24,8 +26,7 @@ RUNS = 3
 def _archive() -> Path:
     if len(sys.argv) > 1:
         return Path(sys.argv[1])
-    shared = Path(os.environ.get("SCONES_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    return shared / "cifar-100-python-bicycle-motorcycle.tar.gz"
+    return SHARED_DATA / "cifar-100-python-bicycle-motorcycle.tar.gz"
 
 
 def _best(archive: Path, workers: int, root: Path) -> tuple[float, list[float], int]:

@@ -21,11 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# ../shared/data beside the project (or beside the worktrees' folder), or SCONES_SHARED_DATA.
-SHARED = next((p for p in (Path(os.environ.get("SCONES_SHARED_DATA", ROOT.parent / "shared" / "data")),
-                           ROOT.parent.parent / "shared" / "data") if p.is_dir()), ROOT.parent / "shared" / "data")
-DATA = SHARED / "cifar100-bicycle-motorcycle"
+from _shared import CIFAR_FOLDER as DATA
 CLASSES = ["bicycle", "motorcycle"]
 
 

@@ -32,9 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SCONES_SHARED_DATA", REPO.parent / "shared" / "data"))
-TEST_SET = SHARED / "cifar100-bicycle-motorcycle"
+from _shared import CIFAR_FOLDER as TEST_SET
 
 
 def stage_test_set(store_root: Path, bucket: str) -> list[str]:
