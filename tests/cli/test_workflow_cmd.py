@@ -46,18 +46,59 @@ def test_failed_execution_still_exits_zero(tmp_path: Path, capsys: pytest.Captur
                                                          "cause": "because", "executionArn": None}
 
 
+DEEP = "[" * 5000 + "]" * 5000
+
+
 @pytest.mark.parametrize(("definition", "input_text"), [
     ('{"StartAt": "A", "States": {}}', "{}"),
     ("not json", "{}"),
     (json.dumps(PASS), "{broken"),
     (json.dumps(PASS), "@/nonexistent/input.json"),
-])
+    (DEEP, "{}"),
+    (json.dumps(PASS), DEEP),
+    (json.dumps(PASS), '{"a": ' + "[" * 401 + "]" * 401 + "}"),
+    (json.dumps(PASS), '{"a": 1e400}'),
+    (json.dumps(PASS), '{"a": NaN}'),
+    (json.dumps(PASS), '{"a": -Infinity}'),
+    ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": NaN, "End": true}}}', "{}"),
+    (json.dumps(PASS), "@" + "bad-utf8"),
+], ids=["no-states", "not-json", "bad-input", "missing-input-file", "deep-definition", "deep-input",
+        "input-past-nesting-limit", "out-of-range-number", "nan", "infinity", "nan-in-definition", "invalid-utf8"])
 def test_unusable_definition_or_input_exits_non_zero_without_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], definition: str, input_text: str) -> None:
+    (tmp_path / "bad-utf8").write_bytes(b'{"s3_key": "\xff"}')
+    if input_text == "@bad-utf8":
+        input_text = "@" + str(tmp_path / "bad-utf8")
     code, out, err = invoke(["workflow", "run", "--definition", write(tmp_path, "d.json", definition),
                              "--input", input_text, "--json"], capsys)
     assert code != 0 and out == ""
     assert err.startswith("Error: ") and "Traceback" not in err
+
+
+def test_validate_and_run_agree_on_json_the_interpreter_cannot_take(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A definition nested deeper than the interpreter's limit, or holding NaN, is invalid JSON to both."""
+    deep_result = "[" * 401 + "]" * 401
+    for text in ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": ' + deep_result + ', "End": true}}}',
+                 '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": NaN, "End": true}}}'):
+        path = write(tmp_path, "d.json", text)
+        code, out, _ = invoke(["workflow", "validate", "--definition", path, "--json"], capsys)
+        assert code == 1 and json.loads(out)[0]["code"] == "INVALID_JSON_DESCRIPTION"
+        code, out, err = invoke(["workflow", "run", "--definition", path, "--json"], capsys)
+        assert code != 0 and out == "" and err.startswith("Error: ") and "Traceback" not in err
+        assert "nested more than 400 levels" in err or "NaN is not a JSON number" in err
+
+
+def test_scones_and_plain_definitions_read_input_alike(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One input parser: the Scones machine and a plain definition give the same error and exit code."""
+    (tmp_path / "bad.json").write_bytes(b'{"s3_key": "\xff"}')
+    results = []
+    for definition in ("scones", write(tmp_path, "p.json", PASS)):
+        for input_text in ("@" + str(tmp_path / "missing.json"), "@" + str(tmp_path / "bad.json"), '{"a": NaN}'):
+            code, out, err = invoke(["workflow", "run", "--definition", definition, "--input", input_text], capsys)
+            assert out == "" and err.startswith("Error: ") and "Traceback" not in err
+            results.append((code, err.splitlines()[0]))
+    assert results[:3] == results[3:]
 
 
 def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,6 +124,18 @@ def test_history_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
                                                               "PassStateExited", "ExecutionSucceeded"]
     code, _, err = invoke(["workflow", "history", "nope"], capsys)
     assert code != 0 and "No execution named 'nope'" in err
+
+
+@pytest.mark.parametrize("content", ['{"trunc', "[1]", "{}", '{"execution": {"status": "NOPE"}}'])
+def test_history_of_a_damaged_record_is_an_error_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], scones_home: Path, content: str) -> None:
+    invoke(["workflow", "run", "--definition", write(tmp_path, "m.json", PASS), "--name", "broken"], capsys)
+    records = list(scones_home.rglob("broken.json"))
+    assert len(records) == 1
+    records[0].write_text(content, encoding="utf-8")
+    code, out, err = invoke(["workflow", "history", "broken"], capsys)
+    assert code == 1 and out == ""
+    assert err.startswith("Error: The saved execution 'broken'") and "is damaged" in err and "Traceback" not in err
 
 
 def test_run_does_not_import_heavy_libraries(tmp_path: Path) -> None:

@@ -108,6 +108,16 @@ def test_bytes_result_is_marshal_error(runtime: LocalLambdaRuntime) -> None:
                               "errorType": "Runtime.MarshalError"}
 
 
+@pytest.mark.parametrize("result", [float("nan"), {"p": [float("inf")]}])
+def test_non_json_numbers_are_a_marshal_error(result: Any) -> None:
+    """NaN and Infinity are not JSON: the state machine could not read them, so the invoke fails."""
+    with LocalLambdaRuntime([FunctionConfig("nan", lambda event, context: result)]) as rt:
+        answer = rt.invoke("nan", {})
+    assert answer.function_error == "Unhandled"
+    assert answer.payload == {"errorMessage": "Unable to marshal response: Out of range float values are not JSON "
+                                              "compliant", "errorType": "Runtime.MarshalError"}
+
+
 def test_timeout_enforced(runtime: LocalLambdaRuntime) -> None:
     result = runtime.invoke("sleepy", {"seconds": 3})
     assert result.function_error == "Unhandled"

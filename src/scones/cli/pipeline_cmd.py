@@ -53,17 +53,10 @@ def make_options(definition: str | Path | None = None, **kwargs: Any) -> Any:
 
 
 def parse_input(text: str) -> Any:
-    """``--input`` as JSON text or ``@file``."""
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(f"Cannot read the input file {text[1:]}: {exc.strerror}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--input is not valid JSON: {exc}",
-                         hint='e.g. --input \'{"s3_bucket": "scones", "s3_key": "dataset/test/x.png"}\'') from exc
+    """``--input`` as JSON text or ``@file`` (one parser for every workflow command)."""
+    from scones.workflow.runs import parse_input as parse
+
+    return parse(text)
 
 
 def resolve_prefix(app: AppContext, prefix: str) -> str:

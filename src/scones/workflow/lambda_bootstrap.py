@@ -98,10 +98,11 @@ def timeout_error(request_id: str, timeout_seconds: float) -> dict[str, Any]:
 
 
 def marshal(result: Any) -> tuple[str, bool]:
-    """The response text, as ``json.dumps`` gives it, or the runtime's marshal/size error."""
+    """The response text, as ``json.dumps`` gives it, or the runtime's marshal/size error.
+    NaN and Infinity are marshal errors: they are not JSON, and the state machine could not read them."""
     try:
-        text = json.dumps(result)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         return json.dumps(runtime_error("Runtime.MarshalError", f"Unable to marshal response: {exc}")), True
     size = payload_size(text)
     if size > MAX_PAYLOAD_BYTES:

@@ -7,7 +7,6 @@ The CLI only parses and prints; everything it does is callable from here
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -44,11 +43,12 @@ def parse_input(text: str) -> Any:
             raise InputError(f"Cannot read the input file {file}: {exc}",
                              hint="pass --input '{...}' or --input @path/to/input.json") from exc
         source = str(file)
+    from scones.workflow.asl.jsontext import JsonTextError, parse_json
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"The execution input in {source} is not valid JSON: {exc.msg} "
-                         f"(line {exc.lineno}, column {exc.colno})",
+        return parse_json(text)
+    except JsonTextError as exc:
+        raise InputError(f"The execution input in {source} is not valid JSON: {exc}",
                          hint="the input must be a JSON value, e.g. '{\"s3_key\": \"test/x.png\"}'") from exc
 
 
@@ -60,8 +60,10 @@ def may_call_lambda(path: str | Path) -> bool:
     pipeline (which it needs only for definitions that call the Scones functions).
     Unreadable or invalid files answer True: the full check then reports the problem.
     """
+    from scones.workflow.asl.jsontext import parse_json
+
     try:
-        doc = json.loads(read_definition(path))
+        doc = parse_json(read_definition(path))
     except (WorkflowError, ValueError):
         return True
     stack = [doc]

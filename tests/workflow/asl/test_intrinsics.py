@@ -69,9 +69,13 @@ def test_uuid_is_a_v4_uuid() -> None:
     "States.Format('{} {}', 1)",
     "States.Hash('x', 'SHA-3')",
     "States.StringToJson('{not json')",
+    "States.StringToJson('NaN')",
+    "States.StringToJson('[1e400]')",
+    "States.StringToJson($.deep)",
 ])
 def test_bad_arguments_fail_with_intrinsic_failure(expression: str) -> None:
-    execution = run(one_state({"Type": "Pass", "Parameters": {"r.$": expression}}), {"a": [1], "o": {}})
+    execution = run(one_state({"Type": "Pass", "Parameters": {"r.$": expression}}),
+                    {"a": [1], "o": {}, "deep": "[" * 3000 + "]" * 3000})
     assert execution.status.value == "FAILED"
     assert execution.error == StatesError.INTRINSIC_FAILURE.value
     assert "An error occurred while executing the state 'S'" in (execution.cause or "")

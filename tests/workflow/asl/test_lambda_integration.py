@@ -48,6 +48,15 @@ def test_unserialisable_return_is_a_marshal_error() -> None:
     assert result.payload["errorType"] == "Runtime.MarshalError"
 
 
+def test_nan_or_too_deep_return_is_a_marshal_error() -> None:
+    deep: list[object] = []
+    for _ in range(2000):
+        deep = [deep]
+    for value in (float("nan"), {"x": float("-inf")}, deep):
+        result = CallableLambdaInvoker({"b": lambda e, c, v=value: v}).invoke("b", {})
+        assert result.function_error == "Unhandled" and result.payload["errorType"] == "Runtime.MarshalError"
+
+
 def test_optimised_integration_returns_awss_result_object() -> None:
     definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": INVOKE, "End": True,
                                                    "Parameters": {"FunctionName": FN_ARN + ":$LATEST",

@@ -16,7 +16,7 @@ from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.context import ExecutionContext, Frame
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
-from scones.workflow.asl.jsontext import to_compact_json, within_payload_limit
+from scones.workflow.asl.jsontext import parse_json, to_compact_json, within_payload_limit
 from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
 from scones.workflow.asl.program import ExecutionAborted, ExecutionTimedOut, StateMachine
@@ -101,9 +101,9 @@ class Execution:
         status = ExecutionStatus(d["status"])
         return cls(
             name=d["name"], execution_arn=d["executionArn"], state_machine_arn=d["stateMachineArn"], status=status,
-            input=json.loads(d["input"]), start_time=_parse_iso(d["startDate"]),
+            input=parse_json(d["input"]), start_time=_parse_iso(d["startDate"]),
             stop_time=_parse_iso(d["stopDate"]) if "stopDate" in d else None,
-            output=json.loads(d["output"]) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
+            output=parse_json(d["output"]) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
             _events=doc.get("events", []),
         )
 
@@ -264,7 +264,13 @@ def load_execution(store: Store, name_or_arn: str) -> Execution:
     except NotFoundError as exc:
         raise NotFoundError(f"No execution named {name!r} in {store.uri}",
                             hint="run 'scones workflow run ... --name NAME' first, or check SCONES_HOME") from exc
-    return Execution.from_json(json.loads(text))
+    try:
+        return Execution.from_json(parse_json(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        from scones.errors import StoreError
+
+        raise StoreError(f"The saved execution {name!r} in {store.uri} is damaged ({type(exc).__name__}: {exc})",
+                         hint=f"delete {store.uri_for(execution_key(name))} or run the execution again") from exc
 
 
 def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import random
 import re
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from scones.workflow.asl.errors import FailureError, StatesError
-from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.jsontext import JsonTextError, parse_json, to_compact_json
 from scones.workflow.asl.paths import JsonPath, PathScope, PathSyntaxError, resolve
 
 MAX_NESTING: Final = 10
@@ -317,8 +316,8 @@ def _string_to_json(call: FunctionCall, args: list[Any], ctx: IntrinsicContext) 
     if text.strip() == "":
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return parse_json(text)
+    except JsonTextError as exc:
         raise _fail(call, f"'{text}' is not valid JSON") from exc
 
 

@@ -69,3 +69,61 @@ def json_type_name(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+#: Deepest nesting of arrays and objects accepted in JSON text read from outside (definitions,
+#: inputs, intrinsic arguments, histories). Python's parser and the interpreter recurse per
+#: level; beyond this they would hit the interpreter's recursion limit instead of answering.
+MAX_NESTING: Final = 400
+
+
+class JsonTextError(ValueError):
+    """JSON text that is malformed, or valid but outside what Step Functions accepts."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonTextError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JsonTextError(f"the number {text[:40]} is out of range for a double")
+    return value
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` without Python's extensions: NaN, Infinity and numbers beyond a double are
+    errors (Python would accept them and fail later, when writing them back as JSON), and so is
+    nesting deeper than ``MAX_NESTING``. Every failure is a ``JsonTextError`` with a one-line reason."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise JsonTextError(f"arrays and objects are nested more than {MAX_NESTING} levels deep") from exc
+    except JsonTextError:
+        raise
+    except ValueError as exc:  # e.g. an integer literal longer than Python's 4300-digit limit
+        raise JsonTextError(str(exc)) from exc
+    if nesting_depth(value) > MAX_NESTING:
+        raise JsonTextError(f"arrays and objects are nested more than {MAX_NESTING} levels deep")
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays/objects deep a JSON value goes (a scalar is 0); iterative, so any depth is safe."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children)
+    return deepest

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from scones.workflow.asl.jsontext import parse_json
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS: Final = 3
@@ -167,8 +169,8 @@ class CallableLambdaInvoker:
             return LambdaInvokeResult(payload=error_object(exc, request_id), function_error="Unhandled",
                                       request_id=request_id)
         try:
-            returned = json.loads(json.dumps(result))
-        except (TypeError, ValueError) as exc:
+            returned = parse_json(json.dumps(result, allow_nan=False))
+        except (TypeError, ValueError, RecursionError) as exc:
             return LambdaInvokeResult(
                 payload={"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
                          "requestId": request_id, "stackTrace": []},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from scones.workflow.asl.jsontext import JsonTextError, parse_json
 from typing import Any
 
 from scones.workflow.asl.dataflow import QueryLanguage
@@ -26,11 +26,9 @@ def load_definition(definition: dict[str, Any] | str | bytes) -> dict[str, Any]:
     if isinstance(definition, dict):
         return definition
     try:
-        doc = json.loads(definition)
-    except json.JSONDecodeError as exc:
-        raise DefinitionError([ValidationError("INVALID_JSON_DESCRIPTION",
-                                               f"Invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                                               "")]) from exc
+        doc = parse_json(definition)
+    except JsonTextError as exc:
+        raise DefinitionError([ValidationError("INVALID_JSON_DESCRIPTION", f"Invalid JSON: {exc}", "")]) from exc
     if not isinstance(doc, dict):
         raise DefinitionError([ValidationError("SCHEMA_VALIDATION_FAILED",
                                                "A state machine definition must be a JSON object", "")])
