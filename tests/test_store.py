@@ -60,6 +60,17 @@ def test_missing_object_is_not_found(store: Store, tmp_path: Path) -> None:
     assert not (tmp_path / "out.bin").exists()
 
 
+def test_local_get_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    """A FIFO would block the reader in open() forever; a folder or an over-long key is simply no object."""
+    store = LocalStore(tmp_path)
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder").mkdir()
+    for key, reason in (("pipe.png", "is not a regular file"), ("folder", "is not a regular file"),
+                        ("k" * 300, "too long")):
+        with pytest.raises(NotFoundError, match=reason):
+            store.get_bytes(key)
+
+
 def test_get_text_refuses_binary(store: Store) -> None:
     store.put_bytes("bin", b"\xff\xfe\x00")
     with pytest.raises(StoreError, match="not UTF-8"):

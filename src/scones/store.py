@@ -13,9 +13,11 @@ layout, so that ``aws s3 sync`` between the two is a plain copy.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -265,11 +267,22 @@ class LocalStore(Store):
     def _get_bytes(self, key: str) -> bytes:
         path = self._path(key)
         try:
-            return path.read_bytes()
+            # Non-blocking open: a FIFO or device under the store must not hang the reader.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFoundError(f"No object {self.uri_for(key)}") from exc
         except PermissionError as exc:
             raise StoreError(f"Cannot read {path}: permission denied") from exc
+        except OSError as exc:  # e.g. a key longer than this file system's names (S3 allows 1024 bytes)
+            if exc.errno == errno.ENAMETOOLONG:
+                raise NotFoundError(f"No object {self.uri_for(key)} (the key is too long for a local file)") from exc
+            raise StoreError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise NotFoundError(f"No object {self.uri_for(key)} ({path} is not a regular file)")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
 
     def _put_file(self, key: str, path: Path) -> None:
         dest = self._path(key)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,22 @@ def test_request_fields_must_be_strings(fields: dict[str, Any]) -> None:
         ImageRequest.from_event(fields)
 
 
+@pytest.mark.parametrize("value, shown", [
+    ("", "got an empty string"), (7, "got a JSON number"), (["a.png"], "got a JSON array"), (None, "got null"),
+    (True, "got a JSON boolean"),
+])
+def test_bad_request_fields_are_described_in_json_terms(value: Any, shown: str) -> None:
+    with pytest.raises(InvalidEvent, match=f"field 's3_key' must be a non-empty string, {shown}$"):
+        ImageRequest.from_event({"s3_bucket": "scones", "s3_key": value})
+
+
+def test_event_nested_past_the_parser_limit_is_an_invalid_event() -> None:
+    """A JSON string envelope nested deeper than json can parse is 'missing the fields', not a RecursionError."""
+    for event in ("[" * 5000, {"body": "[" * 5000}):
+        with pytest.raises(InvalidEvent, match="missing the field 's3_bucket'"):
+            ImageRequest.from_event(event)
+
+
 def invoke_result_envelope(image_b64: str) -> dict[str, Any]:
     """What a Step Functions ``lambda:invoke`` task hands the next state without a ResultSelector:
     the Invoke API's result with the function's dict output as ``Payload``."""
@@ -135,11 +152,16 @@ def test_body_round_trips_as_plain_json() -> None:
     ({"image_data": 12, "inferences": [1.0]}, "non-empty base64 string"),
     ({"image_data": "aGk=", "inferences": "oops"}, "not a JSON list"),
     ({"image_data": "aGk=", "inferences": {"a": 1}}, "list of numbers"),
-    ({"image_data": "aGk=", "inferences": [0.5, "x"]}, "finite numbers"),
-    ({"image_data": "aGk=", "inferences": [True, 0.1]}, "finite numbers"),
+    ({"image_data": "aGk=", "inferences": [0.5, "x"]}, "probabilities"),
+    ({"image_data": "aGk=", "inferences": [True, 0.1]}, "probabilities"),
+    ({"image_data": "aGk=", "inferences": [5.0]}, r"probabilities \(numbers from 0 to 1\), found 5.0"),
+    ({"image_data": "aGk=", "inferences": [-1.0, 0.2]}, "found -1.0"),
+    ({"image_data": "aGk=", "inferences": [float("nan")]}, "found nan"),
+    ({"image_data": "aGk=", "inferences": "[" * 5000}, "not a JSON list"),
     ({"image_data": "aGk=", "inferences": []}, "is empty"),
     ({"image_data": "aGk="}, "missing the field 'inferences'"),
-], ids=["bytes-repr", "int-image", "bad-string", "dict", "mixed", "bool", "empty", "absent"])
+], ids=["bytes-repr", "int-image", "bad-string", "dict", "mixed", "bool", "above-one", "negative", "nan",
+        "nested-too-deep", "empty", "absent"])
 def test_bad_bodies(fields: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidEvent, match=match):
         ImageBody.from_event({"body": fields}, need_inferences=True)
@@ -192,6 +214,22 @@ def test_read_object_follows_links_only_inside_the_store(tmp_path: Path, monkeyp
         read_object("scones", "dataset/folder.png", no_s3)
     with pytest.raises(ObjectNotFound):
         read_object("scones", "dataset/real.png/below", no_s3)
+
+
+def test_read_object_refuses_fifos_and_over_long_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FIFO under the store would block the function in open() forever (no timeout can interrupt
+    it in-process); a key longer than a file name allows cannot exist locally."""
+    (tmp_path / "scones" / "dataset").mkdir(parents=True)
+    os.mkfifo(tmp_path / "scones" / "dataset" / "pipe.png")
+    monkeypatch.setenv("SCONES_LOCAL_STORE_ROOT", str(tmp_path))
+
+    def no_s3() -> Any:
+        raise AssertionError("S3 must not be used locally")
+
+    with pytest.raises(ObjectNotFound, match="dataset/pipe.png"):
+        read_object("scones", "dataset/pipe.png", no_s3)
+    with pytest.raises(ObjectNotFound, match="too long"):
+        read_object("scones", "dataset/" + "k" * 300 + ".png", no_s3)
 
 
 def test_read_object_uses_s3_without_local_root(monkeypatch: pytest.MonkeyPatch) -> None:

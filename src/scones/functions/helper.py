@@ -22,8 +22,8 @@ import errno
 import functools
 import json
 import logging
-import math
 import os
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -77,7 +77,7 @@ def _candidates(event: Any, depth: int = 0) -> Iterator[Mapping[str, Any]]:
     if isinstance(event, (str, bytes)):
         try:
             event = json.loads(event)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
             return
     if not isinstance(event, Mapping):
         return
@@ -91,7 +91,13 @@ def _describe(event: Any) -> str:
     if isinstance(event, Mapping):
         keys = ", ".join(repr(k) for k in list(event)[:10]) or "none"
         return f"an object with keys {keys}"
-    return f"a JSON {type(event).__name__}"
+    if isinstance(event, str):
+        return f"the string {event[:80]!r}" if event else "an empty string"
+    if event is None:
+        return "null"
+    kind = ("boolean" if isinstance(event, bool) else "number" if isinstance(event, (int, float))
+            else "array" if isinstance(event, (list, tuple)) else type(event).__name__)
+    return f"a JSON {kind}"
 
 
 def find_fields(event: Any, required: Sequence[str]) -> Mapping[str, Any]:
@@ -127,14 +133,14 @@ def _inferences_field(fields: Mapping[str, Any]) -> tuple[float, ...]:
         # classifyImage of the classic project returned the endpoint's body as a string.
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidEvent(f"field 'inferences' is a string that is not a JSON list: {value[:80]!r}") from exc
     if not isinstance(value, list):
         raise InvalidEvent(f"field 'inferences' must be a list of numbers, got {_describe(value)}")
     out = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
-            raise InvalidEvent(f"field 'inferences' must hold finite numbers only, found {item!r}")
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0.0 <= item <= 1.0:
+            raise InvalidEvent(f"field 'inferences' must hold probabilities (numbers from 0 to 1), found {item!r}")
         out.append(float(item))
     return tuple(out)
 
@@ -238,7 +244,7 @@ def parse_probabilities(raw: bytes) -> list[float]:
     """The endpoint's answer, a JSON array of per-class probabilities, as floats."""
     try:
         value = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"endpoint answered with something that is not JSON: {raw[:80]!r}") from exc
     if (not isinstance(value, list) or not value
             or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in value)):
@@ -293,14 +299,20 @@ def _read_local(root: str, bucket: str, key: str) -> bytes:
     real_root = _real_root(root)
     folder, _, name = key.rpartition("/")
     path = os.path.join(_real_folder(real_root, bucket, folder), name)
+    # Non-blocking open: a FIFO or device named by the key must not hang the function.
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
-        fd = os.open(_local_path(root, bucket, key), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(_local_path(root, bucket, key), flags)
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "not a regular file", path)
+        os.set_blocking(fd, True)
+        size = info.st_size
         data = os.read(fd, size + 1)
         if len(data) <= size:  # a regular file reads whole: this was all of it
             return data
@@ -323,6 +335,11 @@ def read_object(bucket: str, key: str, s3_client: Callable[[], Any]) -> bytes:
             return _read_local(root, bucket, key)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFound(f"no object s3://{bucket}/{key} in the local store {root}") from exc
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            raise ObjectNotFound(f"no object s3://{bucket}/{key} in the local store {root} "
+                                 "(the key is too long for a local file name)") from exc
     client = s3_client()
     try:
         return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
