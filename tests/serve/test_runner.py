@@ -37,11 +37,18 @@ def test_running_endpoint_serves_and_flushes_capture_on_exit(tiny_model: Path, t
     assert sorted(r.inference_id or "" for r in _captured(dest)) == ["n0", "n1", "n2"]
 
 
-def test_a_bad_model_fails_with_the_server_output(tmp_path: Path) -> None:
-    with pytest.raises(EndpointStartError, match="No object .*missing/model.tar.gz") as info:
+def test_a_bad_model_fails_with_the_servers_own_error(tmp_path: Path) -> None:
+    """One message, the server's: not the child's whole log with an 'Error:' line inside another."""
+    with pytest.raises(EndpointStartError) as info:
         with running_endpoint(str(tmp_path / "missing" / "model.tar.gz")):
             pass  # pragma: no cover - never reached
-    assert "exit code" in str(info.value)
+    assert info.value.message.startswith("The endpoint could not start: No object ")
+    assert "missing/model.tar.gz" in info.value.message and "\n" not in info.value.message
+    with pytest.raises(EndpointStartError) as info:
+        with running_endpoint(str(tmp_path / "nowhere")):
+            pass  # pragma: no cover - never reached
+    assert info.value.message == f"The endpoint could not start: No model at {tmp_path / 'nowhere'}"
+    assert info.value.hint and "scones train" in info.value.hint  # the server's hint, passed on
 
 
 @pytest.mark.slow

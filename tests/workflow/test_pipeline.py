@@ -237,3 +237,35 @@ def test_history_write_failure_is_reported_not_swallowed(staged: Staged, endpoin
     writer.submit(execution)
     with pytest.raises(WorkflowError, match="Could not keep an execution history"):
         writer.close()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("127.0.0.1:8080", "is not an http"),
+    ("notaurl", "is not an http"),
+    ("http://", "is not an http"),
+    ("http://127.0.0.1:99999", "is not a valid URL"),
+    ("ftp://127.0.0.1:21", "is not an http"),
+])
+def test_endpoint_url_must_be_an_http_url(url: str, message: str) -> None:
+    from scones.errors import UsageError
+    from scones.workflow.pipeline import check_endpoint_reachable
+
+    with pytest.raises(UsageError, match=message):
+        check_endpoint_reachable(url)
+
+
+def test_endpoint_url_with_nothing_listening_fails_before_any_execution() -> None:
+    import socket
+
+    from scones.errors import WorkflowError
+    from scones.workflow.pipeline import check_endpoint_reachable
+
+    with socket.socket() as sock:  # a port that was free a moment ago and has no listener
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(WorkflowError, match=rf"No endpoint answers at http://127.0.0.1:{port} \(Connection refused\)"):
+        check_endpoint_reachable(f"http://127.0.0.1:{port}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        check_endpoint_reachable(f"http://127.0.0.1:{sock.getsockname()[1]}")

@@ -42,7 +42,7 @@ def test_run_batch_text_and_empty_prefix(staged: Staged, endpoint: str) -> None:
     result = invoke(run_batch, ["--endpoint-url", endpoint, "--endpoint-name", ENDPOINT_NAME, "--threshold", "1.0"])
     assert result.exception is None, result.output
     assert f"failed, low confidence: {len(staged.keys)}" in result.output
-    assert "accuracy (accepted):   n/a" in result.output
+    assert "accuracy (accepted):   n/a (no image was accepted)" in result.output
     missing = invoke(run_batch, ["--endpoint-url", endpoint, "--prefix", "nothing/"])
     assert isinstance(missing.exception, NotFoundError)
 

@@ -73,6 +73,16 @@ def _tail(path: Path, limit: int = 4000) -> str:
     return text[-limit:].strip()
 
 
+def _user_error(log: str) -> tuple[str, str | None] | None:
+    """The ``Error: ...`` line (and its ``hint:``) that ``scones serve`` printed before exiting, if any."""
+    lines = log.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Error: "):
+            hint = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return lines[i].removeprefix("Error: "), hint.removeprefix("hint: ") if hint.startswith("hint: ") else None
+    return None
+
+
 #: Loopback only: never route the health check through an HTTP proxy from the environment.
 _NO_PROXY_OPENER: Final = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -127,8 +137,11 @@ def _wait_ready(proc: sp.Popen[bytes], ready: Path, log_path: Path, timeout: flo
     url: str | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise EndpointStartError(f"The endpoint exited during start-up (exit code {proc.returncode}):\n"
-                                     f"{_tail(log_path)}")
+            log = _tail(log_path)
+            refusal = _user_error(log)
+            if refusal is not None:  # the child's own "Error: ... / hint: ..." says it best
+                raise EndpointStartError(f"The endpoint could not start: {refusal[0]}", hint=refusal[1])
+            raise EndpointStartError(f"The endpoint exited during start-up (exit code {proc.returncode}):\n{log}")
         if url is None and ready.exists():
             url = f"http://127.0.0.1:{json.loads(ready.read_text())['port']}"
         if url is not None and _ping(url):

@@ -56,17 +56,24 @@ class Outcome(str, Enum):
 
 def load_definition(name_or_path: str | Path = DEFAULT_DEFINITION) -> dict[str, Any]:
     """A shipped definition by name (``scones``, ``scones-batch``) or any ASL file by path."""
+    from scones.workflow.asl.jsontext import JsonTextError, parse_json
+
     path = Path(name_or_path)
-    shipped = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
-    # A bare name (``scones``, ``scones-batch``, ``scones.jsonata``) is a shipped definition.
-    if not path.suffix or (len(path.parts) == 1 and not path.exists() and shipped.is_file()):
-        path = shipped
+    # A bare name (``scones``, ``scones-batch``, ``scones.jsonata``) that is not a file here is a shipped definition.
+    if len(path.parts) == 1 and not path.exists():
+        shipped = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
+        if shipped.is_file() or not path.suffix:
+            path = shipped
+    hint = "give a path to an .asl.json file, or 'scones' / 'scones-batch' / 'scones.jsonata'"
     try:
-        definition = json.loads(path.read_text("utf-8"))
+        definition = parse_json(path.read_text("utf-8"))
     except FileNotFoundError as exc:
-        raise NotFoundError(f"No state machine definition at {path}",
-                            hint="give a path to an .asl.json file, or 'scones' / 'scones-batch' / 'scones.jsonata'") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotFoundError(f"No state machine definition at {path}", hint=hint) from exc
+    except IsADirectoryError as exc:
+        raise WorkflowError(f"{path} is a folder, not a state machine definition", hint=hint) from exc
+    except OSError as exc:
+        raise WorkflowError(f"Cannot read the definition {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, JsonTextError) as exc:
         raise WorkflowError(f"{path} is not a JSON state machine definition: {exc}") from exc
     if not isinstance(definition, dict):
         raise WorkflowError(f"{path} holds no JSON object")
@@ -178,7 +185,8 @@ class BatchSummary:
             f"executions per second: {self.executions_per_second:.1f} ({self.seconds:.2f} s)",
         ]
         if self.accuracy is None:
-            lines.append("accuracy (accepted):   n/a (no labels for the accepted images)")
+            why = "no image was accepted" if not self.accepted else "no labels for the accepted images"
+            lines.append(f"accuracy (accepted):   n/a ({why})")
         else:
             lines.append(f"accuracy (accepted):   {self.accuracy:.4f} ({self.correct}/{self.labelled})")
         pct = latency_percentiles(self.latencies)
@@ -473,7 +481,9 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
         notifiers.append(WebhookNotifier(options.webhook))
     with contextlib.ExitStack() as stack:
         endpoint_url = options.endpoint_url
-        if not endpoint_url:
+        if endpoint_url:
+            check_endpoint_reachable(endpoint_url)
+        else:
             endpoint_url = stack.enter_context(_endpoint_on_demand(settings, bucket_store, options))
         functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
                                      endpoint_name=options.endpoint_name, threshold=options.threshold,
@@ -487,6 +497,29 @@ def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOption
             history_store=bucket_store.child(EXECUTIONS_PREFIX) if options.keep_history else None,
             notifier=FanOutNotifier(notifiers), state_machine=stem or DEFAULT_DEFINITION))
         yield pipeline
+
+
+def check_endpoint_reachable(endpoint_url: str, *, timeout: float = 3.0) -> None:
+    """Fail before the first execution when ``--endpoint-url`` is malformed or nothing listens there;
+    otherwise every execution would fail inside classifyImage with the same connection error."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from scones.errors import UsageError
+
+    hint = "pass the URL of a running endpoint, e.g. --endpoint-url http://127.0.0.1:8080 ('scones serve')"
+    try:
+        parts = urlsplit(endpoint_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UsageError(f"--endpoint-url {endpoint_url!r} is not a valid URL: {exc}", hint=hint) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--endpoint-url {endpoint_url!r} is not an http(s)://host[:port] URL", hint=hint)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise WorkflowError(f"No endpoint answers at {endpoint_url} ({reason})", hint=hint) from exc
 
 
 @contextlib.contextmanager
