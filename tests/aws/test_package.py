@@ -27,3 +27,29 @@ def test_zip_holds_handler_and_helper_only(info) -> None:  # type: ignore[no-unt
 def test_unknown_function() -> None:
     with pytest.raises(WorkflowError, match="classifyImage"):
         function_info("classify")
+
+
+def test_write_function_zips_writes_every_zip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from scones.aws.package import write_function_zips
+
+    names = [info.name for info in SCONES_FUNCTIONS]
+    written = write_function_zips(tmp_path / "out", names)
+    assert sorted(p.name for p in written) == sorted(f"{n}.zip" for n in names)
+    for path, size in written.items():
+        assert path.read_bytes() == build_function_zip(path.stem) and path.stat().st_size == size
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)  # no temporaries
+
+
+def test_write_function_zips_is_all_or_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A zip that cannot be written (here a folder in its place) fails before any other zip is written."""
+    from scones.aws.package import write_function_zips
+    from scones.errors import StoreError
+
+    names = [info.name for info in SCONES_FUNCTIONS]
+    (tmp_path / f"{names[-1]}.zip").mkdir()
+    with pytest.raises(StoreError, match="exists and is not a file"):
+        write_function_zips(tmp_path, names)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{names[-1]}.zip"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="Cannot write the function zips to .*file/sub: Not a directory"):
+        write_function_zips(tmp_path / "file" / "sub", names)

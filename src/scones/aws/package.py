@@ -46,3 +46,37 @@ def build_zip(members: dict[str, bytes]) -> bytes:
 def build_function_zip(name: str) -> bytes:
     """The deployment zip of one Scones function (``classifyImage`` or ``classify_image``)."""
     return build_zip(function_zip_members(name))
+
+
+def write_function_zips(folder: Path, names: tuple[str, ...] | list[str]) -> dict[Path, int]:
+    """Build every named function's zip and write them into ``folder``, all or none: each is checked,
+    then written under a temporary name, and only when every write succeeded are they renamed.
+    Returns each written path with its size."""
+    import os
+    import tempfile
+
+    from scones.errors import StoreError
+
+    zips = {folder / f"{name}.zip": build_function_zip(name) for name in names}
+    hint = "choose a writable --out folder"
+    staged: dict[Path, str] = {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in zips:
+            if path.exists() and not path.is_file():
+                raise StoreError(f"Cannot write {path}: it exists and is not a file", hint=hint)
+        for path, data in zips.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+            staged[path] = tmp
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o644)
+        for path, tmp in staged.items():
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"Cannot write the function zips to {folder}: {exc.strerror or exc}", hint=hint) from exc
+    finally:
+        for tmp in staged.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return {path: len(data) for path, data in zips.items()}

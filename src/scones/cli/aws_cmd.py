@@ -48,16 +48,12 @@ def package() -> None:
 @pass_app
 def package_functions(app: AppContext, out_dir: Path | None) -> None:
     """Zip each Lambda function with only what it needs (one zip per function)."""
-    from scones.aws.package import build_function_zip
     from scones.aws.naming import FUNCTIONS
-    from scones.store import atomic_write_bytes
+    from scones.aws.package import write_function_zips
 
-    target = out_dir or app.settings.home / "dist" / "functions"
-    for name in FUNCTIONS:
-        data = build_function_zip(name)
-        path = target / f"{name}.zip"
-        atomic_write_bytes(path, data)
-        click.echo(f"{path}  {len(data)} bytes")
+    written = write_function_zips(out_dir or app.settings.home / "dist" / "functions", list(FUNCTIONS))
+    for path, size in written.items():
+        click.echo(f"{path}  {size} bytes")
 
 
 @click.group()
