@@ -52,7 +52,17 @@ def test_extracted_folder_like_opt_ml_model(tmp_path: Path) -> None:
      "does not match the SHA-256"),
     ({ONNX_MEMBER: b"x", JSON_MEMBER: b"{}", "model.pkl": b"x"}, "unexpected member"),
     ({ONNX_MEMBER: b"x", JSON_MEMBER: b'{"format_version": 1, "classes": ["a"]}'}, "at least two"),
-], ids=["missing-json", "bad-json", "checksum", "extra-member", "one-class"])
+    ({ONNX_MEMBER: b"x", JSON_MEMBER: b'{"format_version": 1, "classes": ["a", "b"], "training": [1, 2]}'},
+     "'training' must be a JSON object, got list"),
+    ({ONNX_MEMBER: b"x", JSON_MEMBER: b'{"format_version": 1, "classes": ["a", "b"], "versions": "x"}'},
+     "'versions' must be a JSON object, got str"),
+    ({ONNX_MEMBER: b"x", JSON_MEMBER: b'{"format_version": 1, "classes": ["a", "b"], '
+                                      b'"training": {"validation_files": [{"a": 1}]}}'},
+     "'training.validation_files' must be a list of file names"),
+    ({ONNX_MEMBER: b"x", JSON_MEMBER: b'{"format_version": 1, "classes": ["a", "b"], "input": [1]}'},
+     "'input' must be a JSON object"),
+], ids=["missing-json", "bad-json", "checksum", "extra-member", "one-class", "training-list", "versions-str",
+        "validation-files-objects", "input-list"])
 def test_bad_archives_are_refused(members: dict[str, bytes], message: str) -> None:
     with pytest.raises(ModelError, match=message):
         read_model_tarball(_tar(members))
@@ -65,6 +75,52 @@ def test_link_member_and_garbage_are_refused() -> None:
         read_model_tarball(b"definitely not gzip")
     with pytest.raises(ModelError, match="not a readable tar.gz"):
         read_model_tarball(tiny_model_tarball()[:200])
+
+
+def test_duplicate_member_is_refused_not_last_one_wins() -> None:
+    buf = io.BytesIO()
+    good = read_model_tarball(tiny_model_tarball())
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in ((ONNX_MEMBER, good.onnx_bytes), (JSON_MEMBER, good.spec.to_json().encode()),
+                           (JSON_MEMBER, good.spec.to_json().replace("bicycle", "x").encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(ModelError, match="'model.json' appears twice"):
+        read_model_tarball(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", ["crc", "trailer", "deflate"])
+def test_damaged_gzip_stream_is_refused(damage: str) -> None:
+    """The gzip CRC and length are checked, and a broken deflate stream is a ModelError, not zlib.error."""
+    data = bytearray(tiny_model_tarball())
+    if damage == "crc":
+        data[-8] ^= 0xFF
+    elif damage == "trailer":
+        del data[-8:]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    with pytest.raises(ModelError, match="not a readable tar.gz archive"):
+        read_model_tarball(bytes(data))
+
+
+def test_bytes_that_are_not_onnx_are_a_model_error() -> None:
+    import hashlib
+    import json
+
+    import numpy as np
+
+    from scones.serve.predictor import Predictor
+    from scones.train.export import onnx_probabilities
+
+    good = read_model_tarball(tiny_model_tarball())
+    fake = b"\x80\x04\x95 a pickle, not a graph"
+    spec = json.loads(good.spec.to_json()) | {"onnx_sha256": hashlib.sha256(fake).hexdigest()}
+    artifact = read_model_tarball(_tar({ONNX_MEMBER: fake, JSON_MEMBER: json.dumps(spec).encode()}))
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load model.onnx"):
+        Predictor(artifact)
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load model.onnx"):
+        onnx_probabilities(artifact.onnx_bytes, np.zeros((1, 32, 32, 3), "uint8"))
 
 
 def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import tarfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -78,6 +79,8 @@ class ModelSpec:
         classes = raw.get("classes")
         if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
             raise ModelError(f"{JSON_MEMBER} must list at least two class names under 'classes'")
+        if not isinstance(raw.get("input", {}), dict):
+            raise ModelError(f"{JSON_MEMBER}: 'input' must be a JSON object")
         try:
             input_spec = InputSpec(**raw.get("input", {}))
         except TypeError as exc:
@@ -85,12 +88,19 @@ class ModelSpec:
         if input_spec.dtype != "uint8" or input_spec.layout != "NHWC" or input_spec.channels != 3:
             raise ModelError(f"{JSON_MEMBER}: only uint8 NHWC RGB input is supported, got "
                              f"{input_spec.dtype} {input_spec.layout} with {input_spec.channels} channels")
+        sections = {}
+        for section in ("metrics", "training", "versions"):
+            value = raw.get(section) or {}
+            if not isinstance(value, dict):
+                raise ModelError(f"{JSON_MEMBER}: '{section}' must be a JSON object, got {type(value).__name__}")
+            sections[section] = dict(value)
+        files = sections["training"].get("validation_files")
+        if files is not None and not (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+            raise ModelError(f"{JSON_MEMBER}: 'training.validation_files' must be a list of file names")
         return cls(
             classes=list(classes), input=input_spec,
             output_name=str(raw.get("output_name", "probabilities")),
-            onnx_sha256=str(raw.get("onnx_sha256", "")),
-            metrics=dict(raw.get("metrics") or {}), training=dict(raw.get("training") or {}),
-            versions=dict(raw.get("versions") or {}), format_version=FORMAT_VERSION,
+            onnx_sha256=str(raw.get("onnx_sha256", "")), format_version=FORMAT_VERSION, **sections,
         )
 
 
@@ -135,11 +145,15 @@ def read_model_tarball(data: bytes, *, origin: str = ARTIFACT_NAME) -> ModelArti
     """Parse and check archive bytes: only the two regular members, bounded, checksum verified."""
     members: dict[str, bytes] = {}
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        raw = _gunzip_bounded(data, MAX_ONNX_BYTES + MAX_JSON_BYTES + 64 * 1024)
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             for info in tar:
                 name = info.name.removeprefix("./")
                 if name in ("", "."):
                     continue
+                if name in members:
+                    raise ModelError(f"{origin}: member {name!r} appears twice; refusing the archive",
+                                     hint="export the model again with 'scones train'")
                 if name not in (ONNX_MEMBER, JSON_MEMBER):
                     raise ModelError(f"{origin} has an unexpected member {info.name!r}",
                                      hint=f"a scones model holds only {ONNX_MEMBER} and {JSON_MEMBER}")
@@ -151,10 +165,24 @@ def read_model_tarball(data: bytes, *, origin: str = ARTIFACT_NAME) -> ModelArti
                 fh = tar.extractfile(info)
                 assert fh is not None
                 members[name] = fh.read()
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ModelError(f"{origin} is not a readable tar.gz archive: {exc}",
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise ModelError(f"{origin} is not a readable tar.gz archive (truncated or corrupt?): {exc}",
                          hint="export the model again with 'scones train'") from exc
     return _artifact_from_members(members, origin)
+
+
+def _gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """The whole gzip stream, decompressed, with its CRC and length checked (tarfile stops reading
+    before the trailer, so a flipped byte could pass unseen), and at most ``limit`` bytes of it."""
+    inflater = zlib.decompressobj(wbits=31)  # gzip header and trailer
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ModelError(f"the archive unpacks to more than {limit} bytes; a scones model is smaller")
+    if not inflater.eof:
+        raise EOFError("the gzip stream ends before its end-of-stream marker")
+    if inflater.unused_data.strip(b"\0"):
+        raise zlib.error("data after the end of the gzip stream")
+    return out
 
 
 def _artifact_from_members(members: dict[str, bytes], origin: str) -> ModelArtifact:

@@ -187,6 +187,30 @@ def test_truncated_gzip(tmp_path: Path) -> None:
         read_archive(path)
 
 
+@pytest.mark.parametrize("cut", [8, 30], ids=["no-trailer", "trailer-and-padding-gone"])
+def test_gzip_trailer_is_checked(tmp_path: Path, cut: int) -> None:
+    """tarfile stops reading at the end-of-archive blocks: without reading on, a missing gzip
+    trailer (and so a CRC never checked) passes unseen."""
+    path = write_archive(tmp_path / "c.tar.gz", make_cifar())
+    path.write_bytes(path.read_bytes()[:-cut])
+    with pytest.raises(DataError, match="not a readable .tar.gz archive"):
+        read_archive(path)
+
+
+def test_flipped_byte_fails_the_crc(tmp_path: Path) -> None:
+    import gzip
+    import zlib
+
+    path = write_archive(tmp_path / "c.tar.gz", make_cifar())
+    data = bytearray(path.read_bytes())
+    data[-8] ^= 0xFF  # the CRC-32 in gzip's trailer: the content no longer matches it
+    path.write_bytes(bytes(data))
+    with pytest.raises((OSError, zlib.error)):
+        gzip.decompress(bytes(data))
+    with pytest.raises(DataError, match="not a readable .tar.gz archive.*CRC"):
+        read_archive(path)
+
+
 @pytest.mark.parametrize("content", [b"", b"plain text, not gzip", b"\x1f\x8b\x08\x00garbage"],
                          ids=["empty", "text", "bad-gzip"])
 def test_not_an_archive(tmp_path: Path, content: bytes) -> None:

@@ -202,6 +202,10 @@ def read_archive_members(path: Path, wanted: Iterable[str] | None = None) -> dic
                 found[name] = handle.read()
                 if len(found[name]) != member.size:
                     raise EOFError(f"member {name!r} is cut short")
+            # tarfile stops at the end-of-archive blocks, before gzip's trailer: read on to the end
+            # so the CRC and length are checked (a flipped byte otherwise passes unseen).
+            while tar.fileobj is not None and tar.fileobj.read(1 << 20):
+                pass
     except DataError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:

@@ -99,15 +99,13 @@ class Classifier:
     def __init__(self, artifact: ModelArtifact) -> None:
         import onnxruntime as ort
 
+        from scones.serve.predictor import open_session
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.spec = artifact.spec
-        try:
-            self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own exception types; one boundary turns them into ours
-            raise ModelError(f"ONNX Runtime cannot load the model: {exc}",
-                             hint="export the model again with 'scones train'") from exc
+        self.session = open_session(artifact.onnx_bytes, options)
 
     def predict(self, images: Sequence[np.ndarray]) -> np.ndarray:
         from PIL import Image
@@ -195,7 +193,7 @@ def build_baseline(model_uri: str, data_uri: str, out_uri: str, *, show_progress
 
 def write_baseline(baseline: Baseline, out_uri: str, *, s3_client: Any | None = None) -> str:
     parent, name = open_output(out_uri, s3_client=s3_client)
-    with parent.publish(name) as staging:
+    with parent.publish(name, replaces=(STATISTICS, CONSTRAINTS, INFO)) as staging:
         staging.put_text(STATISTICS, dumps(baseline.statistics.to_dict()))
         staging.put_text(CONSTRAINTS, dumps(baseline.constraints.to_dict()))
         staging.put_text(INFO, dumps(baseline.info.to_dict()))

@@ -48,21 +48,27 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
+def open_session(onnx_bytes: bytes, options: ort.SessionOptions) -> ort.InferenceSession:
+    """An ONNX Runtime session on the CPU; bytes that are not a loadable graph (a corrupt or
+    substituted ``model.onnx``) are a ``ModelError``, not onnxruntime's own exception types."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"ONNX Runtime cannot load model.onnx: {reason}",
+                         hint="the artifact is corrupt or not a scones model; export it again with 'scones train'") from exc
+
+
 class Predictor:
     """Pixels ``uint8 [n, H, W, 3]`` in, probabilities ``float32 [n, K]`` out."""
 
     def __init__(self, artifact: ModelArtifact, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.artifact = artifact
         self.spec = artifact.spec
         self.threads = threads or available_cpus()
-        options = session_options(self.threads)
-        try:
-            self.session = ort.InferenceSession(artifact.onnx_bytes, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs
-            raise ModelError(f"ONNX Runtime cannot load the model: {exc}",
-                             hint="export the model again with 'scones train'") from exc
+        self.session = open_session(artifact.onnx_bytes, session_options(self.threads))
         inputs = {i.name: i for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
         name = self.spec.input.name

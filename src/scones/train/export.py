@@ -58,10 +58,12 @@ def onnx_probabilities(onnx_bytes: bytes, images: np.ndarray, *, input_name: str
                        threads: int = 0) -> np.ndarray:
     import onnxruntime as ort
 
+    from scones.serve.predictor import open_session
+
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
-    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    session = open_session(onnx_bytes, options)
     out = [session.run(None, {input_name: images[i:i + PARITY_BATCH]})[0]
            for i in range(0, len(images), PARITY_BATCH)]
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
