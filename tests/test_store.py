@@ -148,6 +148,51 @@ def test_publish_replaces_prefix_as_a_whole(store: Store) -> None:
     assert store.get_bytes("ds/shared.txt") == b"new"
 
 
+def test_publish_with_replaces_refuses_a_folder_holding_other_things(store: Store) -> None:
+    """An output folder pointed at the wrong place (the dataset, someone's notes) is refused before
+    anything is written; an earlier output of the same kind is replaced as before."""
+    outputs = ("report.html", "charts/")
+    store.put_bytes("out/report.html", b"old")
+    store.put_bytes("out/charts/a.png", b"old")
+    with store.publish("out", replaces=outputs) as staging:
+        staging.put_bytes("report.html", b"new")
+    assert store.list() == ["out/report.html"]
+    store.put_bytes("out/notes.txt", b"precious")
+    with pytest.raises(StoreError, match="already holds files that are not this command's output .*'notes.txt'"):
+        with store.publish("out", replaces=outputs) as staging:
+            raise AssertionError("never reached: the check comes first")  # pragma: no cover
+    assert store.get_bytes("out/notes.txt") == b"precious" and store.get_bytes("out/report.html") == b"new"
+    _assert_no_staging_left(store)
+
+
+def test_local_output_that_is_a_file_or_holds_hidden_things_is_refused(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="exists and is not a folder"):
+        store.check_replaceable("afile", ("report.html",))
+    (tmp_path / "out" / "empty-sub").mkdir(parents=True)
+    with pytest.raises(StoreError, match="'empty-sub/'"):
+        store.check_replaceable("out", ("report.html",))
+    (tmp_path / "out" / "empty-sub").rmdir()
+    (tmp_path / "out" / ".hidden").write_text("x")
+    with pytest.raises(StoreError, match="'.hidden'"):
+        store.check_replaceable("out", ("report.html",))
+    (tmp_path / "out" / ".hidden").unlink()
+    (tmp_path / "out" / ".report.html.abc.tmp").write_text("x")  # an interrupted atomic write is not content
+    store.check_replaceable("out", ("report.html",))
+
+
+def test_local_write_failures_are_store_errors(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    store = LocalStore(tmp_path)
+    with pytest.raises(StoreError, match=r"Cannot write .*file/sub/a.txt: Not a directory"):
+        store.put_bytes("file/sub/a.txt", b"x")
+    source = tmp_path / "source.txt"
+    source.write_text("y")
+    with pytest.raises(StoreError, match=r"Cannot write .*file/b.txt"):
+        store.put_file("file/b.txt", source)
+
+
 def test_publish_failure_leaves_old_content(store: Store) -> None:
     store.put_bytes("ds/a.txt", b"old")
     with pytest.raises(RuntimeError, match="mid-way"):

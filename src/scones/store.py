@@ -21,7 +21,7 @@ import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlparse
@@ -156,15 +156,19 @@ class Store(ABC):
         return None
 
     @contextlib.contextmanager
-    def publish(self, prefix: str = "") -> Iterator[Store]:
+    def publish(self, prefix: str = "", *, replaces: Collection[str] | None = None) -> Iterator[Store]:
         """Write a whole prefix all-or-nothing.
 
         Yields a staging store; everything written to it appears under
         ``prefix`` together when the block exits normally, replacing what was
         there. If the block raises, the staging area is removed and ``prefix``
         is left exactly as it was. ``prefix=""`` publishes this store's whole base.
+        With ``replaces`` (see ``check_replaceable``), a prefix holding anything
+        else is refused before anything is written.
         """
         prefix = check_key(prefix, allow_empty=True).rstrip("/")
+        if replaces is not None:
+            self.check_replaceable(prefix, replaces)
         staging = self._new_staging(prefix)
         try:
             yield staging
@@ -175,6 +179,33 @@ class Store(ABC):
             self._commit(staging, prefix)
         finally:
             self._discard(staging)
+
+    def check_replaceable(self, prefix: str, replaces: Collection[str]) -> None:
+        """Refuse an output folder that holds anything but an earlier output of the same kind.
+
+        ``replaces`` names the files such an output consists of (a name ending in ``/`` stands
+        for a whole sub-folder). Publishing replaces a folder whole, so without this check an
+        ``--out`` pointing at the wrong folder (the dataset, the capture data, a home folder)
+        would delete what it held.
+        """
+        prefix = check_key(prefix, allow_empty=True).rstrip("/")
+        where = self.uri_for(prefix)
+        others = []
+        for name in self._occupants(prefix):
+            if name is None:
+                raise StoreError(f"Output {where} exists and is not a folder", hint="choose another output folder")
+            if name not in replaces and not any(r.endswith("/") and name.startswith(r) for r in replaces):
+                others.append(name)
+        if others:
+            raise StoreError(f"Output {where} already holds files that are not this command's output "
+                             f"(e.g. {others[0]!r}); refusing to replace them",
+                             hint="choose a new or empty folder, or remove what is there first")
+
+    def _occupants(self, prefix: str) -> Iterator[str | None]:
+        """Names below ``prefix`` (relative to it); ``None`` when ``prefix`` itself is a file."""
+        base = f"{prefix}/" if prefix else ""
+        for key in self.list(base):
+            yield key[len(base):]
 
     def _new_staging(self, prefix: str) -> Store:
         """A fresh, hidden staging area beside ``prefix`` (listings skip it)."""
@@ -215,6 +246,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    """A local write that failed (missing or read-only folder, a file where a folder should be, a
+    full disk), said in one line with the path the user chose."""
+    return StoreError(f"Cannot write {path}: {exc.strerror or exc}",
+                      hint="choose a folder that exists (or can be created) and is writable")
 
 
 class LocalStore(Store):
@@ -262,7 +300,11 @@ class LocalStore(Store):
         return self._path(check_key(key))
 
     def _put_bytes(self, key: str, data: bytes) -> None:
-        atomic_write_bytes(self._path(key), data)
+        path = self._path(key)
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as exc:
+            raise _write_error(path, exc) from exc
 
     def _get_bytes(self, key: str) -> bytes:
         path = self._path(key)
@@ -286,16 +328,21 @@ class LocalStore(Store):
 
     def _put_file(self, key: str, path: Path) -> None:
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        except OSError as exc:
+            raise _write_error(dest, exc) from exc
         os.fchmod(fd, FILE_MODE)
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)
             os.replace(tmp, dest)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise _write_error(dest, exc) from exc
             raise
 
     def _list(self, prefix: str) -> Iterator[str]:
@@ -337,6 +384,24 @@ class LocalStore(Store):
         if self.base.parent == self.base:
             raise StoreError(f"Cannot publish the file system root {self.base}", hint="publish into a folder")
         return LocalStore(self.base.parent / f"{STAGING_MARK}{uuid.uuid4().hex}")
+
+    def _occupants(self, prefix: str) -> Iterator[str | None]:
+        # Everything counts here, hidden files and empty folders too (``list`` skips those).
+        target = self._path(prefix) if prefix else self.base
+        if not target.exists() and not target.is_symlink():
+            return
+        if target.is_symlink() or not target.is_dir():
+            yield None
+            return
+        for dirpath, dirnames, filenames in os.walk(target):
+            dirnames[:] = [d for d in dirnames if not d.startswith(STAGING_MARK)]
+            rel = os.path.relpath(dirpath, target)
+            stem = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if stem and not dirnames and not filenames:
+                yield stem  # an empty folder
+            for name in filenames:
+                if not (name.startswith(".") and name.endswith(".tmp")):  # an interrupted atomic write
+                    yield stem + name
 
     def _commit(self, staging: Store, prefix: str) -> None:
         assert isinstance(staging, LocalStore)

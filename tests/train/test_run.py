@@ -156,6 +156,25 @@ def test_output_under_a_file_fails_before_training(tiny_dataset: Path, tmp_path:
     assert blocker.read_text() == "x"
 
 
+def test_output_holding_other_files_is_refused_before_training(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--out pointing at a folder of other things (or at the dataset itself) must not wipe it."""
+    import scones.train.trainer as trainer
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training must not start")
+
+    monkeypatch.setattr(trainer, "train_classifier", no_training)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("precious")
+    for out in (victim, tiny_dataset):
+        with pytest.raises(SconesError, match="already holds files that are not this command's output"):
+            train(str(tiny_dataset), str(out), FAST)
+    assert (victim / "notes.txt").read_text() == "precious"
+    assert (tiny_dataset / "dataset.json").is_file() and any((tiny_dataset / "train").iterdir())
+
+
 def test_failed_run_keeps_previous_model(tiny_dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
     train(str(tiny_dataset), str(out), FAST)

@@ -39,6 +39,8 @@ DEFAULT_THRESHOLD: Final = 0.93
 LATENCY_NOTE: Final = ("not recorded — SageMaker Data Capture records carry no latency field "
                        "(see the endpoint's /metrics or CloudWatch ModelLatency)")
 CHART_FEATURES: Final = ("brightness", "contrast", "saturation")
+#: What a report folder holds; a later report may replace only these (``Store.check_replaceable``).
+REPORT_FILES: Final = ("statistics.json", "constraint_violations.json", "report.json", "report.html", "charts/")
 #: Features whose PSI against the baseline is also computed per time bucket.
 TIMELINE_DRIFT: Final = ("confidence", "brightness", "contrast", "saturation")
 
@@ -212,7 +214,7 @@ def write_report(analysis: Analysis, out_uri: str, *, s3_client: Any | None = No
     report["lowest_confidence"] = [{k: v for k, v in t.items() if k != "png"} for t in thumbs]
     page = render(report, pngs, thumbs)
     parent, name = open_output(out_uri, s3_client=s3_client)
-    with parent.publish(name) as staging:
+    with parent.publish(name, replaces=REPORT_FILES) as staging:
         staging.put_text("statistics.json", dumps(analysis.statistics.to_dict()))
         staging.put_text("constraint_violations.json", dumps(violations_to_dict(analysis.violations)))
         staging.put_text("report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")

