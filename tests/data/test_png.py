@@ -49,3 +49,40 @@ def test_layout_is_plain_and_deterministic() -> None:
 def test_refuses_what_it_cannot_encode(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="H×W×3 uint8"):
         encode_rgb_png(bad)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny file declaring a huge canvas: the decompression-bomb shape."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "an empty file"),
+    (b"GIF89a not a png", "not a PNG image"),
+    (_png_header_only(9_000, 9_000), "9000×9000 pixels is more than a dataset image may have"),
+    (_png_header_only(20_000, 20_000), "decompression bomb"),
+], ids=["empty", "other-format", "over-our-limit", "over-pillows-limit"])
+def test_open_png_refuses_with_a_readable_reason(data: bytes, reason: str) -> None:
+    import warnings
+
+    from scones.data.png import open_png
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DecompressionBombWarning printed to the user either
+        with pytest.raises(ValueError, match=reason) as info:
+            open_png(data)
+    assert "BytesIO" not in str(info.value)
+
+
+def test_open_png_opens_a_real_png() -> None:
+    from scones.data.png import open_png
+
+    with open_png(encode_rgb_png(np.zeros((4, 5, 3), np.uint8))) as image:
+        assert image.size == (5, 4)

@@ -269,15 +269,14 @@ def read_image_bytes(store: Store, split: str, filename: str) -> bytes:
 
 def decode_image(data: bytes, *, where: str) -> np.ndarray:
     """PNG bytes as H×W×3 uint8 RGB (grey, palette and alpha images are converted)."""
-    import io
-
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+
+    from scones.data.png import open_png
 
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        with open_png(data) as image:
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{where} is not a readable PNG: {exc}",
                         hint="replace or remove the file (and its .lst line), or stage the dataset again") from exc
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,3 +42,33 @@ def encode_rgb_png(pixels: np.ndarray) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit truecolour, no interlace
     return (SIGNATURE + _chunk(b"IHDR", header)
             + _chunk(b"IDAT", zlib.compress(scanlines.tobytes(), COMPRESSION_LEVEL)) + _chunk(b"IEND", b""))
+
+
+#: Largest image a dataset may hold (pixels). CIFAR's are 32×32; this leaves room for any
+#: reasonable photo while a small file declaring a huge canvas (a decompression bomb) is refused
+#: before it is decoded.
+MAX_DATASET_PIXELS: Final = 64_000_000
+
+
+def open_png(data: bytes) -> Any:
+    """``PIL.Image.open`` for PNG bytes with the size checked first; failures are ``ValueError`` with
+    a reason fit for a user (Pillow's own texts name in-memory objects like ``<_io.BytesIO ...>``)."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():  # the size is checked below, with a clearer message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG"])
+    except UnidentifiedImageError as exc:
+        raise ValueError("not a PNG image" if data else "an empty file") from exc
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(str(exc)) from exc
+    width, height = image.size
+    if width * height > MAX_DATASET_PIXELS:
+        image.close()
+        raise ValueError(f"{width}×{height} pixels is more than a dataset image may have "
+                         f"({MAX_DATASET_PIXELS:,} pixels)")
+    return image

@@ -10,7 +10,6 @@ writing run on a thread pool (zlib compression and file writes release the GIL).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -234,10 +233,11 @@ def encode_png(pixels: np.ndarray) -> bytes:
 def decode_to_rgb(data: bytes, where: str) -> np.ndarray:
     """Pixels of a PNG as H×W×3 uint8; RGBA is admitted only when fully opaque (nothing is lost)."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+
+    from scones.data.png import open_png
 
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        with open_png(data) as image:
             image.load()
             if image.mode == "RGB":
                 return np.asarray(image)
@@ -250,7 +250,7 @@ def decode_to_rgb(data: bytes, where: str) -> np.ndarray:
             if image.mode in ("L", "P", "1"):
                 return np.asarray(image.convert("RGB"))
             raise DataError(f"{where} is a {image.mode} image; staged images are 8-bit RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{where} is not a readable PNG image: {exc}") from exc
 
 
