@@ -4,6 +4,7 @@ import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
@@ -105,6 +106,37 @@ def test_csv_and_batch_style_outputs_are_understood(tmp_path: Path) -> None:
     cols = _scan(tmp_path / "c.jsonl")
     assert cols.probs.tolist() == [[0.25, 0.75], [pytest.approx(0.1), pytest.approx(0.9)]]
     assert base64.b64decode(rec_obj.endpoint_output.data)  # the payload really was base64
+
+
+def test_a_json_batch_request_to_scones_serve_is_one_row_per_image(tmp_path: Path) -> None:
+    """scones serve's application/json batches (base64 images in, one probability list each out) are
+    read image by image, not counted as bad input."""
+    pngs = make_pngs(3, 4)
+    body = json.dumps([base64.b64encode(p).decode() for p in pngs]).encode()
+    answer = b"[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]"
+    batch = CaptureRecord("b", START, CaptureSide.from_payload(body, "application/json", Mode.INPUT),
+                          CaptureSide.from_payload(answer, "application/json", Mode.OUTPUT))
+    single = make_record(pngs[0], [0.7, 0.3], START)
+    broken_answer = CaptureRecord("c", START, CaptureSide.from_payload(body, "application/json", Mode.INPUT),
+                                  CaptureSide.from_payload(b"[[0.9, 0.1]]", "application/json", Mode.OUTPUT))
+    (tmp_path / "c.jsonl").write_text(batch.to_json_line() + single.to_json_line() + broken_answer.to_json_line())
+    cols = _scan(tmp_path / "c.jsonl")
+    assert cols.count == 7
+    assert cols.probs[:4].tolist() == [[pytest.approx(0.9), pytest.approx(0.1)], [pytest.approx(0.2),
+                                       pytest.approx(0.8)], [pytest.approx(0.6), pytest.approx(0.4)],
+                                       [pytest.approx(0.7), pytest.approx(0.3)]]
+    assert not np.isnan(cols.images).any()  # every image of every batch was decoded and measured
+    assert cols.content_types == {"image/png": 7}
+    assert cols.issues.counts == {Issue.BAD_OUTPUT: 3}  # the answer with one list for three images
+
+
+def test_output_nested_past_the_parser_limit_is_counted_not_raised(tmp_path: Path) -> None:
+    png = make_pngs(1, 5)[0]
+    deep = CaptureRecord("d", START, CaptureSide.from_payload(png, "image/png", Mode.INPUT),
+                         CaptureSide.from_payload(b"[" * 100_000, "application/json", Mode.OUTPUT))
+    (tmp_path / "c.jsonl").write_text(deep.to_json_line())
+    cols = _scan(tmp_path / "c.jsonl")
+    assert cols.count == 1 and cols.issues.counts == {Issue.BAD_OUTPUT: 1}
 
 
 def test_large_images_are_measured_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,8 @@ cost of a 100,000-record report.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import math
@@ -16,7 +18,7 @@ from typing import Final
 
 import numpy as np
 
-from scones.capture_format import CaptureSide, Encoding
+from scones.capture_format import CaptureFormatError, CaptureSide, Encoding
 
 #: Numeric input features, in column order of ``image_stats``.
 IMAGE_FEATURES: Final = ("image_width", "image_height", "brightness", "contrast", "saturation")
@@ -123,10 +125,41 @@ def parse_probabilities(side: CaptureSide) -> list[float]:
     else:
         try:
             value = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's limit
             raise OutputFormatError(f"output is not JSON: {text[:60]!r}") from exc
     if isinstance(value, dict):
         value = value.get("prediction", value.get("probabilities"))
+    return _checked_probabilities(value, text)
+
+
+def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> list[tuple[bytes, list[float] | None]] | None:
+    """The images and answers of one batch request to ``scones serve`` (``application/json``: a
+    list of base64 images in, a list of probability lists out), or None when the record is not
+    one. An answer that cannot be read leaves that image's probabilities None."""
+    if not input_side.observed_content_type.split(";", 1)[0].strip().lower().endswith("json"):
+        return None
+    try:
+        items = json.loads(input_side.payload())
+    except (ValueError, RecursionError, CaptureFormatError):
+        return None
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        return None
+    try:
+        images = [base64.b64decode(i, validate=True) for i in items]
+    except (binascii.Error, ValueError):
+        return None
+    answers: list[list[float] | None] = [None] * len(images)
+    if output_side is not None:
+        try:
+            value = json.loads(output_side.payload())
+            if isinstance(value, list) and len(value) == len(images):
+                answers = [_checked_probabilities(v, json.dumps(v)) for v in value]
+        except (ValueError, RecursionError, CaptureFormatError):
+            pass
+    return list(zip(images, answers, strict=True))
+
+
+def _checked_probabilities(value: object, text: str) -> list[float]:
     if (not isinstance(value, list) or not value
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
         raise OutputFormatError(f"output is not a list of probabilities: {text[:60]!r}")

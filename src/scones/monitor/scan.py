@@ -15,7 +15,7 @@ import logging
 import math
 import os
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,9 +24,10 @@ from typing import Final
 import numpy as np
 
 from scones.capture_format import CaptureFormatError, CaptureRecord
+from scones.functions.helper import content_type_of
 from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_records
 from scones.monitor.features import (
-    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_probabilities,
+    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_batch, parse_probabilities,
 )
 from scones.errors import StoreError
 from scones.progress import progress
@@ -151,17 +152,32 @@ class _FileScanner:
         if not self.since <= when < self.until:
             self.out_of_window += 1
             return
-        row = len(self.times)
-        self.times.append(when)
-        probs = self._probabilities(where, record)
-        self.probs.append(probs)
         side = record.endpoint_input
+        batch = parse_batch(side, record.endpoint_output) if side is not None else None
+        if batch is not None:  # one JSON batch request to scones serve: a row per image
+            for data, answer in batch:
+                probs = self._checked_count(where, answer) if answer is not None else None
+                if answer is None:
+                    self.issues.add(Issue.BAD_OUTPUT, where, "batch answer is not one probability list per image")
+                # Each item counts under its own image type, as the baseline counts its images.
+                self._add_row(where, when, probs, content_type_of(data), lambda d=data: d)
+            return
+        probs = self._probabilities(where, record)
         if side is None:
+            self.times.append(when)
+            self.probs.append(probs)
             self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
             return
-        self.content_types[side.observed_content_type.split(";", 1)[0].strip().lower() or "(none)"] += 1
+        self._add_row(where, when, probs, side.observed_content_type, side.payload)
+
+    def _add_row(self, where: str, when: float, probs: Sequence[float] | None, content_type: str,
+                 payload: Callable[[], bytes]) -> None:
+        row = len(self.times)
+        self.times.append(when)
+        self.probs.append(probs)
+        self.content_types[content_type.split(";", 1)[0].strip().lower() or "(none)"] += 1
         try:
-            data = side.payload()
+            data = payload()
             pixels = decode_image(data)
         except (CaptureFormatError, ImageDecodeError) as exc:
             self.issues.add(Issue.BAD_IMAGE, where, str(exc)[:200])
@@ -171,7 +187,7 @@ class _FileScanner:
         if len(self.pending) >= IMAGE_BATCH or self.pending_bytes >= IMAGE_BATCH_BYTES:
             self._flush_images()
         if probs is not None:
-            self._consider_thumbnail(probs, when, side.observed_content_type, data, where)
+            self._consider_thumbnail(probs, when, content_type, data, where)
 
     def _probabilities(self, where: str, record: CaptureRecord) -> Sequence[float] | None:
         side = record.endpoint_output
@@ -183,6 +199,9 @@ class _FileScanner:
         except (OutputFormatError, CaptureFormatError) as exc:
             self.issues.add(Issue.BAD_OUTPUT, where, str(exc)[:200])
             return None
+        return self._checked_count(where, probs)
+
+    def _checked_count(self, where: str, probs: Sequence[float]) -> Sequence[float] | None:
         if len(probs) != self.options.num_classes:
             kind = Issue.TOO_FEW_CLASSES if len(probs) < self.options.num_classes else Issue.TOO_MANY_CLASSES
             self.issues.add(kind, where,
