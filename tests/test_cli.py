@@ -56,3 +56,24 @@ def test_a_command_exit_code_reaches_the_process(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(SystemExit) as exc:
         main(["three"])
     assert exc.value.code == 3
+
+
+@pytest.mark.parametrize("args", [
+    ["monitor", "report", "--out", "r", "--threshold", "nan"],
+    ["monitor", "report", "--out", "r", "--drift-threshold", "psi=nan"],
+    ["monitor", "report", "--out", "r", "--drift-threshold", "psi=-1"],
+    ["monitor", "report", "--out", "r", "--drift-threshold", "ks=2"],
+    ["monitor", "report", "--out", "r", "--since", "99999999999h"],
+    ["threshold", "--target-precision", "nan"],
+    ["load", "--rate", "nan", "--duration", "1"],
+    ["serve", "--max-wait-ms", "nan"],
+    ["workflow", "run", "--threshold", "inf"],
+], ids=lambda a: " ".join(a[:2]) + " " + a[-1])
+def test_non_finite_and_out_of_range_numbers_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """NaN passes click's range checks (every comparison with it is false): each option refuses it itself."""
+    from scones.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Error: " in err and "Traceback" not in err

@@ -104,7 +104,11 @@ def test_reliability_estimates_accuracy_of_a_calibrated_model() -> None:
     ("constraints.json", '{"features": 3}', "not in Model Monitor's schema"),
     ("scones_baseline.json", '{"format_version": 99}', "format_version 99"),
     ("scones_baseline.json", '{"format_version": 1}', "is malformed"),
-], ids=["statistics-not-json", "constraints-shape", "info-version", "info-fields"])
+    ("scones_baseline.json", '{"format_version": 1, "classes": []}', "at least two distinct class names"),
+    ("scones_baseline.json", '{"format_version": 1, "classes": "bicycle"}', "at least two distinct class names"),
+    ("scones_baseline.json", '{"format_version": 1, "classes": ["a", "a"]}', "at least two distinct class names"),
+], ids=["statistics-not-json", "constraints-shape", "info-version", "info-fields", "no-classes", "classes-string",
+        "classes-repeated"])
 def test_broken_baseline_files_are_clear_errors(tmp_path: Path, monitor_setup: Callable[..., dict[str, Path]],
                                                 name: str, text: str, message: str) -> None:
     paths = monitor_setup(n_train=20, n_test=4)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 
 if TYPE_CHECKING:
     from scones.aws.plan import Change
@@ -68,7 +68,7 @@ def deploy() -> None:
 @click.option("--role-arn", help="Use this one IAM role for everything instead of creating three.")
 @click.option("--dataset", "dataset_uri", help="Staged dataset to upload (default: the local store's dataset).")
 @click.option("--model", "model_uri", help="model.tar.gz or a folder holding it (default: the local store's model).")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0),
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0),
               help="Confidence threshold for filterInferences (THRESHOLD; default: the function's own, 0.93).")
 @click.option("--instance-type", default="ml.m5.xlarge", show_default=True, help="Endpoint instance type.")
 @click.option("--sampling-percentage", type=click.IntRange(0, 100), default=100, show_default=True,

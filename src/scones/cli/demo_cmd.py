@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 
 
 @click.command()
@@ -14,7 +14,7 @@ from scones.cli.context import AppContext, pass_app
 @click.option("--force", is_flag=True, help="Stage the data again even when it is already staged.")
 @click.option("--retrain", is_flag=True, help="Train again even when a model for the same data and "
                                                "configuration is cached.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.93, show_default=True,
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True), default=0.93, show_default=True,
               help="Confidence threshold of the filter function.")
 @pass_app
 def demo(app: AppContext, source: str | None, force: bool, retrain: bool, threshold: float) -> None:

@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 from scones.cli.pipeline_cmd import make_options, pipeline_options, resolve_prefix
 from scones.workflow.load import check_loopback
 
 
 @click.command("load")
-@click.option("--rate", type=float, required=True, help="Executions started per second (at most 1000).")
-@click.option("--duration", type=float, required=True, help="Seconds to keep the stream going (at most 3600).")
+@click.option("--rate", type=FiniteFloatRange(), required=True, help="Executions started per second (at most 1000).")
+@click.option("--duration", type=FiniteFloatRange(), required=True, help="Seconds to keep the stream going (at most 3600).")
 @click.option("--prefix", default="dataset/test/", show_default=True, help="Pick images below this key.")
 @click.option("--max-in-flight", default=64, show_default=True, type=click.IntRange(1, 512),
               help="Executions running at once; beyond that a due execution is skipped.")

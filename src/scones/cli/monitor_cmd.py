@@ -5,12 +5,13 @@ The library (numpy, scipy, matplotlib, onnxruntime) is imported inside each comm
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 from scones.errors import UsageError
 
 
@@ -23,7 +24,10 @@ def _parse_time(value: str | None, option: str, now: datetime | None = None) -> 
         from scones.monitor.timeline import parse_bucket
 
         seconds = parse_bucket(text)
-        return (now or datetime.now(UTC)) - timedelta(seconds=seconds or 0)
+        try:
+            return (now or datetime.now(UTC)) - timedelta(seconds=seconds or 0)
+        except OverflowError as exc:
+            raise UsageError(f"{option} {value!r} reaches back before the year 1", hint="e.g. 2h or 30d") from exc
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
@@ -45,6 +49,12 @@ def _parse_drift_thresholds(values: tuple[str, ...]) -> dict[str, float]:
                 from exc
         if not sep:
             raise UsageError(f"--drift-threshold {item!r} is not NAME=NUMBER", hint="e.g. --drift-threshold psi=0.25")
+        value = out[get_test(name.strip()).name]
+        # PSI is unbounded above; the p-values (ks, chi_square) and the L-infinity distance lie in (0, 1].
+        upper = math.inf if get_test(name.strip()).name == "psi" else 1.0
+        if not (math.isfinite(value) and 0.0 < value <= upper):
+            raise UsageError(f"--drift-threshold {item!r}: the threshold must be a number in "
+                             f"(0, {'∞' if upper == math.inf else '1'}]", hint="e.g. --drift-threshold psi=0.25")
     return out
 
 
@@ -80,7 +90,7 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
 @click.option("--until", help="Only records before this time: ISO-8601 (UTC by default) or a duration ago (30m).")
 @click.option("--baseline", "baseline_uri", metavar="URI",
               help="Baseline folder [default: <store>/monitor/baseline, if it exists]")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.93, show_default=True,
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0), default=0.93, show_default=True,
               help="Confidence threshold of the filter step (drawn and counted).")
 @click.option("--bucket", default="auto", show_default=True, help="Time bucket width: auto, 90s, 15m, 1h, 1d…")
 @click.option("--drift-threshold", "drift_thresholds", multiple=True, metavar="TEST=VALUE",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from scones.cli.aws_backend import backend_options
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 from scones.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +28,7 @@ def pipeline_options(func: F) -> F:
         click.option("--model", help="model.tar.gz to serve on demand (default: <store>/<bucket>/model/model.tar.gz)."),
         click.option("--endpoint-name", default="scones-endpoint", show_default=True,
                      help="ENDPOINT_NAME given to classifyImage."),
-        click.option("--threshold", type=float, help="THRESHOLD given to filterInferences (default 0.93)."),
+        click.option("--threshold", type=FiniteFloatRange(), help="THRESHOLD given to filterInferences (default 0.93)."),
         click.option("--isolated", is_flag=True,
                      help="Run each function from its deployment zip in a clean subprocess."),
         click.option("--function-concurrency", type=click.IntRange(1, 1000),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 from scones.errors import UsageError
 
 CONTAINER_MODEL_DIR = "/opt/ml/model"
@@ -50,7 +50,7 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
 @click.option("--max-batch-size", type=click.IntRange(1, 1024), default=4, show_default=True,
               help="Most images per model run (micro-batching); each core runs its own batches. Small "
                    "batches stay in the CPU's cache: measured fastest on 2 cores (docs/serve.md).")
-@click.option("--max-wait-ms", type=click.FloatRange(0, 1000), default=2.0, show_default=True,
+@click.option("--max-wait-ms", type=FiniteFloatRange(0, 1000), default=2.0, show_default=True,
               help="Longest a request waits for others to join its batch.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="info", show_default=True)

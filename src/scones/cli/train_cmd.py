@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, pass_app
 
 
 @click.command("train")
@@ -56,8 +56,8 @@ def train(app: AppContext, data_uri: str | None, arch: str, epochs: int, seed: i
 @click.command("threshold")
 @click.option("--model", "model_uri", help="model.tar.gz or its folder. Default: the store's 'model'.")
 @click.option("--data", "data_uri", help="The staged dataset the model was trained on. Default: the store's 'dataset'.")
-@click.option("--target-precision", type=float, help="Lowest acceptable precision among kept images, e.g. 0.99.")
-@click.option("--target-coverage", type=float, help="Lowest acceptable share of images kept, e.g. 0.9.")
+@click.option("--target-precision", type=FiniteFloatRange(), help="Lowest acceptable precision among kept images, e.g. 0.99.")
+@click.option("--target-coverage", type=FiniteFloatRange(), help="Lowest acceptable share of images kept, e.g. 0.9.")
 @pass_app
 def threshold(app: AppContext, model_uri: str | None, data_uri: str | None, target_precision: float | None,
               target_coverage: float | None) -> None:

@@ -69,7 +69,12 @@ class BaselineInfo:
                 raise BaselineError(f"{INFO} has format_version {raw.get('format_version')!r}, "
                                     f"expected {INFO_VERSION}", hint="rebuild it with 'scones monitor baseline'")
             rel = raw.get("reliability")
-            return cls(tuple(str(c) for c in raw["classes"]), str(raw.get("model_sha256", "")),
+            classes = raw["classes"]
+            if (not isinstance(classes, list) or len(classes) < 2 or len(set(classes)) != len(classes)
+                    or not all(isinstance(c, str) and c for c in classes)):
+                raise BaselineError(f"{INFO} must list at least two distinct class names under 'classes'",
+                                    hint="rebuild it with 'scones monitor baseline'")
+            return cls(tuple(classes), str(raw.get("model_sha256", "")),
                        str(raw.get("source", "")), int(raw.get("item_count", 0)),
                        None if raw.get("accuracy") is None else float(raw["accuracy"]),
                        None if rel is None else Reliability.from_dict(rel),
