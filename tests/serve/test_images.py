@@ -59,7 +59,8 @@ def test_truncated_png(make_image: Any) -> None:
         prepare_image(data[: len(data) // 2], 32, 32)
 
 
-@pytest.mark.parametrize(("side", "message"), [(8000, "8000x8000 image"), (100_000, "too many pixels")])
+@pytest.mark.parametrize(("side", "message"), [(8000, "8000x8000 image"),
+                                               (100_000, "declares more pixels than the limit of 40000000")])
 def test_decompression_bomb_is_refused_from_its_header(side: int, message: str) -> None:
     bomb = png_header_only(side, side)
     assert len(bomb) < 200
@@ -70,6 +71,19 @@ def test_decompression_bomb_is_refused_from_its_header(side: int, message: str) 
 def test_pixel_limit_is_configurable(make_image: Any) -> None:
     with pytest.raises(ImageTooLarge, match="over the limit of 100 pixels"):
         prepare_image(make_image("PNG", (20, 20)), 32, 32, max_pixels=100)
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped_to_white() -> None:
+    """Pillow's convert("RGB") clips 16-bit grey at 255: a mid-grey photo would be classified as white."""
+    import io
+
+    from PIL import Image
+
+    grey = np.full((32, 32), 100 * 257, dtype=np.uint16)  # 8-bit 100, widened to 16 bits
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG")
+    assert Image.open(io.BytesIO(buf.getvalue())).mode.startswith("I")
+    assert prepare_image(buf.getvalue(), 32, 32).mean() == pytest.approx(100, abs=0.5)
 
 
 def test_media_type() -> None:
@@ -100,7 +114,10 @@ def test_unsupported_content_type(make_image: Any) -> None:
     (b"[]", "non-empty JSON list"),
     (b"[1]", "not a base64 string"),
     (b'["***"]', "not valid base64"),
-])
+    (b"[1" + b"0" * 5000 + b"]", "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, r"not valid JSON \(nested too deeply\)"),
+    (b'["\xff"]', "not valid JSON"),
+], ids=["not-json", "object", "empty", "number", "bad-base64", "5000-digit-number", "nested", "not-utf8"])
 def test_malformed_batches(body: bytes, message: str) -> None:
     with pytest.raises(MalformedBatch, match=message):
         decode_payload(body, "application/json", 32, 32)

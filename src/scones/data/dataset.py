@@ -271,11 +271,11 @@ def decode_image(data: bytes, *, where: str) -> np.ndarray:
     """PNG bytes as H×W×3 uint8 RGB (grey, palette and alpha images are converted)."""
     import numpy as np
 
-    from scones.data.png import open_png
+    from scones.data.png import open_png, rgb_image
 
     try:
         with open_png(data) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            return np.asarray(rgb_image(image), dtype=np.uint8)
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{where} is not a readable PNG: {exc}",
                         hint="replace or remove the file (and its .lst line), or stage the dataset again") from exc

@@ -72,3 +72,18 @@ def open_png(data: bytes) -> Any:
         raise ValueError(f"{width}×{height} pixels is more than a dataset image may have "
                          f"({MAX_DATASET_PIXELS:,} pixels)")
     return image
+
+
+def rgb_image(image: Any) -> Any:
+    """A Pillow image as 8-bit RGB. 16- and 32-bit greyscale (modes ``I;16*`` and ``I``) are scaled
+    down to 8 bits first: Pillow's own ``convert("RGB")`` clips them at 255, which turns an ordinary
+    16-bit grey photo into a white square."""
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I"):
+        import numpy as np
+        from PIL import Image
+
+        wide = np.asarray(image).astype(np.int64)
+        return Image.fromarray(np.clip(wide >> 8, 0, 255).astype(np.uint8), "L").convert("RGB")
+    return image.convert("RGB")

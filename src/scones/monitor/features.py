@@ -19,6 +19,7 @@ from typing import Final
 import numpy as np
 
 from scones.capture_format import CaptureFormatError, CaptureSide, Encoding
+from scones.data.png import rgb_image
 
 #: Numeric input features, in column order of ``image_stats``.
 IMAGE_FEATURES: Final = ("image_width", "image_height", "brightness", "contrast", "saturation")
@@ -60,7 +61,7 @@ def decode_image(data: bytes) -> np.ndarray:
         if img.width * img.height > MAX_PIXELS:
             raise ImageDecodeError(f"image of {img.width}x{img.height} pixels is too large to inspect")
         if img.mode not in ("RGB", "RGBA"):
-            img = img.convert("RGB")
+            img = rgb_image(img)  # 16-bit grey scaled to 8 bits, not clipped
         arr = np.asarray(img)
     except ImageDecodeError:
         raise

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from scones.data.png import rgb_image
 from scones.serve.errors import (
     EmptyBody, ImageTooLarge, MalformedBatch, NotAnImage, TruncatedImage, UnsupportedContentType,
 )
@@ -68,13 +69,13 @@ def _decode(data: bytes, height: int, width: int, max_pixels: int, label: str) -
             if img.format == "JPEG":
                 img.draft("RGB", (width, height))  # decode at a reduced scale when the JPEG allows it
             img.load()
-            # convert() copies even when the mode already matches; most PNGs and JPEGs are RGB already.
-            rgb = img if img.mode == "RGB" else img.convert("RGB")
+            rgb = rgb_image(img)  # 16-bit grey scaled, not clipped; RGB passes through uncopied
             if rgb.size != (width, height):
                 rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
             pixels = np.asarray(rgb, dtype=np.uint8)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{label} has too many pixels to decode safely ({exc}); send a smaller image") from exc
+    except Image.DecompressionBombError as exc:  # Pillow refused it from the header, before our own check
+        raise ImageTooLarge(f"{label} declares more pixels than the limit of {max_pixels}; "
+                            f"send a smaller image") from exc
     except UnidentifiedImageError as exc:
         raise NotAnImage(f"{label} is not an image scones can read (PNG, JPEG, BMP, GIF or WEBP)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -138,8 +139,9 @@ def _batch_items(body: bytes, limits: ImageLimits) -> list[bytes]:
         raise EmptyBody("the body is empty; send a JSON list of base64-encoded images")
     try:
         items = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedBatch(f"the body is not valid JSON ({exc}); send a JSON list of base64-encoded images"
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5000-digit number, nesting too deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise MalformedBatch(f"the body is not valid JSON ({reason}); send a JSON list of base64-encoded images"
                              ) from exc
     if not isinstance(items, list) or not items:
         raise MalformedBatch("an application/json body must be a non-empty JSON list of base64-encoded images")
