@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scones.errors import ModelError
+from scones.errors import ModelError, SconesError
 from scones.model_artifact import (
     JSON_MEMBER, ONNX_MEMBER, ModelSpec, build_tarball, load_model, read_model_tarball, write_model_tarball,
 )
@@ -126,6 +126,23 @@ def test_bytes_that_are_not_onnx_are_a_model_error() -> None:
 def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="scones train"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("size", ['"32"', "0", "-3", "100000", "true", "1.5"])
+def test_spec_rejects_input_sizes_the_endpoint_could_not_allocate(size: str) -> None:
+    """The SHA-256 covers model.onnx only: model.json's input section is checked on its own."""
+    with pytest.raises(ModelError, match="input height must be a whole number from 1 to 4096"):
+        ModelSpec.from_json('{"format_version": 1, "classes": ["a", "b"], "input": {"height": %s}}' % size)
+
+
+def test_model_path_at_the_root_is_read_there_not_in_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "model.tar.gz").write_bytes(tiny_model_tarball())
+    monkeypatch.chdir(tmp_path)
+    assert load_model("model.tar.gz").classes == ["bicycle", "motorcycle"]
+    for uri in ("/scones-no-such-model.tar.gz", "file:///scones-no-such-model.tar.gz"):
+        with pytest.raises(SconesError, match="No object file:///scones-no-such-model.tar.gz"):
+            load_model(uri)
 
 
 def test_spec_rejects_unsupported_input() -> None:

@@ -35,6 +35,8 @@ JSON_MEMBER: Final = "model.json"
 ARTIFACT_NAME: Final = "model.tar.gz"
 MAX_ONNX_BYTES: Final = 512 * 1024 * 1024
 MAX_JSON_BYTES: Final = 16 * 1024 * 1024
+#: Largest input side a model.json may declare (the endpoint allocates batches of that size).
+MAX_INPUT_SIDE: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class ModelSpec:
             input_spec = InputSpec(**raw.get("input", {}))
         except TypeError as exc:
             raise ModelError(f"{JSON_MEMBER} has an invalid 'input' section: {exc}") from exc
+        for side in ("height", "width"):
+            size = getattr(input_spec, side)
+            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIDE:
+                raise ModelError(f"{JSON_MEMBER}: input {side} must be a whole number from 1 to {MAX_INPUT_SIDE}, "
+                                 f"got {size!r}", hint="export the model again with 'scones train'")
         if input_spec.dtype != "uint8" or input_spec.layout != "NHWC" or input_spec.channels != 3:
             raise ModelError(f"{JSON_MEMBER}: only uint8 NHWC RGB input is supported, got "
                              f"{input_spec.dtype} {input_spec.layout} with {input_spec.channels} channels")
@@ -206,7 +213,9 @@ def load_model(uri: str | Path) -> ModelArtifact:
     text = str(uri)
     if text.endswith(".tar.gz"):
         parent, _, name = text.rstrip("/").rpartition("/")
-        store = open_store(parent or ".")
+        if parent in ("", "file:/", "file://"):  # "model.tar.gz", "/model.tar.gz", "file:///model.tar.gz"
+            parent = "/" if "/" in text else "."
+        store = open_store(parent)
         return read_model_tarball(store.get_bytes(name), origin=text)
     store = open_store(text)
     if store.exists(ARTIFACT_NAME):

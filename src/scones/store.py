@@ -103,7 +103,9 @@ class Store(ABC):
     # -- public API ----------------------------------------------------
     def uri_for(self, key: str) -> str:
         key = check_key(key, allow_empty=True)
-        return f"{self.uri.rstrip('/')}/{key}" if key else self.uri
+        if not key:
+            return self.uri
+        return f"{self.uri}{key}" if self.uri.endswith("/") else f"{self.uri}/{key}"
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._put_bytes(check_key(key), bytes(data))

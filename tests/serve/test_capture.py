@@ -189,6 +189,13 @@ def test_sampling_percentage_is_validated(bad: int) -> None:
         CaptureConfig("x", sampling_percentage=bad)
 
 
+@pytest.mark.parametrize("dest", ["", "   "])
+def test_empty_destination_is_refused(dest: str) -> None:
+    """An empty --capture-dest used to capture into the current folder while announcing '/'."""
+    with pytest.raises(UsageError, match="destination is empty"):
+        CaptureConfig(dest)
+
+
 def test_modes_are_validated() -> None:
     with pytest.raises(UsageError, match="InputAndOutput"):
         CaptureConfig.mode_flags("Both")

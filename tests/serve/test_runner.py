@@ -146,8 +146,20 @@ def test_runtime_client_and_the_endpoint_url_environment_variable(tiny_model: Pa
 
 def test_errors_logged_by_a_cleanly_stopped_endpoint_are_passed_on(tiny_model: Path, tmp_path: Path, png: bytes,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the capture folder should go")
-    with running_endpoint(str(tiny_model), capture_dest=str(blocker / "capture")) as ep:
+    import shutil
+
+    dest = tmp_path / "capture"
+    with running_endpoint(str(tiny_model), capture_dest=str(dest)) as ep:
+        variant = dest / ep.endpoint_name / ep.variant  # writable at start-up (probed), then broken
+        shutil.rmtree(variant)
+        variant.write_text("a file where the capture folder should go")
         ep.runtime_client().invoke_endpoint(EndpointName=ep.endpoint_name, ContentType="image/png", Body=png)
     assert any("data capture could not write" in r.getMessage() for r in caplog.records)
+
+
+def test_a_capture_destination_that_cannot_be_written_stops_the_start(tiny_model: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the capture folder should go")
+    with pytest.raises(EndpointStartError, match="Data Capture cannot write to .*not-a-folder/capture"):
+        with running_endpoint(str(tiny_model), capture_dest=str(blocker / "capture")):
+            pass  # pragma: no cover - never reached

@@ -92,6 +92,7 @@ class Endpoint:
         if cfg.capture is not None and self.capture is None:
             self.capture = CaptureWriter(cfg.capture, endpoint_name=cfg.endpoint_name, variant=cfg.variant,
                                          metrics=self.metrics)
+            self.capture.check_destination()
         self._prepared = True
 
     @property

@@ -58,6 +58,9 @@ class CaptureConfig:
     drain_timeout: float = 10.0  # + 15 s graceful HTTP shutdown stays under SageMaker's 30 s SIGKILL
 
     def __post_init__(self) -> None:
+        if not str(self.destination).strip():
+            raise UsageError("The Data Capture destination is empty",
+                             hint="pass --capture-dest PATH or s3://bucket/prefix, or leave it out for the default")
         if not isinstance(self.sampling_percentage, int) or not 0 <= self.sampling_percentage <= 100:
             raise UsageError(f"Sampling percentage {self.sampling_percentage!r} is not an integer from 0 to 100")
         if not (self.capture_input or self.capture_output):
@@ -123,6 +126,27 @@ class CaptureWriter:
         self._thread = threading.Thread(target=self._run, name="scones-capture", daemon=True)
         self.metrics.gauge("scones_capture_backlog_records", "Captured records waiting to be written.",
                            lambda: self.backlog)
+
+    def check_destination(self) -> None:
+        """Write and remove one probe object where the records will go, so that a destination that
+        cannot be written fails the start-up instead of losing every record later."""
+        import uuid
+
+        from scones.errors import SconesError, StoreError
+
+        probe = f"{self.endpoint_name}/{self.variant}/.scones-write-probe-{uuid.uuid4().hex}"
+        try:
+            self.store.put_bytes(probe, b"")
+        except SconesError as exc:
+            raise StoreError(f"Data Capture cannot write to {self.store.uri}: {exc.message}",
+                             hint="pass a writable --capture-dest (a folder, or s3://bucket/prefix)") from exc
+        except Exception as exc:  # boto3 and OS errors from the store's backend
+            raise StoreError(f"Data Capture cannot write to {self.store.uri}: {exc}",
+                             hint="pass a writable --capture-dest (a folder, or s3://bucket/prefix)") from exc
+        try:
+            self.store.delete(probe)
+        except Exception:  # pragma: no cover - a store that lets us write but not delete: harmless leftover
+            LOG.warning("could not remove the capture write probe %s", self.store.uri_for(probe))
 
     # -- request side (event loop) ---------------------------------------
     def start(self) -> None:
