@@ -214,3 +214,40 @@ def test_a_broken_png_at_model_size_keeps_pillows_error() -> None:
     except (NotAnImage, TruncatedImage):
         return
     assert out.shape == (32, 32, 3)
+
+
+def test_large_images_are_decoded_a_few_at_a_time(make_image: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded when many requests send big images at once: at most LARGE_DECODES decode."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import scones.serve.images as images
+
+    class Counting:
+        def __init__(self) -> None:
+            self.lock, self.inside, self.most = threading.Lock(), 0, 0
+
+        def __enter__(self) -> None:
+            gate.acquire()
+            with self.lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+            time.sleep(0.01)  # hold the slot long enough for the other threads to pile up
+
+        def __exit__(self, *exc: object) -> None:
+            with self.lock:
+                self.inside -= 1
+            gate.release()
+
+    gate = threading.BoundedSemaphore(2)
+    counting = Counting()
+    monkeypatch.setattr(images, "LARGE_DECODES", counting)
+    monkeypatch.setattr(images, "LARGE_IMAGE_PIXELS", 64 * 64 - 1)
+    big, small = make_image("PNG", (64, 64), (9, 9, 9)), make_image("PNG", (40, 40), (9, 9, 9))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda data: prepare_image(data, 32, 32), [big] * 16))
+        assert counting.most == 2
+        counting.most = 0
+        list(pool.map(lambda data: prepare_image(data, 32, 32), [small] * 16))
+    assert counting.most == 0  # small images never wait

@@ -300,6 +300,9 @@ def build_app(config: ServeConfig, *, endpoint: Endpoint | None = None) -> Starl
 
 def app_from_env() -> Starlette:
     """uvicorn factory for ``--workers N``: each worker process builds its own endpoint."""
+    from scones.serve.server import return_large_blocks_to_the_os
+
+    return_large_blocks_to_the_os()  # a fresh process: the parent's setting is not inherited
     config = ServeConfig.from_json(os.environ[CONFIG_ENV])
     endpoint = Endpoint(config)
     endpoint.prepare()
