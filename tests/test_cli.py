@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import click
+from pathlib import Path
+
 import pytest
 
 from scones.cli import main
@@ -77,3 +79,46 @@ def test_non_finite_and_out_of_range_numbers_are_usage_errors(args: list[str], c
         main(args)
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "Error: " in err and "Traceback" not in err
+
+
+def test_sigterm_runs_cleanup_so_no_staging_folder_is_left(tmp_path: Path) -> None:
+    """Killed mid-publish (kill, CI timeout), a command removes its staging area like on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+
+    script = f"""
+import time
+from scones.cli import _exit_cleanly_on_sigterm
+from scones.store import LocalStore
+_exit_cleanly_on_sigterm()
+with LocalStore({str(tmp_path)!r}).publish("out") as staging:
+    staging.put_bytes("a.png", b"half of a dataset")
+    print("staging", flush=True)
+    time.sleep(60)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "staging"
+    assert any(p.name.startswith(".scones-staging-") for p in tmp_path.iterdir())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "--out", ""], "--out is empty"),
+    (["train", "--data", " "], "--data is empty"),
+    (["data", "stage", "--dest", ""], "--dest is empty"),
+    (["threshold", "--model", "", "--target-precision", "0.9"], "--model is empty"),
+    (["monitor", "baseline", "--out", ""], "--out is empty"),
+    (["train", "--seed=-1"], "seed must be a whole number from 0 to 4294967295"),
+    (["train", "--seed", "99999999999999999999999"], "seed must be a whole number"),
+])
+def test_empty_paths_and_impossible_seeds_are_refused(args: list[str], message: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty value (an unset shell variable) must not fall back to the store's default folder."""
+    from scones.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and message in capsys.readouterr().err

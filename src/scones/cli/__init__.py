@@ -102,8 +102,28 @@ def cli(ctx: click.Context, home: str | None, no_progress: bool) -> None:
     ctx.obj = AppContext.create(home=home, no_progress=no_progress)
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (``kill``, a CI timeout, a container stop) raises SystemExit like Ctrl-C raises
+    KeyboardInterrupt, so ``finally`` blocks run: a staging folder is removed, a child endpoint is
+    stopped. Python's default would end the process at once and leave them behind. ``scones serve``
+    installs uvicorn's own handler (drain, then stop) once it starts listening."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread (e.g. main() called in a test thread)
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise SystemExit(128 + signal.SIGTERM)
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, terminate)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn user errors into one clean line and an exit code."""
+    _exit_cleanly_on_sigterm()
     try:
         # Without standalone mode click returns (rather than exits with) a command's exit code.
         code = cli.main(args=argv, prog_name="scones", standalone_mode=False)

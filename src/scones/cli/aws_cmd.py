@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_app
 
 if TYPE_CHECKING:
     from scones.aws.plan import Change
@@ -51,7 +51,7 @@ def package_functions(app: AppContext, out_dir: Path | None) -> None:
     from scones.aws.naming import FUNCTIONS
     from scones.aws.package import write_function_zips
 
-    written = write_function_zips(out_dir or app.settings.home / "dist" / "functions", list(FUNCTIONS))
+    written = write_function_zips(or_default(out_dir, app.settings.home / "dist" / "functions", "--out"), list(FUNCTIONS))
     for path, size in written.items():
         click.echo(f"{path}  {size} bytes")
 
@@ -86,8 +86,8 @@ def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None
     from scones.aws.deploy import DeployOptions, deploy_aws
 
     options = DeployOptions(bucket=bucket, prefix=prefix, image_uri=image_uri, role_arn=role_arn,
-                            dataset_uri=dataset_uri or app.default_uri("dataset"),
-                            model_uri=model_uri or app.default_uri("model"), threshold=threshold,
+                            dataset_uri=or_default(dataset_uri, app.default_uri("dataset"), "--dataset"),
+                            model_uri=or_default(model_uri, app.default_uri("model"), "--model"), threshold=threshold,
                             instance_type=instance_type, sampling_percentage=sampling_percentage)
     clients = _clients(region, profile)
     if template_path is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,3 +44,16 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return float(number)
+
+
+def or_default(value: str | Path | None, default: Any, option: str) -> Any:
+    """The option's value, or ``default`` when it was not given. An empty value is an error rather
+    than the default: ``--out ''`` (an unset shell variable) must not quietly write to the store's
+    default folder."""
+    if value is None:
+        return default
+    if not str(value).strip():
+        from scones.errors import UsageError
+
+        raise UsageError(f"{option} is empty", hint=f"leave {option} out for the default, or give a value")
+    return value

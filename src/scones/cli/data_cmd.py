@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scones.cli.context import AppContext, pass_app
+from scones.cli.context import AppContext, or_default, pass_app
 
 
 @click.group()
@@ -30,7 +30,8 @@ def stage(app: AppContext, source: str | None, classes: str, dest: str | None, m
     """Stage CIFAR-100 classes: train/ and test/ PNGs, train.lst, test.lst and dataset.json, all or nothing."""
     from scones.data.stage import format_summary, parse_classes, stage_dataset
 
-    result = stage_dataset(source or app.settings.cifar_source, dest or app.default_uri("dataset"),
+    result = stage_dataset(or_default(source, app.settings.cifar_source, "--source"),
+                           or_default(dest, app.default_uri("dataset"), "--dest"),
                            classes=parse_classes(classes), cache_dir=app.settings.cache_dir, expected_md5=md5,
                            force=force, show_progress=app.settings.progress)
     click.echo(format_summary(result))
@@ -44,4 +45,4 @@ def info(app: AppContext, uri: str | None) -> None:
     from scones.data.dataset import describe, load_dataset_info
     from scones.store import open_store
 
-    click.echo(describe(load_dataset_info(open_store(uri or app.default_uri("dataset")))))
+    click.echo(describe(load_dataset_info(open_store(or_default(uri, app.default_uri("dataset"), "URI")))))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_app
 from scones.errors import UsageError
 
 
@@ -73,8 +73,9 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
     """Run the model over its validation split; write statistics.json and constraints.json."""
     from scones.monitor.baseline import build_baseline
 
-    result = build_baseline(model_uri or app.default_uri("model"), data_uri or app.default_uri("dataset"),
-                            out_uri or app.default_uri("monitor/baseline"), show_progress=app.settings.progress)
+    result = build_baseline(or_default(model_uri, app.default_uri("model"), "--model"),
+                            or_default(data_uri, app.default_uri("dataset"), "--data"),
+                            or_default(out_uri, app.default_uri("monitor/baseline"), "--out"), show_progress=app.settings.progress)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     info = result.baseline.info
@@ -123,7 +124,7 @@ def report(app: AppContext, capture_uri: str | None, since: str | None, until: s
     else:
         click.echo("Warning: no baseline (build one with 'scones monitor baseline'); drift is not checked",
                    err=True)
-    result = build_report(capture_uri or app.default_uri("data_capture"), out_uri, base, options,
+    result = build_report(or_default(capture_uri, app.default_uri("data_capture"), "--capture"), out_uri, base, options,
                           baseline_uri=baseline_uri)
     summary = result.report["summary"]
     below = summary["share_below_threshold"]

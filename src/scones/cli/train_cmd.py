@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_app
 
 
 @click.command("train")
@@ -26,8 +26,8 @@ def train(app: AppContext, data_uri: str | None, arch: str, epochs: int, seed: i
     from scones.train.config import TrainConfig
 
     config = TrainConfig(arch=arch, epochs=epochs, seed=seed)
-    data_uri = data_uri or app.default_uri("dataset")
-    out_uri = out_uri or app.default_uri("model")
+    data_uri = or_default(data_uri, app.default_uri("dataset"), "--data")
+    out_uri = or_default(out_uri, app.default_uri("model"), "--out")
     if backend == "sagemaker":
         from scones.train.sagemaker import SageMakerJobRequest, run_training_job
 
@@ -64,7 +64,8 @@ def threshold(app: AppContext, model_uri: str | None, data_uri: str | None, targ
     """Recommend the filter's confidence threshold from the validation part."""
     from scones.train.recommend import recommend_for_model
 
-    rec = recommend_for_model(model_uri or app.default_uri("model"), data_uri or app.default_uri("dataset"),
+    rec = recommend_for_model(or_default(model_uri, app.default_uri("model"), "--model"),
+                              or_default(data_uri, app.default_uri("dataset"), "--data"),
                               target_precision=target_precision, target_coverage=target_coverage)
     click.echo(f"threshold {rec.threshold:.4f}")
     click.echo(f"validation: coverage {rec.validation_coverage:.3f}, precision {rec.validation_precision:.3f}")

@@ -58,6 +58,9 @@ class TrainConfig:
         if self.epochs < 0 or self.batch_size < 1 or not 0.0 < self.val_fraction < 1.0:
             raise UsageError("epochs must be >= 0, batch size >= 1 and the validation fraction in (0, 1); got "
                              f"epochs={self.epochs}, batch_size={self.batch_size}, val_fraction={self.val_fraction}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise UsageError(f"The seed must be a whole number from 0 to {2**32 - 1}, got {self.seed!r}",
+                             hint="numpy and PyTorch both take 32-bit seeds")
         if self.resize not in RESIZE_MODES:
             raise UsageError(f"Unknown resize mode {self.resize!r}", hint=f"choose one of: {', '.join(RESIZE_MODES)}")
         if not 0.0 < self.threshold < 1.0:
