@@ -52,6 +52,35 @@ def test_missing_region(no_credentials: None, monkeypatch: pytest.MonkeyPatch) -
     assert "--region" in exc.value.format_message()
 
 
+def test_aws_region_is_honoured_like_aws_default_region(no_credentials: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert make_session().region_name == "eu-west-3"
+    assert make_session(region="us-east-2").region_name == "us-east-2"  # --region still wins
+
+
+def test_an_endpoint_that_never_answers_is_a_network_error_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "check your credentials" after three minutes: the identity probe tries once, briefly."""
+    import socket
+    import time
+
+    from scones.errors import AwsError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        clients = AwsClients.from_session(make_session(region=REGION), endpoint_url=url)
+        started = time.monotonic()
+        with pytest.raises(AwsError, match="Could not reach AWS to identify the caller") as exc:
+            clients.account_id()
+    assert time.monotonic() - started < 15
+    assert not isinstance(exc.value, CredentialsError) and "network" in (exc.value.hint or "")
+
+
 def test_unknown_profile(no_credentials: None) -> None:
     with pytest.raises(CredentialsError, match="'nobody'"):
         make_session(region=REGION, profile="nobody")

@@ -64,11 +64,22 @@ def is_credentials_error(exc: BaseException) -> bool:
         "SignatureDoesNotMatch", "InvalidAccessKeyId", "AuthFailure"}
 
 
+def is_network_error(exc: BaseException) -> bool:
+    """No answer at all (refused, unresolvable, timed out): the region or the network, not the credentials."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
 def wrap(exc: Exception, *, action: str, resource: str, hint: str | None = None) -> AwsError:
     """Turn a botocore error into an ``AwsError`` saying what failed on which resource.
 
     Use as ``raise wrap(exc, action="create", resource="Lambda function x") from exc``.
     """
+    if is_network_error(exc):
+        return AwsError(f"Could not reach AWS to {action} {resource}: {exc}",
+                        hint="check --region (or AWS_REGION), AWS_ENDPOINT_URL if set, and the network")
     if is_credentials_error(exc):
         return CredentialsError(
             f"AWS rejected or could not find credentials while trying to {action} {resource}: {exc}",

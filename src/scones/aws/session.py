@@ -45,14 +45,20 @@ class AwsClients:
             raise CredentialsError(
                 "No AWS credentials found",
                 hint="run 'aws configure', or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        from botocore.config import Config
+
         kwargs: dict[str, Any] = {"region_name": region}
         if endpoint_url:
             kwargs["endpoint_url"] = endpoint_url
+        # botocore's defaults (60 s reads, retried) let a silent endpoint hold a command for minutes.
+        calls = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3})
+        # The identity check comes first in every command: one quick try says "cannot reach AWS" fast.
+        probe = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
 
-        def make(service: str) -> Any:
-            return session.client(service, **kwargs)
+        def make(service: str, config: Config = calls) -> Any:
+            return session.client(service, config=config, **kwargs)
 
-        return cls(region=region, s3=make("s3"), iam=make("iam"), sts=make("sts"),
+        return cls(region=region, s3=make("s3"), iam=make("iam"), sts=make("sts", probe),
                    sagemaker=make("sagemaker"), lambda_=make("lambda"), sfn=make("stepfunctions"),
                    sns=make("sns"))
 
@@ -76,6 +82,10 @@ def make_session(*, region: str | None = None, profile: str | None = None) -> An
     import boto3
     from botocore.exceptions import ProfileNotFound
 
+    import os
+
+    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the AWS SDKs and Lambda set.
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         return boto3.session.Session(region_name=region, profile_name=profile)
     except ProfileNotFound as exc:

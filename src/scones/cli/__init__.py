@@ -141,4 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:
+        # A last net for AWS SDK errors that escaped a command's own handling: one line, no traceback.
+        if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+            raise
+        click.echo(f"Error: AWS: {exc}\n  hint: check credentials, --region and the network, then retry", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -131,6 +131,7 @@ def destroy_aws_cmd(prefix: str, region: str | None, profile: str | None, bucket
     if delete_data and not bucket:
         raise UsageError("--delete-data needs --bucket", hint="pass the bucket you deployed to")
     clients = _clients(region, profile)
+    clients.account_id()  # fail fast, and clearly, on credentials, region or network
     plan = destroy_aws(clients, prefix, bucket=bucket, apply=False, delete_data=delete_data)
     if not plan.changes:
         click.echo(f"nothing to destroy: no resources are tagged as deployment {prefix!r}")
