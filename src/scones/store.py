@@ -250,6 +250,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def check_file_writable(path: Path) -> None:
+    """Fail now, not after minutes of uploads, when ``atomic_write_bytes(path, ...)`` could not succeed:
+    the folder must exist or be creatable and take a temporary file, and ``path`` must not be a folder."""
+    if path.is_dir():
+        raise StoreError(f"Cannot write {path}: it is a folder", hint="name a file, e.g. ./stack.json")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+
+
 def _write_error(path: Path, exc: OSError) -> StoreError:
     """A local write that failed (missing or read-only folder, a file where a folder should be, a
     full disk), said in one line with the path the user chose."""

@@ -122,6 +122,17 @@ def test_dry_run_writes_the_template_and_uploads_nothing(clients: AwsClients, in
     assert json.loads(path.read_text())["Resources"]
 
 
+def test_unwritable_template_path_fails_before_any_upload(clients: AwsClients, inputs: Inputs,
+                                                         tmp_path: Path) -> None:
+    from scones.errors import StoreError
+
+    (tmp_path / "file").write_text("x")
+    for path in (tmp_path / "file" / "stack.json", tmp_path):
+        with pytest.raises(StoreError, match="Cannot write"):
+            write_template(clients, inputs.options(prefix="scones-unwritable"), path, apply=True, **template_kwargs())
+    assert clients.s3.list_objects_v2(Bucket=BUCKET, Prefix="scones-unwritable/").get("KeyCount", 0) == 0
+
+
 def test_given_role_means_no_iam_resources(clients: AwsClients, inputs: Inputs, tmp_path: Path) -> None:
     path = tmp_path / "byo.json"
     role = "arn:aws:iam::123456789012:role/admin-made"

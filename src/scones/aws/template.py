@@ -29,7 +29,7 @@ from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names
 from scones.aws.plan import Change, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import as_key_value, deployment_tags
-from scones.store import atomic_write_bytes
+from scones.store import atomic_write_bytes, check_file_writable
 
 ROLE_IDS: Final = {"lambda": "FunctionsRole", "states": "StateMachinesRole", "sagemaker": "EndpointRole"}
 TOPIC_ID: Final = "FailureTopic"
@@ -143,6 +143,7 @@ def write_template(clients: AwsClients, options: DeployOptions, path: str | Path
                    build_zip: BuildZip | None = None, load_definition: LoadDefinition | None = None,
                    show_progress: bool = True, on_change: Callable[[Change], None] | None = None) -> Plan:
     """Upload what the template refers to (unless ``apply`` is false) and write the template to ``path``."""
+    check_file_writable(Path(path))
     names = resolve_names(clients, options)
     s3.check_bucket(clients.s3, options.bucket, clients.region)
     artifacts = collect_artifacts(options.dataset_uri, options.model_uri, build_zip=build_zip,
