@@ -43,18 +43,21 @@ def make_inputs(root: Path) -> Inputs:
     """A tiny staged dataset (real PNGs, .lst manifests, dataset.json) and a real tiny model.tar.gz."""
     from PIL import Image
 
+    from scones.data.dataset import DATASET_JSON, ManifestEntry, build_dataset_json, format_lst, manifest_key
     from scones.testing import tiny_model_tarball
 
     dataset = root / "dataset"
-    lines: dict[str, list[str]] = {"train": [], "test": []}
+    entries: dict[str, list[ManifestEntry]] = {"train": [], "test": []}
     for split, label, color in (("train", 0, (200, 30, 30)), ("train", 1, (30, 30, 200)), ("test", 0, (90, 90, 90))):
         path = dataset / split / f"{split}_{label}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (32, 32), color).save(path)
-        lines[split].append(f"{len(lines[split])}\t{label}\t{path.name}")
-    for split, rows in lines.items():
-        (dataset / f"{split}.lst").write_text("\n".join(rows) + "\n")
-    (dataset / "dataset.json").write_text(json.dumps({"classes": ["bicycle", "motorcycle"]}))
+        entries[split].append(ManifestEntry(len(entries[split]), label, path.name))
+    for split, rows in entries.items():
+        (dataset / manifest_key(split)).write_text(format_lst(rows))
+    doc = build_dataset_json(["bicycle", "motorcycle"], entries, source_uri="synthetic", source_kind="folder",
+                             source_md5="0" * 32)
+    (dataset / DATASET_JSON).write_text(json.dumps(doc))
     model = root / "model"
     model.mkdir()
     (model / "model.tar.gz").write_bytes(tiny_model_tarball())

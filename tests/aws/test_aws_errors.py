@@ -120,6 +120,29 @@ def test_missing_dataset(clients: AwsClients, inputs: Inputs, tmp_path: Path) ->
     assert "scones data stage" in exc.value.format_message()
 
 
+@pytest.mark.parametrize("damage", ["image-missing", "classes-swapped"])
+def test_half_staged_or_mismatched_dataset_is_refused_before_upload(clients: AwsClients, tmp_path: Path,
+                                                                    damage: str) -> None:
+    import json
+
+    from aws_harness import make_inputs
+    from scones.data.dataset import build_dataset_json, load_dataset_info
+    from scones.store import LocalStore
+
+    local = make_inputs(tmp_path)
+    if damage == "image-missing":
+        (local.dataset / "train" / "train_1.png").unlink()
+    else:  # a consistent dataset, but of other classes than the model's
+        info = load_dataset_info(LocalStore(local.dataset))
+        doc = build_dataset_json(["motorcycle", "bicycle"], {s: info.entries(s) for s in ("train", "test")},
+                                 source_uri="synthetic", source_kind="folder", source_md5="0" * 32)
+        (local.dataset / "dataset.json").write_text(json.dumps(doc))
+    message = "half-staged" if damage == "image-missing" else r"model's classes \['bicycle', 'motorcycle'\] differ"
+    with pytest.raises(DataError, match=message):
+        deploy_aws(clients, local.options(), **deploy_kwargs())
+    assert clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
 def test_missing_image_uri(clients: AwsClients, inputs: Inputs) -> None:
     with pytest.raises(UsageError, match="serving image") as exc:
         deploy_aws(clients, inputs.options(image_uri=None), **deploy_kwargs())

@@ -118,17 +118,25 @@ def test_plan_summary() -> None:
     assert Plan([Change("b", "2", Action.NO_CHANGE)]).summary() == "no change: everything is up to date"
 
 
-def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients) -> None:
+def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients, tmp_path: Path) -> None:
+    from aws_harness import make_inputs
     from scones.aws.artifacts import collect_artifacts
-    from scones.testing import tiny_model_tarball
+    from scones.errors import DataError
 
-    model = tiny_model_tarball()
+    local = make_inputs(tmp_path)
+    model = (local.model / "model.tar.gz").read_bytes()
     clients.s3.put_object(Bucket=BUCKET, Key="staged/model/model.tar.gz", Body=model)
-    clients.s3.put_object(Bucket=BUCKET, Key="staged/dataset/train.lst", Body=b"0\t0\ta.png\n")
+    files = sorted(p.relative_to(local.dataset).as_posix() for p in local.dataset.rglob("*") if p.is_file())
+    for name in files:
+        clients.s3.put_object(Bucket=BUCKET, Key=f"staged/dataset/{name}", Body=(local.dataset / name).read_bytes())
     artifacts = collect_artifacts(f"s3://{BUCKET}/staged/dataset", f"s3://{BUCKET}/staged/model/model.tar.gz",
                                   s3_client=clients.s3)
     assert artifacts.model_bytes == model
-    assert artifacts.dataset.list() == ["train.lst"]
+    assert artifacts.dataset.list() == files
+    clients.s3.delete_object(Bucket=BUCKET, Key="staged/dataset/train/train_1.png")  # now half-staged
+    with pytest.raises(DataError, match="half-staged"):
+        collect_artifacts(f"s3://{BUCKET}/staged/dataset", f"s3://{BUCKET}/staged/model/model.tar.gz",
+                          s3_client=clients.s3)
 
 
 def _client_error(code: str, message: str) -> Exception:

@@ -60,7 +60,15 @@ def collect_artifacts(dataset_uri: str, model_uri: str, *, build_zip: BuildZip |
     if not dataset.list():
         raise DataError(f"No dataset at {dataset_uri}",
                         hint="stage one with 'scones data stage', or pass --dataset URI")
+    # Refuse before any upload: a half-staged dataset, or one the model was not trained for.
+    from scones.data.dataset import load_dataset_info
+
+    info = load_dataset_info(dataset)
     model = read_model(model_uri, s3_client=s3_client)
+    classes = read_model_tarball(model, origin=str(model_uri)).classes
+    if list(info.classes) != list(classes):
+        raise DataError(f"The model's classes {classes} differ from the dataset's {list(info.classes)}",
+                        hint="deploy the dataset the model was trained on (--dataset), or retrain the model")
     build = build_zip or default_build_zip
     load = load_definition or definitions.load_definition
     return Artifacts(dataset=dataset, model_bytes=model, model_sha256=sha256_hex(model),
