@@ -357,6 +357,29 @@ def test_download_with_wrong_checksum_keeps_nothing(served: tuple[ArchiveServer,
     assert [p for p in (tmp_path / "cache" / "cifar").rglob("*") if p.is_file()] == []
 
 
+def test_a_mistyped_checksum_does_not_destroy_a_good_cached_download(served: tuple[ArchiveServer, bytes, str],
+                                                                     tmp_path: Path) -> None:
+    server, data, md5 = served
+    url = server.url("cifar-100-python.tar.gz")
+    path = download(url, tmp_path / "cache", md5=md5, show_progress=False)
+    with pytest.raises(DataError, match="expected f{32}"):
+        download(url, tmp_path / "cache", md5="f" * 32, show_progress=False)
+    assert path.read_bytes() == data  # still there for the next run with the right checksum
+    assert download(url, tmp_path / "cache", md5=md5, show_progress=False) == path
+
+
+def test_a_page_that_is_not_gzip_is_not_cached(archive_server: ArchiveServer, tmp_path: Path) -> None:
+    """Without a known checksum (any URL but the official one), an HTML page served with 200 used
+    to be cached and reused forever."""
+    archive_server.files["/login.tar.gz"] = b"<html><body>Please sign in</body></html>"
+    url = archive_server.url("login.tar.gz")
+    for _ in range(2):  # the second attempt downloads again: nothing bad was cached
+        with pytest.raises(DataError, match="did not answer with a .tar.gz archive .*<html><body>Please sign in"):
+            download(url, tmp_path / "cache", show_progress=False)
+    assert len(archive_server.requests) == 2
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
 def test_download_retries_transient_failures(served: tuple[ArchiveServer, bytes, str], tmp_path: Path) -> None:
     server, data, md5 = served
     server.fail_next = [503, "truncate"]

@@ -343,6 +343,15 @@ def test_folder_source_and_destination_must_differ(tmp_path: Path, archive: Path
         _stage(tmp_path / "ds", tmp_path / "ds", tmp_path, force=True)
 
 
+def test_md5_with_a_folder_source_is_refused_not_ignored(tmp_path: Path, archive: Path) -> None:
+    from scones.errors import UsageError
+
+    _stage(archive, tmp_path / "ds", tmp_path)
+    with pytest.raises(UsageError, match="--md5 checks an archive"):
+        _stage(tmp_path / "ds", tmp_path / "other", tmp_path, expected_md5="deadbeef")
+    assert not (tmp_path / "other").exists()
+
+
 def test_stage_to_s3(tmp_path: Path, cifar: FakeCifar, archive: Path, s3_inprocess: Any, make_bucket: Any) -> None:
     bucket = make_bucket(s3_inprocess)
     store = S3Store(bucket, "projects/scones/dataset", client=s3_inprocess)

@@ -112,8 +112,8 @@ def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int 
         if not md5 or md5_file(target) == md5.lower():
             LOG.info("using cached %s", target)
             return target
-        LOG.warning("cached %s does not match its checksum; downloading again", target)
-        target.unlink()
+        # Kept until a download that matches replaces it: the expected checksum may be the mistake.
+        LOG.warning("cached %s does not match the expected checksum; downloading again", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     last: BaseException | None = None
@@ -134,11 +134,23 @@ def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int 
         raise DataError(f"Could not download {url}: {reason}", hint=LOCAL_SOURCE_HINT) from last
     try:
         verify_md5(part, md5, what=f"The download of {url}")
+        _check_gzip_magic(part, url)
     except DataError:
         part.unlink(missing_ok=True)
         raise
     os.replace(part, target)
     return target
+
+
+def _check_gzip_magic(path: Path, url: str) -> None:
+    """Without a known checksum, at least refuse to cache what is not gzip (a login or error page
+    served with status 200): cached, it would be reused on every later run without a new download."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head.startswith(b"\x1f\x8b"):
+        shown = head[:40].decode("ascii", "replace").replace("\n", " ")
+        raise DataError(f"{url} did not answer with a .tar.gz archive (it starts with {shown!r})",
+                        hint="check the URL, or pass a local copy of cifar-100-python.tar.gz with --source")
 
 
 def _download_once(url: str, dest: Path, *, timeout: float, show_progress: bool) -> None:

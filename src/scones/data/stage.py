@@ -37,7 +37,7 @@ from scones.data.dataset import (
     per_class_counts,
 )
 from scones.data.png import encode_rgb_png
-from scones.errors import DataError, StoreError
+from scones.errors import DataError, NotFoundError, UsageError
 from scones.progress import progress
 from scones.store import Store, open_store
 
@@ -161,7 +161,7 @@ def _folder_splits(source: Source, classes: Sequence[str], workers: int
     for split in SPLITS:
         try:
             raw = store.get_bytes(manifest_key(split))
-        except StoreError as exc:
+        except NotFoundError as exc:  # other store errors (credentials, permissions) say what they are
             raise DataError(f"{source.uri} is not a folder in SageMaker layout: {manifest_key(split)} is missing",
                             hint="it needs train/, test/, train.lst and test.lst") from exc
         digest.update(raw)
@@ -315,6 +315,9 @@ def stage_dataset(source: str | os.PathLike[str], dest: str | Store, *,
     wanted = parse_classes(classes)
     workers = workers or max(1, min(8, os.cpu_count() or 1))
     if src.kind == "folder":
+        if expected_md5:
+            raise UsageError("--md5 checks an archive; the source is a folder",
+                             hint="leave out --md5, or pass the .tar.gz archive as --source")
         if open_store(src.uri).uri == dest_store.uri:
             raise DataError(f"The source folder and the destination are the same ({dest_store.uri})",
                             hint="stage into another --dest")
