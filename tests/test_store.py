@@ -447,3 +447,14 @@ def test_local_files_get_the_ordinary_mode_not_mkstemps_0600(tmp_path: Path) -> 
     for name in ("b.txt", "c.txt"):
         assert stat.S_IMODE((tmp_path / "s" / "a" / name).stat().st_mode) == FILE_MODE
     assert FILE_MODE & 0o044  # readable by others under a usual umask
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("s3://b/a/k", ("s3://b/a", "k")), ("file:///tmp/x/m", ("file:///tmp/x", "m")), ("ftp://x/y", ("ftp://x", "y")),
+    ("a/b", ("a", "b")), ("/a", ("/", "a")), ("model", (".", "model")), ("./m/", (".", "m")),
+])
+def test_split_uri_keeps_the_scheme_intact(uri: str, expected: tuple[str, str]) -> None:
+    """'ftp://x/y' used to come back as 'ftp:/x', garbling the error message about it."""
+    from scones.store import split_uri
+
+    assert split_uri(uri) == expected

@@ -587,5 +587,10 @@ def is_remote(uri: str) -> bool:
 
 def split_uri(uri: str) -> tuple[str, str]:
     """``s3://b/a/k`` -> ``("s3://b/a", "k")``: the parent location and the last key part."""
-    path = PurePosixPath(uri.rstrip("/"))
-    return str(path.parent).replace("s3:/", "s3://", 1) if uri.startswith("s3://") else str(path.parent), path.name
+    text = uri.rstrip("/")
+    scheme, sep, rest = text.partition("://")
+    if sep and "/" not in scheme:  # any scheme: keep its '//' (PurePosixPath would fold it to one '/')
+        parent, _, name = rest.rpartition("/")
+        return (f"{scheme}://{parent}" if parent else f"{scheme}://"), name
+    path = PurePosixPath(text)
+    return str(path.parent), path.name

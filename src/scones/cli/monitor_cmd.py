@@ -127,6 +127,9 @@ def report(app: AppContext, capture_uri: str | None, since: str | None, until: s
     result = build_report(or_default(capture_uri, app.default_uri("data_capture"), "--capture"), out_uri, base, options,
                           baseline_uri=baseline_uri)
     summary = result.report["summary"]
+    if result.records == 0:
+        click.echo("Warning: no captured records were found (or none in the time window); "
+                   "check --capture, --since and --until", err=True)
     below = summary["share_below_threshold"]
     click.echo(f"{result.records:,} captured records; "
                f"{'n/a' if below is None else f'{100 * below:.1f}%'} below threshold {threshold:g}; "
