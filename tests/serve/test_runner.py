@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import signal
 import threading
@@ -142,6 +143,14 @@ def test_runtime_client_and_the_endpoint_url_environment_variable(tiny_model: Pa
         second = boto3.client("sagemaker-runtime").invoke_endpoint(
             EndpointName="scones-endpoint", ContentType="image/png", Body=png)["Body"].read()
     assert first == second and len(json.loads(second)) == 2
+
+
+def test_a_clean_stop_is_not_reported_as_a_failure(tiny_model: Path, tmp_path: Path, png: bytes,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The CLI turns SIGTERM into exit status 143 (so cleanup runs); the runner must still call that a clean stop."""
+    with running_endpoint(str(tiny_model), capture_dest=str(tmp_path / "capture")) as ep:
+        ep.runtime_client().invoke_endpoint(EndpointName=ep.endpoint_name, ContentType="image/png", Body=png)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
 
 
 def test_errors_logged_by_a_cleanly_stopped_endpoint_are_passed_on(tiny_model: Path, tmp_path: Path, png: bytes,

@@ -163,8 +163,9 @@ def _stop(proc: sp.Popen[bytes], log_path: Path, *, quiet: bool = False) -> None
             return
     if quiet:
         return
-    # uvicorn re-raises the SIGTERM it handled once shut down, so -SIGTERM is a clean stop too.
-    if proc.returncode not in (0, -signal.SIGTERM):
+    # uvicorn re-raises the SIGTERM it handled once shut down: the process then ends by the signal
+    # (-SIGTERM) or, through the CLI's handler, with status 128 + SIGTERM. Both are clean stops.
+    if proc.returncode not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
         LOG.warning("the endpoint exited with code %s:\n%s", proc.returncode, _tail(log_path))
         return
     # A clean exit can still have logged trouble (a capture store that failed): pass it on.
