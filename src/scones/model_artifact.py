@@ -22,7 +22,7 @@ import io
 import json
 import tarfile
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,14 +79,15 @@ class ModelSpec:
                              f"this scones reads version {FORMAT_VERSION}",
                              hint="re-export the model with this version of scones")
         classes = raw.get("classes")
-        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-            raise ModelError(f"{JSON_MEMBER} must list at least two class names under 'classes'")
+        if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes)
+                or len(set(classes)) != len(classes)):
+            raise ModelError(f"{JSON_MEMBER} must list at least two distinct class names under 'classes'")
         if not isinstance(raw.get("input", {}), dict):
             raise ModelError(f"{JSON_MEMBER}: 'input' must be a JSON object")
-        try:
-            input_spec = InputSpec(**raw.get("input", {}))
-        except TypeError as exc:
-            raise ModelError(f"{JSON_MEMBER} has an invalid 'input' section: {exc}") from exc
+        unknown = sorted(set(raw.get("input", {})) - {f.name for f in fields(InputSpec)})
+        if unknown:
+            raise ModelError(f"{JSON_MEMBER}: the 'input' section has unknown keys: {', '.join(unknown)}")
+        input_spec = InputSpec(**raw.get("input", {}))
         for side in ("height", "width"):
             size = getattr(input_spec, side)
             if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIDE:
@@ -181,15 +182,21 @@ def read_model_tarball(data: bytes, *, origin: str = ARTIFACT_NAME) -> ModelArti
 def _gunzip_bounded(data: bytes, limit: int) -> bytes:
     """The whole gzip stream, decompressed, with its CRC and length checked (tarfile stops reading
     before the trailer, so a flipped byte could pass unseen), and at most ``limit`` bytes of it."""
-    inflater = zlib.decompressobj(wbits=31)  # gzip header and trailer
-    out = inflater.decompress(data, limit + 1)
-    if len(out) > limit:
-        raise ModelError(f"the archive unpacks to more than {limit} bytes; a scones model is smaller")
-    if not inflater.eof:
-        raise EOFError("the gzip stream ends before its end-of-stream marker")
-    if inflater.unused_data.strip(b"\0"):
-        raise zlib.error("data after the end of the gzip stream")
-    return out
+    parts: list[bytes] = []
+    size = 0
+    rest = data
+    while True:  # gzip allows several members one after another; tar and gzip tools accept them
+        inflater = zlib.decompressobj(wbits=31)  # gzip header and trailer
+        part = inflater.decompress(rest, limit + 1 - size)
+        size += len(part)
+        parts.append(part)
+        if size > limit:
+            raise ModelError(f"the archive unpacks to more than {limit} bytes; a scones model is smaller")
+        if not inflater.eof:
+            raise EOFError("the gzip stream ends before its end-of-stream marker")
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):
+            return b"".join(parts)
 
 
 def _artifact_from_members(members: dict[str, bytes], origin: str) -> ModelArtifact:

@@ -174,6 +174,12 @@ class Store(ABC):
         staging = self._new_staging(prefix)
         try:
             yield staging
+        except StoreError as exc:
+            self._discard(staging)
+            # The user chose the output, not the hidden staging area beside it: name the former.
+            raise StoreError(exc.message.replace(staging.uri_for(""), self.uri_for(prefix))
+                             .replace(str(getattr(staging, "base", "\0")), str(getattr(self, "base", "")) +
+                                      ("/" + prefix if prefix else "")), hint=exc.hint) from exc
         except BaseException:
             self._discard(staging)
             raise
@@ -255,6 +261,9 @@ def check_file_writable(path: Path) -> None:
     the folder must exist or be creatable and take a temporary file, and ``path`` must not be a folder."""
     if path.is_dir():
         raise StoreError(f"Cannot write {path}: it is a folder", hint="name a file, e.g. ./stack.json")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise StoreError(f"Cannot write {path}: {blocker} is a file, not a folder", hint="choose another path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -406,7 +415,10 @@ class LocalStore(Store):
         target = self._path(prefix) if prefix else self.base
         if not target.exists() and not target.is_symlink():
             return
-        if target.is_symlink() or not target.is_dir():
+        if target.is_symlink():
+            raise StoreError(f"Output {target} is a symbolic link; it would be replaced by a folder, not followed",
+                             hint=f"pass the folder it points to ({os.path.realpath(target)}) instead")
+        if not target.is_dir():
             yield None
             return
         for dirpath, dirnames, filenames in os.walk(target):
@@ -574,6 +586,8 @@ def open_store(uri: str | os.PathLike[str], *, s3_client: Any | None = None) -> 
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
             raise StoreError(f"file URI {text!r} names a remote host", hint="use file:///absolute/path")
+        if not parsed.path:
+            raise StoreError(f"file URI {text!r} names no path", hint="use file:///absolute/path")
         return LocalStore(unquote(parsed.path))
     if parsed.scheme and len(parsed.scheme) > 1:
         raise StoreError(f"Unsupported store URI {text!r}",

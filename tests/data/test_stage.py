@@ -348,7 +348,7 @@ def test_md5_with_a_folder_source_is_refused_not_ignored(tmp_path: Path, archive
 
     _stage(archive, tmp_path / "ds", tmp_path)
     with pytest.raises(UsageError, match="--md5 checks an archive"):
-        _stage(tmp_path / "ds", tmp_path / "other", tmp_path, expected_md5="deadbeef")
+        _stage(tmp_path / "ds", tmp_path / "other", tmp_path, expected_md5="d" * 32)
     assert not (tmp_path / "other").exists()
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, not_empty, or_default, pass_app
 
 if TYPE_CHECKING:
     from scones.aws.plan import Change
@@ -43,15 +43,16 @@ def package() -> None:
 
 
 @package.command("functions")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", callback=not_empty,
               help="Folder for the zips (default: <home>/dist/functions).")
 @pass_app
-def package_functions(app: AppContext, out_dir: Path | None) -> None:
+def package_functions(app: AppContext, out_dir: str | None) -> None:
     """Zip each Lambda function with only what it needs (one zip per function)."""
     from scones.aws.naming import FUNCTIONS
     from scones.aws.package import write_function_zips
 
-    written = write_function_zips(or_default(out_dir, app.settings.home / "dist" / "functions", "--out"), list(FUNCTIONS))
+    target = Path(out_dir) if out_dir is not None else app.settings.home / "dist" / "functions"
+    written = write_function_zips(target, list(FUNCTIONS))
     for path, size in written.items():
         click.echo(f"{path}  {size} bytes")
 

@@ -57,3 +57,10 @@ def or_default(value: str | Path | None, default: Any, option: str) -> Any:
 
         raise UsageError(f"{option} is empty", hint=f"leave {option} out for the default, or give a value")
     return value
+
+
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Click callback: an option given as '' (an unset shell variable) is an error, not its default."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty; leave the option out for its default, or give a value")
+    return value

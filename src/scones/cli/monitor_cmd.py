@@ -23,6 +23,8 @@ def _parse_time(value: str | None, option: str, now: datetime | None = None) -> 
     if re.fullmatch(r"\d+\s*(s|m|min|h|d)", text.lower()):
         from scones.monitor.timeline import parse_bucket
 
+        if not int(re.match(r"\d+", text).group()):  # type: ignore[union-attr]
+            raise UsageError(f"{option} {value!r} is no time ago", hint="e.g. 2h or 30m, or an ISO-8601 time")
         seconds = parse_bucket(text)
         try:
             return (now or datetime.now(UTC)) - timedelta(seconds=seconds or 0)

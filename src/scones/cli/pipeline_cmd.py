@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from scones.cli.aws_backend import backend_options
-from scones.cli.context import AppContext, FiniteFloatRange, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, not_empty, pass_app
 from scones.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,9 +24,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def pipeline_options(func: F) -> F:
     """Where the endpoint comes from and how the functions run; shared by run, run-batch, check and load."""
     options = [
-        click.option("--endpoint-url", help="URL of a running 'scones serve' (default: start one on demand)."),
-        click.option("--model", help="model.tar.gz to serve on demand (default: <store>/<bucket>/model/model.tar.gz)."),
-        click.option("--endpoint-name", default="scones-endpoint", show_default=True,
+        click.option("--endpoint-url", callback=not_empty, help="URL of a running 'scones serve' (default: start one on demand)."),
+        click.option("--model", callback=not_empty, help="model.tar.gz to serve on demand (default: <store>/<bucket>/model/model.tar.gz)."),
+        click.option("--endpoint-name", default="scones-endpoint", show_default=True, callback=not_empty,
                      help="ENDPOINT_NAME given to classifyImage."),
         click.option("--threshold", type=FiniteFloatRange(), help="THRESHOLD given to filterInferences (default 0.93)."),
         click.option("--isolated", is_flag=True,

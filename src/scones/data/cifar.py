@@ -134,7 +134,7 @@ def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int 
         raise DataError(f"Could not download {url}: {reason}", hint=LOCAL_SOURCE_HINT) from last
     try:
         verify_md5(part, md5, what=f"The download of {url}")
-        _check_gzip_magic(part, url)
+        _check_gzip_stream(part, url)
     except DataError:
         part.unlink(missing_ok=True)
         raise
@@ -142,15 +142,25 @@ def download(url: str, cache_dir: Path, *, md5: str | None = None, retries: int 
     return target
 
 
-def _check_gzip_magic(path: Path, url: str) -> None:
-    """Without a known checksum, at least refuse to cache what is not gzip (a login or error page
-    served with status 200): cached, it would be reused on every later run without a new download."""
+def _check_gzip_stream(path: Path, url: str) -> None:
+    """Without a known checksum, refuse to cache what is not a whole, intact gzip stream (a login
+    page served with status 200, a corrupted transfer): cached, it would be reused on every later
+    run without a new download. Reading the stream through checks gzip's CRC (~1 s for CIFAR-100)."""
+    import gzip
+
     with open(path, "rb") as fh:
         head = fh.read(64)
     if not head.startswith(b"\x1f\x8b"):
         shown = head[:40].decode("ascii", "replace").replace("\n", " ")
         raise DataError(f"{url} did not answer with a .tar.gz archive (it starts with {shown!r})",
                         hint="check the URL, or pass a local copy of cifar-100-python.tar.gz with --source")
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"The download of {url} is corrupt or incomplete ({exc}); it was not kept",
+                        hint="run the command again to download it afresh") from exc
 
 
 def _download_once(url: str, dest: Path, *, timeout: float, show_progress: bool) -> None:

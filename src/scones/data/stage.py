@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -310,6 +311,8 @@ def stage_dataset(source: str | os.PathLike[str], dest: str | Store, *,
                   force: bool = False, show_progress: bool = True, workers: int | None = None) -> StageResult:
     """Stage ``classes`` from ``source`` into ``dest``; see the module docstring for the guarantees."""
     started = time.perf_counter()
+    if expected_md5 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", expected_md5.strip()):
+        raise UsageError(f"--md5 {expected_md5!r} is not an MD5 checksum (32 hexadecimal digits)")
     src = resolve_source(source)
     dest_store = dest if isinstance(dest, Store) else open_store(dest)
     wanted = parse_classes(classes)

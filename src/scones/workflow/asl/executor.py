@@ -101,9 +101,9 @@ class Execution:
         status = ExecutionStatus(d["status"])
         return cls(
             name=d["name"], execution_arn=d["executionArn"], state_machine_arn=d["stateMachineArn"], status=status,
-            input=parse_json(d["input"]), start_time=_parse_iso(d["startDate"]),
+            input=parse_json(d["input"], max_nesting=None), start_time=_parse_iso(d["startDate"]),
             stop_time=_parse_iso(d["stopDate"]) if "stopDate" in d else None,
-            output=parse_json(d["output"]) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
+            output=parse_json(d["output"], max_nesting=None) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
             _events=doc.get("events", []),
         )
 
@@ -265,7 +265,15 @@ def load_execution(store: Store, name_or_arn: str) -> Execution:
         raise NotFoundError(f"No execution named {name!r} in {store.uri}",
                             hint="run 'scones workflow run ... --name NAME' first, or check SCONES_HOME") from exc
     try:
-        return Execution.from_json(parse_json(text))
+        # No nesting limit here: a run may build values deeper than the input limit, and this reads
+        # back what scones itself wrote.
+        doc = parse_json(text, max_nesting=None)
+        events = doc.get("events") if isinstance(doc, dict) else None
+        if not isinstance(events, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("id"), int) and isinstance(e.get("type"), str)
+                and isinstance(e.get("timestamp"), str) for e in events):
+            raise ValueError("its events are not a list of {id, type, timestamp, ...} objects")
+        return Execution.from_json(doc)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         from scones.errors import StoreError
 

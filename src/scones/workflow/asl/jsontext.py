@@ -11,6 +11,7 @@ circular).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from typing import Any, Final
@@ -92,36 +93,53 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def parse_json(text: str | bytes) -> Any:
+def parse_json(text: str | bytes, *, max_nesting: int | None = MAX_NESTING) -> Any:
     """``json.loads`` without Python's extensions: NaN, Infinity and numbers beyond a double are
     errors (Python would accept them and fail later, when writing them back as JSON), and so is
-    nesting deeper than ``MAX_NESTING``. Every failure is a ``JsonTextError`` with a one-line reason."""
+    nesting deeper than ``max_nesting`` (None: no limit beyond the parser's own), and so are lone
+    UTF-16 surrogates (``"\\ud800"``), which no UTF-8 text can hold. Every failure is a
+    ``JsonTextError`` with a one-line reason."""
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise JsonTextError(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
     except RecursionError as exc:
-        raise JsonTextError(f"arrays and objects are nested more than {MAX_NESTING} levels deep") from exc
+        raise JsonTextError(f"arrays and objects are nested more than {max_nesting or MAX_NESTING} levels "
+                            "deep") from exc
     except JsonTextError:
         raise
     except ValueError as exc:  # e.g. an integer literal longer than Python's 4300-digit limit
         raise JsonTextError(str(exc)) from exc
-    if nesting_depth(value) > MAX_NESTING:
-        raise JsonTextError(f"arrays and objects are nested more than {MAX_NESTING} levels deep")
+    depth = nesting_depth(value)  # also refuses lone surrogates
+    if max_nesting is not None and depth > max_nesting:
+        raise JsonTextError(f"arrays and objects are nested more than {max_nesting} levels deep")
     return value
 
 
+def _check_text(text: str) -> None:
+    if _SURROGATE.search(text):
+        raise JsonTextError(f"the string {text[:40]!r} holds a lone UTF-16 surrogate, which UTF-8 cannot encode")
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
 def nesting_depth(value: Any) -> int:
-    """How many arrays/objects deep a JSON value goes (a scalar is 0); iterative, so any depth is safe."""
+    """How many arrays/objects deep a JSON value goes (a scalar is 0); iterative, so any depth is safe.
+    Strings (and keys) holding a lone surrogate raise ``JsonTextError`` on the way."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
             children: Any = node.values()
+            for key in node:
+                _check_text(key)
         elif isinstance(node, list):
             children = node
         else:
+            if isinstance(node, str):
+                _check_text(node)
             continue
         depth += 1
         deepest = max(deepest, depth)
