@@ -113,6 +113,11 @@ with LocalStore({str(tmp_path)!r}).publish("out") as staging:
     (["monitor", "baseline", "--out", ""], "--out is empty"),
     (["train", "--seed=-1"], "seed must be a whole number from 0 to 4294967295"),
     (["train", "--seed", "99999999999999999999999"], "seed must be a whole number"),
+    (["workflow", "run", "--model", ""], "'--model': is empty"),
+    (["workflow", "run-batch", "--endpoint-url", " "], "'--endpoint-url': is empty"),
+    (["package", "functions", "--out", ""], "'--out': is empty"),
+    (["monitor", "report", "--out", "r", "--since", "0h"], "--since '0h' is no time ago"),
+    (["data", "stage", "--md5", "xyz"], "is not an MD5 checksum"),
 ])
 def test_empty_paths_and_impossible_seeds_are_refused(args: list[str], message: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,6 +90,23 @@ def test_duplicate_member_is_refused_not_last_one_wins() -> None:
         read_model_tarball(buf.getvalue())
 
 
+def test_multi_member_gzip_is_read() -> None:
+    """gzip allows members one after another (and tar/gzip tools read them); so does load_model."""
+    import gzip
+
+    raw = gzip.decompress(tiny_model_tarball())
+    half = len(raw) // 2
+    two_members = gzip.compress(raw[:half]) + gzip.compress(raw[half:])
+    assert read_model_tarball(two_members).classes == ["bicycle", "motorcycle"]
+
+
+def test_duplicate_or_unknown_spec_fields_are_named() -> None:
+    with pytest.raises(ModelError, match="two distinct class names"):
+        ModelSpec.from_json('{"format_version": 1, "classes": ["a", "a"]}')
+    with pytest.raises(ModelError, match="unknown keys: foo"):
+        ModelSpec.from_json('{"format_version": 1, "classes": ["a", "b"], "input": {"foo": 1}}')
+
+
 @pytest.mark.parametrize("damage", ["crc", "trailer", "deflate"])
 def test_damaged_gzip_stream_is_refused(damage: str) -> None:
     """The gzip CRC and length are checked, and a broken deflate stream is a ModelError, not zlib.error."""

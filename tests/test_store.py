@@ -182,6 +182,30 @@ def test_local_output_that_is_a_file_or_holds_hidden_things_is_refused(tmp_path:
     store.check_replaceable("out", ("report.html",))
 
 
+def test_file_uri_without_a_path_is_refused() -> None:
+    """'file://' used to mean the filesystem root for some commands and './file:' for others."""
+    with pytest.raises(StoreError, match="names no path"):
+        open_store("file://")
+
+
+def test_a_symlinked_output_folder_is_explained_not_called_a_file(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    with pytest.raises(StoreError, match="is a symbolic link.*") as exc:
+        LocalStore(tmp_path).check_replaceable("link", ("report.html",))
+    assert str(tmp_path / "real") in (exc.value.hint or "")
+
+
+def test_write_errors_name_the_output_not_the_staging_area(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    store = LocalStore(tmp_path / "file" / "below")  # its base lies under a file: nothing can be written
+    with pytest.raises(StoreError) as exc:
+        with store.publish("out") as staging:
+            staging.put_bytes("a.txt", b"x")
+    assert ".scones-staging-" not in exc.value.message
+    assert str(tmp_path / "file" / "below" / "out") in exc.value.message
+
+
 def test_local_write_failures_are_store_errors(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     store = LocalStore(tmp_path)

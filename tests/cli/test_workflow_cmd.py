@@ -62,8 +62,10 @@ DEEP = "[" * 5000 + "]" * 5000
     (json.dumps(PASS), '{"a": -Infinity}'),
     ('{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": NaN, "End": true}}}', "{}"),
     (json.dumps(PASS), "@" + "bad-utf8"),
+    (json.dumps(PASS), '"\\ud800"'),
 ], ids=["no-states", "not-json", "bad-input", "missing-input-file", "deep-definition", "deep-input",
-        "input-past-nesting-limit", "out-of-range-number", "nan", "infinity", "nan-in-definition", "invalid-utf8"])
+        "input-past-nesting-limit", "out-of-range-number", "nan", "infinity", "nan-in-definition", "invalid-utf8",
+        "lone-surrogate"])
 def test_unusable_definition_or_input_exits_non_zero_without_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], definition: str, input_text: str) -> None:
     (tmp_path / "bad-utf8").write_bytes(b'{"s3_key": "\xff"}')
@@ -126,12 +128,31 @@ def test_history_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code != 0 and "No execution named 'nope'" in err
 
 
-@pytest.mark.parametrize("content", ['{"trunc', "[1]", "{}", '{"execution": {"status": "NOPE"}}'])
+def test_history_reads_back_values_deeper_than_the_input_limit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run may nest its input deeper than 400 levels (each Pass wraps it once): its own record still reads."""
+    wrap = {"StartAt": "S0", "States": {f"S{i}": {"Type": "Pass", "Parameters": {"x.$": "$"},
+                                                  **({"Next": f"S{i + 1}"} if i < 9 else {"End": True})}
+                                        for i in range(10)}}
+    deep = "[" * 395 + "]" * 395
+    code, _, _ = invoke(["workflow", "run", "--definition", write(tmp_path, "w.json", wrap), "--input", deep,
+                         "--name", "deep"], capsys)
+    assert code == 0
+    code, out, err = invoke(["workflow", "history", "deep"], capsys)
+    assert code == 0 and "ExecutionSucceeded" in out, err
+
+
+@pytest.mark.parametrize("content", ['{"trunc', "[1]", "{}", '{"execution": {"status": "NOPE"}}',
+                                     "EVENTS:[1, 2]", 'EVENTS:"abc"', 'EVENTS:[{"id": 1, "type": null}]'])
 def test_history_of_a_damaged_record_is_an_error_not_a_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], scones_home: Path, content: str) -> None:
     invoke(["workflow", "run", "--definition", write(tmp_path, "m.json", PASS), "--name", "broken"], capsys)
     records = list(scones_home.rglob("broken.json"))
     assert len(records) == 1
+    if content.startswith("EVENTS:"):  # a real record whose events were damaged
+        doc = json.loads(records[0].read_text(encoding="utf-8"))
+        doc["events"] = json.loads(content.removeprefix("EVENTS:"))
+        content = json.dumps(doc)
     records[0].write_text(content, encoding="utf-8")
     code, out, err = invoke(["workflow", "history", "broken"], capsys)
     assert code == 1 and out == ""

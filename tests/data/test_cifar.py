@@ -380,6 +380,19 @@ def test_a_page_that_is_not_gzip_is_not_cached(archive_server: ArchiveServer, tm
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
 
+def test_a_corrupt_gzip_download_is_not_cached(served: tuple[ArchiveServer, bytes, str], tmp_path: Path) -> None:
+    server, data, _ = served
+    broken = bytearray(data)
+    broken[-8] ^= 0xFF  # CRC no longer matches
+    server.files["/broken.tar.gz"] = bytes(broken)
+    url = server.url("broken.tar.gz")
+    for _ in range(2):
+        with pytest.raises(DataError, match="is corrupt or incomplete"):
+            download(url, tmp_path / "cache", show_progress=False)
+    assert len(server.requests) == 2  # the second run downloaded again
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
 def test_download_retries_transient_failures(served: tuple[ArchiveServer, bytes, str], tmp_path: Path) -> None:
     server, data, md5 = served
     server.fail_next = [503, "truncate"]
