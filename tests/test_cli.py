@@ -127,3 +127,36 @@ def test_empty_paths_and_impossible_seeds_are_refused(args: list[str], message: 
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["workflow", "run", "--backend", "aws", "--input", "{}", "--threshold", "0.5"],
+    ["workflow", "run", "--backend", "aws", "--input", "{}", "--endpoint-url", "http://127.0.0.1:9"],
+    ["workflow", "run-batch", "--backend", "aws", "--bucket", "b", "--isolated"],
+    ["workflow", "run-batch", "--backend", "aws", "--input", "{}", "--limit", "3"],
+])
+def test_local_only_options_are_refused_with_the_aws_backend(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """They used to be accepted and ignored: --threshold 0.5 ran with the deployed 0.93."""
+    from scones.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and ("only apply to the local backend" in err or "would be ignored" in err)
+
+
+def test_run_batch_on_aws_looks_for_images_under_the_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scones.cli.aws_backend as backend
+
+    seen: dict[str, str] = {}
+
+    def fake_batch_input(bucket: str, prefix: str, limit: object, **kwargs: object) -> dict[str, object]:
+        seen["prefix"] = prefix
+        raise SystemExit(0)
+
+    monkeypatch.setattr(backend, "batch_input_from_s3", fake_batch_input)
+    from scones.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["workflow", "run-batch", "--backend", "aws", "--bucket", "b", "--deployment", "prod"])
+    assert seen["prefix"] == "prod/dataset/test/"

@@ -143,6 +143,46 @@ def test_half_staged_or_mismatched_dataset_is_refused_before_upload(clients: Aws
     assert clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
+@pytest.mark.parametrize("kind", ["iam role", "sns topic"])
+def test_a_same_named_resource_scones_did_not_create_is_not_taken_over(clients: AwsClients, inputs: Inputs,
+                                                                         kind: str) -> None:
+    """Taking it over would rewrite it, and destroy (which trusts the tags) would then delete it."""
+    import json
+
+    from scones.aws.errors import ForeignResourceError
+
+    dry = deploy_aws(clients, inputs.options(prefix="foreign"), apply=False, **deploy_kwargs())
+    name = next(c.name for c in dry.plan.changes if c.kind == kind)
+    if kind == "iam role":
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "ec2.amazonaws.com"}}]}
+        clients.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    else:
+        clients.sns.create_topic(Name=name, Tags=[{"Key": "team", "Value": "theirs"}])
+    with pytest.raises(ForeignResourceError, match=f"{name!r} already exists and belongs to something other"):
+        deploy_aws(clients, inputs.options(prefix="foreign"), **deploy_kwargs())
+    if kind == "iam role":
+        role = clients.iam.get_role(RoleName=name)["Role"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+        assert clients.iam.list_role_policies(RoleName=name)["PolicyNames"] == []
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"role_arn": "notanarn"}, "is not an IAM role ARN"),
+    ({"instance_type": "bogus"}, "Not a SageMaker instance type"),
+    ({"image_uri": "not a uri"}, "is not an Amazon ECR image URI"),
+    ({"image_uri": "scones-serve:latest"}, "is not an Amazon ECR image URI"),
+    ({"bucket": "Bad_Bucket!"}, "is not an S3 bucket name"),
+])
+def test_options_are_checked_before_anything_is_created(clients: AwsClients, inputs: Inputs,
+                                                        override: dict[str, str], message: str) -> None:
+    """A bad --role-arn or --instance-type used to fail half-way, after uploads, roles and a topic."""
+    with pytest.raises(UsageError, match=message):
+        deploy_aws(clients, inputs.options(**override), **deploy_kwargs())
+    assert clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    assert clients.iam.list_roles()["Roles"] == [] and clients.sns.list_topics()["Topics"] == []
+
+
 def test_missing_image_uri(clients: AwsClients, inputs: Inputs) -> None:
     with pytest.raises(UsageError, match="serving image") as exc:
         deploy_aws(clients, inputs.options(image_uri=None), **deploy_kwargs())

@@ -19,7 +19,9 @@ from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemak
 from scones.aws.destroy import prune_superseded
 from scones.aws.artifacts import BuildZip, LoadDefinition, collect_artifacts
 from scones.aws.errors import RegionMismatchError
-from scones.aws.naming import FUNCTIONS, STATE_MACHINES, Names, check_prefix
+from scones.aws.naming import (
+    FUNCTIONS, STATE_MACHINES, Names, check_bucket_name, check_instance_type, check_prefix, check_role_arn,
+)
 from scones.aws.plan import Action, Change, Plan
 from scones.aws.session import AwsClients
 from scones.aws.tags import deployment_tags
@@ -41,6 +43,16 @@ class DeployOptions:
     threshold: float | None = None  # None: filterInferences' own default
     instance_type: str = "ml.m5.xlarge"
     sampling_percentage: int = 100
+
+    def __post_init__(self) -> None:
+        """Everything checkable without AWS, checked before anything is created or uploaded."""
+        check_bucket_name(self.bucket)
+        check_instance_type(self.instance_type)
+        if self.role_arn is not None:
+            check_role_arn(self.role_arn)
+        if self.image_uri is not None and policies.ecr_repository_arn(self.image_uri) is None:
+            raise UsageError(f"--image-uri {self.image_uri!r} is not an Amazon ECR image URI",
+                             hint="SageMaker pulls from ECR: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG")
 
 
 @dataclass

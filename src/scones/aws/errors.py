@@ -27,6 +27,10 @@ class MissingModelError(ModelError):
     """There is no ``model.tar.gz`` to deploy."""
 
 
+class ForeignResourceError(AwsError):
+    """A resource with the name scones would use exists but is not tagged as this deployment."""
+
+
 class NotDeployedError(AwsError):
     """A resource scones expects (a state machine, an endpoint) has not been deployed."""
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from scones.aws.errors import error_code, is_not_found, wrap
 from scones.aws.plan import Action, Change
-from scones.aws.tags import as_key_value, from_key_value
+from scones.aws.tags import as_key_value, check_not_foreign, from_key_value
 
 LOG = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ def ensure_role(iam: Any, name: str, *, trust: dict[str, Any], policy_name: str,
             except Exception as exc:
                 raise wrap(exc, action="create", resource=resource) from exc
         return Change(KIND, name, Action.CREATE)
+    current_tags = from_key_value(iam.list_role_tags(RoleName=name).get("Tags", []))
+    check_not_foreign(KIND, name, current_tags, tags)
     todo: list[str] = []
     if _canonical(role.get("AssumeRolePolicyDocument", {})) != _canonical(trust):
         todo.append("trust")
@@ -91,7 +93,6 @@ def ensure_role(iam: Any, name: str, *, trust: dict[str, Any], policy_name: str,
         todo.append("policy")
     if stale:
         todo.append("stale policies")
-    current_tags = from_key_value(iam.list_role_tags(RoleName=name).get("Tags", []))
     if any(current_tags.get(k) != v for k, v in tags.items()):
         todo.append("tags")
     if not todo:

@@ -15,6 +15,7 @@ from typing import Any, Final
 from scones.aws.errors import AwsError, is_not_found, wrap
 from scones.aws.iam import retry_while_role_propagates
 from scones.aws.plan import Action, Change
+from scones.aws.tags import check_not_foreign
 
 LOG = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def ensure_function(lam: Any, spec: FunctionSpec, *, tags: dict[str, str], apply
             _create(lam, spec, tags, sleep)
         return Change(KIND, spec.name, Action.CREATE)
     config = current.get("Configuration", {})
+    check_not_foreign(KIND, spec.name, dict(current.get("Tags") or {}), tags)
     todo: list[str] = []
     code_changed = config.get("CodeSha256") != spec.code_sha256
     if code_changed:

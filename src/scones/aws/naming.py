@@ -21,6 +21,31 @@ VARIANT_NAME: Final = "AllTraffic"
 _PREFIX_RE: Final = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
 
 
+ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+#: S3's rules for new buckets: 3-63 lower-case letters, digits, dots and dashes, letter or digit at both ends.
+BUCKET_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def check_role_arn(role_arn: str, option: str = "--role-arn") -> str:
+    if not ROLE_ARN.match(role_arn):
+        raise UsageError(f"{option} {role_arn!r} is not an IAM role ARN",
+                         hint="e.g. arn:aws:iam::123456789012:role/SconesRole")
+    return role_arn
+
+
+def check_bucket_name(bucket: str, option: str = "--bucket") -> str:
+    if not BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise UsageError(f"{option} {bucket!r} is not an S3 bucket name",
+                         hint="3-63 lower-case letters, digits, dots and dashes, e.g. my-scones-bucket")
+    return bucket
+
+
+def check_instance_type(instance_type: str) -> str:
+    if not re.fullmatch(r"ml\.[a-z0-9]+\.[a-z0-9]+", instance_type):
+        raise UsageError(f"Not a SageMaker instance type: {instance_type!r}", hint="e.g. ml.m5.xlarge")
+    return instance_type
+
+
 def check_prefix(prefix: str) -> str:
     """A prefix names S3 folders, IAM roles, functions and an endpoint: keep it to what all accept."""
     if not _PREFIX_RE.match(prefix) or len(prefix) > 24:

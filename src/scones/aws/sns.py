@@ -6,7 +6,7 @@ from typing import Any
 
 from scones.aws.errors import is_not_found, wrap
 from scones.aws.plan import Action, Change
-from scones.aws.tags import as_key_value, from_key_value
+from scones.aws.tags import as_key_value, check_not_foreign, from_key_value
 
 KIND = "sns topic"
 
@@ -24,6 +24,8 @@ def topic_tags(sns: Any, arn: str) -> dict[str, str] | None:
 
 def ensure_topic(sns: Any, name: str, arn: str, *, tags: dict[str, str], apply: bool) -> Change:
     current = topic_tags(sns, arn)
+    if current is not None:
+        check_not_foreign(KIND, name, current, tags)
     if current is not None and all(current.get(k) == v for k, v in tags.items()):
         return Change(KIND, name, Action.NO_CHANGE)
     if apply:

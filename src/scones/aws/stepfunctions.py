@@ -10,7 +10,7 @@ from typing import Any
 from scones.aws.errors import is_not_found, wrap
 from scones.aws.iam import retry_while_role_propagates
 from scones.aws.plan import Action, Change
-from scones.aws.tags import as_lower_key_value, from_key_value
+from scones.aws.tags import as_lower_key_value, check_not_foreign, from_key_value
 
 KIND = "state machine"
 
@@ -37,12 +37,13 @@ def ensure_state_machine(sfn: Any, name: str, arn: str, *, definition: dict[str,
                     name=name, definition=text, roleArn=role_arn, type="STANDARD", tags=as_lower_key_value(tags)),
                     sleep=sleep)
             return Change(KIND, name, Action.CREATE)
+        current_tags = from_key_value(sfn.list_tags_for_resource(resourceArn=arn).get("tags", []))
+        check_not_foreign(KIND, name, current_tags, tags)
         todo: list[str] = []
         if json.loads(current.get("definition", "{}")) != definition:
             todo.append("definition")
         if current.get("roleArn") != role_arn:
             todo.append("role")
-        current_tags = from_key_value(sfn.list_tags_for_resource(resourceArn=arn).get("tags", []))
         if any(current_tags.get(k) != v for k, v in tags.items()):
             todo.append("tags")
         if not todo:

@@ -39,3 +39,18 @@ def from_key_value(items: list[dict[str, str]]) -> dict[str, str]:
         if key is not None:
             out[str(key)] = str(value)
     return out
+
+
+def check_not_foreign(kind: str, name: str, current: dict[str, str], wanted: dict[str, str]) -> None:
+    """Refuse to update a resource that exists under our name but is not tagged as this deployment:
+    taking it over would rewrite someone else's role, topic or function, and ``destroy`` (which
+    trusts the tags) would then delete it."""
+    if current.get(MANAGED_KEY) == wanted.get(MANAGED_KEY) and current.get(DEPLOYMENT_KEY) == wanted.get(DEPLOYMENT_KEY):
+        return
+    from scones.aws.errors import ForeignResourceError
+
+    owner = (f"scones deployment {current[DEPLOYMENT_KEY]!r}" if current.get(MANAGED_KEY) == "true"
+             and DEPLOYMENT_KEY in current else "something other than scones")
+    raise ForeignResourceError(
+        f"The {kind} {name!r} already exists and belongs to {owner}; refusing to take it over",
+        hint="deploy with another --prefix, or remove or rename that resource yourself")

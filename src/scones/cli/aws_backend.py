@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
@@ -43,6 +43,21 @@ def run_on_step_functions(app: AppContext, execution_input: Any, *, batch: bool,
     runner = run_batch_on_aws if batch else run_on_aws
     return runner(clients, execution_input, prefix=deployment, name=name,
                   show_progress=app.settings.progress).result()
+
+
+#: Local-pipeline options and their defaults: with --backend aws they would be silently ignored.
+_LOCAL_ONLY: Final = {"endpoint_url": None, "model": None, "endpoint_name": "scones-endpoint", "threshold": None,
+                      "isolated": False, "function_concurrency": None, "strict_timeouts": False, "webhook": None}
+
+
+def reject_local_options(options: dict[str, Any]) -> None:
+    """The deployed machine, functions and endpoint run with what deploy gave them: refuse options that
+    would only change the local run (e.g. --threshold) instead of ignoring them."""
+    given = sorted(f"--{k.replace('_', '-')}" for k, default in _LOCAL_ONLY.items()
+                   if options.get(k, default) != default)
+    if given:
+        raise UsageError(f"{', '.join(given)} only apply to the local backend; on AWS the deployment's own settings "
+                         "are used", hint="drop them, or redeploy with the setting (e.g. scones deploy aws --threshold)")
 
 
 def batch_input_from_s3(bucket: str | None, prefix: str, limit: int | None, *, region: str | None,

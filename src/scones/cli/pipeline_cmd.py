@@ -28,7 +28,7 @@ def pipeline_options(func: F) -> F:
         click.option("--model", callback=not_empty, help="model.tar.gz to serve on demand (default: <store>/<bucket>/model/model.tar.gz)."),
         click.option("--endpoint-name", default="scones-endpoint", show_default=True, callback=not_empty,
                      help="ENDPOINT_NAME given to classifyImage."),
-        click.option("--threshold", type=FiniteFloatRange(), help="THRESHOLD given to filterInferences (default 0.93)."),
+        click.option("--threshold", type=FiniteFloatRange(0.0, 1.0), help="THRESHOLD given to filterInferences (default 0.93)."),
         click.option("--isolated", is_flag=True,
                      help="Run each function from its deployment zip in a clean subprocess."),
         click.option("--function-concurrency", type=click.IntRange(1, 1000),
@@ -111,7 +111,8 @@ def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: b
 
 
 @click.command("run-batch")
-@click.option("--prefix", default="dataset/test/", show_default=True, help="Run one execution per image below this key.")
+@click.option("--prefix", help="Run one execution per image below this key [default: dataset/test/; "
+                               "with --backend aws: DEPLOYMENT/dataset/test/].")
 @click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256))
 @click.option("--limit", type=click.IntRange(1), help="Only the first K images.")
 @click.option("--no-history", is_flag=True,
@@ -123,7 +124,7 @@ def run_scones(app: AppContext, *, input_text: str, name: str | None, as_json: b
 @pipeline_options
 @backend_options
 @pass_app
-def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None, no_history: bool, as_json: bool,
+def run_batch(app: AppContext, prefix: str | None, concurrency: int, limit: int | None, no_history: bool, as_json: bool,
               input_text: str | None, bucket: str | None, backend: str, region: str | None, profile: str | None,
               deployment: str, **options: Any) -> None:
     """Classify every image below PREFIX, one execution each, and summarise the outcomes.
@@ -132,10 +133,17 @@ def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None,
     images) runs on Step Functions instead, and its result is printed.
     """
     if backend == "aws":
-        from scones.cli.aws_backend import batch_input_from_s3, print_result, run_on_step_functions
+        from scones.cli.aws_backend import (
+            batch_input_from_s3, print_result, reject_local_options, run_on_step_functions,
+        )
 
+        reject_local_options(options)
+        if input_text and (bucket or prefix or limit):
+            raise UsageError("--input gives the batch's images itself; --bucket, --prefix and --limit would be ignored")
+        # deploy aws uploads the dataset under the deployment's own prefix
         execution_input = (parse_input(input_text) if input_text
-                           else batch_input_from_s3(bucket, prefix, limit, region=region, profile=profile))
+                           else batch_input_from_s3(bucket, prefix or f"{deployment}/dataset/test/", limit,
+                                                    region=region, profile=profile))
         print_result(run_on_step_functions(app, execution_input, batch=True, name=None, region=region,
                                            profile=profile, deployment=deployment), as_json=as_json)
         return
@@ -146,7 +154,7 @@ def run_batch(app: AppContext, prefix: str, concurrency: int, limit: int | None,
     from scones.workflow.pipeline import image_keys, load_labels, local_pipeline
 
     store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
-    keys = image_keys(store, resolve_prefix(app, prefix), limit)
+    keys = image_keys(store, resolve_prefix(app, prefix or "dataset/test/"), limit)
     labels = load_labels(store, keys)
     if options.get("isolated") and options.get("function_concurrency") is None:
         # One worker interpreter per concurrent invocation: enough for --concurrency executions.

@@ -67,6 +67,9 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
         if definition is not None:
             raise UsageError("--definition runs locally; on AWS the deployed Scones state machine runs",
                              hint="drop --definition, or drop --backend aws")
+        from scones.cli.aws_backend import reject_local_options
+
+        reject_local_options(options)
         print_result(run_on_step_functions(app, parse_input(input_text), batch=False, name=name, region=region,
                                            profile=profile, deployment=deployment), as_json=as_json)
         return

