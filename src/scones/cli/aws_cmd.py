@@ -97,6 +97,10 @@ def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None
         plan = write_template(clients, options, template_path, apply=not dry_run,
                               show_progress=app.settings.progress, on_change=_echo_change)
         click.echo(plan.summary())
+        if dry_run:
+            click.echo(f"dry run: wrote {template_path} but uploaded nothing; the model, dataset and function zips "
+                       f"it refers to are not in s3://{bucket} yet (run again without --dry-run to upload them)")
+            return
         click.echo(f"wrote {template_path}; deploy it with:\n  aws cloudformation deploy --template-file "
                    f"{template_path} --stack-name {prefix} --capabilities CAPABILITY_NAMED_IAM")
         return
