@@ -269,3 +269,33 @@ def test_endpoint_url_with_nothing_listening_fails_before_any_execution() -> Non
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         check_endpoint_reachable(f"http://127.0.0.1:{sock.getsockname()[1]}")
+
+
+def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran() -> None:
+    """Ctrl-C used to let every queued execution run to the end, then exit without a summary."""
+    import _thread
+    import threading
+    import time
+
+    from scones.workflow.pipeline import BatchInterrupted, LocalPipeline
+
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    class Fake:
+        history = None
+
+        def run(self, item: int) -> int:
+            with lock:
+                ran.append(item)
+            if item == 3:
+                _thread.interrupt_main()  # Ctrl-C, as the main thread sees it
+            time.sleep(0.05)
+            return item
+
+    with pytest.raises(BatchInterrupted) as exc:
+        LocalPipeline.run_many(Fake(), list(range(100)), concurrency=2)  # type: ignore[arg-type]
+    stop = exc.value
+    assert len(ran) < 10  # the queued ones were cancelled
+    assert sorted(stop.outcomes) == sorted(ran)  # those in flight finished and are reported
+    assert stop.not_started == 100 - len(ran) and stop.exit_code == 130

@@ -161,10 +161,23 @@ def run_batch(app: AppContext, prefix: str | None, concurrency: int, limit: int 
         from scones.workflow.lambda_runtime import DEFAULT_ISOLATED_CONCURRENCY
 
         options["function_concurrency"] = max(DEFAULT_ISOLATED_CONCURRENCY, concurrency)
+    from scones.workflow.pipeline import BatchInterrupted
+
+    interrupted: BatchInterrupted | None = None
     with local_pipeline(app.settings, make_options(keep_history=not no_history, **options)) as pipeline:
-        summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
-                                     show_progress=app.settings.progress)
+        try:
+            summary = pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
+                                         show_progress=app.settings.progress)
+        except BatchInterrupted as stop:
+            assert stop.summary is not None
+            summary, interrupted = stop.summary, stop
     click.echo(json.dumps(summary.to_json()) if as_json else summary.format_text())
+    if summary.errored:
+        click.echo(f"Warning: {summary.errored} execution(s) errored ({', '.join(f'{k}: {v}' for k, v in summary.errors.items())}); "
+                   "see 'scones workflow history NAME' or the failure notifications", err=True)
+    if interrupted is not None:
+        click.echo(f"Interrupted: {interrupted.not_started} execution(s) were not started.", err=True)
+        raise SystemExit(interrupted.exit_code)
 
 
 def register(group: click.Group) -> None:

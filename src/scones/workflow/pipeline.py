@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Final
@@ -159,6 +159,8 @@ class BatchSummary:
     correct: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latencies: tuple[float, ...] = ()
+    #: Executions never started because the batch was interrupted (Ctrl-C, SIGTERM).
+    not_started: int = 0
 
     @property
     def executions_per_second(self) -> float:
@@ -173,7 +175,7 @@ class BatchSummary:
                 "errored": self.errored, "errors": dict(self.errors), "seconds": round(self.seconds, 4),
                 "executions_per_second": round(self.executions_per_second, 2),
                 "accuracy_accepted": None if self.accuracy is None else round(self.accuracy, 4),
-                "labelled_accepted": self.labelled,
+                "labelled_accepted": self.labelled, "not_started": self.not_started,
                 "latency_ms": latency_percentiles(self.latencies)}
 
     def format_text(self) -> str:
@@ -182,6 +184,7 @@ class BatchSummary:
             f"succeeded:             {self.accepted}",
             f"failed, low confidence: {self.low_confidence}",
             f"errored:               {self.errored}" + (f"  {dict(self.errors)}" if self.errors else ""),
+            *([f"not started:           {self.not_started} (interrupted)"] if self.not_started else []),
             f"executions per second: {self.executions_per_second:.1f} ({self.seconds:.2f} s)",
         ]
         if self.accuracy is None:
@@ -432,22 +435,56 @@ class LocalPipeline:
             raise WorkflowError(f"--concurrency must be at least 1, got {concurrency}")
         results: list[ExecutionOutcome | None] = [None] * len(inputs)
         started = time.perf_counter()
+        interrupted: BaseException | None = None
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="scones-exec") as pool, \
                 progress(total=len(inputs), enabled=show_progress, desc="executions", unit="exec") as bar:
             futures = {pool.submit(self.run, item): i for i, item in enumerate(inputs)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(1)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # Ctrl-C or SIGTERM: start nothing new; the executions in flight end normally
+                # (leaving the pool waits for them; a second Ctrl-C stops at once).
+                interrupted = exc
+                for future in futures:
+                    future.cancel()
+        if interrupted is not None:
+            for future, i in futures.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    results[i] = future.result()
         if self.history is not None:
             self.history.flush()
         elapsed = time.perf_counter() - started
-        return [r for r in results if r is not None], elapsed
+        done = [r for r in results if r is not None]
+        if interrupted is not None:
+            raise BatchInterrupted(done, len(inputs) - len(done), elapsed, interrupted)
+        return done, elapsed
 
     def run_batch(self, keys: Sequence[str], *, concurrency: int = 8, labels: Mapping[str, int] | None = None,
                   show_progress: bool = False) -> BatchSummary:
-        outcomes, elapsed = self.run_many([self.input_for(k) for k in keys], concurrency=concurrency,
-                                          show_progress=show_progress)
+        """The batch's summary; when interrupted, ``BatchInterrupted`` carries the summary of what ran."""
+        try:
+            outcomes, elapsed = self.run_many([self.input_for(k) for k in keys], concurrency=concurrency,
+                                              show_progress=show_progress)
+        except BatchInterrupted as stop:
+            stop.summary = replace(summarize(stop.outcomes, stop.seconds, labels or {}), not_started=stop.not_started)
+            raise
         return summarize(outcomes, elapsed, labels or {})
+
+
+class BatchInterrupted(Exception):
+    """A batch stopped by Ctrl-C or SIGTERM: what ran, and how many executions were never started."""
+
+    def __init__(self, outcomes: list[ExecutionOutcome], not_started: int, seconds: float,
+                 cause: BaseException) -> None:
+        super().__init__(f"interrupted: {not_started} execution(s) not started")
+        self.outcomes, self.not_started, self.seconds, self.cause = outcomes, not_started, seconds, cause
+        self.summary: BatchSummary | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.cause.code if isinstance(self.cause, SystemExit) and isinstance(self.cause.code, int) else 130
 
 
 @dataclass(frozen=True)
