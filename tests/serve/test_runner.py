@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -172,3 +173,30 @@ def test_a_capture_destination_that_cannot_be_written_stops_the_start(tiny_model
     with pytest.raises(EndpointStartError, match="Data Capture cannot write to .*not-a-folder/capture"):
         with running_endpoint(str(tiny_model), capture_dest=str(blocker / "capture")):
             pass  # pragma: no cover - never reached
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.timeout(60)
+def test_the_endpoint_ends_when_its_parent_is_killed(tiny_model: Path) -> None:
+    """A parent killed with SIGKILL (or by the OOM killer) must not leave the endpoint listening."""
+    import subprocess
+
+    script = ("import sys, time\nfrom scones.serve import running_endpoint\n"
+              f"with running_endpoint({str(tiny_model)!r}) as ep:\n"
+              "    print(ep.pid, flush=True)\n    time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        try:
+            os.waitpid(child, os.WNOHANG)  # not ours to reap; just give it time
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    gone = not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
+    if not gone:
+        os.kill(child, signal.SIGKILL)
+    assert gone, "the endpoint outlived its killed parent"

@@ -35,6 +35,10 @@ STARTUP_TIMEOUT: Final = 120.0
 STOP_TIMEOUT: Final = 30.0
 
 
+#: Set for an endpoint started by ``running_endpoint``: the pid whose death should stop it.
+PARENT_ENV: Final = "SCONES_END_WITH_PARENT"
+
+
 class EndpointStartError(SconesError):
     """The endpoint process did not become healthy."""
 
@@ -118,6 +122,7 @@ def running_endpoint(model: str, *, endpoint_name: str = DEFAULT_ENDPOINT_NAME, 
         src = str(Path(scones.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
         env.pop("SAGEMAKER_BIND_TO_PORT", None)
+        env[PARENT_ENV] = str(os.getpid())  # the child ends with us, even if we are SIGKILLed
         with open(log_path, "wb") as log:
             proc = sp.Popen(cmd, stdin=sp.DEVNULL, stdout=log, stderr=sp.STDOUT, env=env)
         try:

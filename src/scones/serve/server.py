@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import socket
 import threading
 import time
@@ -96,11 +97,34 @@ def return_large_blocks_to_the_os(threshold: int = 4 * 1024 * 1024) -> None:
         LOG.debug("mallopt unavailable; large image buffers use the platform's default allocator policy")
 
 
+def end_with_parent() -> None:
+    """For an endpoint started on demand (``running_endpoint``): ask Linux to SIGTERM this process when
+    the parent that started it dies, so a parent killed with SIGKILL or by the OOM killer does not leave
+    the endpoint listening, reparented to init. Set in the child itself (not in a preexec_fn, which is
+    unsafe in a threaded parent); if the parent is already gone, stop at once."""
+    from scones.serve.runner import PARENT_ENV
+
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    if str(os.getppid()) != parent:  # the parent died before the request took effect
+        raise SystemExit(0)
+
+
 def run_server(config: ServeConfig, *, ready_file: str | Path | None = None) -> None:
     """Serve until SIGTERM/SIGINT. Loads the model first, so a bad model fails before any socket listens."""
     import uvicorn
 
     return_large_blocks_to_the_os()
+    end_with_parent()
     endpoint = Endpoint(config)
     endpoint.prepare()
     if config.workers == 1:
