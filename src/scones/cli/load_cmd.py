@@ -36,3 +36,6 @@ def load(app: AppContext, rate: float, duration: float, prefix: str, max_in_flig
         report = run_load(pipeline, keys, rate=rate, duration=duration, max_in_flight=max_in_flight, seed=seed,
                           show_progress=app.settings.progress)
     click.echo(json.dumps(report.to_json()) if as_json else report.format_text())
+    if report.errored:
+        click.echo(f"Warning: {report.errored} execution(s) errored "
+                   f"({', '.join(f'{k}: {v}' for k, v in report.errors.items())})", err=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from scones.errors import UsageError
@@ -62,15 +63,20 @@ class LoadReport:
     errored: int
     elapsed: float
     latencies: tuple[float, ...]
+    errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def achieved_rate(self) -> float:
-        return self.completed / self.elapsed if self.elapsed > 0 else 0.0
+        """Completed executions per second over the asked duration (or longer, when a backlog ran
+        past it): the stream ends early once its last start has finished, and dividing by that
+        shorter time would show more than the rate offered."""
+        span = max(self.elapsed, self.duration)
+        return self.completed / span if span > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"rate": self.rate, "duration": self.duration, "due": self.due, "completed": self.completed,
                 "skipped": self.skipped, "succeeded": self.accepted, "low_confidence": self.low_confidence,
-                "errored": self.errored, "achieved_rate": round(self.achieved_rate, 2),
+                "errored": self.errored, "errors": dict(self.errors), "achieved_rate": round(self.achieved_rate, 2),
                 "elapsed": round(self.elapsed, 3), "latency_ms": latency_percentiles(self.latencies)}
 
     def format_text(self) -> str:
@@ -78,7 +84,8 @@ class LoadReport:
         return "\n".join([
             f"rate:        {self.rate:g}/s for {self.duration:g} s ({self.due} due, {self.skipped} skipped)",
             f"completed:   {self.completed} in {self.elapsed:.2f} s ({self.achieved_rate:.1f}/s)",
-            f"outcomes:    {self.accepted} succeeded, {self.low_confidence} low confidence, {self.errored} errored",
+            f"outcomes:    {self.accepted} succeeded, {self.low_confidence} low confidence, {self.errored} errored"
+            + (f" {dict(self.errors)}" if self.errors else ""),
             "latency ms:  " + (", ".join(f"{k} {v:.1f}" for k, v in pct.items()) if pct else "n/a"),
         ])
 
@@ -131,7 +138,8 @@ def run_load(pipeline: LocalPipeline, keys: Sequence[str], *, rate: float, durat
             future.result()
     elapsed = time.perf_counter() - start
     counts = {o: sum(1 for r, _ in results if r.outcome is o) for o in Outcome}
+    errors = Counter(r.error or "unknown" for r, _ in results if r.outcome is Outcome.ERRORED)
     return LoadReport(rate=rate, duration=duration, due=due, completed=len(results), skipped=skipped,
                       accepted=counts[Outcome.ACCEPTED], low_confidence=counts[Outcome.LOW_CONFIDENCE],
                       errored=counts[Outcome.ERRORED], elapsed=elapsed,
-                      latencies=tuple(latency for _, latency in results))
+                      latencies=tuple(latency for _, latency in results), errors=dict(errors))
