@@ -271,12 +271,13 @@ def test_endpoint_url_with_nothing_listening_fails_before_any_execution() -> Non
         check_endpoint_reachable(f"http://127.0.0.1:{sock.getsockname()[1]}")
 
 
-def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran() -> None:
+def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C used to let every queued execution run to the end, then exit without a summary."""
-    import _thread
     import threading
     import time
+    from concurrent.futures import as_completed
 
+    import scones.workflow.pipeline as pipeline_module
     from scones.workflow.pipeline import BatchInterrupted, LocalPipeline
 
     ran: list[int] = []
@@ -288,14 +289,30 @@ def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran() -> None:
         def run(self, item: int) -> int:
             with lock:
                 ran.append(item)
-            if item == 3:
-                _thread.interrupt_main()  # Ctrl-C, as the main thread sees it
             time.sleep(0.05)
             return item
 
+    def interrupted_after_three(futures: object) -> object:
+        for count, future in enumerate(as_completed(futures), start=1):  # type: ignore[arg-type]
+            yield future
+            if count == 3:
+                raise KeyboardInterrupt  # Ctrl-C arrives while the main thread waits for results
+
+    monkeypatch.setattr(pipeline_module, "as_completed", interrupted_after_three)
     with pytest.raises(BatchInterrupted) as exc:
         LocalPipeline.run_many(Fake(), list(range(100)), concurrency=2)  # type: ignore[arg-type]
     stop = exc.value
     assert len(ran) < 10  # the queued ones were cancelled
     assert sorted(stop.outcomes) == sorted(ran)  # those in flight finished and are reported
     assert stop.not_started == 100 - len(ran) and stop.exit_code == 130
+
+
+def test_an_execution_name_is_claimed_before_the_run(tmp_path: Path) -> None:
+    """Two runs started at once with the same --name: one gets 'Execution Already Exists'."""
+    from scones.workflow.pipeline import HistoryWriter
+
+    first, second = HistoryWriter(LocalStore(tmp_path)), HistoryWriter(LocalStore(tmp_path))  # two processes
+    assert first.reserve("dup") is True
+    assert second.reserve("dup") is False  # running now
+    first._release("dup.json")
+    assert second.reserve("dup") is True  # the first run ended without a record: the name is free again

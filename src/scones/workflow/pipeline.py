@@ -290,6 +290,35 @@ class HistoryWriter:
         self.flush()
         return self.store.exists(execution_key(name))
 
+    def reserve(self, name: str) -> bool:
+        """Claim ``name`` for a run about to start: False when a kept execution or a run in progress (in
+        this or another process) has it. Checking ``exists`` alone let two runs started at once with
+        the same --name both succeed, the second history replacing the first. The claim is a marker
+        file created exclusively, removed once the history is written."""
+        if self.exists(name):
+            return False
+        if self.folder is None:  # remote stores: the existence check is what S3 offers
+            return True
+        from scones.workflow.asl.executor import execution_key
+
+        try:
+            os.close(os.open(self._marker(execution_key(name)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return False
+        if self.store.exists(execution_key(name)):  # written between the check and the claim
+            self._release(execution_key(name))
+            return False
+        return True
+
+    def _marker(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f".{key}.running"
+
+    def _release(self, key: str) -> None:
+        if self.folder is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._marker(key))
+
     def submit(self, execution: Any) -> None:
         """Write ``execution`` in the background."""
         with self._lock:
@@ -352,6 +381,8 @@ class HistoryWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        finally:
+            self._release(key)
 
 
 def _writes_results(definition: Mapping[str, Any]) -> bool:
@@ -411,14 +442,21 @@ class LocalPipeline:
             # 48 random bits: names do not repeat, so only a name given by the caller is checked
             # against the kept ones.
             name = f"{self.state_machine}-{self._names.getrandbits(48):012x}"
-        elif self.history is not None and self.history.exists(name):
+        elif self.history is not None and not self.history.reserve(name):
             from scones.workflow.asl.errors import InputError
 
             raise InputError(f"Execution Already Exists: an execution named {name!r} is already in "
-                             f"{self.history.store.uri}",
+                             f"{self.history.store.uri} (or is running now)",
                              hint="execution names are unique, as on AWS: pick another --name or omit it")
         started = time.perf_counter()
-        execution = self.executor.run(execution_input, name=name)
+        try:
+            execution = self.executor.run(execution_input, name=name)
+        except BaseException:
+            if self.history is not None and self.history.folder is not None:
+                from scones.workflow.asl.executor import execution_key
+
+                self.history._release(execution_key(name))
+            raise
         if self.history is not None:
             self.history.submit(execution)
         outcome = outcome_of(execution, execution_input, time.perf_counter() - started)
