@@ -140,3 +140,24 @@ def test_variable_size_limit() -> None:
     assert run(definition, {"s": "x" * 1000, "n": 200}).status.value == "SUCCEEDED"
     big = run(definition, {"s": "x" * 1000, "n": 300})
     assert big.error == "States.DataLimitExceeded" and "'big'" in (big.cause or "")
+
+
+@pytest.mark.parametrize(("error", "cause", "shown"), [
+    ("{% 42 %}", "ok", "The Error field must evaluate to a string, but was '42'"),
+    ("E", "{% [1, 2] %}", "The Cause field must evaluate to a string, but was '[1,2]'"),
+])
+def test_fail_error_and_cause_must_evaluate_to_strings(error: str, cause: str, shown: str) -> None:
+    """A number or object as the error name used to crash the run (or become the error itself)."""
+    definition = {"QueryLanguage": "JSONata", "StartAt": "F",
+                  "States": {"F": {"Type": "Fail", "Error": error, "Cause": cause}}}
+    execution = run(definition, {})
+    assert execution.status.value == "FAILED" and execution.error == "States.QueryEvaluationError"
+    assert shown in (execution.cause or "")
+
+
+def test_seconds_path_beyond_the_wait_limit_fails_instead_of_waiting() -> None:
+    """'You must specify time as an integer value from 0 to 99999999': a run must not start waiting three years."""
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    execution = run(definition, {"s": 100_000_000})
+    assert execution.status.value == "FAILED" and execution.error == "States.Runtime"
+    assert "The SecondsPath parameter does not reference a valid integer value" in (execution.cause or "")

@@ -158,6 +158,8 @@ RULES: list[tuple[str, Any, str, str, str]] = [
     ("state machine TimeoutSeconds not positive", {**machine(A=pass_()), "TimeoutSeconds": 0},
      "SCHEMA_VALIDATION_FAILED", "/TimeoutSeconds", "positive integer"),
     # other state types
+    ("Wait longer than AWS allows", machine(W={"Type": "Wait", "Seconds": 100_000_000, "End": True}),
+     "SCHEMA_VALIDATION_FAILED", "/States/W/Seconds", "integer from 0 to 99999999"),
     ("Wait with two durations", machine(W={"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": True}),
      "SCHEMA_VALIDATION_FAILED", "/States/W", "Exactly one of Seconds"),
     ("Choice rule with two operators", machine(C={"Type": "Choice", "Choices": [

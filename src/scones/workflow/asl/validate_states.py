@@ -142,8 +142,9 @@ class StateChecks:
         if len(present) != 1:
             self.add(SCHEMA, "Exactly one of Seconds, SecondsPath, Timestamp or TimestampPath is required", *where)
         if "Seconds" in state and not is_expression(state["Seconds"]):
-            if not _is_int(state["Seconds"]) or state["Seconds"] < 0:
-                self.add(SCHEMA, "Seconds must be a non-negative integer", *where, "Seconds")
+            if not _is_int(state["Seconds"]) or not 0 <= state["Seconds"] <= 99_999_999:
+                # "You must specify time as an integer value from 0 to 99999999" (Wait state docs)
+                self.add(SCHEMA, "Seconds must be an integer from 0 to 99999999", *where, "Seconds")
         for key in ("SecondsPath", "TimestampPath"):
             if key in state:
                 self.path(state[key], (*where, key), reference=True, nullable=False)

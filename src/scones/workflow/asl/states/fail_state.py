@@ -49,15 +49,25 @@ class FailState(State):
                 f"'{to_compact_json(value)}'")
         return value
 
+    @staticmethod
+    def _string(frame: Frame, value: Any, field: str) -> Any:
+        """Error and Cause are strings ("An error name", "A custom string"): a JSONata expression that
+        yields anything else fails the state, as a JSONata type mismatch does elsewhere."""
+        if value is None or isinstance(value, str):
+            return value
+        raise FailureError.of(StatesError.QUERY_EVALUATION_ERROR,
+                              f"{frame.error_prefix()} The {field} field must evaluate to a string, but was "
+                              f"'{to_compact_json(value)}'")
+
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         error, cause = self.error, self.cause
         if self.language is QueryLanguage.JSONATA:
             if self.error_t is not None or self.cause_t is not None:
                 bindings = jsonata_bindings(frame, raw)
                 if self.error_t is not None:
-                    error = self.error_t.eval(bindings, frame.error_prefix())
+                    error = self._string(frame, self.error_t.eval(bindings, frame.error_prefix()), "Error")
                 if self.cause_t is not None:
-                    cause = self.cause_t.eval(bindings, frame.error_prefix())
+                    cause = self._string(frame, self.cause_t.eval(bindings, frame.error_prefix()), "Cause")
         else:
             if self.error_path is not None:
                 error = self._dynamic(frame, raw, self.error_path, "ErrorPath")

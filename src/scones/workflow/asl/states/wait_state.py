@@ -60,7 +60,8 @@ class WaitState(State):
             return float(seconds)
         if self.seconds_path is not None:
             seconds = self._select(frame, self.seconds_path, effective)
-            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0 \
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
+                    or not 0 <= seconds <= MAX_WAIT_SECONDS \
                     or (isinstance(seconds, float) and not seconds.is_integer()):
                 raise FailureError.of(
                     StatesError.RUNTIME,
