@@ -160,3 +160,12 @@ def test_run_batch_on_aws_looks_for_images_under_the_deployment(monkeypatch: pyt
     with pytest.raises(SystemExit):
         main(["workflow", "run-batch", "--backend", "aws", "--bucket", "b", "--deployment", "prod"])
     assert seen["prefix"] == "prod/dataset/test/"
+
+
+def test_capture_options_without_capture_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from scones.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--model", "m.tar.gz", "--capture-mode", "Input", "--sampling-percentage", "50"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--sampling-percentage, --capture-mode configure Data Capture, which is off" in err

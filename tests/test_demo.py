@@ -43,7 +43,7 @@ def test_demo_reuses_the_cached_model_and_reports_real_numbers(cifar_archive: Pa
     test_images = len(load_dataset_info(open_store(settings.default_uri("dataset"))).entries("test"))
     assert f"{test_images} images in one batch execution" in text
     assert "endpoint stopped; capture flushed" in text
-    assert f"{test_images} captured records analysed" in text
+    assert f"{test_images} captured images analysed" in text
     report = settings.home / "store" / "scones" / "monitor" / "report" / "report.html"
     assert report.is_file() and f"monitoring report:       {report.resolve()}" in text
     captures = list((settings.home / "store" / "scones" / "data_capture").rglob("*.jsonl"))

@@ -211,7 +211,7 @@ def stage_monitor(state: DemoState) -> str:
     state.outputs["report"] = result
     verdict = (f"{len(result.violations)} constraint violation(s)" if result.violated
                else "no constraint violations")
-    return (f"{result.records} captured records analysed; {verdict}\n"
+    return (f"{result.records} captured images analysed; {verdict}\n"
             f"report: {report_html_path(state)}")
 
 

@@ -190,3 +190,20 @@ def test_remote_files_are_prefetched_in_order_and_failures_counted(tmp_path: Pat
     assert "simulated network failure" in cols.issues.examples[Issue.UNREADABLE_FILE][0]
     assert list(cols.time) == sorted(cols.time)
     assert [round(t.confidence, 2) for t in cols.thumbnails] == [0.5, 0.51]  # top probability bottoms out at 0.5
+
+
+def test_one_sided_capture_of_batches_is_read_not_called_bad_input(tmp_path: Path) -> None:
+    """--capture-mode Output keeps only the answers, Input only the requests: neither is bad input."""
+    pngs = make_pngs(3, 6)
+    body = json.dumps([base64.b64encode(p).decode() for p in pngs]).encode()
+    answer = b"[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]"
+    output_only = CaptureRecord("o", START, None, CaptureSide.from_payload(answer, "application/json", Mode.OUTPUT))
+    input_only = CaptureRecord("i", START, CaptureSide.from_payload(body, "application/json", Mode.INPUT), None)
+    (tmp_path / "out.jsonl").write_text(output_only.to_json_line())
+    (tmp_path / "in.jsonl").write_text(input_only.to_json_line())
+    out = _scan(tmp_path / "out.jsonl")
+    assert out.count == 3 and out.probs.tolist()[1] == [pytest.approx(0.2), pytest.approx(0.8)]
+    assert out.issues.counts == {Issue.NO_INPUT: 3} and out.issues.total == 0
+    inp = _scan(tmp_path / "in.jsonl")
+    assert inp.count == 3 and not np.isnan(inp.images).any()
+    assert inp.issues.counts == {Issue.NO_OUTPUT: 3} and inp.issues.total == 0

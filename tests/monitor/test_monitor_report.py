@@ -208,7 +208,7 @@ def test_cli_end_to_end_with_fail_on_violation(tmp_path: Path, monitor_setup: Ca
     assert "--since 'yesterday' is not an ISO-8601 time or a duration" in capsys.readouterr().err
     assert _cli([*args, str(tmp_path / "r3"), "--since", "2h"]) == 0  # nothing from 2025 is that recent
     captured = capsys.readouterr()
-    assert "0 captured records" in captured.out and "Warning: no captured records were found" in captured.err
+    assert "0 captured images" in captured.out and "Warning: no captured records were found" in captured.err
     assert _cli([*args, str(tmp_path / "r4"), "--drift-threshold", "bogus=1"]) == 2
     assert "valid tests: chi_square, ks, linf, psi" in capsys.readouterr().err
     assert _cli(["monitor", "report", "--capture", str(tmp_path / "none"), "--out", str(tmp_path / "r5")]) == 1

@@ -63,3 +63,23 @@ def test_cli_times_accept_iso_and_durations() -> None:
     assert _parse_time(None, "--since") is None
     with pytest.raises(UsageError, match="ISO-8601"):
         _parse_time("soon", "--until")
+
+
+def test_time_axes_span_the_buckets_not_years() -> None:
+    """One bucket of one second used to be drawn on a 2025-2029 axis, its bars zero seconds wide."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from scones.monitor.charts import _time_axis
+
+    fig, ax = plt.subplots()
+    mids = np.array(["2025-10-04T08:44:11"], dtype="datetime64[s]")
+    _time_axis(ax, mids, 1)
+    low, high = ax.get_xlim()
+    assert (high - low) * 86400 == pytest.approx(2.0)  # one bucket either side, in matplotlib's day units
+    assert mdates.num2date(low).year == 2025
+    plt.close(fig)

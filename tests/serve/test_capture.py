@@ -196,6 +196,13 @@ def test_empty_destination_is_refused(dest: str) -> None:
         CaptureConfig(dest)
 
 
+@pytest.mark.parametrize("content_type", ["", "notamime", "a/" + "b" * 300])
+def test_capture_content_types_are_validated(content_type: str) -> None:
+    """An empty type used to make JSON bodies captured as BASE64 without a word."""
+    with pytest.raises(UsageError, match="is not a content type to capture as JSON"):
+        CaptureConfig("x", json_content_types=(content_type,))
+
+
 def test_modes_are_validated() -> None:
     with pytest.raises(UsageError, match="InputAndOutput"):
         CaptureConfig.mode_flags("Both")

@@ -133,7 +133,7 @@ def report(app: AppContext, capture_uri: str | None, since: str | None, until: s
         click.echo("Warning: no captured records were found (or none in the time window); "
                    "check --capture, --since and --until", err=True)
     below = summary["share_below_threshold"]
-    click.echo(f"{result.records:,} captured records; "
+    click.echo(f"{result.records:,} captured images (a batch request counts each image); "
                f"{'n/a' if below is None else f'{100 * below:.1f}%'} below threshold {threshold:g}; "
                f"{result.input_problems:,} bad input(s); {len(result.violations)} violation(s)")
     for v in result.violations:

@@ -80,6 +80,14 @@ def serve(app: AppContext, model: str | None, host: str, port: int, endpoint_nam
         model = CONTAINER_MODEL_DIR
     if capture_flag and capture_dest is None:
         capture_dest = app.default_uri("data_capture")
+    if capture_dest is None:
+        given = [name for name, value, default in (
+            ("--sampling-percentage", sampling_percentage, 100), ("--capture-mode", capture_mode, "InputAndOutput"),
+            ("--capture-csv-content-type", tuple(csv_types), ("text/csv",)),
+            ("--capture-json-content-type", tuple(json_types), ("application/json",))) if value != default]
+        if given:
+            raise UsageError(f"{', '.join(given)} configure Data Capture, which is off",
+                             hint="add --capture (or --capture-dest URI) to turn it on")
     capture = None
     if capture_dest is not None:
         capture_input, capture_output = CaptureConfig.mode_flags(capture_mode)

@@ -83,7 +83,9 @@ class CaptureIssues:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        """Bad input proper: a record without its input or its output is left out, since a capture
+        configured for Input or Output only writes exactly such records (they are still counted)."""
+        return sum(n for issue, n in self.counts.items() if issue not in (Issue.NO_INPUT, Issue.NO_OUTPUT))
 
     def to_dict(self) -> dict[str, Any]:
         return {issue.value: {"count": self.counts.get(issue, 0), "description": issue.label,

@@ -49,9 +49,13 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _time_axis(ax: Axes) -> None:
+def _time_axis(ax: Axes, mids: np.ndarray, width_s: int) -> None:
+    """Dates on x, limited to the buckets shown plus one bucket either side. Left to itself, matplotlib
+    spreads one or two points over years (a 1-second capture drew on a 2025-2029 axis, bars invisible)."""
     import matplotlib.dates as mdates
 
+    pad = np.timedelta64(width_s, "s")
+    ax.set_xlim(mids.min() - pad, mids.max() + pad)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -73,7 +77,7 @@ def confidence_over_time(buckets: Sequence[TimeBucket], threshold: float, width_
         vol.set_axis_off()
         return _png(fig)
     mids = _mids(buckets, width_s)
-    vol.bar(mids, [b.count for b in buckets], width=np.timedelta64(int(width_s * 0.9), "s"), color=CURRENT)
+    vol.bar(mids, [b.count for b in buckets], width=np.timedelta64(int(width_s * 900), "ms"), color=CURRENT)
     vol.set_ylabel("requests")
     vol.set_title(f"Request volume and top-class confidence per {_width_label(width_s)}")
     p10 = np.array([b.confidence_p10 for b in buckets])
@@ -92,8 +96,8 @@ def confidence_over_time(buckets: Sequence[TimeBucket], threshold: float, width_
     lines, labels = conf.get_legend_handles_labels()
     lines2, labels2 = twin.get_legend_handles_labels()
     conf.legend(lines + lines2, labels + labels2, loc="lower left", fontsize=8)
-    _time_axis(conf)
-    _time_axis(vol)
+    _time_axis(conf, mids, width_s)
+    _time_axis(vol, mids, width_s)
     return _png(fig)
 
 
@@ -132,7 +136,7 @@ def class_mix(buckets: Sequence[TimeBucket], classes: Sequence[str], width_s: in
     bottom = np.zeros(len(buckets))
     colours = [f"C{i % 10}" for i in range(len(classes))]
     for i, name in enumerate(classes):
-        ax.bar(mids, shares[:, i], bottom=bottom, width=np.timedelta64(int(width_s * 0.9), "s"),
+        ax.bar(mids, shares[:, i], bottom=bottom, width=np.timedelta64(int(width_s * 900), "ms"),
                color=colours[i], label=name)
         bottom += shares[:, i]
     if baseline_share is not None:
@@ -143,7 +147,7 @@ def class_mix(buckets: Sequence[TimeBucket], classes: Sequence[str], width_s: in
     ax.set_ylabel("share of predictions")
     ax.set_title(f"Predicted-class mix per {_width_label(width_s)}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _time_axis(ax)
+    _time_axis(ax, mids, width_s)
     return _png(fig)
 
 
@@ -163,7 +167,7 @@ def estimated_accuracy(buckets: Sequence[TimeBucket], width_s: int, baseline_acc
     ax.set_ylabel("accuracy")
     ax.set_title(f"Estimated accuracy without labels per {_width_label(width_s)}")
     ax.legend(loc="lower left", fontsize=8)
-    _time_axis(ax)
+    _time_axis(ax, mids, width_s)
     return _png(fig)
 
 
@@ -187,7 +191,7 @@ def drift_over_time(buckets: Sequence[TimeBucket], width_s: int, threshold: floa
     ax.set_ylabel("PSI against baseline")
     ax.set_title(f"Drift per {_width_label(width_s)} (Population Stability Index)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _time_axis(ax)
+    _time_axis(ax, mids, width_s)
     return _png(fig)
 
 

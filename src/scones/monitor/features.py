@@ -160,6 +160,20 @@ def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> lis
     return list(zip(images, answers, strict=True))
 
 
+def parse_batch_answer(output_side: CaptureSide) -> list[list[float]] | None:
+    """The probability lists of a batch answer (``[[p, ...], ...]``) when the output is one, else None."""
+    try:
+        value = json.loads(output_side.payload())
+    except (ValueError, RecursionError, CaptureFormatError):
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, list) for v in value):
+        return None
+    try:
+        return [_checked_probabilities(v, json.dumps(v)) for v in value]
+    except OutputFormatError:
+        return None
+
+
 def _checked_probabilities(value: object, text: str) -> list[float]:
     if (not isinstance(value, list) or not value
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):

@@ -90,7 +90,7 @@ def render(report: Mapping[str, Any], charts: Mapping[str, bytes], thumbnails: S
                else ("<span class='ok'>no constraint violations</span>" if report["baseline"]
                      else "<span class='muted'>no baseline: drift and constraints not checked</span>"))
     cards = [
-        ("requests", _fmt(s["records"])), ("with usable output", _fmt(s["answered"])),
+        ("images classified", _fmt(s["records"])), ("with usable output", _fmt(s["answered"])),
         (f"below threshold {report['threshold']:g}", _pct(s["share_below_threshold"])),
         ("mean confidence", _fmt(s["confidence_mean"], 3)),
         ("estimated accuracy", _fmt(s["estimated_accuracy"], 3)),

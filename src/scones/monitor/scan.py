@@ -27,7 +27,8 @@ from scones.capture_format import CaptureFormatError, CaptureRecord
 from scones.functions.helper import content_type_of
 from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_records
 from scones.monitor.features import (
-    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_batch, parse_probabilities,
+    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_batch, parse_batch_answer,
+    parse_probabilities,
 )
 from scones.errors import StoreError
 from scones.progress import progress
@@ -157,10 +158,19 @@ class _FileScanner:
         if batch is not None:  # one JSON batch request to scones serve: a row per image
             for data, answer in batch:
                 probs = self._checked_count(where, answer) if answer is not None else None
-                if answer is None:
+                if record.endpoint_output is None:  # Input-only capture: nothing to parse
+                    self.issues.add(Issue.NO_OUTPUT, where, "record has no endpointOutput")
+                elif answer is None:
                     self.issues.add(Issue.BAD_OUTPUT, where, "batch answer is not one probability list per image")
                 # Each item counts under its own image type, as the baseline counts its images.
                 self._add_row(where, when, probs, content_type_of(data), lambda d=data: d)
+            return
+        answers = parse_batch_answer(record.endpoint_output) if side is None and record.endpoint_output else None
+        if answers is not None:  # Output-only capture of a batch: a row per answer, no image
+            for answer in answers:
+                self.times.append(when)
+                self.probs.append(self._checked_count(where, answer))
+                self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
             return
         probs = self._probabilities(where, record)
         if side is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from scones.store import Store, open_store
 LOG = logging.getLogger(__name__)
 
 CAPTURE_MODES: Final = ("Input", "Output", "InputAndOutput")
+_MEDIA_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ class CaptureConfig:
                              hint="pass --capture-dest PATH or s3://bucket/prefix, or leave it out for the default")
         if not isinstance(self.sampling_percentage, int) or not 0 <= self.sampling_percentage <= 100:
             raise UsageError(f"Sampling percentage {self.sampling_percentage!r} is not an integer from 0 to 100")
+        for kind, types in (("CSV", self.csv_content_types), ("JSON", self.json_content_types)):
+            for content_type in types:
+                # CaptureContentTypeHeader: 1-256 characters, type/subtype
+                if not 1 <= len(content_type) <= 256 or not _MEDIA_TYPE.fullmatch(content_type.strip()):
+                    raise UsageError(f"{content_type!r} is not a content type to capture as {kind}",
+                                     hint="give a media type such as application/json or text/csv")
         if not (self.capture_input or self.capture_output):
             raise UsageError("Data Capture needs at least one of Input and Output")
         if self.flush_interval <= 0 or self.rotate_seconds <= 0 or self.rotate_bytes <= 0:
