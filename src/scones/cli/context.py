@@ -37,6 +37,15 @@ class FiniteFloatRange(click.FloatRange):
 
     name = "float range"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.min is None and self.max is None:
+            self.name = "float"  # shown as FLOAT in --help, like click's own float
+
+    def _describe_range(self) -> str:
+        # Unbounded (only finite): click would print "x<=None".
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         import math
 

@@ -46,7 +46,8 @@ CONTAINER_MODEL_DIR = "/opt/ml/model"
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes (each loads the model; ONNX Runtime threads are split between them).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="ONNX Runtime intra-op threads per worker [default: CPUs / workers].")
+              help="One model run at a time over N ONNX Runtime threads [default: one single-threaded run "
+                   "per CPU of the worker, side by side].")
 @click.option("--max-batch-size", type=click.IntRange(1, 1024), default=4, show_default=True,
               help="Most images per model run (micro-batching); each core runs its own batches. Small "
                    "batches stay in the CPU's cache: measured fastest on 2 cores (docs/serve.md).")

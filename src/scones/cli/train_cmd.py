@@ -11,7 +11,9 @@ from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_ap
 @click.option("--data", "data_uri", help="Staged dataset (folder, file:// or s3://). Default: the store's 'dataset'.")
 @click.option("--arch", default="efficientnet_lite0", show_default=True,
               help="efficientnet_lite0 (ImageNet-pretrained, frozen, trained head) or small_resnet (from scratch).")
-@click.option("--epochs", type=int, default=0, help="Maximum epochs (early stopping may end sooner; 0 = default).")
+@click.option("--epochs", type=int, default=0, help="Maximum epochs of training (early stopping may end sooner; 0 = the architecture's "
+                   "default). efficientnet_lite0 then adds one whole-network fine-tuning epoch, kept only "
+                   "if it lowers validation loss.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, initialisation and augmentation.")
 @click.option("--out", "out_uri", help="Output folder for model.tar.gz, metrics.json and charts. Default: the store's 'model'.")
 @click.option("--on", "backend", type=click.Choice(["local", "sagemaker"]), default="local", show_default=True,
@@ -47,7 +49,8 @@ def train(app: AppContext, data_uri: str | None, arch: str, epochs: int, seed: i
     click.echo(f"model: {report.out_uri}/model.tar.gz")
     click.echo(f"test accuracy {test['accuracy']:.3f} (95% CI {low:.3f}-{high:.3f}, n={test['n']}), "
                f"ECE {test['ece']:.3f}")
-    click.echo(f"at threshold {at['threshold']:g}: coverage {at['coverage']:.3f}, precision {at['precision']:.3f}")
+    precision = f"{at['precision']:.3f}" if at["coverage"] > 0 else "n/a (no image kept)"
+    click.echo(f"at threshold {at['threshold']:g}: coverage {at['coverage']:.3f}, precision {precision}")
     training = report.spec.training
     click.echo(f"trained {training['epochs_run']} epochs (kept {training['best_epoch']}), "
                f"{training['wall_seconds']:.1f} s wall, {training['cpu_seconds']:.1f} s CPU")

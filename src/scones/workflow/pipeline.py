@@ -59,10 +59,12 @@ def load_definition(name_or_path: str | Path = DEFAULT_DEFINITION) -> dict[str, 
     from scones.workflow.asl.jsontext import JsonTextError, parse_json
 
     path = Path(name_or_path)
-    # A bare name (``scones``, ``scones-batch``, ``scones.jsonata``) that is not a file here is a shipped definition.
-    if len(path.parts) == 1 and not path.exists():
+    # A bare name (``scones``, ``scones-batch``, ``scones.jsonata``) is a shipped definition, whatever the
+    # current folder holds (a checkout named ``scones`` beside you must not shadow it); a file of the
+    # same name is reached as ./scones.
+    if len(path.parts) == 1 and not str(name_or_path).startswith("./"):
         shipped = DEFINITIONS_DIR / f"{name_or_path}.asl.json"
-        if shipped.is_file() or not path.suffix:
+        if shipped.is_file() or (not path.suffix and not path.exists()):
             path = shipped
     hint = "give a path to an .asl.json file, or 'scones' / 'scones-batch' / 'scones.jsonata'"
     try:
