@@ -316,3 +316,16 @@ def test_an_execution_name_is_claimed_before_the_run(tmp_path: Path) -> None:
     assert second.reserve("dup") is False  # running now
     first._release("dup.json")
     assert second.reserve("dup") is True  # the first run ended without a record: the name is free again
+
+
+def test_shipped_definitions_are_not_shadowed_by_the_current_folder(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the parent of a checkout named 'scones', the default definition used to be that folder."""
+    from scones.workflow.pipeline import load_definition
+
+    (tmp_path / "scones").mkdir()
+    (tmp_path / "scones-batch").write_text("not json")
+    monkeypatch.chdir(tmp_path)
+    assert load_definition("scones")["StartAt"] and load_definition("scones-batch")["StartAt"]
+    (tmp_path / "mine.asl.json").write_text('{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}')
+    assert load_definition("mine.asl.json")["StartAt"] == "P"  # a file here is still read by its name
