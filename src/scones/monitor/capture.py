@@ -135,7 +135,9 @@ def locate_capture(uri: str, *, s3_client: Any | None = None) -> tuple[Store, li
     try:
         keys = [k for k in store.list() if k.endswith(CAPTURE_SUFFIX)]
     except StoreError as exc:
-        raise MonitorError(f"Cannot list capture files under {text}: {exc.message}") from exc
+        # The store's message already names the location; add what to do about it.
+        raise MonitorError(f"Cannot list the capture files: {exc.message}",
+                           hint=exc.hint or "check the URI, and for s3:// your AWS credentials and region") from exc
     files = [CaptureFile(store.uri, k, store.uri_for(k), _first_event(store.uri_for(k))) for k in keys]
     files.sort(key=lambda f: (f.first_event is None, f.first_event or datetime.min, f.key))
     return store, files
