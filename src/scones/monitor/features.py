@@ -14,7 +14,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -139,39 +139,39 @@ def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> lis
     one. An answer that cannot be read leaves that image's probabilities None."""
     if not input_side.observed_content_type.split(";", 1)[0].strip().lower().endswith("json"):
         return None
-    try:
-        items = json.loads(input_side.payload())
-    except (ValueError, RecursionError, CaptureFormatError):
-        return None
-    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+    items = _json_list_of(input_side, str)
+    if items is None:
         return None
     try:
         images = [base64.b64decode(i, validate=True) for i in items]
     except (binascii.Error, ValueError):
         return None
-    answers: list[list[float] | None] = [None] * len(images)
-    if output_side is not None:
-        try:
-            value = json.loads(output_side.payload())
-            if isinstance(value, list) and len(value) == len(images):
-                answers = [_checked_probabilities(v, json.dumps(v)) for v in value]
-        except (ValueError, RecursionError, CaptureFormatError):
-            pass
+    read = parse_batch_answer(output_side) if output_side is not None else None
+    answers: list[list[float] | None] = list(read) if read is not None and len(read) == len(images) \
+        else [None] * len(images)
     return list(zip(images, answers, strict=True))
 
 
 def parse_batch_answer(output_side: CaptureSide) -> list[list[float]] | None:
     """The probability lists of a batch answer (``[[p, ...], ...]``) when the output is one, else None."""
-    try:
-        value = json.loads(output_side.payload())
-    except (ValueError, RecursionError, CaptureFormatError):
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, list) for v in value):
+    value = _json_list_of(output_side, list)
+    if value is None:
         return None
     try:
         return [_checked_probabilities(v, json.dumps(v)) for v in value]
     except OutputFormatError:
         return None
+
+
+def _json_list_of(side: CaptureSide, kind: type) -> list[Any] | None:
+    """The side's payload as a non-empty JSON list whose items are all ``kind``, else None."""
+    try:
+        value = json.loads(side.payload())
+    except (ValueError, RecursionError, CaptureFormatError):
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, kind) for v in value):
+        return None
+    return value
 
 
 def _checked_probabilities(value: object, text: str) -> list[float]:
