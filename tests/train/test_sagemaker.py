@@ -136,3 +136,12 @@ def test_entry_point_writes_only_the_two_members_to_model_dir(tiny_dataset: Path
     assert sorted(p.name for p in (tmp_path / "opt-model").iterdir()) == ["model.json", "model.onnx"]
     assert load_model(tmp_path / "opt-model").classes == ["red", "green"]
     assert (tmp_path / "opt-output" / "metrics.json").is_file()
+
+
+def test_default_job_names_do_not_collide_within_a_second() -> None:
+    from scones.train.config import TrainConfig
+    from scones.train.sagemaker import SageMakerJobRequest
+
+    names = {SageMakerJobRequest.create(data_uri="d", out_uri="o", config=TrainConfig(), role=ROLE,
+                                        bucket="bkt").job_name for _ in range(20)}
+    assert len(names) == 20 and all(len(n) <= 63 for n in names)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 import tarfile
 import time
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ class SageMakerJobRequest:
             raise UsageError("--on sagemaker needs --bucket with an S3 bucket name")
         check_bucket_name(bucket)
         check_instance_type(instance_type)
-        name = job_name or f"scones-{config.arch.replace('_', '-')}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        # Random suffix: two jobs started in the same second must not collide (names are unique per account).
+        name = job_name or (f"scones-{config.arch.replace('_', '-')}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+                            f"-{secrets.token_hex(2)}")
         return cls(data_uri=data_uri, out_uri=out_uri, config=config, role=role, bucket=bucket,
                    instance_type=instance_type, job_name=name, image_uri=image_uri)
 
