@@ -188,3 +188,30 @@ def test_sdk_errors_become_errors_that_say_what_to_do(code: str, expected: str, 
     assert type(exc.value).__name__ == expected
     assert hint in exc.value.format_message()
     assert exc.value.__cause__ is not None  # the SDK error stays chained
+
+
+def test_ctrl_c_while_waiting_names_the_execution_that_keeps_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C used to print only 'Aborted!': the execution went on running on AWS with no ARN shown."""
+    import scones.aws.run as run_module
+    from scones.errors import WorkflowError
+
+    arn = "arn:aws:states:us-east-1:123456789012:execution:scones-workflow:x"
+
+    class Clients:
+        region = "us-east-1"
+        sfn = type("Sfn", (), {"start_execution": staticmethod(lambda **kw: {"executionArn": arn})})()
+
+        @staticmethod
+        def account_id() -> str:
+            return "123456789012"
+
+        @staticmethod
+        def partition() -> str:
+            return "aws"
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "wait_for_execution", interrupted)
+    with pytest.raises(WorkflowError, match="keeps running on AWS: " + arn):
+        run_module.run_on_aws(Clients(), {"s3_key": "k"}, show_progress=False)  # type: ignore[arg-type]

@@ -129,8 +129,14 @@ def _run(clients: AwsClients, stem: str, execution_input: Any, *, prefix: str, n
     LOG.info("started %s", arn)
     if not wait:
         return ExecutionResult(execution_arn=arn, status=ExecutionStatus.RUNNING)
-    return wait_for_execution(clients.sfn, arn, timeout_seconds=timeout_seconds, poll_seconds=poll_seconds,
-                              show_progress=show_progress, sleep=sleep)
+    try:
+        return wait_for_execution(clients.sfn, arn, timeout_seconds=timeout_seconds, poll_seconds=poll_seconds,
+                                  show_progress=show_progress, sleep=sleep)
+    except KeyboardInterrupt:
+        # Ctrl-C stops the waiting, not the execution: say where to find it.
+        raise WorkflowError(f"Stopped waiting; the execution keeps running on AWS: {arn}",
+                            hint="follow it in the Step Functions console, or stop it with "
+                                 f"'aws stepfunctions stop-execution --execution-arn {arn}'") from None
 
 
 def run_on_aws(clients: AwsClients, execution_input: Any, *, prefix: str = "scones", name: str | None = None,
