@@ -12,6 +12,7 @@ from typing import Any, Final
 from scones.workflow.asl.errors import ValidationError
 from scones.workflow.asl.intrinsics import IntrinsicSyntaxError, parse_intrinsic
 from scones.workflow.asl.jsonata_eval import JsonataSyntaxError, check_syntax, is_expression, strip_delimiters
+from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathSyntaxError
 from scones.workflow.asl.resources import ResourceResolver, default_resolver
 from scones.workflow.asl.validate_states import StateChecks
@@ -232,7 +233,7 @@ class _Validator(StateChecks):
                 if isinstance(key, str) and key.endswith(".$"):
                     if not isinstance(sub, str):
                         self.add(SCHEMA, f"The value for the field '{key}' must be a STRING that contains a "
-                                 f"JSONPath but was an {_json_type(sub).upper()}", *where, key)
+                                 f"JSONPath but was an {json_type_name(sub).upper()}", *where, key)
                     elif sub.startswith("$"):
                         self.path(sub, (*where, key), reference=False, nullable=False)
                     else:
@@ -302,18 +303,6 @@ class _Validator(StateChecks):
     def _siblings(self, where: tuple[str | int, ...]) -> dict[str, Any] | None:
         """The states beside the state at ``where`` (targets of its Catch/Choice rules)."""
         return self.scopes.get(where[:-1])
-
-
-def _json_type(v: Any) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, dict):
-        return "object"
-    return "null" if v is None else "string"
 
 
 def _targets(state: dict[str, Any]) -> Iterable[Any]:
