@@ -177,9 +177,10 @@ class Store(ABC):
         except StoreError as exc:
             self._discard(staging)
             # The user chose the output, not the hidden staging area beside it: name the former.
-            raise StoreError(exc.message.replace(staging.uri_for(""), self.uri_for(prefix))
-                             .replace(str(getattr(staging, "base", "\0")), str(getattr(self, "base", "")) +
-                                      ("/" + prefix if prefix else "")), hint=exc.hint) from exc
+            message = exc.message
+            for hidden, chosen in self._staging_names(staging, prefix):
+                message = message.replace(hidden, chosen)
+            raise StoreError(message, hint=exc.hint) from exc
         except BaseException:
             self._discard(staging)
             raise
@@ -214,6 +215,10 @@ class Store(ABC):
         base = f"{prefix}/" if prefix else ""
         for key in self.list(base):
             yield key[len(base):]
+
+    def _staging_names(self, staging: Store, prefix: str) -> list[tuple[str, str]]:
+        """How the staging area and the output it becomes are spelled in messages (hidden, chosen)."""
+        return [(staging.uri, self.uri_for(prefix))]
 
     def _new_staging(self, prefix: str) -> Store:
         """A fresh, hidden staging area beside ``prefix`` (listings skip it)."""
@@ -254,6 +259,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _partial_write(name: str) -> bool:
+    """``atomic_write_bytes``'s temporary file: a write in progress (or interrupted), not content."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def check_file_writable(path: Path) -> None:
@@ -382,8 +392,8 @@ class LocalStore(Store):
             dirnames[:] = [d for d in dirnames if not d.startswith(STAGING_MARK)]
             rel_dir = os.path.relpath(dirpath, self.base)
             for name in filenames:
-                if name.startswith(".") and name.endswith(".tmp"):
-                    continue  # an atomic write in progress
+                if _partial_write(name):
+                    continue
                 key = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
                 if key.startswith(prefix):
                     yield key
@@ -410,6 +420,11 @@ class LocalStore(Store):
             raise StoreError(f"Cannot publish the file system root {self.base}", hint="publish into a folder")
         return LocalStore(self.base.parent / f"{STAGING_MARK}{uuid.uuid4().hex}")
 
+    def _staging_names(self, staging: Store, prefix: str) -> list[tuple[str, str]]:
+        assert isinstance(staging, LocalStore)
+        target = self._path(prefix) if prefix else self.base
+        return [*super()._staging_names(staging, prefix), (str(staging.base), str(target))]
+
     def _occupants(self, prefix: str) -> Iterator[str | None]:
         # Everything counts here, hidden files and empty folders too (``list`` skips those).
         target = self._path(prefix) if prefix else self.base
@@ -428,7 +443,7 @@ class LocalStore(Store):
             if stem and not dirnames and not filenames:
                 yield stem  # an empty folder
             for name in filenames:
-                if not (name.startswith(".") and name.endswith(".tmp")):  # an interrupted atomic write
+                if not _partial_write(name):
                     yield stem + name
 
     def _commit(self, staging: Store, prefix: str) -> None:
