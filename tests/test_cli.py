@@ -106,11 +106,11 @@ with LocalStore({str(tmp_path)!r}).publish("out") as staging:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["train", "--out", ""], "--out is empty"),
-    (["train", "--data", " "], "--data is empty"),
-    (["data", "stage", "--dest", ""], "--dest is empty"),
-    (["threshold", "--model", "", "--target-precision", "0.9"], "--model is empty"),
-    (["monitor", "baseline", "--out", ""], "--out is empty"),
+    (["train", "--out", ""], "'--out': is empty"),
+    (["train", "--data", " "], "'--data': is empty"),
+    (["data", "stage", "--dest", ""], "'--dest': is empty"),
+    (["threshold", "--model", "", "--target-precision", "0.9"], "'--model': is empty"),
+    (["monitor", "baseline", "--out", ""], "'--out': is empty"),
     (["train", "--seed=-1"], "seed must be a whole number from 0 to 4294967295"),
     (["train", "--seed", "99999999999999999999999"], "seed must be a whole number"),
     (["workflow", "run", "--model", ""], "'--model': is empty"),

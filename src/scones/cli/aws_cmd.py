@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, not_empty, or_default, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, not_empty, pass_app
 
 if TYPE_CHECKING:
     from scones.aws.plan import Change
@@ -67,8 +67,8 @@ def deploy() -> None:
 @_region_options
 @click.option("--image-uri", help="Serving image (built from the endpoint Dockerfile, pushed to ECR).")
 @click.option("--role-arn", help="Use this one IAM role for everything instead of creating three.")
-@click.option("--dataset", "dataset_uri", help="Staged dataset to upload (default: the local store's dataset).")
-@click.option("--model", "model_uri", help="model.tar.gz or a folder holding it (default: the local store's model).")
+@click.option("--dataset", "dataset_uri", callback=not_empty, help="Staged dataset to upload (default: the local store's dataset).")
+@click.option("--model", "model_uri", callback=not_empty, help="model.tar.gz or a folder holding it (default: the local store's model).")
 @click.option("--threshold", type=FiniteFloatRange(0.0, 1.0),
               help="Confidence threshold for filterInferences (THRESHOLD; default: the function's own, 0.93).")
 @click.option("--instance-type", default="ml.m5.xlarge", show_default=True, help="Endpoint instance type.")
@@ -87,8 +87,8 @@ def deploy_aws_cmd(app: AppContext, bucket: str, prefix: str, region: str | None
     from scones.aws.deploy import DeployOptions, deploy_aws
 
     options = DeployOptions(bucket=bucket, prefix=prefix, image_uri=image_uri, role_arn=role_arn,
-                            dataset_uri=or_default(dataset_uri, app.default_uri("dataset"), "--dataset"),
-                            model_uri=or_default(model_uri, app.default_uri("model"), "--model"), threshold=threshold,
+                            dataset_uri=dataset_uri or app.default_uri("dataset"),
+                            model_uri=model_uri or app.default_uri("model"), threshold=threshold,
                             instance_type=instance_type, sampling_percentage=sampling_percentage)
     clients = _clients(region, profile)
     if template_path is not None:

@@ -55,19 +55,6 @@ class FiniteFloatRange(click.FloatRange):
         return float(number)
 
 
-def or_default(value: str | Path | None, default: Any, option: str) -> Any:
-    """The option's value, or ``default`` when it was not given. An empty value is an error rather
-    than the default: ``--out ''`` (an unset shell variable) must not quietly write to the store's
-    default folder."""
-    if value is None:
-        return default
-    if not str(value).strip():
-        from scones.errors import UsageError
-
-        raise UsageError(f"{option} is empty", hint=f"leave {option} out for the default, or give a value")
-    return value
-
-
 def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Click callback: an option given as '' (an unset shell variable) is an error, not its default."""
     if isinstance(value, str) and not value.strip():

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, or_default, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, not_empty, pass_app
 from scones.errors import UsageError
 
 
@@ -44,19 +44,20 @@ def _parse_drift_thresholds(values: tuple[str, ...]) -> dict[str, float]:
     out: dict[str, float] = {}
     for item in values:
         name, sep, raw = item.partition("=")
+        test = get_test(name.strip()).name
         try:
-            out[get_test(name.strip()).name] = float(raw)
+            value = float(raw)
         except ValueError as exc:
             raise UsageError(f"--drift-threshold {item!r} is not NAME=NUMBER", hint="e.g. --drift-threshold psi=0.25") \
                 from exc
         if not sep:
             raise UsageError(f"--drift-threshold {item!r} is not NAME=NUMBER", hint="e.g. --drift-threshold psi=0.25")
-        value = out[get_test(name.strip()).name]
         # PSI is unbounded above; the p-values (ks, chi_square) and the L-infinity distance lie in (0, 1].
-        upper = math.inf if get_test(name.strip()).name == "psi" else 1.0
+        upper = math.inf if test == "psi" else 1.0
         if not (math.isfinite(value) and 0.0 < value <= upper):
             raise UsageError(f"--drift-threshold {item!r}: the threshold must be a number in "
                              f"(0, {'∞' if upper == math.inf else '1'}]", hint="e.g. --drift-threshold psi=0.25")
+        out[test] = value
     return out
 
 
@@ -66,18 +67,18 @@ def monitor() -> None:
 
 
 @monitor.command("baseline")
-@click.option("--model", "model_uri", metavar="URI", help="model.tar.gz or its folder [default: <store>/model]")
-@click.option("--data", "data_uri", metavar="URI",
+@click.option("--model", "model_uri", metavar="URI", callback=not_empty, help="model.tar.gz or its folder [default: <store>/model]")
+@click.option("--data", "data_uri", metavar="URI", callback=not_empty,
               help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
-@click.option("--out", "out_uri", metavar="URI", help="Baseline folder [default: <store>/monitor/baseline]")
+@click.option("--out", "out_uri", metavar="URI", callback=not_empty, help="Baseline folder [default: <store>/monitor/baseline]")
 @pass_app
 def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
     """Run the model over its validation split; write statistics.json and constraints.json."""
     from scones.monitor.baseline import build_baseline
 
-    result = build_baseline(or_default(model_uri, app.default_uri("model"), "--model"),
-                            or_default(data_uri, app.default_uri("dataset"), "--data"),
-                            or_default(out_uri, app.default_uri("monitor/baseline"), "--out"), show_progress=app.settings.progress)
+    result = build_baseline(model_uri or app.default_uri("model"),
+                            data_uri or app.default_uri("dataset"),
+                            out_uri or app.default_uri("monitor/baseline"), show_progress=app.settings.progress)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     info = result.baseline.info
@@ -87,7 +88,7 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
 
 
 @monitor.command("report")
-@click.option("--capture", "capture_uri", metavar="URI",
+@click.option("--capture", "capture_uri", metavar="URI", callback=not_empty,
               help="Capture root, endpoint, variant or hour folder, or one .jsonl [default: <store>/data_capture]")
 @click.option("--since", help="Only records at or after this time: ISO-8601 (UTC by default) or a duration ago (2h).")
 @click.option("--until", help="Only records before this time: ISO-8601 (UTC by default) or a duration ago (30m).")
@@ -100,7 +101,7 @@ def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_u
               help="Override a drift test's threshold, e.g. psi=0.25 (repeatable).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes scanning capture files [default: CPUs].")
-@click.option("--out", "out_uri", required=True, metavar="DIR", help="Report folder (local path or s3://).")
+@click.option("--out", "out_uri", required=True, metavar="DIR", callback=not_empty, help="Report folder (local path or s3://).")
 @click.option("--fail-on-violation", is_flag=True, help="Exit with status 3 when a constraint is violated.")
 @pass_app
 def report(app: AppContext, capture_uri: str | None, since: str | None, until: str | None,
@@ -126,7 +127,7 @@ def report(app: AppContext, capture_uri: str | None, since: str | None, until: s
     else:
         click.echo("Warning: no baseline (build one with 'scones monitor baseline'); drift is not checked",
                    err=True)
-    result = build_report(or_default(capture_uri, app.default_uri("data_capture"), "--capture"), out_uri, base, options,
+    result = build_report(capture_uri or app.default_uri("data_capture"), out_uri, base, options,
                           baseline_uri=baseline_uri)
     summary = result.report["summary"]
     if result.records == 0:
