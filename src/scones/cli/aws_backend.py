@@ -45,16 +45,17 @@ def run_on_step_functions(app: AppContext, execution_input: Any, *, batch: bool,
                   show_progress=app.settings.progress).result()
 
 
-#: Local-pipeline options and their defaults: with --backend aws they would be silently ignored.
-_LOCAL_ONLY: Final = {"endpoint_url": None, "model": None, "endpoint_name": "scones-endpoint", "threshold": None,
-                      "isolated": False, "function_concurrency": None, "strict_timeouts": False, "webhook": None}
+#: Local-pipeline options: with --backend aws they would be silently ignored.
+_LOCAL_ONLY: Final = ("endpoint_url", "model", "endpoint_name", "threshold", "isolated", "function_concurrency",
+                      "strict_timeouts", "webhook")
 
 
-def reject_local_options(options: dict[str, Any]) -> None:
+def reject_local_options() -> None:
     """The deployed machine, functions and endpoint run with what deploy gave them: refuse options that
     would only change the local run (e.g. --threshold) instead of ignoring them."""
-    given = sorted(f"--{k.replace('_', '-')}" for k, default in _LOCAL_ONLY.items()
-                   if options.get(k, default) != default)
+    from scones.cli.context import given_options
+
+    given = given_options(_LOCAL_ONLY)
     if given:
         raise UsageError(f"{', '.join(given)} only apply to the local backend; on AWS the deployment's own settings "
                          "are used", hint="drop them, or redeploy with the setting (e.g. scones deploy aws --threshold)")

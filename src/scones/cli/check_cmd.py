@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from scones.cli.context import AppContext, pass_app
-from scones.cli.pipeline_cmd import make_options, parse_input, pipeline_options, resolve_prefix
+from scones.cli.pipeline_cmd import make_options, pipeline_options, resolve_prefix
+from scones.workflow.runs import parse_input
 
 
 @click.command("check")

@@ -60,3 +60,13 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise click.BadParameter("is empty; leave the option out for its default, or give a value")
     return value
+
+
+def given_options(names: tuple[str, ...]) -> list[str]:
+    """Which of the current command's parameters the user set (on the command line or through an
+    environment variable), as ``--option`` names: taken from click, not by comparing with defaults."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return [f"--{name.replace('_', '-')}" for name in names
+            if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]

@@ -17,6 +17,7 @@ import click
 from scones.cli.aws_backend import backend_options
 from scones.cli.context import AppContext, FiniteFloatRange, not_empty, pass_app
 from scones.errors import UsageError
+from scones.workflow.runs import parse_input
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,13 +51,6 @@ def make_options(definition: str | Path | None = None, **kwargs: Any) -> Any:
 
     return PipelineOptions(definition=definition or DEFAULT_DEFINITION,
                            **{k: v for k, v in kwargs.items() if k in PipelineOptions.__dataclass_fields__})
-
-
-def parse_input(text: str) -> Any:
-    """``--input`` as JSON text or ``@file`` (one parser for every workflow command)."""
-    from scones.workflow.runs import parse_input as parse
-
-    return parse(text)
 
 
 def resolve_prefix(app: AppContext, prefix: str) -> str:
@@ -137,7 +131,7 @@ def run_batch(app: AppContext, prefix: str | None, concurrency: int, limit: int 
             batch_input_from_s3, print_result, reject_local_options, run_on_step_functions,
         )
 
-        reject_local_options(options)
+        reject_local_options()
         if input_text and (bucket or prefix or limit):
             raise UsageError("--input gives the batch's images itself; --bucket, --prefix and --limit would be ignored")
         # deploy aws uploads the dataset under the deployment's own prefix

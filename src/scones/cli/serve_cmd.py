@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from scones.cli.context import AppContext, FiniteFloatRange, pass_app
+from scones.cli.context import AppContext, FiniteFloatRange, given_options, pass_app
 from scones.errors import UsageError
 
 CONTAINER_MODEL_DIR = "/opt/ml/model"
@@ -82,10 +82,7 @@ def serve(app: AppContext, model: str | None, host: str, port: int, endpoint_nam
     if capture_flag and capture_dest is None:
         capture_dest = app.default_uri("data_capture")
     if capture_dest is None:
-        given = [name for name, value, default in (
-            ("--sampling-percentage", sampling_percentage, 100), ("--capture-mode", capture_mode, "InputAndOutput"),
-            ("--capture-csv-content-type", tuple(csv_types), ("text/csv",)),
-            ("--capture-json-content-type", tuple(json_types), ("application/json",))) if value != default]
+        given = given_options(("sampling_percentage", "capture_mode", "csv_types", "json_types"))
         if given:
             raise UsageError(f"{', '.join(given)} configure Data Capture, which is off",
                              hint="add --capture (or --capture-dest URI) to turn it on")

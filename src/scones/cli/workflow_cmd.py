@@ -61,7 +61,8 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
     three Scones functions run in the local Lambda runtime against the endpoint
     (--endpoint-url, or one started on demand from the store's model).
     """
-    from scones.cli.pipeline_cmd import parse_input, run_scones, uses_scones_functions
+    from scones.cli.pipeline_cmd import run_scones, uses_scones_functions
+    from scones.workflow.runs import parse_input
 
     if backend == "aws":
         if definition is not None:
@@ -69,7 +70,7 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
                              hint="drop --definition, or drop --backend aws")
         from scones.cli.aws_backend import reject_local_options
 
-        reject_local_options(options)
+        reject_local_options()
         print_result(run_on_step_functions(app, parse_input(input_text), batch=False, name=name, region=region,
                                            profile=profile, deployment=deployment), as_json=as_json)
         return
