@@ -314,7 +314,7 @@ def test_an_execution_name_is_claimed_before_the_run(tmp_path: Path) -> None:
     first, second = HistoryWriter(LocalStore(tmp_path)), HistoryWriter(LocalStore(tmp_path))  # two processes
     assert first.reserve("dup") is True
     assert second.reserve("dup") is False  # running now
-    first._release("dup.json")
+    first.release("dup")
     assert second.reserve("dup") is True  # the first run ended without a record: the name is free again
 
 

@@ -301,25 +301,26 @@ class HistoryWriter:
             return False
         if self.folder is None:  # remote stores: the existence check is what S3 offers
             return True
-        from scones.workflow.asl.executor import execution_key
-
         try:
-            os.close(os.open(self._marker(execution_key(name)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            os.close(os.open(self._marker(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
             return False
-        if self.store.exists(execution_key(name)):  # written between the check and the claim
-            self._release(execution_key(name))
+        if self.exists(name):  # written between the check and the claim
+            self.release(name)
             return False
         return True
 
-    def _marker(self, key: str) -> Path:
-        assert self.folder is not None
-        return self.folder / f".{key}.running"
-
-    def _release(self, key: str) -> None:
+    def release(self, name: str) -> None:
+        """Drop the claim ``reserve`` made: the history is written, or the run ended without one."""
         if self.folder is not None:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._marker(key))
+                os.unlink(self._marker(name))
+
+    def _marker(self, name: str) -> Path:
+        from scones.workflow.asl.executor import execution_key
+
+        assert self.folder is not None
+        return self.folder / f".{execution_key(name)}.running"
 
     def submit(self, execution: Any) -> None:
         """Write ``execution`` in the background."""
@@ -384,7 +385,7 @@ class HistoryWriter:
                 os.unlink(tmp)
             raise
         finally:
-            self._release(key)
+            self.release(execution.name)
 
 
 def _writes_results(definition: Mapping[str, Any]) -> bool:
@@ -454,10 +455,8 @@ class LocalPipeline:
         try:
             execution = self.executor.run(execution_input, name=name)
         except BaseException:
-            if self.history is not None and self.history.folder is not None:
-                from scones.workflow.asl.executor import execution_key
-
-                self.history._release(execution_key(name))
+            if self.history is not None:
+                self.history.release(name)
             raise
         if self.history is not None:
             self.history.submit(execution)
