@@ -11,6 +11,7 @@ circular).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from json import encoder as _json_encoder
@@ -88,7 +89,7 @@ def _reject_constant(name: str) -> Any:
 
 def _finite_float(text: str) -> float:
     value = float(text)
-    if value in (float("inf"), float("-inf")):
+    if math.isinf(value):
         raise JsonTextError(f"the number {text[:40]} is out of range for a double")
     return value
 
@@ -110,23 +111,23 @@ def parse_json(text: str | bytes, *, max_nesting: int | None = MAX_NESTING) -> A
         raise
     except ValueError as exc:  # e.g. an integer literal longer than Python's 4300-digit limit
         raise JsonTextError(str(exc)) from exc
-    depth = nesting_depth(value)  # also refuses lone surrogates
+    depth = _checked_depth(value)
     if max_nesting is not None and depth > max_nesting:
         raise JsonTextError(f"arrays and objects are nested more than {max_nesting} levels deep")
     return value
 
 
 def _check_text(text: str) -> None:
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):  # isascii is O(1): most strings skip the scan
         raise JsonTextError(f"the string {text[:40]!r} holds a lone UTF-16 surrogate, which UTF-8 cannot encode")
 
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
-def nesting_depth(value: Any) -> int:
-    """How many arrays/objects deep a JSON value goes (a scalar is 0); iterative, so any depth is safe.
-    Strings (and keys) holding a lone surrogate raise ``JsonTextError`` on the way."""
+def _checked_depth(value: Any) -> int:
+    """How many arrays/objects deep a parsed value goes (a scalar is 0), iteratively, so any depth is
+    safe; one walk over the value also refuses strings and keys holding a lone surrogate."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
