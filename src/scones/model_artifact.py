@@ -82,12 +82,13 @@ class ModelSpec:
         if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes)
                 or len(set(classes)) != len(classes)):
             raise ModelError(f"{JSON_MEMBER} must list at least two distinct class names under 'classes'")
-        if not isinstance(raw.get("input", {}), dict):
+        input_raw = raw.get("input", {})
+        if not isinstance(input_raw, dict):
             raise ModelError(f"{JSON_MEMBER}: 'input' must be a JSON object")
-        unknown = sorted(set(raw.get("input", {})) - {f.name for f in fields(InputSpec)})
+        unknown = sorted(set(input_raw) - {f.name for f in fields(InputSpec)})
         if unknown:
             raise ModelError(f"{JSON_MEMBER}: the 'input' section has unknown keys: {', '.join(unknown)}")
-        input_spec = InputSpec(**raw.get("input", {}))
+        input_spec = InputSpec(**input_raw)
         for side in ("height", "width"):
             size = getattr(input_spec, side)
             if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIDE:

@@ -145,11 +145,9 @@ class CaptureWriter:
         probe = f"{self.endpoint_name}/{self.variant}/.scones-write-probe-{uuid.uuid4().hex}"
         try:
             self.store.put_bytes(probe, b"")
-        except SconesError as exc:
-            raise StoreError(f"Data Capture cannot write to {self.store.uri}: {exc.message}",
-                             hint="pass a writable --capture-dest (a folder, or s3://bucket/prefix)") from exc
-        except Exception as exc:  # boto3 and OS errors from the store's backend
-            raise StoreError(f"Data Capture cannot write to {self.store.uri}: {exc}",
+        except Exception as exc:  # ours, or boto3's and the OS's from the store's backend
+            reason = exc.message if isinstance(exc, SconesError) else exc
+            raise StoreError(f"Data Capture cannot write to {self.store.uri}: {reason}",
                              hint="pass a writable --capture-dest (a folder, or s3://bucket/prefix)") from exc
         try:
             self.store.delete(probe)

@@ -14,12 +14,12 @@ import binascii
 import contextlib
 import io
 import json
-import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from scones.data.png import rgb_image
+from scones.serve.predictor import available_cpus
 from scones.serve.errors import (
     EmptyBody, ImageTooLarge, MalformedBatch, NotAnImage, TruncatedImage, UnsupportedContentType,
 )
@@ -39,7 +39,7 @@ DECODE_FORMATS: Final = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 #: can declare 36 M pixels (~110 MB once decoded, more while resizing): measured, six such requests
 #: at once took the server from 144 MB to 999 MB, and the request thread pool allows ~40.
 LARGE_IMAGE_PIXELS: Final = 4_000_000
-LARGE_DECODES: Final = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+LARGE_DECODES: Final = threading.BoundedSemaphore(available_cpus())
 
 
 @dataclass(frozen=True)

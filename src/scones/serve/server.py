@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from scones.errors import SconesError
 from scones.serve.app import CONFIG_ENV, Endpoint, build_app
@@ -76,6 +76,13 @@ def _write_ready_file(path: str | Path | None, sock: socket.socket) -> int:
     return port
 
 
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def return_large_blocks_to_the_os(threshold: int = 4 * 1024 * 1024) -> None:
     """Fix glibc's mmap threshold so that blocks of ``threshold`` bytes or more are always mapped and
     unmapped, never kept in a thread's malloc arena.
@@ -86,13 +93,9 @@ def return_large_blocks_to_the_os(threshold: int = 4 * 1024 * 1024) -> None:
     with the threshold fixed, the peak was 0.33 GB and RSS fell back to 56 MB. Small allocations
     (the common 32×32 request) are unaffected. No-op where glibc's ``mallopt`` is missing.
     """
-    import ctypes
-    import ctypes.util
-
     m_mmap_threshold = -3
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(m_mmap_threshold, threshold)
+        _libc().mallopt(m_mmap_threshold, threshold)
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
         LOG.debug("mallopt unavailable; large image buffers use the platform's default allocator policy")
 
@@ -101,18 +104,19 @@ def end_with_parent() -> None:
     """For an endpoint started on demand (``running_endpoint``): ask Linux to SIGTERM this process when
     the parent that started it dies, so a parent killed with SIGKILL or by the OOM killer does not leave
     the endpoint listening, reparented to init. Set in the child itself (not in a preexec_fn, which is
-    unsafe in a threaded parent); if the parent is already gone, stop at once."""
+    unsafe in a threaded parent); if the parent is already gone, stop at once. Linux sends the signal
+    when the parent *thread* that started the child ends: ``running_endpoint`` is entered and left
+    on one thread, which outlives the endpoint it starts."""
     from scones.serve.runner import PARENT_ENV
 
     parent = os.environ.get(PARENT_ENV)
     if not parent or not sys.platform.startswith("linux"):
         return
-    import ctypes
     import signal
 
     pr_set_pdeathsig = 1
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        _libc().prctl(pr_set_pdeathsig, signal.SIGTERM)
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         return
     if str(os.getppid()) != parent:  # the parent died before the request took effect
