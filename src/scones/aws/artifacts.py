@@ -15,7 +15,7 @@ from scones.aws import definitions
 from scones.aws.errors import MissingModelError
 from scones.aws.naming import FUNCTIONS, STATE_MACHINES
 from scones.errors import DataError, NotFoundError
-from scones.model_artifact import ARTIFACT_NAME, read_model_tarball, sha256_hex
+from scones.model_artifact import ARTIFACT_NAME, ModelArtifact, read_model_tarball, sha256_hex
 from scones.store import Store, open_store
 
 BuildZip = Callable[[str], bytes]
@@ -39,8 +39,9 @@ def default_build_zip(name: str) -> bytes:
     return build_function_zip(name)
 
 
-def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
-    """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it), checked."""
+def read_model(model_uri: str, *, s3_client: Any | None = None) -> tuple[bytes, ModelArtifact]:
+    """The bytes of ``model.tar.gz`` at ``model_uri`` (the file itself or a folder holding it) and the
+    artifact they hold, checked: a corrupt artifact is refused before it is shipped."""
     text = str(model_uri).rstrip("/")
     parent, name = (text.rpartition("/")[0] or ".", text.rpartition("/")[2]) if text.endswith(".tar.gz") \
         else (text, ARTIFACT_NAME)
@@ -49,8 +50,7 @@ def read_model(model_uri: str, *, s3_client: Any | None = None) -> bytes:
     except NotFoundError as exc:
         raise MissingModelError(f"No {ARTIFACT_NAME} at {model_uri}",
                                 hint="train one with 'scones train', or pass --model PATH") from exc
-    read_model_tarball(data, origin=text)  # refuse to ship a corrupt artifact
-    return data
+    return data, read_model_tarball(data, origin=text)
 
 
 def collect_artifacts(dataset_uri: str, model_uri: str, *, build_zip: BuildZip | None = None,
@@ -64,8 +64,8 @@ def collect_artifacts(dataset_uri: str, model_uri: str, *, build_zip: BuildZip |
     from scones.data.dataset import load_dataset_info
 
     info = load_dataset_info(dataset)
-    model = read_model(model_uri, s3_client=s3_client)
-    classes = read_model_tarball(model, origin=str(model_uri)).classes
+    model, artifact = read_model(model_uri, s3_client=s3_client)
+    classes = artifact.classes
     if list(info.classes) != list(classes):
         raise DataError(f"The model's classes {classes} differ from the dataset's {list(info.classes)}",
                         hint="deploy the dataset the model was trained on (--dataset), or retrain the model")

@@ -45,7 +45,7 @@ def check_not_foreign(kind: str, name: str, current: dict[str, str], wanted: dic
     """Refuse to update a resource that exists under our name but is not tagged as this deployment:
     taking it over would rewrite someone else's role, topic or function, and ``destroy`` (which
     trusts the tags) would then delete it."""
-    if current.get(MANAGED_KEY) == wanted.get(MANAGED_KEY) and current.get(DEPLOYMENT_KEY) == wanted.get(DEPLOYMENT_KEY):
+    if all(current.get(key) == wanted.get(key) for key in (MANAGED_KEY, DEPLOYMENT_KEY)):
         return
     from scones.aws.errors import ForeignResourceError
 
