@@ -45,17 +45,17 @@ class CaptureFormatError(ValueError):
     """A line or key that is not in SageMaker's Data Capture format (readers count these)."""
 
 
-def _media_type(content_type: str | None) -> str:
+def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def choose_encoding(content_type: str | None, csv_types: Sequence[str] = DEFAULT_CSV_TYPES,
                     json_types: Sequence[str] = DEFAULT_JSON_TYPES) -> Encoding:
     """CSV or JSON when the media type is listed (parameters ignored, as SageMaker does), else BASE64."""
-    media = _media_type(content_type)
-    if media and media in {_media_type(t) for t in csv_types}:
+    media = media_type(content_type)
+    if media and media in {media_type(t) for t in csv_types}:
         return Encoding.CSV
-    if media and media in {_media_type(t) for t in json_types}:
+    if media and media in {media_type(t) for t in json_types}:
         return Encoding.JSON
     return Encoding.BASE64
 

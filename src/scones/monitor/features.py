@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from scones.capture_format import CaptureFormatError, CaptureSide, Encoding
+from scones.capture_format import CaptureFormatError, CaptureSide, Encoding, media_type
 from scones.data.png import rgb_image
 
 #: Numeric input features, in column order of ``image_stats``.
@@ -137,7 +137,7 @@ def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> lis
     """The images and answers of one batch request to ``scones serve`` (``application/json``: a
     list of base64 images in, a list of probability lists out), or None when the record is not
     one. An answer that cannot be read leaves that image's probabilities None."""
-    if not input_side.observed_content_type.split(";", 1)[0].strip().lower().endswith("json"):
+    if not media_type(input_side.observed_content_type).endswith("json"):
         return None
     items = _json_list_of(input_side, str)
     if items is None:

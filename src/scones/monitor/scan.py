@@ -23,7 +23,7 @@ from typing import Final
 
 import numpy as np
 
-from scones.capture_format import CaptureFormatError, CaptureRecord
+from scones.capture_format import CaptureFormatError, CaptureRecord, media_type
 from scones.functions.helper import content_type_of
 from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_records
 from scones.monitor.features import (
@@ -168,24 +168,25 @@ class _FileScanner:
         answers = parse_batch_answer(record.endpoint_output) if side is None and record.endpoint_output else None
         if answers is not None:  # Output-only capture of a batch: a row per answer, no image
             for answer in answers:
-                self.times.append(when)
-                self.probs.append(self._checked_count(where, answer))
-                self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
+                self._add_row(where, when, self._checked_count(where, answer), "", None)
             return
         probs = self._probabilities(where, record)
         if side is None:
-            self.times.append(when)
-            self.probs.append(probs)
-            self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
-            return
-        self._add_row(where, when, probs, side.observed_content_type, side.payload)
+            self._add_row(where, when, probs, "", None)
+        else:
+            self._add_row(where, when, probs, side.observed_content_type, side.payload)
 
     def _add_row(self, where: str, when: float, probs: Sequence[float] | None, content_type: str,
-                 payload: Callable[[], bytes]) -> None:
+                 payload: Callable[[], bytes] | None) -> None:
+        """One row: its time and probabilities, and its image's statistics unless ``payload`` is None
+        (a record without input, as Output-only capture writes them)."""
         row = len(self.times)
         self.times.append(when)
         self.probs.append(probs)
-        self.content_types[content_type.split(";", 1)[0].strip().lower() or "(none)"] += 1
+        if payload is None:
+            self.issues.add(Issue.NO_INPUT, where, "record has no endpointInput")
+            return
+        self.content_types[media_type(content_type) or "(none)"] += 1
         try:
             data = payload()
             pixels = decode_image(data)

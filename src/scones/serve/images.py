@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from scones.capture_format import media_type as capture_media_type
 from scones.data.png import rgb_image
 from scones.serve.predictor import available_cpus
 from scones.serve.errors import (
@@ -51,8 +52,7 @@ class ImageLimits:
 
 def media_type(content_type: str | None) -> str:
     """``image/png; charset=x`` -> ``image/png``; no header -> ``application/x-image`` (sniffed)."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    return media or "application/x-image"
+    return capture_media_type(content_type) or "application/x-image"
 
 
 def prepare_image(data: bytes, height: int, width: int, *, max_pixels: int = ImageLimits.max_image_pixels,
