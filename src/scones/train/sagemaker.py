@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
-from scones.aws.naming import ROLE_ARN
 from scones.errors import AwsError, UsageError
 from scones.model_artifact import ARTIFACT_NAME, read_model_tarball
 from scones.progress import progress
@@ -63,11 +62,12 @@ class SageMakerJobRequest:
     @classmethod
     def create(cls, *, data_uri: str, out_uri: str, config: TrainConfig, role: str | None, bucket: str | None,
                instance_type: str = "ml.m5.xlarge", job_name: str = "", image_uri: str = "") -> SageMakerJobRequest:
-        from scones.aws.naming import check_bucket_name, check_instance_type
+        from scones.aws.naming import check_bucket_name, check_instance_type, check_role_arn
 
-        if not role or not ROLE_ARN.match(role):
-            raise UsageError(f"--on sagemaker needs --role with an IAM role ARN, got {role!r}",
+        if not role:
+            raise UsageError("--on sagemaker needs --role with an IAM role ARN",
                              hint="e.g. --role arn:aws:iam::123456789012:role/SageMakerExecutionRole")
+        check_role_arn(role, "--role")
         if not bucket:
             raise UsageError("--on sagemaker needs --bucket with an S3 bucket name")
         check_bucket_name(bucket)

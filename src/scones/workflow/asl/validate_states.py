@@ -11,6 +11,7 @@ from typing import Any, Final
 from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.resources import ResourceResolver
 from scones.workflow.asl.states.choice_rules import ALL_OPERATORS, TYPE_TESTS
+from scones.workflow.asl.states.wait_state import MAX_WAIT_SECONDS
 from scones.workflow.asl.timestamps import parse_timestamp
 
 SCHEMA: Final = "SCHEMA_VALIDATION_FAILED"
@@ -142,9 +143,9 @@ class StateChecks:
         if len(present) != 1:
             self.add(SCHEMA, "Exactly one of Seconds, SecondsPath, Timestamp or TimestampPath is required", *where)
         if "Seconds" in state and not is_expression(state["Seconds"]):
-            if not _is_int(state["Seconds"]) or not 0 <= state["Seconds"] <= 99_999_999:
+            if not _is_int(state["Seconds"]) or not 0 <= state["Seconds"] <= MAX_WAIT_SECONDS:
                 # "You must specify time as an integer value from 0 to 99999999" (Wait state docs)
-                self.add(SCHEMA, "Seconds must be an integer from 0 to 99999999", *where, "Seconds")
+                self.add(SCHEMA, f"Seconds must be an integer from 0 to {MAX_WAIT_SECONDS}", *where, "Seconds")
         for key in ("SecondsPath", "TimestampPath"):
             if key in state:
                 self.path(state[key], (*where, key), reference=True, nullable=False)
