@@ -60,24 +60,26 @@ def test_aws_region_is_honoured_like_aws_default_region(no_credentials: None,
     assert make_session(region="us-east-2").region_name == "us-east-2"  # --region still wins
 
 
-def test_an_endpoint_that_never_answers_is_a_network_error_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not "check your credentials" after three minutes: the identity probe tries once, briefly."""
+def test_aws_calls_are_bounded_and_an_unreachable_endpoint_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "check your credentials" after three minutes: every call has a timeout, and the identity
+    probe (the first call of every command) tries once, briefly."""
     import socket
-    import time
 
     from scones.errors import AwsError
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        clients = AwsClients.from_session(make_session(region=REGION), endpoint_url=url)
-        started = time.monotonic()
-        with pytest.raises(AwsError, match="Could not reach AWS to identify the caller") as exc:
-            clients.account_id()
-    assert time.monotonic() - started < 15
+    with socket.socket() as sock:  # a port with nothing listening: refused at once
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    clients = AwsClients.from_session(make_session(region=REGION), endpoint_url=url)
+    probe = clients.sts.meta.config
+    assert (probe.connect_timeout, probe.read_timeout, probe.retries["total_max_attempts"]) == (5, 10, 1)
+    for client in (clients.s3, clients.iam, clients.sagemaker, clients.lambda_, clients.sfn, clients.sns):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (5, 30, 3)
+    with pytest.raises(AwsError, match="Could not reach AWS to identify the caller") as exc:
+        clients.account_id()
     assert not isinstance(exc.value, CredentialsError) and "network" in (exc.value.hint or "")
 
 
