@@ -51,7 +51,7 @@ def generate(root: Path, records: int) -> tuple[Path, Path, int]:
     times = spread(records, datetime(2025, 10, 4, 8, 0, tzinfo=UTC), timedelta(hours=6))
     chosen = (rng.randrange(len(images)) for _ in range(records))
     capture = root / "data_capture"
-    files = write_capture(capture, (make_record(images[i], probs[i], t) for i, t in zip(chosen, times)),
+    files = write_capture(capture, (make_record(images[i], probs[i], t) for i, t in zip(chosen, times, strict=True)),
                           rotate_seconds=60)  # the endpoint's rotation: 60 s or 4 MiB
     return capture, model_path, len(files)
 

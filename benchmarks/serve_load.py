@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _shared import test_pngs  # noqa: E402  (benchmarks/ is on sys.path)
+from _shared import test_pngs
 
 TRAINED_MODEL = Path(".scones/store/scones/model/model.tar.gz")
 ENDPOINT = "bench-endpoint"
@@ -260,9 +260,8 @@ def main() -> None:
         return
 
     from scones.serve import running_endpoint
-    from scones.serve.predictor import available_cpus
-
     from scones.serve.config import ServeConfig
+    from scones.serve.predictor import available_cpus
 
     args.max_batch_size = ServeConfig.max_batch_size  # the server's default, which running_endpoint uses
     model, described = pick_model(args)

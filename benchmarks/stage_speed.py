@@ -15,9 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from scones.data.stage import stage_dataset
-
 from _shared import SHARED_DATA
+from scones.data.stage import stage_dataset
 
 TARGET_SECONDS = 2.0
 RUNS = 3

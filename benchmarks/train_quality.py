@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from _shared import CIFAR_FOLDER as DATA
+
 CLASSES = ["bicycle", "motorcycle"]
 
 

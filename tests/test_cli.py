@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-
-import click
 from pathlib import Path
 
+import click
 import pytest
 
 from scones.cli import main

@@ -8,7 +8,13 @@ import pytest
 
 from scones.errors import ModelError, SconesError
 from scones.model_artifact import (
-    JSON_MEMBER, ONNX_MEMBER, ModelSpec, build_tarball, load_model, read_model_tarball, write_model_tarball,
+    JSON_MEMBER,
+    ONNX_MEMBER,
+    ModelSpec,
+    build_tarball,
+    load_model,
+    read_model_tarball,
+    write_model_tarball,
 )
 from scones.testing import make_tiny_model, tiny_model_tarball
 
@@ -149,7 +155,7 @@ def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
 def test_spec_rejects_input_sizes_the_endpoint_could_not_allocate(size: str) -> None:
     """The SHA-256 covers model.onnx only: model.json's input section is checked on its own."""
     with pytest.raises(ModelError, match="input height must be a whole number from 1 to 4096"):
-        ModelSpec.from_json('{"format_version": 1, "classes": ["a", "b"], "input": {"height": %s}}' % size)
+        ModelSpec.from_json('{"format_version": 1, "classes": ["a", "b"], "input": {"height": ' + size + "}}")
 
 
 def test_model_path_at_the_root_is_read_there_not_in_the_current_folder(

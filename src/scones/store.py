@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlparse
 from scones.errors import NotFoundError, StoreError, UnsafeKeyError
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client  # pragma: no cover
+    pass  # pragma: no cover
 
 LOG = logging.getLogger(__name__)
 

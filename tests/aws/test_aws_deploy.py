@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aws_harness import ACCOUNT, BUCKET, IMAGE, REGION, Backend, Inputs, deploy_kwargs, moto_backend
+
 from scones.aws import inventory, policies
 from scones.aws.definitions import load_definition
 from scones.aws.deploy import DeployResult, deploy_aws, prepared_definitions

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from aws_harness import BUCKET, REGION, Inputs, deploy_kwargs
+
 from scones.aws.deploy import deploy_aws
 from scones.aws.errors import BucketNotFoundError, CredentialsError, MissingModelError, RegionMismatchError
 from scones.aws.session import AwsClients, make_session
@@ -128,6 +128,7 @@ def test_half_staged_or_mismatched_dataset_is_refused_before_upload(clients: Aws
     import json
 
     from aws_harness import make_inputs
+
     from scones.data.dataset import build_dataset_json, load_dataset_info
     from scones.store import LocalStore
 

@@ -10,8 +10,15 @@ import pytest
 from scones.aws.errors import AwsError
 from scones.aws.naming import Names
 from scones.aws.plan import Action
-from scones.aws.sagemaker import EndpointSpec, check_serving, data_capture_config, endpoint_config_request, \
-    ensure_endpoint, model_request, wait_for_endpoint
+from scones.aws.sagemaker import (
+    EndpointSpec,
+    check_serving,
+    data_capture_config,
+    endpoint_config_request,
+    ensure_endpoint,
+    model_request,
+    wait_for_endpoint,
+)
 
 NAMES = Names(prefix="scones", bucket="b", account="123456789012", region="us-east-1")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aws_harness import BUCKET, REGION, Inputs, deploy_kwargs
+
 from scones.aws.deploy import deploy_aws
 from scones.aws.plan import Action
 from scones.aws.sagemaker import EndpointSpec, data_capture_config

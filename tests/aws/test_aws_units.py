@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from aws_harness import BUCKET, REGION
+
 from scones.aws import iam, lambda_functions, s3
 from scones.aws.errors import AwsError, NotDeployedError
 from scones.aws.plan import Action, Change, Plan
@@ -120,6 +120,7 @@ def test_plan_summary() -> None:
 
 def test_artifacts_can_come_from_s3_through_the_given_client(clients: AwsClients, tmp_path: Path) -> None:
     from aws_harness import make_inputs
+
     from scones.aws.artifacts import collect_artifacts
     from scones.errors import DataError
 

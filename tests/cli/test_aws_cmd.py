@@ -16,8 +16,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aws"))
 
-from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs, queue_lambda_results  # noqa: E402
-from scones.cli import main  # noqa: E402
+from aws_harness import BUCKET, IMAGE, REGION, _moto_server, make_inputs, queue_lambda_results
+
+from scones.cli import main
 
 pytestmark = pytest.mark.xdist_group("test_aws_cmd")  # keeps the module's moto fixtures on one worker
 

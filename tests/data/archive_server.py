@@ -27,7 +27,7 @@ def serve_archives() -> Iterator[ArchiveServer]:
     state: ArchiveServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             state.requests.append(self.path)
             failure = state.fail_next.pop(0) if state.fail_next else None
             body = state.files.get(self.path)

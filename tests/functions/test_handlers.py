@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from scones.functions import classify_image, filter_inferences, serialize_image_data
-from scones.functions.helper import ConfigurationError, ImageBody, InvalidEvent, ObjectNotFound, ThresholdConfidenceNotMet
+from scones.functions.helper import (
+    ConfigurationError,
+    ImageBody,
+    InvalidEvent,
+    ObjectNotFound,
+    ThresholdConfidenceNotMet,
+)
 
 KEY = "dataset/test/bicycle_s_000513.png"
 

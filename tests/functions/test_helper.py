@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from scones.functions.helper import (
+    ConfigurationError,
     ImageBody,
     ImageRequest,
     InvalidEvent,
     ObjectNotFound,
-    ConfigurationError,
     content_type_of,
     find_fields,
     parse_probabilities,
@@ -233,10 +233,11 @@ def test_read_object_refuses_fifos_and_over_long_keys(tmp_path: Path, monkeypatc
 
 
 def test_read_object_uses_s3_without_local_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
     import boto3
     from botocore.response import StreamingBody
     from botocore.stub import Stubber
-    import io
 
     monkeypatch.delenv("SCONES_LOCAL_STORE_ROOT", raising=False)
     client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from monitor_helpers import START, bad_capture, make_pngs
 
 from scones.capture_format import CaptureRecord, CaptureSide, Encoding, Mode
 from scones.errors import NotFoundError, StoreError
@@ -13,8 +14,6 @@ from scones.monitor.capture import Issue, locate_capture
 from scones.monitor.scan import CaptureColumns, ScanOptions, scan_capture
 from scones.monitor.simulate import make_record, write_capture
 from scones.store import LocalStore
-
-from monitor_helpers import START, bad_capture, make_pngs
 
 AWS_FILE = "aws-recorded/data_capture/AllTraffic/2025/10/04/08/44-11-981-04c92c7e-3666-48c8-963c-cb83a5bcf154.jsonl"
 
@@ -148,7 +147,7 @@ def test_large_images_are_measured_in_bounded_batches(tmp_path: Path, monkeypatc
     monkeypatch.setattr("scones.monitor.scan.IMAGE_BATCH_BYTES", 400 * 300 * 3 * 2)  # two big images
     rng = np.random.default_rng(0)
     images = []
-    for i in range(5):
+    for _ in range(5):
         buf = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(buf, format="JPEG")
         images.append(buf.getvalue())

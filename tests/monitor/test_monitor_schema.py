@@ -8,8 +8,18 @@ import pytest
 
 from scones.monitor.errors import BaselineError
 from scones.monitor.schema import (
-    CheckType, Constraints, InferredType, NumericStatistics, Statistics, Violation,
-    dumps, kll_compact, numeric_statistics, string_statistics, suggest_constraints, violations_from_dict,
+    CheckType,
+    Constraints,
+    InferredType,
+    NumericStatistics,
+    Statistics,
+    Violation,
+    dumps,
+    kll_compact,
+    numeric_statistics,
+    string_statistics,
+    suggest_constraints,
+    violations_from_dict,
     violations_to_dict,
 )
 

@@ -3,8 +3,16 @@ from __future__ import annotations
 import json
 
 from scones.serve.errors import (
-    EndpointNotFound, InferenceTimeout, NotAnImage, NotReady, PayloadTooLarge, TruncatedImage,
-    UnsupportedContentType, aws_shape, container_error_response, runtime_error_response,
+    EndpointNotFound,
+    InferenceTimeout,
+    NotAnImage,
+    NotReady,
+    PayloadTooLarge,
+    TruncatedImage,
+    UnsupportedContentType,
+    aws_shape,
+    container_error_response,
+    runtime_error_response,
 )
 
 

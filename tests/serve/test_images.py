@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from scones.serve.errors import (
-    EmptyBody, ImageTooLarge, MalformedBatch, NotAnImage, TruncatedImage, UnsupportedContentType,
+    EmptyBody,
+    ImageTooLarge,
+    MalformedBatch,
+    NotAnImage,
+    TruncatedImage,
+    UnsupportedContentType,
 )
 from scones.serve.images import ImageLimits, decode_payload, media_type, prepare_image
 

@@ -53,10 +53,9 @@ def test_user_errors_are_one_line_without_traceback(argv: list[str], message: st
 
 
 def test_cli_module_does_not_import_torch() -> None:
+    import os
     import subprocess
     import sys
-
-    import os
 
     import scones
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scones.data.dataset import load_dataset_info, parse_lst
 from scones.errors import DataError
 from scones.store import open_store
-from scones.data.dataset import load_dataset_info, parse_lst
 from scones.train.data import load_dataset, stratified_split
 
 

@@ -221,7 +221,7 @@ def test_finetuning_that_hurts_validation_is_undone() -> None:
 
     from scones.train.data import Split
     from scones.train.models import build_classifier
-    from scones.train.trainer import cached_logits, cache_features, finetune
+    from scones.train.trainer import cache_features, cached_logits, finetune
 
     rng = np.random.default_rng(0)
     labels = np.arange(24) % 2

@@ -42,7 +42,7 @@ def test_store_log_appends_whole_lines(tmp_path: Path) -> None:
 class _Hook(BaseHTTPRequestHandler):
     received: list[Any] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         type(self).received.append(json.loads(self.rfile.read(length)))
         self.send_response(204)

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 from typing import Final
 
 from scones.aws import definitions, iam, lambda_functions, policies, s3, sagemaker, sns, stepfunctions
-from scones.aws.destroy import prune_superseded
 from scones.aws.artifacts import BuildZip, LoadDefinition, collect_artifacts
+from scones.aws.destroy import prune_superseded
 from scones.aws.errors import RegionMismatchError
 from scones.aws.naming import (
-    FUNCTIONS, STATE_MACHINES, Names, check_bucket_name, check_instance_type, check_prefix, check_role_arn,
+    FUNCTIONS,
+    STATE_MACHINES,
+    Names,
+    check_bucket_name,
+    check_instance_type,
+    check_prefix,
+    check_role_arn,
 )
 from scones.aws.plan import Action, Change, Plan
 from scones.aws.session import AwsClients

@@ -79,10 +79,10 @@ class AwsClients:
 
 def make_session(*, region: str | None = None, profile: str | None = None) -> Any:
     """A boto3 session for the CLI; ``region``/``profile`` fall back to boto3's own resolution."""
+    import os
+
     import boto3
     from botocore.exceptions import ProfileNotFound
-
-    import os
 
     # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the AWS SDKs and Lambda set.
     region = region or os.environ.get("AWS_REGION") or None

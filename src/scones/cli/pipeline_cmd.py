@@ -128,7 +128,10 @@ def run_batch(app: AppContext, prefix: str | None, concurrency: int, limit: int 
     """
     if backend == "aws":
         from scones.cli.aws_backend import (
-            batch_input_from_s3, print_result, reject_local_options, run_on_step_functions,
+            batch_input_from_s3,
+            print_result,
+            reject_local_options,
+            run_on_step_functions,
         )
 
         reject_local_options()

@@ -10,7 +10,12 @@ from typing import Any
 from scones.monitor.capture import CaptureIssues, Issue
 from scones.monitor.features import CONFIDENCE, CONTENT_TYPE, PREDICTED_CLASS, prob_feature
 from scones.monitor.schema import (
-    CheckType, Constraints, NumericStatistics, Statistics, StringStatistics, Violation,
+    CheckType,
+    Constraints,
+    NumericStatistics,
+    Statistics,
+    StringStatistics,
+    Violation,
 )
 from scones.monitor.stats.drift import DRIFT_TESTS, DriftResult, FeatureKind, get_test
 

@@ -12,7 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from scones.monitor.features import (
-    CONFIDENCE, CONTENT_TYPE, IMAGE_FEATURES, INTEGRAL_FEATURES, PREDICTED_CLASS, prob_feature,
+    CONFIDENCE,
+    CONTENT_TYPE,
+    IMAGE_FEATURES,
+    INTEGRAL_FEATURES,
+    PREDICTED_CLASS,
+    prob_feature,
 )
 from scones.monitor.scan import CaptureColumns
 from scones.monitor.schema import FeatureStatistics, Statistics, numeric_statistics, string_statistics

@@ -24,13 +24,19 @@ from typing import Final
 import numpy as np
 
 from scones.capture_format import CaptureFormatError, CaptureRecord, media_type
+from scones.errors import StoreError
 from scones.functions.helper import content_type_of
 from scones.monitor.capture import CaptureFile, CaptureIssues, Issue, iter_records
 from scones.monitor.features import (
-    IMAGE_FEATURES, ImageDecodeError, OutputFormatError, decode_image, image_stats, parse_batch, parse_batch_answer,
+    IMAGE_FEATURES,
+    ImageDecodeError,
+    OutputFormatError,
+    decode_image,
+    image_stats,
+    parse_batch,
+    parse_batch_answer,
     parse_probabilities,
 )
-from scones.errors import StoreError
 from scones.progress import progress
 from scones.store import Store, open_store
 

@@ -58,7 +58,7 @@ def write_capture(root: Path, records: Iterable[CaptureRecord], *, endpoint: str
                     handle.close()
                 path = root / capture_key(endpoint, variant, when)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed on rotation
+                handle = open(path, "w", encoding="utf-8", newline="\n")
                 opened_at = when
                 size = 0
                 paths.append(path)

@@ -37,9 +37,19 @@ from scones.serve.batching import BatcherClosed, MicroBatcher
 from scones.serve.capture import CaptureWriter, Invocation
 from scones.serve.config import ServeConfig, valid_name
 from scones.serve.errors import (
-    ACCOUNT_ID, JSON_TYPE, ClientDisconnected, EndpointNotFound, InferenceTimeout, InvalidHeader, InvocationError,
+    ACCOUNT_ID,
+    JSON_TYPE,
+    ClientDisconnected,
+    EndpointNotFound,
+    InferenceTimeout,
+    InvalidHeader,
+    InvocationError,
     NotAcceptable,
-    NotReady, PayloadTooLarge, ServerSideError, container_error_response, runtime_error_response,
+    NotReady,
+    PayloadTooLarge,
+    ServerSideError,
+    container_error_response,
+    runtime_error_response,
 )
 from scones.serve.images import BATCH_TYPE, decode_payload, media_type
 from scones.serve.metrics import CONTENT_TYPE as METRICS_TYPE

@@ -30,7 +30,12 @@ from datetime import UTC, datetime
 from typing import Final
 
 from scones.capture_format import (
-    DEFAULT_CSV_TYPES, DEFAULT_JSON_TYPES, CaptureRecord, CaptureSide, Mode, capture_key,
+    DEFAULT_CSV_TYPES,
+    DEFAULT_JSON_TYPES,
+    CaptureRecord,
+    CaptureSide,
+    Mode,
+    capture_key,
 )
 from scones.errors import UsageError
 from scones.serve.metrics import Metrics

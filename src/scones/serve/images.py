@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING, Final
 
 from scones.capture_format import media_type as capture_media_type
 from scones.data.png import rgb_image
-from scones.serve.predictor import available_cpus
 from scones.serve.errors import (
-    EmptyBody, ImageTooLarge, MalformedBatch, NotAnImage, TruncatedImage, UnsupportedContentType,
+    EmptyBody,
+    ImageTooLarge,
+    MalformedBatch,
+    NotAnImage,
+    TruncatedImage,
+    UnsupportedContentType,
 )
+from scones.serve.predictor import available_cpus
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,7 +22,7 @@ def reliability_png(reliability: dict[str, list[float]], *, title: str = "Reliab
     import matplotlib.pyplot as plt
 
     edges = reliability["bin_edges"]
-    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
     width = edges[1] - edges[0]
     used = [i for i, c in enumerate(reliability["count"]) if c]
     fig, ax = plt.subplots(figsize=(4.5, 4.5))

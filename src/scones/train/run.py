@@ -14,7 +14,7 @@ import os
 import platform
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Final
 
@@ -105,9 +105,8 @@ def train(data_uri: str, out_uri: str, config: TrainConfig, *, show_progress: bo
     height, width = dataset.train.images.shape[1:3]
     input_spec = InputSpec(height=int(height), width=int(width))
 
-    from scones.train.export import export_checked, onnx_probabilities
-
     from scones.train.calibration import softmax
+    from scones.train.export import export_checked, onnx_probabilities
 
     assert result.val_logits is not None
     exported = export_checked(result.model, input_spec, val.images,
@@ -124,7 +123,7 @@ def train(data_uri: str, out_uri: str, config: TrainConfig, *, show_progress: bo
         "temperature": result.temperature, "history": result.history,
         "wall_seconds": round(result.wall_seconds, 2), "cpu_seconds": round(result.cpu_seconds, 2),
         "parity_max_abs_diff": exported.max_abs_diff, "parity_images": exported.checked_images,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     spec = ModelSpec(classes=list(dataset.classes), input=input_spec, metrics=metrics, training=training,
                      versions=library_versions())

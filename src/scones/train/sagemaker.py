@@ -23,7 +23,7 @@ import secrets
 import tarfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -73,7 +73,7 @@ class SageMakerJobRequest:
         check_bucket_name(bucket)
         check_instance_type(instance_type)
         # Random suffix: two jobs started in the same second must not collide (names are unique per account).
-        name = job_name or (f"scones-{config.arch.replace('_', '-')}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        name = job_name or (f"scones-{config.arch.replace('_', '-')}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
                             f"-{secrets.token_hex(2)}")
         return cls(data_uri=data_uri, out_uri=out_uri, config=config, role=role, bucket=bucket,
                    instance_type=instance_type, job_name=name, image_uri=image_uri)

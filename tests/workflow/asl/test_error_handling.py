@@ -85,7 +85,7 @@ def test_full_jitter_stays_below_the_delay() -> None:
     clock = FakeClock()
     retry = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 4, "MaxAttempts": 3, "JitterStrategy": "FULL"}]
     execute(task(Retry=retry), Flaky(10), clock)
-    assert len(clock.sleeps) == 3 and all(0 <= s <= d for s, d in zip(clock.sleeps, [4, 8, 16]))
+    assert len(clock.sleeps) == 3 and all(0 <= s <= d for s, d in zip(clock.sleeps, [4, 8, 16], strict=True))
 
 
 def test_catch_places_error_output_with_result_path() -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scones.workflow.asl import CallableLambdaInvoker, FakeClock, load_execution, run_execution
 from scones.store import LocalStore
+from scones.workflow.asl import CallableLambdaInvoker, FakeClock, load_execution, run_execution
 
 from .helpers import run
 

@@ -6,12 +6,11 @@ import threading
 from typing import Any
 
 import pytest
+from tests.workflow.asl.helpers import one_state, run
 
 from scones.workflow.asl import CallableLambdaInvoker, Executor, FakeClock, SystemClock
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS
 from scones.workflow.asl.variables import MAX_TOTAL_BYTES, MAX_VARIABLE_BYTES
-
-from tests.workflow.asl.helpers import one_state, run
 
 #: A Pass loop that never ends on its own: 2 events per Pass visit, 2 per Choice visit.
 ENDLESS = {"StartAt": "Count", "States": {

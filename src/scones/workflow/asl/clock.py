@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from typing import Final, Protocol
 
 _POLL_SECONDS: Final = 0.05
@@ -104,5 +104,5 @@ def iso_timestamp(epoch: float) -> str:
 @lru_cache(maxsize=64)
 def _iso_millis(millis: int) -> str:
     # Cached: many states enter within the same millisecond, and formatting costs more than a transition.
-    dt = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(millis / 1000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"

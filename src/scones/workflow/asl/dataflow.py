@@ -15,8 +15,8 @@ from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template, to_jsonata
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.paths import JsonPath, PathNotFound, Root, resolve, set_at
+from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.variables import UndefinedVariable, assignment_size_problem
 
 #: Marks "field absent" where ``None`` (JSON null) is a meaningful value.

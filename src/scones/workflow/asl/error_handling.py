@@ -10,8 +10,8 @@ from typing import Any, Final
 from scones.workflow.asl.dataflow import ABSENT
 from scones.workflow.asl.errors import error_matches
 from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
-from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.paths import JsonPath
+from scones.workflow.asl.payload import Template, compile_template
 
 DEFAULT_INTERVAL_SECONDS: Final = 1
 DEFAULT_MAX_ATTEMPTS: Final = 3

@@ -90,8 +90,8 @@ def parse_function_name(function_name: str, qualifier: str | None = None) -> Fun
             if inline and qualifier and inline != qualifier:
                 raise LambdaServiceError(
                     "Lambda.InvalidParameterValueException",
-                    f"The derived qualifier from the function name does not match the specified qualifier. "
-                    f"(Service: Lambda, Status Code: 400)")
+                    "The derived qualifier from the function name does not match the specified qualifier. "
+                    "(Service: Lambda, Status Code: 400)")
             return FunctionRef(groups["name"], inline or qualifier, groups.get("region"), groups.get("account"))
     raise LambdaServiceError(
         "Lambda.InvalidParameterValueException",

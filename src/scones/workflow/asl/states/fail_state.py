@@ -8,9 +8,9 @@ from scones.workflow.asl.context import Frame
 from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import Failure, FailureError, StatesError
 from scones.workflow.asl.history import EventType
+from scones.workflow.asl.intrinsics import parse_intrinsic
 from scones.workflow.asl.jsonata_eval import compile_jsonata_template
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.intrinsics import parse_intrinsic
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
 from scones.workflow.asl.payload import path_not_found
 from scones.workflow.asl.states.base import Outcome, State

@@ -21,8 +21,8 @@ from scones.workflow.asl.jsonata_eval import (
     strip_delimiters,
 )
 from scones.workflow.asl.jsontext import json_type_name, to_compact_json
-from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
