@@ -45,6 +45,8 @@ class ExecutionContext:
     store: Store | None = None
     deadline: float | None = None
     stop: threading.Event | None = None
+    #: Whether a running Task must poll ``stop`` (it runs on a helper thread then); see ``Executor.start``.
+    tasks_watch_stop: bool = False
     _jsonata_functions: dict[str, Any] | None = None
 
     def jsonata_functions(self) -> dict[str, Any]:

@@ -151,87 +151,148 @@ class Executor:
         self.max_history_events = max_history_events
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
+        #: Where ``run`` saves each finished execution (and a Map's ResultWriter writes); ``start`` saves nothing.
         self.store = store
         self.state_machine_name = state_machine_name
 
-    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
-            stop: threading.Event | None = None) -> Execution:
-        """Run one execution to its end.
+    def start(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
+              stop: threading.Event | None = None, region: str | None = None,
+              account: str | None = None) -> ExecutionRun:
+        """Prepare one execution (``ExecutionStarted`` recorded, status RUNNING); ``ExecutionRun.run`` runs it.
 
-        Setting ``stop`` (StopExecution) ends it as ABORTED at the next transition, or at once during a
-        Wait, a retry delay or (with the real clock) a running Task; a ``StopRequest`` adds error/cause.
+        Keeping the two apart lets an owner publish the live record (DescribeExecution of a RUNNING
+        execution, its history so far) and stop it from another thread while it runs.
         """
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
-        if self.store is not None and self.store.exists(execution_key(name)):
-            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in {self.store.uri}",
-                             hint="execution names are unique, as on AWS: pick another --name or omit it")
         execution_input = {} if input is None else input
         if not within_payload_limit(execution_input):
             raise InputError("The execution input is larger than 262,144 bytes, the Step Functions quota",
                              hint="pass a reference (an S3 key) instead of the data itself")
+        where = {k: v for k, v in (("region", region), ("account", account)) if v is not None}
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
-                                      max_history_events=self.max_history_events)
+                                      max_history_events=self.max_history_events, **where)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
-        ctx.stop = stop
+        # A stop event handed in by the caller is only *set* (no ExecutionRun.stop), so a running Task
+        # must watch it; with our own event, ``ExecutionRun.stop`` ends the execution without waiting.
+        ctx.stop = stop if stop is not None else StopRequest()
+        ctx.tasks_watch_stop = stop is not None
         frame = Frame(ctx, ctx.base_context_object(), VariableScope())
         frame.event(EventType.EXECUTION_STARTED, {"input": execution_input, "roleArn": ctx.role_arn})
         record = Execution(name=name, execution_arn=ctx.execution_arn, state_machine_arn=ctx.state_machine_arn,
                            status=ExecutionStatus.RUNNING, input=execution_input, start_time=ctx.start_time,
                            history=ctx.history)
+        return ExecutionRun(self.machine, frame, record)
+
+    def run(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
+            stop: threading.Event | None = None) -> Execution:
+        """Run one execution to its end on this thread, and save it in ``store`` when there is one.
+
+        Setting ``stop`` (StopExecution) ends it as ABORTED at the next transition, or at once during a
+        Wait, a retry delay or (with the real clock and a task timeout) a running Task; a ``StopRequest``
+        adds error/cause.
+        """
+        if name is not None and self.store is not None and self.store.exists(execution_key(name)):
+            raise InputError(f"Execution Already Exists: an execution named {name!r} is already in {self.store.uri}",
+                             hint="execution names are unique, as on AWS: pick another --name or omit it")
+        record = self.start(input, name=name, seed=seed, stop=stop).run()
+        if self.store is not None:
+            save_execution(self.store, record)
+        return record
+
+
+class ExecutionRun:
+    """One execution between its start and its end; ``stop`` may end it from any thread at any time.
+
+    The record is live: its status is RUNNING and its history grows until the run ends. Whoever ends
+    it first, the run itself or ``stop``, writes the closing event and the final status; the other
+    finds the run over and changes nothing. After ``stop`` the history is sealed, so a Task still
+    running when StopExecution came (on AWS too the invocation carries on) cannot add to it.
+    """
+
+    def __init__(self, machine: StateMachine, frame: Frame, record: Execution) -> None:
+        self.machine = machine
+        self.frame = frame
+        self.record = record
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def context(self) -> ExecutionContext:
+        return self.frame.execution
+
+    def run(self) -> Execution:
+        """Run to the end on this thread; returns the final record."""
+        frame, record = self.frame, self.record
         try:
-            output = self.machine.run(frame, execution_input)
+            output = self.machine.run(frame, record.input)
         except FailureError as exc:
-            self._fail(frame, record, exc.failure)
+            self._end(ExecutionStatus.FAILED, exc.failure)
         except ExecutionAborted:
-            record.status = ExecutionStatus.ABORTED
-            record.error = _truncate(getattr(stop, "error", None), MAX_ERROR_CHARS)
-            record.cause = _truncate(getattr(stop, "cause", None), MAX_CAUSE_CHARS)
-            aborted: dict[str, Any] = {}
-            if record.error is not None:
-                aborted["error"] = record.error
-            if record.cause is not None:
-                aborted["cause"] = record.cause
-            frame.event(EventType.EXECUTION_ABORTED, aborted)
+            stop = self.context.stop
+            self._end(ExecutionStatus.ABORTED, Failure(getattr(stop, "error", None), getattr(stop, "cause", None)))
         except HistoryLimitExceeded as exc:
             # Developer guide ("Avoid reaching the history quota"): at 24,999 events the execution waits
             # for the next one; unless it is ExecutionSucceeded, ExecutionFailed is logged as event
             # 25,000. The cause is the text users report from real executions; the error name is not
             # documented, States.Runtime (the service's own failures) is our choice (unverified).
-            self._fail(frame, record, Failure(
+            self._end(ExecutionStatus.FAILED, Failure(
                 StatesError.RUNTIME.value,
                 f"The execution reached the maximum number of history events ({exc.limit})."))
         except ExecutionTimedOut:
-            record.status = ExecutionStatus.TIMED_OUT
-            record.error, record.cause = StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"
-            frame.event(EventType.EXECUTION_TIMED_OUT, {"error": record.error, "cause": record.cause})
+            self._end(ExecutionStatus.TIMED_OUT,
+                      Failure(StatesError.TIMEOUT.value, "The execution ran past its TimeoutSeconds"))
         except Exception as exc:
             # The one place where an exception the interpreter did not expect becomes States.Runtime
             # (as on AWS); the traceback goes to the log, the execution record stays well-formed.
-            LOG.exception("execution %s failed unexpectedly", name)
-            self._fail(frame, record, Failure(StatesError.RUNTIME.value,
-                                              f"An internal error occurred: {type(exc).__name__}: {exc}"))
+            LOG.exception("execution %s failed unexpectedly", record.name)
+            self._end(ExecutionStatus.FAILED, Failure(StatesError.RUNTIME.value,
+                                                      f"An internal error occurred: {type(exc).__name__}: {exc}"))
         else:
-            record.status = ExecutionStatus.SUCCEEDED
-            record.output = output
-            frame.event(EventType.EXECUTION_SUCCEEDED, {"output": output})
-        record.stop_time = self.clock.now()
-        if self.store is not None:
-            save_execution(self.store, record)
+            self._end(ExecutionStatus.SUCCEEDED, None, output)
         return record
 
-    def _fail(self, frame: Frame, record: Execution, failure: Failure) -> None:
-        record.status = ExecutionStatus.FAILED
-        record.error = _truncate(failure.error, MAX_ERROR_CHARS)
-        record.cause = _truncate(failure.cause, MAX_CAUSE_CHARS)
-        details: dict[str, Any] = {}
-        if record.error is not None:
-            details["error"] = record.error
-        if record.cause is not None:
-            details["cause"] = record.cause
-        frame.event(EventType.EXECUTION_FAILED, details)
+    def stop(self, error: str | None = None, cause: str | None = None) -> bool:
+        """StopExecution: end the run as ABORTED now; False when it had already ended."""
+        stop = self.context.stop
+        if isinstance(stop, StopRequest):
+            stop.request(error, cause)
+        elif stop is not None:
+            stop.set()
+        return self._end(ExecutionStatus.ABORTED, Failure(error, cause))
+
+    def _end(self, status: ExecutionStatus, failure: Failure | None, output: Any = None) -> bool:
+        with self._lock:
+            if self.done.is_set():
+                return False
+            record = self.record
+            record.status = status
+            details: dict[str, Any] = {}
+            if status is ExecutionStatus.SUCCEEDED:
+                record.output = output
+                details["output"] = output
+            elif failure is not None:
+                record.error = _truncate(failure.error, MAX_ERROR_CHARS)
+                record.cause = _truncate(failure.cause, MAX_CAUSE_CHARS)
+                if record.error is not None:
+                    details["error"] = record.error
+                if record.cause is not None:
+                    details["cause"] = record.cause
+            self.frame.event(_CLOSING_EVENT[status], details)
+            self.context.history.seal()
+            record.stop_time = self.context.clock.now()
+            self.done.set()
+            return True
+
+
+_CLOSING_EVENT: Final = {
+    ExecutionStatus.SUCCEEDED: EventType.EXECUTION_SUCCEEDED,
+    ExecutionStatus.FAILED: EventType.EXECUTION_FAILED,
+    ExecutionStatus.TIMED_OUT: EventType.EXECUTION_TIMED_OUT,
+    ExecutionStatus.ABORTED: EventType.EXECUTION_ABORTED,
+}
 
 
 def execution_key(name: str) -> str:

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any, Final
 
 from scones.workflow.asl.clock import iso_timestamp
-from scones.workflow.asl.errors import HistoryLimitExceeded
+from scones.workflow.asl.errors import ExecutionAborted, HistoryLimitExceeded
 from scones.workflow.asl.jsontext import quote, to_compact_json
 
 
@@ -173,6 +173,12 @@ class History:
         # JSON text the interpreter already produced for a recorded value (the payload quota check
         # encodes every state output), by id(): rendering reuses it instead of encoding again.
         self._texts: dict[int, str] = {}
+        self._sealed = False
+
+    def seal(self) -> None:
+        """No event after the closing one: a thread still working for an execution that was stopped
+        meanwhile is told so (``ExecutionAborted``) at its next event instead of recording it."""
+        self._sealed = True
 
     def add(self, event_type: EventType, details: dict[str, Any] | None, previous: int) -> int:
         """Record an event; returns its id (ids start at 1, in recording order).
@@ -180,6 +186,8 @@ class History:
         Raises ``HistoryLimitExceeded`` instead of recording an event past the quota (the
         closing event of the execution is always recorded).
         """
+        if self._sealed:
+            raise ExecutionAborted()
         limit = self._open_limit
         if limit is None:
             event_id = next(self._ids)

@@ -108,7 +108,10 @@ class TaskState(ExecutionState):
         if execution_first:
             assert execution_left is not None
             limit = max(0.0, execution_left)
-        if not isinstance(clock, SystemClock) or (timeout is None and stop is None and deadline is None):
+        # A StopExecution through ``ExecutionRun.stop`` needs no helper thread: the execution ends at
+        # once and this thread unwinds when the function returns.
+        if not isinstance(clock, SystemClock) or (timeout is None and deadline is None
+                                                  and not execution.tasks_watch_stop):
             started = clock.now()
             result = self.resource.call(frame, arguments)
             if clock.now() - started > limit:
