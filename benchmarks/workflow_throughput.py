@@ -91,7 +91,9 @@ def main() -> int:
     from scones.serve import running_endpoint
     from scones.store import LocalStore
     from scones.testing import tiny_model_tarball
-    from scones.workflow.pipeline import PipelineOptions, load_labels, local_pipeline
+    from scones.workflow.environment import PipelineOptions
+    from scones.workflow.outcomes import load_labels
+    from scones.workflow.pipeline import local_pipeline
 
     with tempfile.TemporaryDirectory(prefix="scones-bench-") as tmp:
         settings = Settings(home=Path(tmp) / "home", progress=False)

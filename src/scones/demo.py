@@ -143,7 +143,10 @@ def stage_serve(state: DemoState) -> str:
 def stage_workflow(state: DemoState) -> str:
     """Run the batch state machine over every test image, through the three functions and the endpoint."""
     from scones.store import LocalStore
-    from scones.workflow.pipeline import BATCH_DEFINITION, PipelineOptions, image_keys, load_labels, local_pipeline
+    from scones.workflow.definitions import BATCH_DEFINITION
+    from scones.workflow.environment import PipelineOptions
+    from scones.workflow.outcomes import image_keys, load_labels
+    from scones.workflow.pipeline import local_pipeline
 
     settings = state.settings
     endpoint = state.outputs["endpoint"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scones.workflow.check import Invocation, Kind, Severity, check_invocations, check_state_reads, shape
-from scones.workflow.pipeline import load_definition
+from scones.workflow.definitions import load_definition
 
 STATES = {"serializeImageData": "SerializeImageData", "classifyImage": "ClassifyImage",
           "filterInferences": "FilterInferences"}

@@ -389,7 +389,7 @@ def test_throttled_task_is_retried_by_the_state_machine() -> None:
 
     from scones.workflow.asl import run_execution
     from scones.workflow.asl.clock import FakeClock
-    from scones.workflow.pipeline import load_definition
+    from scones.workflow.definitions import load_definition
 
     release = threading.Event()
 

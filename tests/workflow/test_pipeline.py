@@ -9,15 +9,11 @@ from typing import Any
 import pytest
 
 from scones.store import LocalStore
+from scones.workflow.definitions import load_definition
+from scones.workflow.environment import PipelineOptions
 from scones.workflow.notifications import read_failures
-from scones.workflow.pipeline import (
-    LocalPipeline,
-    Outcome,
-    PipelineOptions,
-    load_definition,
-    load_labels,
-    local_pipeline,
-)
+from scones.workflow.outcomes import Outcome, load_labels
+from scones.workflow.pipeline import LocalPipeline, local_pipeline
 
 from .conftest import ENDPOINT_NAME, Staged, endpoint_probabilities
 
@@ -152,7 +148,9 @@ def test_no_model_no_endpoint_is_a_clear_error(staged: Staged) -> None:
 
 
 def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: str) -> None:
+    from scones.executions import ExecutionService
     from scones.workflow.check import Kind, run_check
+    from scones.workflow.environment import failure_listener
     from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime, scones_functions
     from scones.workflow.notifications import StoreLogNotifier
 
@@ -173,9 +171,10 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
                  for f in scones_functions(store_root=staged.root, endpoint_url=endpoint,
                                            endpoint_name=ENDPOINT_NAME)]
     store = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket)
-    with LocalLambdaRuntime(functions) as runtime:
-        broken = LocalPipeline(invoker=runtime, definition=load_definition(), bucket="scones",
-                               notifier=StoreLogNotifier(store))
+    with LocalLambdaRuntime(functions) as runtime, \
+            ExecutionService(invoker=runtime, listeners=[failure_listener(StoreLogNotifier(store))]) as service:
+        service.register("scones", load_definition())
+        broken = LocalPipeline(service, "scones", bucket="scones")
         report = run_check(broken, broken.input_for(staged.keys[0]))
     assert not report.ok
     assert Kind.NOT_JSON_NATIVE in [f.kind for f in report.findings]
@@ -226,12 +225,12 @@ def test_histories_are_kept_for_every_execution_of_a_batch(staged: Staged, endpo
 
 def test_history_write_failure_is_reported_not_swallowed(staged: Staged, endpoint: str) -> None:
     from scones.errors import WorkflowError
-    from scones.workflow.pipeline import HistoryWriter
+    from scones.executions import ExecutionRecords
 
     with local_pipeline(staged.settings, options(endpoint, keep_history=False)) as pipeline:
         _, execution = pipeline.run_with_execution(pipeline.input_for(staged.keys[0]))
     folder = staged.settings.store_root / "kept"
-    writer = HistoryWriter(LocalStore(folder))
+    writer = ExecutionRecords(LocalStore(folder))
     folder.rmdir()
     folder.write_text("a file where the executions folder was")  # every write now fails
     writer.submit(execution)
@@ -248,7 +247,7 @@ def test_history_write_failure_is_reported_not_swallowed(staged: Staged, endpoin
 ])
 def test_endpoint_url_must_be_an_http_url(url: str, message: str) -> None:
     from scones.errors import UsageError
-    from scones.workflow.pipeline import check_endpoint_reachable
+    from scones.workflow.environment import check_endpoint_reachable
 
     with pytest.raises(UsageError, match=message):
         check_endpoint_reachable(url)
@@ -258,7 +257,7 @@ def test_endpoint_url_with_nothing_listening_fails_before_any_execution() -> Non
     import socket
 
     from scones.errors import WorkflowError
-    from scones.workflow.pipeline import check_endpoint_reachable
+    from scones.workflow.environment import check_endpoint_reachable
 
     with socket.socket() as sock:  # a port that was free a moment ago and has no listener
         sock.bind(("127.0.0.1", 0))
@@ -284,7 +283,10 @@ def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran(monkeypatc
     lock = threading.Lock()
 
     class Fake:
-        history = None
+        class service:
+            @staticmethod
+            def flush() -> None:
+                pass
 
         def run(self, item: int) -> int:
             with lock:
@@ -309,9 +311,9 @@ def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran(monkeypatc
 
 def test_an_execution_name_is_claimed_before_the_run(tmp_path: Path) -> None:
     """Two runs started at once with the same --name: one gets 'Execution Already Exists'."""
-    from scones.workflow.pipeline import HistoryWriter
+    from scones.executions import ExecutionRecords
 
-    first, second = HistoryWriter(LocalStore(tmp_path)), HistoryWriter(LocalStore(tmp_path))  # two processes
+    first, second = ExecutionRecords(LocalStore(tmp_path)), ExecutionRecords(LocalStore(tmp_path))  # two processes
     assert first.reserve("dup") is True
     assert second.reserve("dup") is False  # running now
     first.release("dup")
@@ -321,8 +323,6 @@ def test_an_execution_name_is_claimed_before_the_run(tmp_path: Path) -> None:
 def test_shipped_definitions_are_not_shadowed_by_the_current_folder(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Run from the parent of a checkout named 'scones', the default definition used to be that folder."""
-    from scones.workflow.pipeline import load_definition
-
     (tmp_path / "scones").mkdir()
     (tmp_path / "scones-batch").write_text("not json")
     monkeypatch.chdir(tmp_path)

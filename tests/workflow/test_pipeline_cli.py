@@ -24,7 +24,7 @@ def invoke(command: click.Command, args: list[str]) -> Any:
 
 
 def test_run_batch_json_summary(staged: Staged, endpoint: str) -> None:
-    from scones.cli.pipeline_cmd import run_batch
+    from scones.cli.batch_cmd import run_batch
 
     result = invoke(run_batch, ["--endpoint-url", endpoint, "--endpoint-name", ENDPOINT_NAME, "--prefix", "test/",
                                 "--limit", "5", "--concurrency", "3", "--threshold", "0.5", "--json"])
@@ -36,7 +36,7 @@ def test_run_batch_json_summary(staged: Staged, endpoint: str) -> None:
 
 
 def test_run_batch_text_and_empty_prefix(staged: Staged, endpoint: str) -> None:
-    from scones.cli.pipeline_cmd import run_batch
+    from scones.cli.batch_cmd import run_batch
     from scones.errors import NotFoundError
 
     result = invoke(run_batch, ["--endpoint-url", endpoint, "--endpoint-name", ENDPOINT_NAME, "--threshold", "1.0"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scones.workflow.pipeline import ExecutionOutcome, Outcome, latency_percentiles, summarize
+from scones.workflow.outcomes import ExecutionOutcome, Outcome, latency_percentiles, summarize
 
 
 def outcome(key: str, status: str, *, error: str | None = None, inferences: list[float] | None = None,

@@ -7,30 +7,12 @@ The deployed state machines are found by the deployment's prefix (``scones deplo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import click
 
 from scones.cli.context import AppContext
 from scones.errors import UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def backend_options(func: F) -> F:
-    options = [
-        click.option("--backend", type=click.Choice(["local", "aws"]), default="local", show_default=True,
-                     help="Run here (local interpreter, Lambda runtime and endpoint) or on AWS Step Functions "
-                          "deployed by 'scones deploy aws'."),
-        click.option("--region", help="AWS region of the deployment (with --backend aws)."),
-        click.option("--profile", help="AWS profile (with --backend aws)."),
-        click.option("--deployment", default="scones", show_default=True,
-                     help="Name prefix of the deployment ('scones deploy aws --prefix'; with --backend aws)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 def run_on_step_functions(app: AppContext, execution_input: Any, *, batch: bool, name: str | None,

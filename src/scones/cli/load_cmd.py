@@ -8,13 +8,13 @@ from typing import Any
 import click
 
 from scones.cli.context import AppContext, FiniteFloatRange, pass_app
-from scones.cli.pipeline_cmd import make_options, pipeline_options, resolve_prefix
-from scones.workflow.load import check_loopback
+from scones.cli.options import make_options, pipeline_options
 
 
 @click.command("load")
 @click.option("--rate", type=FiniteFloatRange(), required=True, help="Executions started per second (at most 1000).")
-@click.option("--duration", type=FiniteFloatRange(), required=True, help="Seconds to keep the stream going (at most 3600).")
+@click.option("--duration", type=FiniteFloatRange(), required=True,
+              help="Seconds to keep the stream going (at most 3600).")
 @click.option("--prefix", default="dataset/test/", show_default=True, help="Pick images below this key.")
 @click.option("--max-in-flight", default=64, show_default=True, type=click.IntRange(1, 512),
               help="Executions running at once; beyond that a due execution is skipped.")
@@ -25,16 +25,10 @@ from scones.workflow.load import check_loopback
 def load(app: AppContext, rate: float, duration: float, prefix: str, max_in_flight: int, seed: int,
          as_json: bool, **options: Any) -> None:
     """Stream random images through the Scones workflow and report latency percentiles."""
-    from scones.store import LocalStore
-    from scones.workflow.load import run_load
-    from scones.workflow.pipeline import image_keys, local_pipeline
+    from scones.workflow.runs import load as run_load
 
-    check_loopback(options.get("endpoint_url"))
-    store = LocalStore.in_bucket(app.settings.store_root, app.settings.bucket)
-    keys = image_keys(store, resolve_prefix(app, prefix))
-    with local_pipeline(app.settings, make_options(keep_history=False, **options)) as pipeline:
-        report = run_load(pipeline, keys, rate=rate, duration=duration, max_in_flight=max_in_flight, seed=seed,
-                          show_progress=app.settings.progress)
+    report = run_load(app.settings, make_options(**options), prefix=prefix, rate=rate, duration=duration,
+                      max_in_flight=max_in_flight, seed=seed)
     click.echo(json.dumps(report.to_json()) if as_json else report.format_text())
     if report.errored:
         click.echo(f"Warning: {report.errored} execution(s) errored "

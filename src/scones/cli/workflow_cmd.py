@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from scones.cli.aws_backend import backend_options, print_result, run_on_step_functions
+from scones.cli.batch_cmd import run_batch
+from scones.cli.check_cmd import check
 from scones.cli.context import AppContext, pass_app
-from scones.cli.pipeline_cmd import pipeline_options, register
+from scones.cli.options import backend_options, make_options, pipeline_options
 from scones.errors import UsageError
 
 
@@ -57,32 +58,25 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
         backend: str, region: str | None, profile: str | None, deployment: str, **options: Any) -> None:
     """Run a state machine once and print its result.
 
-    Without --definition, or when the definition calls the Scones functions, the
-    three Scones functions run in the local Lambda runtime against the endpoint
-    (--endpoint-url, or one started on demand from the store's model).
+    When the definition calls the Scones functions (the default one does), they run in the
+    local Lambda runtime against the endpoint (--endpoint-url, or one started on demand from
+    the store's model). Ctrl-C ends the execution ABORTED and keeps its history.
     """
-    from scones.cli.pipeline_cmd import run_scones, uses_scones_functions
-    from scones.workflow.runs import parse_input
-
     if backend == "aws":
+        from scones.cli.aws_backend import print_result, reject_local_options, run_on_step_functions
+        from scones.workflow.runs import parse_input
+
         if definition is not None:
             raise UsageError("--definition runs locally; on AWS the deployed Scones state machine runs",
                              hint="drop --definition, or drop --backend aws")
-        from scones.cli.aws_backend import reject_local_options
-
         reject_local_options()
         print_result(run_on_step_functions(app, parse_input(input_text), batch=False, name=name, region=region,
                                            profile=profile, deployment=deployment), as_json=as_json)
         return
-    from scones.workflow.runs import may_call_lambda
+    from scones.workflow.runs import run_workflow
 
-    if definition is None or (may_call_lambda(definition) and uses_scones_functions(definition)):
-        run_scones(app, input_text=input_text, name=name, as_json=as_json, definition=definition, **options)
-        return
-    from scones.workflow.runs import executions_store, run_file
-
-    execution = run_file(definition, input_text, name=name, store=executions_store(app.default_uri("executions")))
-    print_result(execution.result(), as_json=as_json)
+    outcome, execution = run_workflow(app.settings, make_options(definition, **options), input_text, name=name)
+    click.echo(json.dumps(execution.result(), ensure_ascii=False) if as_json else outcome.format_text())
 
 
 def _summary(event: dict[str, Any]) -> str:
@@ -101,10 +95,9 @@ def _summary(event: dict[str, Any]) -> str:
 @pass_app
 def history(app: AppContext, execution: str, as_json: bool) -> None:
     """Show the events of a past execution (by name or ARN)."""
-    from scones.workflow.asl.executor import load_execution
-    from scones.workflow.runs import executions_store
+    from scones.workflow.runs import history as kept_execution
 
-    record = load_execution(executions_store(app.default_uri("executions")), execution)
+    record = kept_execution(app.settings, execution)
     events = record.events()
     if as_json:
         click.echo(json.dumps({"events": events}, ensure_ascii=False))
@@ -115,4 +108,5 @@ def history(app: AppContext, execution: str, as_json: bool) -> None:
         click.echo(f"{event['id']:>4}  {event['timestamp']:24}  {event['type']:28}  {_summary(event)}")
 
 
-register(workflow)
+workflow.add_command(run_batch)
+workflow.add_command(check)

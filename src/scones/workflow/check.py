@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
-from scones.workflow.pipeline import LOW_CONFIDENCE_ERROR, ExecutionOutcome, LocalPipeline
+from scones.executions.plan import states_of
+from scones.workflow.outcomes import LOW_CONFIDENCE_ERROR, ExecutionOutcome
+from scones.workflow.pipeline import LocalPipeline
 
 STATE_DATA_LIMIT: Final = 262_144
 LARGE_FRACTION: Final = 0.5
@@ -106,7 +108,11 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        return self.error_count == 0
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "execution": self.outcome.to_json(), "steps": [s.to_json() for s in self.steps],
@@ -215,34 +221,10 @@ def _parameter_paths(parameters: Any) -> Iterator[str]:
 
 # -- the checks ----------------------------------------------------------------
 
-def function_states(definition: Mapping[str, Any]) -> dict[str, str]:
-    """Function name -> state name, for every Lambda Task (nested Map/Parallel states included)."""
-    found: dict[str, str] = {}
-    for name, state in _all_states(definition).items():
-        target = state.get("Resource", "")
-        # JSONPath states call through Parameters, JSONata states through Arguments.
-        params = state.get("Parameters") or state.get("Arguments")
-        if isinstance(params, Mapping) and "FunctionName" in params:
-            target = params["FunctionName"]
-        if isinstance(target, str) and target:
-            found.setdefault(target.split(":function:")[-1].split(":")[0], name)
-    return found
-
-
 def _all_states(definition: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     out: dict[str, Mapping[str, Any]] = {}
-
-    def visit(states: Mapping[str, Any]) -> None:
-        for name, state in states.items():
-            if isinstance(state, Mapping):
-                out.setdefault(name, state)
-                for key in ("Iterator", "ItemProcessor"):
-                    if isinstance(state.get(key), Mapping):
-                        visit(state[key].get("States", {}))
-                for branch in state.get("Branches", []) or []:
-                    visit(branch.get("States", {}))
-
-    visit(definition.get("States", {}))
+    for name, state in states_of(definition):
+        out.setdefault(name, state)
     return out
 
 
@@ -376,15 +358,15 @@ def check_state_reads(definition: Mapping[str, Any], history: list[Mapping[str, 
 
 def run_check(pipeline: LocalPipeline, execution_input: Any) -> CheckReport:
     """One real execution through a recording invoker, then every check."""
-    recorder = RecordingInvoker(pipeline.invoker)
-    with LocalPipeline(invoker=recorder, definition=pipeline.definition, bucket=pipeline.bucket,
-                       history_store=pipeline.history_store, notifier=pipeline.notifier,
-                       state_machine=pipeline.state_machine) as checked:
+    recorder = RecordingInvoker(pipeline.service.invoker)
+    plan = pipeline.plan
+    with pipeline.service.with_invoker(recorder) as service:
+        checked = LocalPipeline(service, pipeline.state_machine, bucket=pipeline.bucket)
         outcome, execution = checked.run_with_execution(execution_input)
-    by_function = function_states(pipeline.definition)
+    by_function = dict(plan.function_states)
     steps = [Step(by_function.get(inv.function, inv.function), inv) for inv in recorder.invocations]
     findings = check_invocations(recorder.invocations, by_function)
-    findings += check_state_reads(pipeline.definition, execution.events())
+    findings += check_state_reads(plan.document, execution.events())
     if outcome.status != "SUCCEEDED" and outcome.error != LOW_CONFIDENCE_ERROR:
         findings.append(Finding(Severity.ERROR, Kind.EXECUTION_FAILED, None,
                                 f"execution {outcome.status}: {outcome.error}: {str(outcome.cause)[:300]}"))

@@ -20,7 +20,8 @@ from typing import Any, Final
 
 from scones.errors import UsageError
 from scones.progress import progress
-from scones.workflow.pipeline import ExecutionOutcome, LocalPipeline, Outcome, latency_percentiles
+from scones.workflow.outcomes import ExecutionOutcome, Outcome, latency_percentiles
+from scones.workflow.pipeline import LocalPipeline
 
 MAX_RATE: Final = 1000.0
 MAX_DURATION: Final = 3600.0

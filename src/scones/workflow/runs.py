@@ -1,35 +1,31 @@
-"""Library functions behind ``scones workflow``: read arguments, validate, run, look up history.
+"""Library functions behind ``scones workflow`` and ``scones load`` on this machine.
 
-The CLI only parses and prints; everything it does is callable from here
-(and kept free of heavy imports, so ``scones workflow run`` starts fast).
+Each is what one command does, start to end, so the CLI only parses and prints:
+read the definition once (``RunPlan``), open the local environment it needs,
+ask the execution service, and return values to print. Kept free of heavy
+imports at module level, so ``scones workflow run`` of a plain definition starts fast.
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
-from collections.abc import Iterator
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scones.errors import WorkflowError
 from scones.workflow.asl.errors import InputError, ValidationError
 
 if TYPE_CHECKING:
-    from scones.store import Store
-    from scones.workflow.asl.executor import Execution, StopRequest
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
+    from scones.config import Settings
+    from scones.workflow.asl.executor import Execution
+    from scones.workflow.check import CheckReport
+    from scones.workflow.environment import PipelineOptions
+    from scones.workflow.load import LoadReport
+    from scones.workflow.outcomes import BatchSummary, ExecutionOutcome
+    from scones.workflow.pipeline import BatchInterrupted
 
-
-def read_definition(path: str | Path) -> str:
-    file = Path(path)
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise WorkflowError(f"No definition file at {file}", hint="pass --definition path/to/machine.asl.json") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(f"Cannot read the definition {file}: {exc}") from exc
+#: Where ``run-batch``, ``check`` and ``load`` find images when no prefix is given.
+DEFAULT_PREFIX = "dataset/test/"
 
 
 def parse_input(text: str) -> Any:
@@ -52,79 +48,113 @@ def parse_input(text: str) -> Any:
                          hint="the input must be a JSON value, e.g. '{\"s3_key\": \"test/x.png\"}'") from exc
 
 
-def may_call_lambda(path: str | Path) -> bool:
-    """Whether a definition file might invoke Lambda: False only when no Task can reach a function
-    (no ``Resource`` other than a non-Lambda service integration, no ``FunctionName``).
-
-    A cheap pre-check so ``scones workflow run`` of a plain definition skips importing the Scones
-    pipeline (which it needs only for definitions that call the Scones functions).
-    Unreadable or invalid files answer True: the full check then reports the problem.
-    """
-    from scones.workflow.asl.jsontext import parse_json
-
-    try:
-        doc = parse_json(read_definition(path))
-    except (WorkflowError, ValueError):
-        return True
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "FunctionName" in node:
-                return True
-            resource = node.get("Resource")
-            if resource is not None and not (isinstance(resource, str) and resource.startswith("arn:aws:states:::")
-                                             and "lambda" not in resource.lower()):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
 def validate_file(path: str | Path) -> list[ValidationError]:
     from scones.workflow.asl import validate_definition
+    from scones.workflow.definitions import read_definition
 
     return validate_definition(read_definition(path))
 
 
-def run_file(definition: str | Path, input_text: str, *, name: str | None, store: Store | None,
-             invoker: LambdaInvoker | None = None) -> Execution:
-    """Run a definition file once; the execution is persisted in ``store`` when given.
+def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *,
+                 name: str | None) -> tuple[ExecutionOutcome, Execution]:
+    """``scones workflow run``: one execution of ``options.definition``, kept with its history.
 
-    Ctrl-C stops the execution as StopExecution would (ABORTED, also during a Wait) and the
-    aborted record is still persisted; a second Ctrl-C interrupts at once.
+    Only what the definition needs is started (the Lambda runtime when it calls functions, an
+    endpoint when it classifies). Ctrl-C or SIGTERM ends the execution ABORTED and keeps it.
     """
-    from scones.workflow.asl.executor import Executor, StopRequest
+    from scones.executions.interrupt import run_until_done
+    from scones.executions.plan import RunPlan
+    from scones.workflow.definitions import DEFAULT_DEFINITION, read_definition
+    from scones.workflow.environment import local_environment, scones_input, state_machine_name
+    from scones.workflow.outcomes import outcome_of
 
-    execution_input = parse_input(input_text)
-    machine_name = Path(definition).name.split(".")[0] or "scones-local"
-    executor = Executor(read_definition(definition), invoker=invoker, store=store, state_machine_name=machine_name)
-    stop = StopRequest()
-    with _stop_on_interrupt(stop):
-        return executor.run(execution_input, name=name, stop=stop)
+    execution_input = parse_input(input_text)  # before anything starts: a bad input costs nothing
+    plan = RunPlan.from_definition(read_definition(options.definition))
+    machine = state_machine_name(options.definition, DEFAULT_DEFINITION)
+    execution_input = scones_input(settings, plan, execution_input)
+    with local_environment(settings, options, plan, state_machine=machine) as environment:
+        started = time.perf_counter()
+        execution = run_until_done(environment.service, machine, execution_input, name=name)
+        seconds = time.perf_counter() - started
+    return outcome_of(execution, seconds), execution
 
 
-@contextlib.contextmanager
-def _stop_on_interrupt(stop: StopRequest) -> Iterator[None]:
-    """While running, SIGINT requests a stop instead of raising (only possible in the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def history(settings: Settings, name_or_arn: str) -> Execution:
+    """``scones workflow history``: a kept execution by name or ARN."""
+    from scones.workflow.environment import open_records
 
-    def on_interrupt(signum: int, frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.request("Interrupted", "The execution was stopped from the command line (Ctrl-C)")
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    records = open_records(settings)
     try:
-        yield
+        return records.load(name_or_arn)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        records.close()
 
 
-def executions_store(uri: str) -> Store:
-    from scones.store import open_store
+@dataclass(frozen=True)
+class BatchRun:
+    """What ``run-batch`` did: its summary, and the interruption when Ctrl-C or SIGTERM cut it short."""
 
-    return open_store(uri)
+    summary: BatchSummary
+    interrupted: BatchInterrupted | None = None
+
+
+def run_batch(settings: Settings, options: PipelineOptions, *, prefix: str | None, limit: int | None,
+              concurrency: int) -> BatchRun:
+    """``scones workflow run-batch``: one execution per image below ``prefix``, ``concurrency`` at a time."""
+    from scones.workflow.environment import resolve_prefix
+    from scones.workflow.outcomes import image_keys, load_labels
+    from scones.workflow.pipeline import BatchInterrupted, local_pipeline
+
+    store = _bucket_store(settings)
+    keys = image_keys(store, resolve_prefix(settings, prefix or DEFAULT_PREFIX), limit)
+    labels = load_labels(store, keys)
+    if options.isolated and options.function_concurrency is None:
+        # One worker interpreter per concurrent invocation: enough for ``concurrency`` executions.
+        from scones.workflow.lambda_runtime import DEFAULT_ISOLATED_CONCURRENCY
+
+        options = replace(options, function_concurrency=max(DEFAULT_ISOLATED_CONCURRENCY, concurrency))
+    with local_pipeline(settings, options) as pipeline:
+        try:
+            return BatchRun(pipeline.run_batch(keys, concurrency=concurrency, labels=labels,
+                                               show_progress=settings.progress))
+        except BatchInterrupted as stop:
+            assert stop.summary is not None
+            return BatchRun(stop.summary, stop)
+
+
+def check(settings: Settings, options: PipelineOptions, input_text: str | None) -> CheckReport:
+    """``scones workflow check``: one real execution (of the first test image by default), then every
+    contract problem between its states."""
+    from scones.workflow.check import run_check
+    from scones.workflow.environment import resolve_prefix
+    from scones.workflow.outcomes import image_keys
+    from scones.workflow.pipeline import local_pipeline
+
+    if input_text is None:
+        key = image_keys(_bucket_store(settings), resolve_prefix(settings, DEFAULT_PREFIX), 1)[0]
+        execution_input: Any = {"s3_bucket": settings.bucket, "s3_key": key}
+    else:
+        execution_input = parse_input(input_text)
+    with local_pipeline(settings, options) as pipeline:
+        return run_check(pipeline, execution_input)
+
+
+def load(settings: Settings, options: PipelineOptions, *, prefix: str, rate: float, duration: float,
+         max_in_flight: int, seed: int) -> LoadReport:
+    """``scones load``: random images from ``prefix`` through the workflow at ``rate`` executions per second."""
+    from scones.workflow.environment import resolve_prefix
+    from scones.workflow.load import check_loopback, run_load
+    from scones.workflow.outcomes import image_keys
+    from scones.workflow.pipeline import local_pipeline
+
+    check_loopback(options.endpoint_url)
+    keys = image_keys(_bucket_store(settings), resolve_prefix(settings, prefix))
+    with local_pipeline(settings, replace(options, keep_history=False)) as pipeline:
+        return run_load(pipeline, keys, rate=rate, duration=duration, max_in_flight=max_in_flight, seed=seed,
+                        show_progress=settings.progress)
+
+
+def _bucket_store(settings: Settings) -> Any:
+    from scones.store import LocalStore
+
+    return LocalStore.in_bucket(settings.store_root, settings.bucket)

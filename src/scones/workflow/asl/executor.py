@@ -61,9 +61,12 @@ class Execution:
 
     def events(self) -> list[dict[str, Any]]:
         """The history as GetExecutionHistory returns it."""
-        if self._events is None:
-            self._events = self.history.to_aws() if self.history is not None else []
-        return self._events
+        if self._events is not None:
+            return self._events
+        events = self.history.to_aws() if self.history is not None else []
+        if self.status is not ExecutionStatus.RUNNING:  # a running execution's history still grows
+            self._events = events
+        return events
 
     def result(self) -> dict[str, Any]:
         """The CLI's protocol object."""
@@ -142,11 +145,13 @@ class StopRequest(threading.Event):
 class Executor:
     """Runs executions of one state machine; holds no per-execution state, so runs may overlap."""
 
-    def __init__(self, definition: dict[str, Any] | str | bytes, *, invoker: LambdaInvoker | None = None,
-                 clock: Clock | None = None, store: Store | None = None, resolver: ResourceResolver | None = None,
-                 state_machine_name: str = "scones-local",
+    def __init__(self, definition: StateMachine | dict[str, Any] | str | bytes, *,
+                 invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
+                 resolver: ResourceResolver | None = None, state_machine_name: str = "scones-local",
                  max_history_events: int | None = MAX_HISTORY_EVENTS) -> None:
-        self.machine: StateMachine = build_state_machine(definition, resolver)
+        # A machine built once (``RunPlan``) may back several executors (other invokers, other names).
+        self.machine: StateMachine = (definition if isinstance(definition, StateMachine)
+                                      else build_state_machine(definition, resolver))
         #: The Standard-workflow quota by default; ``None`` records without limit.
         self.max_history_events = max_history_events
         self.invoker = invoker
@@ -268,7 +273,6 @@ class ExecutionRun:
             if self.done.is_set():
                 return False
             record = self.record
-            record.status = status
             details: dict[str, Any] = {}
             if status is ExecutionStatus.SUCCEEDED:
                 record.output = output
@@ -282,7 +286,9 @@ class ExecutionRun:
                     details["cause"] = record.cause
             self.frame.event(_CLOSING_EVENT[status], details)
             self.context.history.seal()
+            # The status last: whoever reads a final status finds the closing event recorded.
             record.stop_time = self.context.clock.now()
+            record.status = status
             self.done.set()
             return True
 

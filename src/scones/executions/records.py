@@ -1,0 +1,372 @@
+"""Where finished executions are kept: the one sink every execution's history goes through.
+
+Each execution is one object ``<name>.json`` in the executions store (its
+DescribeExecution fields and its GetExecutionHistory events), written once, when
+it ends, under a temporary name and then renamed, so it is never half-written.
+Writing happens on one background thread: an execution hands its record over and
+goes on; ``flush`` waits until everything handed over is written and raises the
+first write error. Until then the record is still found (``find``), so a
+DescribeExecution right after the end never misses it.
+
+Names are unique, as on AWS: ``reserve`` claims a name before its execution starts
+with a marker file created exclusively (two processes started at once with the
+same ``--name`` cannot both run); the marker holds the claiming process id, so a
+claim left behind by a killed process is taken over instead of blocking the name
+for ever.
+
+Listing many executions (ListExecutions, the console) reads a small SQLite index
+kept beside the store, not every history; it is rebuilt from the ``.json`` files
+when it is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from scones.errors import NotFoundError, StoreError, WorkflowError
+from scones.workflow.asl.executor import (
+    Execution,
+    ExecutionStatus,
+    execution_json_text,
+    execution_key,
+    load_execution,
+)
+
+if TYPE_CHECKING:
+    from scones.store import Store
+
+LOG = logging.getLogger(__name__)
+
+_STOP: Final = object()
+_INDEX_COLUMNS: Final = "name, execution_arn, state_machine_arn, status, start_time, stop_time"
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """One row of ListExecutions."""
+
+    name: str
+    execution_arn: str
+    state_machine_arn: str
+    status: ExecutionStatus
+    start_time: float
+    stop_time: float | None
+
+    @classmethod
+    def of(cls, execution: Execution) -> ExecutionSummary:
+        return cls(execution.name, execution.execution_arn, execution.state_machine_arn, execution.status,
+                   execution.start_time, execution.stop_time)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of summaries, newest first, and the token of the next page (None on the last)."""
+
+    items: list[ExecutionSummary]
+    next_token: str | None
+
+
+class ExecutionRecords:
+    """Keeps each finished execution as ``<name>.json`` in ``store``; one writer thread, one index."""
+
+    def __init__(self, store: Store, *, index_path: Path | None = None, max_pending: int = 256) -> None:
+        from scones.store import LocalStore
+
+        self.store = store
+        self.folder: Path | None = None
+        if isinstance(store, LocalStore):
+            store.base.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(os.path.realpath(store.base))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self._pending: dict[str, Execution] = {}
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._index = _Index(index_path, self) if index_path is not None and self.folder is not None else None
+
+    # -- names -------------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        with self._lock:
+            if name in self._pending:
+                return True
+        return self.store.exists(execution_key(name))
+
+    def reserve(self, name: str) -> bool:
+        """Claim ``name`` for an execution about to start: False when a kept execution or a running one
+        (in this or another process) has it. ``release`` drops the claim; writing the record does too."""
+        if self.exists(name):
+            return False
+        if self.folder is None:  # remote stores: the existence check is what S3 offers
+            return True
+        marker = self._marker(name)
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if not _claim_is_stale(marker):
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(marker)
+            return self.reserve(name)
+        try:
+            os.write(fd, str(os.getpid()).encode("ascii"))
+        finally:
+            os.close(fd)
+        if self.store.exists(execution_key(name)):  # written between the check and the claim
+            self.release(name)
+            return False
+        return True
+
+    def release(self, name: str) -> None:
+        if self.folder is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._marker(name))
+
+    def _marker(self, name: str) -> Path:
+        assert self.folder is not None
+        # ``.tmp``: the store's listing skips it like any write in progress.
+        return self.folder / f".{execution_key(name)}.running.tmp"
+
+    # -- writing -----------------------------------------------------------------
+    def submit(self, execution: Execution) -> None:
+        """Keep ``execution`` (finished): written in the background, found by ``find`` at once."""
+        with self._lock:
+            self._pending[execution.name] = execution
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="scones-history")
+                self._thread.start()
+        self._queue.put(execution)
+
+    def flush(self) -> None:
+        """Wait until every submitted execution is written; raise the first write error, if any."""
+        if self._thread is not None:
+            self._queue.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise WorkflowError(f"Could not keep an execution history in {self.store.uri}: {error}",
+                                hint="check the store's free space and permissions, or run with --no-history") \
+                from error
+
+    def close(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.join()
+            self._queue.put(_STOP)
+            thread.join()
+        try:
+            self.flush()
+        finally:
+            if self._index is not None:
+                self._index.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                self.write(item)
+            except Exception as exc:  # reported by flush(); the executions themselves are unaffected
+                LOG.error("could not write the history of %s: %s", getattr(item, "name", "?"), exc)
+                if self._error is None:
+                    self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def write(self, execution: Execution) -> None:
+        """Write one execution now, on this thread."""
+        try:
+            text = execution_json_text(execution)
+            key = execution_key(execution.name)
+            if self.folder is None:
+                self.store.put_text(key, text)
+            else:
+                _write_atomically(self.folder / key, text)
+                if self._index is not None:
+                    self._index.put(ExecutionSummary.of(execution))
+        finally:
+            self.release(execution.name)
+            with self._lock:
+                if self._pending.get(execution.name) is execution:
+                    del self._pending[execution.name]
+
+    # -- reading -----------------------------------------------------------------
+    def find(self, name: str) -> Execution | None:
+        """A kept execution by name, or None."""
+        with self._lock:
+            pending = self._pending.get(name)
+        if pending is not None:
+            return pending
+        try:
+            return self.load(name)
+        except NotFoundError:
+            return None
+
+    def load(self, name_or_arn: str) -> Execution:
+        """A kept execution by name or ARN; ``NotFoundError`` names the store, ``StoreError`` a damaged file."""
+        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+        with self._lock:
+            pending = self._pending.get(name)
+        if pending is not None:
+            return pending
+        return load_execution(self.store, name_or_arn)
+
+    def summaries(self, *, state_machine_arn: str | None = None, status: ExecutionStatus | None = None,
+                  limit: int = 100, next_token: str | None = None) -> Page:
+        """Kept executions, newest first, ``limit`` at a time."""
+        with self._lock:
+            pending = [ExecutionSummary.of(e) for e in self._pending.values()]
+        if self._index is not None:
+            self._index.put_many(pending)
+            return self._index.page(state_machine_arn, status, limit, next_token)
+        rows = [*pending, *self._scan()]
+        return _page_of(rows, state_machine_arn, status, limit, next_token)
+
+    def _scan(self) -> Iterable[ExecutionSummary]:
+        """Every kept execution, read from its file (slow: for stores without an index)."""
+        for key in self.store.list(""):
+            if "/" in key or not key.endswith(".json"):
+                continue
+            try:
+                summary = _summary_of(self.store.get_text(key))
+            except (StoreError, ValueError, KeyError, TypeError) as exc:
+                LOG.warning("skipping %s in %s: %s", key, self.store.uri, exc)
+                continue
+            yield summary
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, text.encode("utf-8"))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _claim_is_stale(marker: Path) -> bool:
+    """A claim whose process is gone (killed before it could release it)."""
+    try:
+        pid = int(marker.read_text("ascii").strip() or "0")
+    except (OSError, ValueError):
+        return False  # being written right now, or unreadable: respect it
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _summary_of(text: str) -> ExecutionSummary:
+    """The record part of a ``<name>.json`` file (the history is not needed for a list)."""
+    from scones.workflow.asl.executor import _parse_iso
+
+    d = json.loads(text)["execution"]
+    return ExecutionSummary(d["name"], d["executionArn"], d["stateMachineArn"], ExecutionStatus(d["status"]),
+                            _parse_iso(d["startDate"]), _parse_iso(d["stopDate"]) if "stopDate" in d else None)
+
+
+def encode_token(start_time: float, name: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([start_time, name]).encode()).decode("ascii")
+
+
+def decode_token(token: str) -> tuple[float, str]:
+    """The position after which the next page starts; a token we did not make is a user error."""
+    try:
+        start, name = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        return float(start), str(name)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise InvalidToken(f"Invalid Token: {token!r} is not a token this server gave out") from exc
+
+
+class InvalidToken(WorkflowError):
+    """A ``nextToken`` that was not handed out by a list call."""
+
+
+def _page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: ExecutionStatus | None, limit: int,
+             token: str | None) -> Page:
+    chosen = {r.name: r for r in rows
+              if (machine is None or r.state_machine_arn == machine) and (status is None or r.status is status)}
+    ordered = sorted(chosen.values(), key=lambda r: (-r.start_time, r.name))
+    if token is not None:
+        start, name = decode_token(token)
+        ordered = [r for r in ordered if (-r.start_time, r.name) > (-start, name)]
+    items = ordered[:limit]
+    more = len(ordered) > limit
+    return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+
+
+class _Index:
+    """ListExecutions without reading every history: one row per kept execution, in SQLite."""
+
+    def __init__(self, path: Path, records: ExecutionRecords) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists()
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
+                         "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions "
+                         "(state_machine_arn, start_time DESC, name)")
+        if fresh:
+            self.put_many(list(records._scan()))
+
+    def put(self, row: ExecutionSummary) -> None:
+        self.put_many([row])
+
+    def put_many(self, rows: list[ExecutionSummary]) -> None:
+        if not rows:
+            return
+        values = [(r.name, r.execution_arn, r.state_machine_arn, r.status.value, r.start_time, r.stop_time)
+                  for r in rows]
+        with self._lock:
+            self._db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                                 values)
+
+    def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
+        where, args = [], []
+        if machine is not None:
+            where.append("state_machine_arn = ?")
+            args.append(machine)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status.value)
+        if token is not None:
+            start, name = decode_token(token)
+            where.append("(start_time < ? OR (start_time = ? AND name > ?))")
+            args += [start, start, name]
+        sql = (f"SELECT {_INDEX_COLUMNS} FROM executions" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY start_time DESC, name LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit + 1]).fetchall()
+        items = [ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

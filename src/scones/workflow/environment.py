@@ -1,0 +1,214 @@
+"""This machine as the AWS account a state machine runs in: store, Lambda runtime, endpoint, executions.
+
+``local_environment`` starts what a definition needs and nothing more (its
+``RunPlan`` says which functions it calls): a definition of Pass and Wait states
+gets the execution service alone; one that calls the Scones functions also gets
+the local Lambda runtime and, when it classifies, an endpoint (the one at
+``--endpoint-url``, or one started on demand from the store's model). Every
+execution runs on the one ``ExecutionService`` of the environment, which keeps
+histories under ``<bucket>/executions/`` and announces failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from scones.config import Settings
+from scones.errors import NotFoundError, UsageError, WorkflowError
+from scones.executions.plan import RunPlan
+from scones.executions.records import ExecutionRecords
+from scones.executions.service import ExecutionService
+from scones.store import LocalStore
+from scones.workflow.asl.executor import Execution, ExecutionStatus
+
+if TYPE_CHECKING:
+    from scones.workflow.notifications import Notifier
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_MODEL_KEY: Final = "model/model.tar.gz"
+DEFAULT_CAPTURE_PREFIX: Final = "data_capture"
+#: Where executions are kept, as ``scones workflow history`` reads them: ``<bucket>/executions/<name>.json``.
+EXECUTIONS_PREFIX: Final = "executions"
+#: The listing index of kept executions, under ``SCONES_HOME`` (not in a bucket: it is not an object).
+EXECUTIONS_INDEX: Final = Path("state") / "executions.sqlite"
+CLASSIFY_FUNCTION: Final = "classifyImage"
+SERIALIZE_FUNCTION: Final = "serializeImageData"
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How the local functions run and which endpoint they call (the shared options of the workflow commands)."""
+
+    #: A shipped definition's name (``scones``, ``scones-batch``) or a definition file.
+    definition: str | Path = "scones"
+    endpoint_url: str | None = None
+    model: str | None = None
+    endpoint_name: str = "scones-endpoint"
+    threshold: float | None = None
+    isolated: bool = False
+    webhook: str | None = None
+    capture: bool = True
+    keep_history: bool = True
+    #: Invocations of one function in flight at once, beyond which Lambda throttles
+    #: (``Lambda.TooManyRequestsException``); ``None``: unlimited in-process, a few workers isolated.
+    function_concurrency: int | None = None
+    #: In-process only: run handlers on their own threads so a timeout answers on time even
+    #: while a handler blocks in a C call (slower; see the Lambda runtime).
+    strict_timeouts: bool = False
+
+
+@dataclass
+class LocalEnvironment:
+    """What ``local_environment`` started: use ``service`` to run executions."""
+
+    settings: Settings
+    bucket_store: LocalStore
+    service: ExecutionService
+    records: ExecutionRecords | None
+    invoker: Any = None
+    endpoint_url: str | None = None
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.bucket
+
+
+def open_records(settings: Settings) -> ExecutionRecords:
+    """The executions kept in the default bucket, with their listing index."""
+    store = LocalStore.in_bucket(settings.store_root, settings.bucket).child(EXECUTIONS_PREFIX)
+    return ExecutionRecords(store, index_path=settings.home / EXECUTIONS_INDEX)
+
+
+@contextlib.contextmanager
+def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *,
+                      state_machine: str) -> Iterator[LocalEnvironment]:
+    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out."""
+    bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
+    with contextlib.ExitStack() as stack:
+        invoker = None
+        endpoint_url = None
+        if plan.calls_lambda:
+            if CLASSIFY_FUNCTION in plan.functions or plan.calls_dynamic_function:
+                endpoint_url = stack.enter_context(_endpoint(settings, bucket_store, options))
+            invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
+        records = open_records(settings) if options.keep_history else None
+        service = ExecutionService(invoker=invoker, records=records,
+                                   listeners=[failure_listener(_notifier(bucket_store, options))])
+        stack.callback(service.close)
+        service.register(state_machine, plan)
+        yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
+                               invoker=invoker, endpoint_url=endpoint_url)
+
+
+def scones_input(settings: Settings, plan: RunPlan, execution_input: Any) -> Any:
+    """The Scones serializer's input as people write it: ``{"s3_key": "test/x.png"}`` means the default
+    bucket, and the staged ``dataset/test/x.png`` when only that exists (the classic layout had no prefix)."""
+    if SERIALIZE_FUNCTION not in plan.functions or not isinstance(execution_input, dict) \
+            or "s3_key" not in execution_input:
+        return execution_input
+    rewritten = dict(execution_input)
+    rewritten.setdefault("s3_bucket", settings.bucket)
+    key = rewritten["s3_key"]
+    if isinstance(key, str) and key:
+        rewritten["s3_key"] = resolve_prefix(settings, key)
+    return rewritten
+
+
+def resolve_prefix(settings: Settings, prefix: str) -> str:
+    """``test/`` means the staged ``dataset/test/`` when only the latter exists."""
+    store = LocalStore.in_bucket(settings.store_root, settings.bucket)
+    if not store.list(prefix) and store.list("dataset/" + prefix):
+        return "dataset/" + prefix
+    return prefix
+
+
+def _notifier(bucket_store: LocalStore, options: PipelineOptions) -> Notifier:
+    from scones.workflow.notifications import FanOutNotifier, StoreLogNotifier, WebhookNotifier
+
+    notifiers: list[Notifier] = [StoreLogNotifier(bucket_store)]
+    if options.webhook:
+        notifiers.append(WebhookNotifier(options.webhook))
+    return FanOutNotifier(notifiers)
+
+
+def failure_listener(notifier: Notifier) -> Any:
+    """Announce every execution that did not succeed (the listener the execution service calls)."""
+    from scones.workflow.notifications import FailureNotification
+    from scones.workflow.outcomes import last_task_error
+
+    def on_end(execution: Execution) -> None:
+        if execution.status is ExecutionStatus.SUCCEEDED:
+            return
+        error = execution.error or last_task_error(execution.events())
+        notifier.notify(FailureNotification.create(
+            execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
+            error=error, cause=execution.cause, execution_input=execution.input))
+
+    return on_end
+
+
+@contextlib.contextmanager
+def _lambda_runtime(settings: Settings, options: PipelineOptions, endpoint_url: str) -> Iterator[Any]:
+    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+
+    functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
+                                 endpoint_name=options.endpoint_name, threshold=options.threshold,
+                                 packaged=options.isolated)
+    with LocalLambdaRuntime(functions, isolated=options.isolated, max_concurrency=options.function_concurrency,
+                            strict_timeouts=options.strict_timeouts) as runtime:
+        yield runtime
+
+
+@contextlib.contextmanager
+def _endpoint(settings: Settings, bucket_store: LocalStore, options: PipelineOptions) -> Iterator[str]:
+    if options.endpoint_url:
+        check_endpoint_reachable(options.endpoint_url)
+        yield options.endpoint_url
+        return
+    from scones.serve import running_endpoint
+
+    model = options.model or str(bucket_store.local_path(DEFAULT_MODEL_KEY))
+    if not options.model and not Path(model).is_file():
+        raise NotFoundError(f"No model at {model} to start the endpoint with",
+                            hint="train one (scones train), pass --model URI, or give --endpoint-url of a running "
+                                 "'scones serve'")
+    capture = bucket_store.uri_for(DEFAULT_CAPTURE_PREFIX) if options.capture else None
+    LOG.info("starting an endpoint for %s", model)
+    with running_endpoint(model, endpoint_name=options.endpoint_name, capture_dest=capture) as endpoint:
+        yield str(endpoint.url)
+
+
+def check_endpoint_reachable(endpoint_url: str, *, timeout: float = 3.0) -> None:
+    """Fail before the first execution when ``--endpoint-url`` is malformed or nothing listens there;
+    otherwise every execution would fail inside classifyImage with the same connection error."""
+    import socket
+    from urllib.parse import urlsplit
+
+    hint = "pass the URL of a running endpoint, e.g. --endpoint-url http://127.0.0.1:8080 ('scones serve')"
+    try:
+        parts = urlsplit(endpoint_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UsageError(f"--endpoint-url {endpoint_url!r} is not a valid URL: {exc}", hint=hint) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--endpoint-url {endpoint_url!r} is not an http(s)://host[:port] URL", hint=hint)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise WorkflowError(f"No endpoint answers at {endpoint_url} ({reason})", hint=hint) from exc
+
+
+def state_machine_name(definition: str | Path | None, default: str) -> str:
+    """The state machine name a definition runs under: its file's stem (``scones-batch.asl.json`` ->
+    ``scones-batch``), or ``default``."""
+    if definition is None:
+        return default
+    stem = Path(str(definition)).name.removesuffix(".json").removesuffix(".asl")
+    return stem or default

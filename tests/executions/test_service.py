@@ -1,0 +1,139 @@
+"""``ExecutionService``: one owner for every execution, run synchronously or started and watched."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.executions import ExecutionAlreadyExists, ExecutionDoesNotExist, ExecutionRecords, ExecutionService
+from scones.store import LocalStore
+from scones.workflow.asl import CallableLambdaInvoker, ExecutionStatus
+
+WAITS = {"StartAt": "Work", "States": {"Work": {
+    "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
+    "Parameters": {"FunctionName": "work", "Payload.$": "$"}, "End": True}}}
+
+
+class Gate:
+    """A function that waits until its execution's gate is opened (or the test ends)."""
+
+    def __init__(self) -> None:
+        self.entered = {i: threading.Event() for i in range(3)}
+        self.open = {i: threading.Event() for i in range(3)}
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        self.entered[event["i"]].set()
+        self.open[event["i"]].wait(30)
+        return {"done": event["i"]}
+
+    def release_all(self) -> None:
+        for gate in self.open.values():
+            gate.set()
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> ExecutionRecords:
+    return ExecutionRecords(LocalStore(tmp_path / "executions"), index_path=tmp_path / "index.sqlite")
+
+
+@pytest.mark.timeout(60)
+def test_three_executions_at_once_are_described_listed_and_stopped_while_they_run(
+        records: ExecutionRecords) -> None:
+    gate = Gate()
+    service = ExecutionService(invoker=CallableLambdaInvoker({"work": gate}), records=records)
+    service.register("gated", WAITS)
+    try:
+        runs = [service.start("gated", {"i": i}, name=f"run-{i}") for i in range(3)]
+        for i in range(3):
+            assert gate.entered[i].wait(10)
+        # described while running, with the history so far
+        for i, run in enumerate(runs):
+            described = service.describe(run.record.execution_arn)
+            assert described.status is ExecutionStatus.RUNNING and described.describe()["name"] == f"run-{i}"
+            assert "stopDate" not in described.describe()
+            assert [e["type"] for e in described.events()][-1] == "TaskStarted"
+        page = service.list(state_machine="gated", status=ExecutionStatus.RUNNING)
+        assert sorted(s.name for s in page.items) == ["run-0", "run-1", "run-2"]
+        # stopped while its function still runs: ABORTED at once, with StopExecution's error and cause
+        stopped = service.stop("run-0", error="Operator", cause="wrong image")
+        assert stopped.status is ExecutionStatus.ABORTED
+        assert stopped.events()[-1]["executionAbortedEventDetails"] == {"error": "Operator", "cause": "wrong image"}
+        assert service.describe("run-0").status is ExecutionStatus.ABORTED
+        # another one finishes on its own
+        gate.open[1].set()
+        assert service.wait("run-1", timeout=10).status is ExecutionStatus.SUCCEEDED
+        assert service.describe("run-1").output == {"done": 1}
+        statuses = {s.name: s.status for s in service.list(state_machine="gated").items}
+        assert statuses == {"run-0": ExecutionStatus.ABORTED, "run-1": ExecutionStatus.SUCCEEDED,
+                            "run-2": ExecutionStatus.RUNNING}
+        # the function of the stopped execution returns later: its result is not recorded
+        gate.open[0].set()
+        service.flush()
+        assert "TaskSucceeded" not in [e["type"] for e in records.load("run-0").events()]
+    finally:
+        service.close()  # the last one is still running: it ends ABORTED and is kept
+        gate.release_all()
+    kept = {name: records.load(name).status for name in ("run-0", "run-1", "run-2")}
+    assert kept == {"run-0": ExecutionStatus.ABORTED, "run-1": ExecutionStatus.SUCCEEDED,
+                    "run-2": ExecutionStatus.ABORTED}
+
+
+def test_names_are_unique_among_running_and_kept_executions(records: ExecutionRecords) -> None:
+    service = ExecutionService(records=records)
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    service.run("p", {}, name="once")
+    with pytest.raises(ExecutionAlreadyExists, match="Execution Already Exists"):
+        service.run("p", {}, name="once")
+    service.close()
+    again = ExecutionService(records=ExecutionRecords(records.store))  # another process, same store
+    again.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(ExecutionAlreadyExists):
+        again.start("p", {}, name="once")
+
+
+def test_unknown_names_are_aws_errors(records: ExecutionRecords) -> None:
+    from scones.executions import StateMachineDoesNotExist
+
+    service = ExecutionService(records=records)
+    with pytest.raises(StateMachineDoesNotExist, match="State Machine Does Not Exist"):
+        service.start("nope", {})
+    with pytest.raises(ExecutionDoesNotExist, match="Execution Does Not Exist"):
+        service.describe("arn:aws:states:us-east-1:123456789012:execution:nope:nothing")
+
+
+def test_listeners_hear_every_end_and_cannot_break_it(records: ExecutionRecords) -> None:
+    heard: list[str] = []
+
+    def broken(execution: Any) -> None:
+        raise RuntimeError("listener bug")
+
+    service = ExecutionService(records=records, listeners=[broken, lambda e: heard.append(e.status.value)])
+    service.register("f", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
+    assert service.run("f", {}).status is ExecutionStatus.FAILED
+    assert heard == ["FAILED"]
+    service.close()
+
+
+def test_pages_are_newest_first_and_tokens_continue_them(records: ExecutionRecords) -> None:
+    from scones.workflow.asl import FakeClock
+
+    clock = FakeClock()
+    service = ExecutionService(records=records, clock=clock)
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for i in range(7):
+        service.run("p", {}, name=f"e{i}")
+        clock.sleep(1)
+    service.flush()
+    names: list[str] = []
+    token = None
+    while True:
+        page = service.list(state_machine="p", limit=3, next_token=token)
+        names += [s.name for s in page.items]
+        token = page.next_token
+        if token is None:
+            break
+    assert names == [f"e{i}" for i in reversed(range(7))]
+    service.close()
