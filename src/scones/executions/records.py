@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import queue
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -321,19 +320,31 @@ class _Index:
     """ListExecutions without reading every history: one row per kept execution, in SQLite."""
 
     def __init__(self, path: Path, records: ExecutionRecords) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not path.exists()
+        self.path = path
+        self.records = records
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
-                         "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions "
-                         "(state_machine_arn, start_time DESC, name)")
+        self._db: Any = None  # opened on first use: a short CLI run may never need it before its end
+
+    def _connection(self) -> Any:
+        """The database, opened (and built from the kept files, when new) on first use; call with the lock."""
+        if self._db is not None:
+            return self._db
+        import sqlite3
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
+                   "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
+        db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
+        db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions (state_machine_arn, start_time DESC, name)")
         if fresh:
-            self.put_many(list(records._scan()))
+            db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                           [_row(r) for r in self.records._scan()])
+        self._db = db
+        return db
 
     def put(self, row: ExecutionSummary) -> None:
         self.put_many([row])
@@ -341,11 +352,9 @@ class _Index:
     def put_many(self, rows: list[ExecutionSummary]) -> None:
         if not rows:
             return
-        values = [(r.name, r.execution_arn, r.state_machine_arn, r.status.value, r.start_time, r.stop_time)
-                  for r in rows]
         with self._lock:
-            self._db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                                 values)
+            self._connection().executemany(
+                f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", [_row(r) for r in rows])
 
     def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
         where, args = [], []
@@ -362,11 +371,17 @@ class _Index:
         sql = (f"SELECT {_INDEX_COLUMNS} FROM executions" + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY start_time DESC, name LIMIT ?")
         with self._lock:
-            rows = self._db.execute(sql, [*args, limit + 1]).fetchall()
+            rows = self._connection().execute(sql, [*args, limit + 1]).fetchall()
         items = [ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def _row(r: ExecutionSummary) -> tuple[Any, ...]:
+    return (r.name, r.execution_arn, r.state_machine_arn, r.status.value, r.start_time, r.stop_time)

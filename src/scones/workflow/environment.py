@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -99,7 +99,7 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
             invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
         records = open_records(settings) if options.keep_history else None
         service = ExecutionService(invoker=invoker, records=records,
-                                   listeners=[failure_listener(_notifier(bucket_store, options))])
+                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))])
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
@@ -137,16 +137,21 @@ def _notifier(bucket_store: LocalStore, options: PipelineOptions) -> Notifier:
     return FanOutNotifier(notifiers)
 
 
-def failure_listener(notifier: Notifier) -> Any:
-    """Announce every execution that did not succeed (the listener the execution service calls)."""
-    from scones.workflow.notifications import FailureNotification
-    from scones.workflow.outcomes import last_task_error
+def failure_listener(notifier: Notifier | Callable[[], Notifier]) -> Callable[[Execution], None]:
+    """Announce every execution that did not succeed (a listener of the execution service); the notifier
+    may be given as a factory, so a run that never fails never loads the notification code."""
+    made: list[Notifier] = [] if callable(notifier) and not hasattr(notifier, "notify") else [notifier]  # type: ignore[list-item]
 
     def on_end(execution: Execution) -> None:
         if execution.status is ExecutionStatus.SUCCEEDED:
             return
+        from scones.workflow.notifications import FailureNotification
+        from scones.workflow.outcomes import last_task_error
+
+        if not made:
+            made.append(notifier())  # type: ignore[operator]
         error = execution.error or last_task_error(execution.events())
-        notifier.notify(FailureNotification.create(
+        made[0].notify(FailureNotification.create(
             execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
             error=error, cause=execution.cause, execution_input=execution.input))
 
