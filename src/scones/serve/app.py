@@ -55,6 +55,7 @@ from scones.serve.images import BATCH_TYPE, decode_payload, media_type
 from scones.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from scones.serve.metrics import Metrics
 from scones.serve.predictor import Predictor, available_cpus, serialize_probabilities
+from scones.serve.process import return_large_blocks_to_the_os
 
 if TYPE_CHECKING:
     import numpy as np
@@ -310,8 +311,6 @@ def build_app(config: ServeConfig, *, endpoint: Endpoint | None = None) -> Starl
 
 def app_from_env() -> Starlette:
     """uvicorn factory for ``--workers N``: each worker process builds its own endpoint."""
-    from scones.serve.server import return_large_blocks_to_the_os
-
     return_large_blocks_to_the_os()  # a fresh process: the parent's setting is not inherited
     config = ServeConfig.from_json(os.environ[CONFIG_ENV])
     endpoint = Endpoint(config)
