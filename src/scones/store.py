@@ -21,7 +21,7 @@ import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlparse
@@ -216,7 +216,7 @@ class Store(ABC):
         for key in self.list(base):
             yield key[len(base):]
 
-    def _staging_names(self, staging: Store, prefix: str) -> list[tuple[str, str]]:
+    def _staging_names(self, staging: Store, prefix: str) -> Sequence[tuple[str, str]]:
         """How the staging area and the output it becomes are spelled in messages (hidden, chosen)."""
         return [(staging.uri, self.uri_for(prefix))]
 

@@ -223,7 +223,9 @@ def load_dataset_info(store: Store, *, check_images: bool = True, splits: Sequen
     declared = doc.get("splits")
     if not isinstance(declared, dict) or set(declared) != set(SPLITS):
         raise DataError(f"{where}: 'splits' must describe exactly {', '.join(SPLITS)}")
-    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    source = doc.get("source")
+    if not isinstance(source, dict):
+        source = {}
     read = {}
     for split in splits:
         entries = _read_manifest(store, split, len(classes), check_images)

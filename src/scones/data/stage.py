@@ -196,10 +196,10 @@ def _folder_splits(source: Source, classes: Sequence[str], workers: int
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-read") as pool:
         for split, entries in manifests.items():
             keys = [image_key(split, e.filename) for e in entries]
-            raw = list(pool.map(store.get_bytes, keys))
-            for data in raw:
+            images = list(pool.map(store.get_bytes, keys))
+            for data in images:
                 digest.update(data)
-            splits[split] = SplitImages(entries, raw=raw)
+            splits[split] = SplitImages(entries, raw=images)
     _check_unique(splits, source.uri)
     # The checksum covers both manifests, then every image's bytes in manifest order.
     return names, splits, digest.hexdigest()

@@ -18,13 +18,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from scones.errors import SconesError
 from scones.serve.app import CONFIG_ENV, Endpoint, build_app
 from scones.serve.config import ServeConfig
 from scones.serve.process import end_with_parent, return_large_blocks_to_the_os
 from scones.store import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
 
 LOG = logging.getLogger(__name__)
 
@@ -36,12 +40,13 @@ class ServerStartError(SconesError):
     """The endpoint could not start (model, port, capture destination...)."""
 
 
-def _uvicorn_config(app: object, config: ServeConfig, **extra: object):  # type: ignore[no-untyped-def]
+def _uvicorn_config(app: Starlette | str, config: ServeConfig, *, factory: bool = False,
+                    workers: int | None = None) -> uvicorn.Config:
     import uvicorn
 
     return uvicorn.Config(app, host=config.host, port=config.port, lifespan="on", access_log=False,
                           log_level=config.log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                          server_header=False, **extra)
+                          server_header=False, factory=factory, workers=workers)
 
 
 def _bind(config: ServeConfig) -> socket.socket:

@@ -30,6 +30,9 @@ CIFAR_STD: Final = (0.25, 0.25, 0.25)
 class Preprocess(nn.Module):
     """NHWC pixels in 0..255 (any H, W) -> normalised NCHW float at ``size`` x ``size``."""
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...], *, mode: str = "bicubic") -> None:
         super().__init__()
         self.size = size
@@ -76,7 +79,8 @@ def cubic_resize_matrix(in_size: int | torch.Tensor, out_size: int) -> torch.Ten
     weights = torch.cat([far(t + 1), near(t), near(1 - t), far(2 - t)], dim=1)  # [out, 4]
     taps = base.unsqueeze(1) + torch.arange(-1, 3, dtype=torch.float32)
     taps = torch.minimum(torch.clamp(taps, min=0.0), n_in.to(torch.float32) - 1)
-    positions = torch.arange(n_in, dtype=torch.float32)  # [in]
+    # torch's stubs omit the 0-d tensor that arange accepts (and that tracing needs here).
+    positions = torch.arange(n_in, dtype=torch.float32)  # type: ignore[call-overload]  # [in]
     hit = (taps.unsqueeze(2) == positions).to(torch.float32)  # [out, 4, in]
     return (hit * weights.unsqueeze(2)).sum(dim=1)
 
@@ -109,7 +113,7 @@ class EfficientNetLite0(nn.Module):
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
         self.blocks = nn.ModuleList(net._blocks)
         self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
-        channels = [int(self.blocks[i]._project_conv.out_channels) for i in self.TAPS]
+        channels = [int(net._blocks[i]._project_conv.out_channels) for i in self.TAPS]
         self.out_features = sum(channels) + int(net._conv_head.out_channels)
         for p in self.parameters():
             p.requires_grad_(False)
@@ -188,14 +192,18 @@ class Classifier(nn.Module):
     are the mean over the image and its mirror image, inside the exported graph too.
     """
 
-    def __init__(self, preprocess: Preprocess, backbone: nn.Module, num_classes: int, *, dropout: float = 0.2,
-                 flip_tta: bool = False, frozen_backbone: bool = False) -> None:
+    feature_mean: torch.Tensor  # buffers, registered in __init__
+    feature_std: torch.Tensor
+    temperature: torch.Tensor
+
+    def __init__(self, preprocess: Preprocess, backbone: EfficientNetLite0 | SmallResNet, num_classes: int, *,
+                 dropout: float = 0.2, flip_tta: bool = False, frozen_backbone: bool = False) -> None:
         super().__init__()
         self.preprocess = preprocess
         self.backbone = backbone
         self.flip_tta = flip_tta
         self.frozen_backbone = frozen_backbone
-        width = int(backbone.out_features)
+        width = backbone.out_features
         self.register_buffer("feature_mean", torch.zeros(width))
         self.register_buffer("feature_std", torch.ones(width))
         self.dropout = nn.Dropout(dropout)
