@@ -63,7 +63,8 @@ def check_filename(filename: str, where: str) -> str:
             or not filename.lower().endswith(IMAGE_SUFFIX) or filename != filename.strip()
             or any(ord(c) < 32 for c in filename)):
         raise DataError(f"{where}: {filename!r} is not a plain image file name",
-                        hint="file names must be bare '*.png' names without folders, control characters or a leading '.'")
+                        hint="file names must be bare '*.png' names without folders, control characters "
+                             "or a leading '.'")
     return filename
 
 

@@ -133,7 +133,8 @@ def parse_probabilities(side: CaptureSide) -> list[float]:
     return _checked_probabilities(value, text)
 
 
-def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> list[tuple[bytes, list[float] | None]] | None:
+def parse_batch(input_side: CaptureSide,
+                output_side: CaptureSide | None) -> list[tuple[bytes, list[float] | None]] | None:
     """The images and answers of one batch request to ``scones serve`` (``application/json``: a
     list of base64 images in, a list of probability lists out), or None when the record is not
     one. An answer that cannot be read leaves that image's probabilities None."""

@@ -35,7 +35,8 @@ from scones.train.config import TrainConfig
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_IMAGE: Final = "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.5.1-cpu-py311-ubuntu22.04-sagemaker"
+DEFAULT_IMAGE: Final = ("763104351884.dkr.ecr.{region}.amazonaws.com/"
+                        "pytorch-training:2.5.1-cpu-py311-ubuntu22.04-sagemaker")
 ENTRY_SCRIPT: Final = "train_entry.py"
 CHANNELS: Final = {"train": "train", "validation": "test"}  # channel name -> staged split it carries
 TERMINAL: Final = ("Completed", "Failed", "Stopped")

@@ -38,7 +38,8 @@ def calibrated_nll(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndarray, config: TrainConfig,
-             gen: torch.Generator, history: list[dict[str, float]], *, show_progress: bool = False) -> np.ndarray | None:
+             gen: torch.Generator, history: list[dict[str, float]], *,
+             show_progress: bool = False) -> np.ndarray | None:
     """Train the whole network for ``config.finetune_epochs`` at a low, constant learning rate (mirror
     images as augmentation; BatchNorm keeps ImageNet's statistics), starting from the trained head.
     Constant: decaying it to zero within one epoch moved the network too little to help (seed 0:
