@@ -1,7 +1,8 @@
 """The staged dataset: the one place that builds and reads its layout.
 
 ``scones data stage`` writes, and training and monitoring read, this layout
-under a store prefix (SageMaker's image-classification "lst" format)::
+under a store prefix (SageMaker's image-classification "lst" format; docs/aws-facts.md,
+SageMaker training)::
 
     train/<filename>.png   test/<filename>.png     RGB PNG, one per CIFAR row
     train.lst              test.lst                row<TAB>label<TAB>filename

@@ -186,7 +186,10 @@ class Endpoint:
         return container_error_response(exc)
 
     def _check_runtime_request(self, request: Request) -> None:
-        """What the SageMaker Runtime service refuses before a container sees the request (§2.1, §8)."""
+        """What the SageMaker Runtime service refuses before a container sees the request.
+
+        Limits and messages: docs/aws-facts.md, SageMaker Runtime.
+        """
         name = request.path_params["name"]
         if not valid_name(name):
             raise InvalidHeader(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "

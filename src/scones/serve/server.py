@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-#: Finish in-flight requests within this, so the capture drain fits before SageMaker's SIGKILL (30 s).
+#: Finish in-flight requests within this, so the capture drain fits before SageMaker's SIGKILL (30 s;
+#: docs/aws-facts.md, SageMaker hosting container).
 GRACEFUL_SHUTDOWN_SECONDS: Final = 15
 
 

@@ -11,7 +11,8 @@ sets them). Two channels, named as in the classic project:
 
 The container packs ``/opt/ml/model`` (``model.onnx`` + ``model.json``) into
 ``<output>/<job>/output/model.tar.gz``; this module follows the job and downloads it.
-Every function takes its boto3 clients as arguments.
+Every function takes its boto3 clients as arguments. What SageMaker does with the job:
+docs/aws-facts.md, SageMaker training.
 """
 
 from __future__ import annotations
