@@ -29,7 +29,7 @@ def _figure(width: float, height: float, rows: int = 1, cols: int = 1, *, right:
     """A figure with fixed margins (in inches, so any size reads the same).
 
     Fixed margins rather than a layout engine: constrained layout draws every figure
-    twice, which doubled the report's chart time.
+    twice (docs/performance.md, Monitoring).
     """
     from matplotlib.figure import Figure
 

@@ -95,9 +95,9 @@ class Endpoint:
         cfg = self.config
         if self.predictor is None:
             # --threads: one model run at a time over that many ORT threads. By default, as many
-            # single-threaded runs side by side as this worker's share of the cores (measured
-            # faster on 2 cores: ~745 vs ~608 img/s raw, and no thread of a run waits for another
-            # that the HTTP side has pushed off its core).
+            # single-threaded runs side by side as this worker's share of the cores: faster on a
+            # small machine (docs/performance.md, Endpoint), and no thread of a run waits for
+            # another that the HTTP side has pushed off its core.
             self.predictor = Predictor(load_model(cfg.model), threads=cfg.threads or 1)
         self.predictor.warm_up((1, self.max_batch_size))
         if cfg.capture is not None and self.capture is None:

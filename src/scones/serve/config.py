@@ -21,9 +21,8 @@ DEFAULT_VARIANT: Final = "AllTraffic"
 #: Where the model is unpacked and the port served (docs/aws-facts.md, SageMaker hosting container).
 CONTAINER_MODEL_DIR: Final = "/opt/ml/model"
 CONTAINER_PORT: Final = 8080
-#: Most images per model run. Small batches keep a run's activations in the CPU's cache: on 2 cores
-#: the trained EfficientNet-Lite0 ran 870 images/s at batch 4 against 773 at 16, and the endpoint
-#: answered 781 against 679 requests/s at 16 clients (docs/serve.md).
+#: Most images per model run. Small batches keep a run's activations in the CPU's cache, which made
+#: the model and the endpoint faster at 4 than at 16 (docs/performance.md, Endpoint).
 DEFAULT_MAX_BATCH: Final = 4
 
 

@@ -30,10 +30,10 @@ def return_large_blocks_to_the_os(threshold: int = 4 * 1024 * 1024) -> None:
     unmapped, never kept in a thread's malloc arena.
 
     By default glibc raises the threshold after the first large free, so the 16 MB blocks Pillow
-    decodes a big image into then come from per-thread arenas and stay there: measured, 16 request
-    threads each decoding one 6000×6000 PNG left the process at 1.9 GB of RSS for good (peak 2.0 GB);
-    with the threshold fixed, the peak was 0.33 GB and RSS fell back to 56 MB. Small allocations
-    (the common 32×32 request) are unaffected. No-op where glibc's ``mallopt`` is missing.
+    decodes a big image into then come from per-thread arenas and stay there: concurrent requests
+    for huge images left the process holding their memory for good; with the threshold fixed it is
+    returned once they are answered (docs/performance.md, Endpoint). Small allocations (the common
+    32×32 request) are unaffected. No-op where glibc's ``mallopt`` is missing.
     """
     m_mmap_threshold = -3
     try:

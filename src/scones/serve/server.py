@@ -56,7 +56,7 @@ def _bind(config: ServeConfig) -> socket.socket:
     Made here rather than by uvicorn's ``bind_socket`` because that one is created
     with protocol 0, and asyncio only sets TCP_NODELAY on sockets whose protocol is
     IPPROTO_TCP: without it every response (headers and body are two writes)
-    waits ~40 ms for a delayed ACK.
+    waits for the client's delayed ACK (docs/performance.md, Endpoint).
     """
     try:
         infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)

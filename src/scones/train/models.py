@@ -46,7 +46,7 @@ class Preprocess(nn.Module):
         # frozen into the traced graph for the example input's size only.
         if self.mode == "bicubic":
             # PyTorch's bicubic as two small matrix products: ONNX Runtime's bicubic Resize
-            # cost ~4 ms per image at 128 px, more than the whole network (docs/train.md).
+            # cost more than the whole network (docs/performance.md, Training).
             rows = cubic_resize_matrix(pixels.shape[1], self.size)
             cols = cubic_resize_matrix(pixels.shape[2], self.size)
             x = torch.matmul(torch.matmul(rows, x), cols.t())
@@ -89,13 +89,13 @@ class EfficientNetLite0(nn.Module):
     """Frozen EfficientNet-Lite0 (ImageNet weights) as a multi-level feature extractor.
 
     Returns the spatially averaged outputs of every block and of the head, concatenated
-    (1808 + 1280 = 3088 values). Measured on the bicycle/motorcycle data (docs/train.md):
-    fine-tuning from scratch of the head did no better than a linear head on frozen features
-    and cost several times the time, so the head is trained on frozen features first and the
-    whole network then gets one short epoch (``trainer.finetune``); adding the mid-level blocks to the pooled head
-    features lowered validation loss the most of what we tried, and pooling every block
-    rather than four of them lowered it again (0.146 -> 0.132 over five validation splits)
-    at no extra compute: the blocks run anyway, pooling is free.
+    (1808 + 1280 = 3088 values). Measured on the bicycle/motorcycle data (figures in
+    docs/train.md): fine-tuning from scratch of the head did no better than a linear head on
+    frozen features and took much longer, so the head is trained on frozen features first and
+    the whole network then gets one short epoch (``trainer.finetune``); adding the mid-level
+    blocks to the pooled head features lowered validation loss the most of what we tried, and
+    pooling every block rather than four of them lowered it again at no extra compute: the
+    blocks run anyway, pooling is free.
     """
 
     TAPS: Final = tuple(range(16))  # EfficientNet-Lite0's 16 MBConv blocks, all of them

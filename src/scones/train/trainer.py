@@ -52,8 +52,8 @@ def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndar
     head_loss = calibrated_nll(head_val_logits, val.labels)
     for p in model.backbone.parameters():
         p.requires_grad_(True)
-    # Channels-last weights make PyTorch's CPU convolutions run channels-last: an epoch took 13 s
-    # instead of 20 s on 2 cores, same result. Put back before export.
+    # Channels-last weights make PyTorch's CPU convolutions run channels-last: a shorter epoch, same
+    # result (docs/performance.md, Training). Put back before export.
     model.backbone.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from the stubs
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.finetune_learning_rate, weight_decay=0.01)
