@@ -26,11 +26,7 @@ SRC: Final = Path(__file__).resolve().parents[1] / "src"
 
 #: Cycles through deferred imports that are known and owned by work in progress, with who fixes them.
 #: When one disappears, delete its entry.
-KNOWN_DEFERRED_CYCLES: Final[Mapping[frozenset[str], str]] = {
-    frozenset({"scones.cli.check_cmd", "scones.cli.pipeline_cmd"}):
-        "cli/check_cmd.py imports cli/pipeline_cmd.py, whose register() imports check_cmd back; "
-        "the CLI refactor removes it",
-}
+KNOWN_DEFERRED_CYCLES: Final[Mapping[frozenset[str], str]] = {}
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
                                            endpoint_name=ENDPOINT_NAME)]
     store = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket)
     with LocalLambdaRuntime(functions) as runtime, \
-            ExecutionService(invoker=runtime, listeners=[failure_listener(StoreLogNotifier(store))]) as service:
+            ExecutionService(invoker=runtime, listeners=[failure_listener(lambda: StoreLogNotifier(store))]) as service:
         service.register("scones", load_definition())
         broken = LocalPipeline(service, "scones", bucket="scones")
         report = run_check(broken, broken.input_for(staged.keys[0]))

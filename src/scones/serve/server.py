@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from scones.errors import SconesError
+from scones.http_server import ListenError, bind_socket
 from scones.serve.app import CONFIG_ENV, Endpoint, build_app
 from scones.serve.config import ServeConfig
 from scones.serve.process import end_with_parent, return_large_blocks_to_the_os
@@ -51,28 +52,10 @@ def _uvicorn_config(app: Starlette | str, config: ServeConfig, *, factory: bool 
 
 
 def _bind(config: ServeConfig) -> socket.socket:
-    """A listening-ready TCP socket on ``host:port``.
-
-    Made here rather than by uvicorn's ``bind_socket`` because that one is created
-    with protocol 0, and asyncio only sets TCP_NODELAY on sockets whose protocol is
-    IPPROTO_TCP: without it every response (headers and body are two writes)
-    waits for the client's delayed ACK (docs/performance.md, Endpoint).
-    """
     try:
-        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise ServerStartError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise ServerStartError(f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc})",
-                               hint="pass another --port, or 0 for any free port") from exc
-    sock.set_inheritable(True)  # worker processes (--workers) accept on it too
-    return sock
+        return bind_socket(config.host, config.port)
+    except ListenError as exc:
+        raise ServerStartError(exc.message, hint=exc.hint) from exc
 
 
 def _write_ready_file(path: str | Path | None, sock: socket.socket) -> int:
