@@ -155,7 +155,7 @@ def run_batch(app: AppContext, prefix: str | None, concurrency: int, limit: int 
     labels = load_labels(store, keys)
     if options.get("isolated") and options.get("function_concurrency") is None:
         # One worker interpreter per concurrent invocation: enough for --concurrency executions.
-        from scones.workflow.lambda_runtime import DEFAULT_ISOLATED_CONCURRENCY
+        from scones.lambda_runtime.runtime import DEFAULT_ISOLATED_CONCURRENCY
 
         options["function_concurrency"] = max(DEFAULT_ISOLATED_CONCURRENCY, concurrency)
     from scones.workflow.pipeline import BatchInterrupted

@@ -548,7 +548,8 @@ class PipelineOptions:
 @contextlib.contextmanager
 def local_pipeline(settings: Settings, options: PipelineOptions = PipelineOptions()) -> Iterator[LocalPipeline]:
     """The workflow wired to the local store, the local Lambda runtime and an endpoint."""
-    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
     definition = load_definition(options.definition)
     bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)

@@ -17,9 +17,9 @@ from scones.errors import WorkflowError
 from scones.workflow.asl.errors import InputError, ValidationError
 
 if TYPE_CHECKING:
+    from scones.lambda_runtime.contract import LambdaInvoker
     from scones.store import Store
     from scones.workflow.asl.executor import Execution, StopRequest
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
 
 
 def read_definition(path: str | Path) -> str:
