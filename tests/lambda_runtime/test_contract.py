@@ -128,3 +128,30 @@ def test_contract_imports_nothing_from_scones_and_loads_by_path() -> None:
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(path)], capture_output=True, text=True,
                          check=True, env={"PATH": os.environ.get("PATH", "")}).stdout
     assert out.strip() == "[]"
+
+
+class Level(int):
+    pass
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("value", [
+    {"statusCode": 200, "body": {"image_data": "aGk=" * 1000, "inferences": [0.25, 1e-300, -0.0, 1]}},
+    ["é", "\ud800", "\U0001f600", "", None, True, False, 0, -(2 ** 63), 2 ** 64 + 1, 10 ** 30],
+    {"tuple": (1, 2), 1: "int key", None: "null key", 2.5: "float key", False: "bool key"},
+    {"sub": Level(3), "str": type("S", (str,), {})("s")},
+    nested(63), nested(64), nested(300),
+    "x" * (MAX_PAYLOAD_BYTES // 3),  # its quick size bound is over the limit, its real size is not
+], ids=["scones", "scalars", "keys", "subclasses", "depth63", "depth64", "depth300", "big-string"])
+def test_marshal_and_request_give_what_a_json_round_trip_gives(value: Any) -> None:
+    import json
+
+    expected = json.loads(json.dumps(value, allow_nan=False))
+    assert marshal(value, "r") == (expected, False)
+    assert request_event(value) == expected

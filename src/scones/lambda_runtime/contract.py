@@ -287,16 +287,15 @@ def request_event(payload: Any, request_id: str | None = None) -> Any:
     included: the Invoke API parses the body as JSON) and ``Lambda.RequestTooLargeException`` past the limit.
     """
     try:
-        text = json.dumps(payload, allow_nan=False)
+        event, size = _json_copy(payload)
     except (TypeError, ValueError, RecursionError) as exc:
         raise service_error("InvalidRequestContentException", f"Could not parse request body into json: {exc}",
                             400, request_id) from exc
-    size = payload_size(text)
     if size > MAX_PAYLOAD_BYTES:
         raise service_error("RequestTooLargeException",
                             f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction "
                             f"operation (got {size})", 413, request_id)
-    return json.loads(text)
+    return event
 
 
 def marshal(result: Any, request_id: str) -> tuple[Any, bool]:
@@ -305,15 +304,90 @@ def marshal(result: Any, request_id: str) -> tuple[Any, bool]:
     NaN and Infinity are marshal errors: they are not JSON, and a state machine could not read them.
     """
     try:
-        text = json.dumps(result, allow_nan=False)
+        payload, size = _json_copy(result)
     except (TypeError, ValueError, RecursionError) as exc:
         return fault_error(ErrorType.MARSHAL, f"Unable to marshal response: {exc}", request_id), True
-    size = payload_size(text)
     if size > MAX_PAYLOAD_BYTES:
         message = (f"Response payload size ({size} bytes) exceeded maximum allowed "
                    f"payload size ({MAX_PAYLOAD_BYTES} bytes).")
         return runtime_error(ErrorType.RESPONSE_SIZE_TOO_LARGE, message), True
-    return json.loads(text), False
+    return payload, False
+
+
+def _json_copy(value: Any) -> tuple[Any, int]:
+    """``(json.loads(text), payload_size(text))`` for ``text = json.dumps(value, allow_nan=False)``, raising what
+    that raises, without building the text when it can be skipped.
+
+    Plain values (dicts with string keys, lists, strings, finite floats, ints, booleans, null) are copied
+    directly: strings are immutable and need no copy, and an upper bound of the encoded size (six ASCII
+    characters per character at most) settles the limit. Anything else, and a bound past the limit, takes
+    the exact path through JSON text.
+    """
+    try:
+        copy, bound = _plain_copy(value, 0)
+    except _NotPlain:
+        pass
+    else:
+        if bound <= MAX_PAYLOAD_BYTES:
+            return copy, bound
+    text = json.dumps(value, allow_nan=False)
+    return json.loads(text), payload_size(text)
+
+
+class _NotPlain(Exception):
+    """A value ``_plain_copy`` leaves to ``json`` (other types, big ints, NaN, deep nesting, cycles)."""
+
+
+#: Nesting beyond this goes the exact way, so ``json``'s recursion and circular-reference errors stay as they are.
+_PLAIN_DEPTH: Final = 64
+_INT_RANGE: Final = 1 << 64
+
+
+def _plain_copy(value: Any, depth: int) -> tuple[Any, int]:
+    """A copy of a plain JSON value and an upper bound of its ``json.dumps`` length."""
+    kind = type(value)
+    if kind is str:
+        return value, 6 * len(value) + 2
+    if kind is dict:
+        if depth >= _PLAIN_DEPTH:
+            raise _NotPlain
+        out = {}
+        bound = 2
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            if type(item) is str:  # the common leaf, without a call
+                out[key] = item
+                bound += 6 * (len(key) + len(item)) + 8
+            else:
+                out[key], size = _plain_copy(item, depth + 1)
+                bound += size + 6 * len(key) + 6
+        return out, bound
+    if kind is list:
+        if depth >= _PLAIN_DEPTH:
+            raise _NotPlain
+        items = []
+        bound = 2
+        for item in value:
+            if type(item) is float and item - item == 0.0:  # the common leaf (probabilities), without a call
+                items.append(item)
+                bound += 26
+            else:
+                copied, size = _plain_copy(item, depth + 1)
+                items.append(copied)
+                bound += size + 2
+        return items, bound
+    if kind is float:
+        if value - value == 0.0:  # finite: NaN and the infinities give NaN here
+            return value, 24
+        raise _NotPlain
+    if kind is int:
+        if -_INT_RANGE < value < _INT_RANGE:
+            return value, 21
+        raise _NotPlain
+    if kind is bool or value is None:
+        return value, 5
+    raise _NotPlain
 
 
 # -- the handler -----------------------------------------------------------------

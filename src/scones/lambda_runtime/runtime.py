@@ -27,7 +27,6 @@ import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Protocol
 
@@ -51,6 +50,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_ACCOUNT: Final = "000000000000"
 DEFAULT_ISOLATED_CONCURRENCY: Final = 8
+_UUID4_CLEAR: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET: Final = (0x4000 << 64) | (0x8000 << 48)
 
 
 class Runner(Protocol):
@@ -146,13 +147,16 @@ class LocalLambdaRuntime:
         finally:
             with self._lock:
                 self._in_flight[config.name] -= 1
-        LOG.debug("REPORT RequestId: %s Function: %s Duration: %.2f ms%s", request_id, config.name,
-                  (time.perf_counter() - started) * 1000, " (error)" if failed else "")
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug("REPORT RequestId: %s Function: %s Duration: %.2f ms%s", request_id, config.name,
+                      (time.perf_counter() - started) * 1000, " (error)" if failed else "")
         return LambdaInvokeResult(payload=result, function_error="Unhandled" if failed else None,
                                   status_code=200, executed_version=LATEST, request_id=request_id)
 
     def _request_id(self) -> str:
-        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        # uuid4's text, formatted directly: version 4, RFC 4122 variant.
+        h = f"{self._ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _admit(self, name: str, request_id: str) -> None:
         """Count one more invocation in flight, or throttle it as Lambda does at the concurrency limit."""
