@@ -39,6 +39,8 @@ from types import ModuleType, TracebackType
 from typing import Any, Final, Protocol
 
 Handler = Callable[[Any, Any], Any]
+#: What an invocation gives back: ``(payload, failed)``, the result or the error object.
+Outcome = tuple[Any, bool]
 
 LATEST: Final = "$LATEST"
 #: A function's timeout when its configuration gives none (docs/aws-facts.md, Lambda: limits).
@@ -298,7 +300,7 @@ def request_event(payload: Any, request_id: str | None = None) -> Any:
     return event
 
 
-def marshal(result: Any, request_id: str) -> tuple[Any, bool]:
+def marshal(result: Any, request_id: str) -> Outcome:
     """``(payload, failed)``: the handler's result as the caller reads it back, or the marshal/size error.
 
     NaN and Infinity are marshal errors: they are not JSON, and a state machine could not read them.
@@ -392,7 +394,7 @@ def _plain_copy(value: Any, depth: int) -> tuple[Any, int]:
 
 # -- the handler -----------------------------------------------------------------
 
-def call_handler(handler: Handler, event: Any, context: LambdaContext) -> tuple[Any, bool]:
+def call_handler(handler: Handler, event: Any, context: LambdaContext) -> Outcome:
     """Run one invocation: ``(payload, failed)``, the marshalled result or the error object."""
     try:
         result = handler(event, context)

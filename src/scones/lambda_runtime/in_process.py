@@ -26,6 +26,7 @@ from scones.lambda_runtime.contract import (
     Handler,
     HandlerInitError,
     LambdaContext,
+    Outcome,
     call_handler,
     exit_error,
     exit_status,
@@ -33,7 +34,7 @@ from scones.lambda_runtime.contract import (
     timeout_error,
 )
 from scones.lambda_runtime.function import FunctionConfig
-from scones.lambda_runtime.timeouts import ContainerStopped, HandlerThreads, InlineCall, Job, Outcome, Watchdog
+from scones.lambda_runtime.timeouts import ContainerStopped, HandlerThreads, InlineCall, Job, Watchdog
 
 LOG = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from scones.errors import WorkflowError
+from scones.lambda_runtime.contract import Outcome
 from scones.lambda_runtime.function import FunctionConfig
-from scones.lambda_runtime.timeouts import Outcome
 from scones.lambda_runtime.unzip import safe_unzip
 from scones.lambda_runtime.worker import Worker, WorkerOutcome
 

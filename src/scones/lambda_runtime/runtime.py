@@ -34,6 +34,7 @@ from scones.errors import WorkflowError
 from scones.lambda_runtime.contract import (
     LATEST,
     LambdaInvokeResult,
+    Outcome,
     function_arn,
     function_not_found,
     parse_function_name,
@@ -43,7 +44,6 @@ from scones.lambda_runtime.contract import (
 from scones.lambda_runtime.function import FunctionConfig
 from scones.lambda_runtime.in_process import InProcessRunner
 from scones.lambda_runtime.isolated import IsolatedRunner
-from scones.lambda_runtime.timeouts import Outcome
 
 LOG = logging.getLogger(__name__)
 

@@ -22,10 +22,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-#: What an invocation gives back: ``(payload, failed)``.
-Outcome = tuple[Any, bool]
+from scones.lambda_runtime.contract import Outcome
 
 
 class ContainerStopped(BaseException):
