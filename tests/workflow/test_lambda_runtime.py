@@ -245,15 +245,6 @@ def test_isolated_scones_filter_runs_from_its_zip() -> None:
     assert json.dumps(low.payload)
 
 
-@pytest.mark.parametrize("threshold", [0.0, 1.5, -0.1])
-def test_scones_functions_refuse_bad_threshold(tmp_path: Any, threshold: float) -> None:
-    from scones.errors import UsageError
-    from scones.functions.local import scones_functions
-
-    with pytest.raises(UsageError, match="threshold must be in"):
-        scones_functions(store_root=tmp_path, threshold=threshold)
-
-
 # -- containers and timeouts -----------------------------------------------------
 
 CONTAINER_MODULE = '''
