@@ -250,12 +250,18 @@ def parse_function_name(function_name: str, qualifier: str | None = None) -> Fun
 
     Raises ``Lambda.InvalidParameterValueException`` for anything else, as the Invoke API would.
     """
+    if isinstance(function_name, str) and (qualifier is None or isinstance(qualifier, str)):
+        return _remembered_function_name(function_name, qualifier)
     return _parse_function_name(function_name or "", qualifier)
 
 
 @functools.lru_cache(maxsize=1024)
+def _remembered_function_name(function_name: str, qualifier: str | None) -> FunctionRef:
+    """A state machine names the same few functions on every invocation."""
+    return _parse_function_name(function_name, qualifier)
+
+
 def _parse_function_name(function_name: str, qualifier: str | None) -> FunctionRef:
-    # Remembered: a state machine names the same few functions on every invocation.
     for pattern in (_ARN, _PARTIAL, _NAME_QUALIFIER):
         m = pattern.match(function_name)
         if m:
