@@ -155,3 +155,19 @@ def test_marshal_and_request_give_what_a_json_round_trip_gives(value: Any) -> No
     expected = json.loads(json.dumps(value, allow_nan=False))
     assert marshal(value, "r") == (expected, False)
     assert request_event(value) == expected
+
+
+def test_nesting_past_the_runtimes_recursion_limit_fails_whatever_this_process_allows() -> None:
+    too_deep = nested(contract.MAX_NESTING + 1)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # what a library in the same process may have done
+    try:
+        payload, failed = marshal(too_deep, "r")
+        assert failed and payload["errorType"] == "Runtime.MarshalError"
+        assert "maximum recursion depth exceeded" in payload["errorMessage"]
+        with pytest.raises(LambdaServiceError) as info:
+            request_event(too_deep)
+        assert info.value.error == "Lambda.InvalidRequestContentException"
+        assert marshal(nested(contract.MAX_NESTING - 5), "r")[1] is False
+    finally:
+        sys.setrecursionlimit(limit)

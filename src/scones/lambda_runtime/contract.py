@@ -47,6 +47,10 @@ LATEST: Final = "$LATEST"
 DEFAULT_TIMEOUT_SECONDS: Final = 3.0
 #: Synchronous invoke limit, request and response (docs/aws-facts.md, Lambda: payload limits).
 MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
+#: Deepest nesting of arrays and objects that marshals. AWS's runtime encodes under Python's default
+#: recursion limit (1000), so deeper values fail there with RecursionError; checked here so the answer
+#: does not depend on this process's own recursion limit.
+MAX_NESTING: Final = 1000
 
 
 class ErrorType(str, Enum):
@@ -339,7 +343,22 @@ def _json_copy(value: Any) -> tuple[Any, int]:
         if bound <= MAX_PAYLOAD_BYTES:
             return copy, bound
     text = json.dumps(value, allow_nan=False)
-    return json.loads(text), payload_size(text)
+    copy = json.loads(text)
+    _check_nesting(copy)
+    return copy, payload_size(text)
+
+
+def _check_nesting(value: Any) -> None:
+    """Raise json's own RecursionError past ``MAX_NESTING`` (iteratively: any depth is safe to check)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is not dict and kind is not list:
+            continue
+        if depth > MAX_NESTING:
+            raise RecursionError("maximum recursion depth exceeded while encoding a JSON object")
+        stack.extend((child, depth + 1) for child in (node.values() if kind is dict else node))
 
 
 class _NotPlain(Exception):
