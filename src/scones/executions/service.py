@@ -34,7 +34,7 @@ from scones.workflow.asl.errors import InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
 
 if TYPE_CHECKING:
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
+    from scones.lambda_runtime.contract import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
 

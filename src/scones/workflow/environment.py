@@ -160,7 +160,8 @@ def failure_listener(make_notifier: Callable[[], Notifier]) -> Callable[[Executi
 
 @contextlib.contextmanager
 def _lambda_runtime(settings: Settings, options: PipelineOptions, endpoint_url: str) -> Iterator[Any]:
-    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
     functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
                                  endpoint_name=options.endpoint_name, threshold=options.threshold,

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from scones.lambda_runtime.contract import LambdaInvokeResult, LambdaServiceError
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
