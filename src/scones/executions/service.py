@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from scones.errors import NotFoundError, WorkflowError
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
+from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 from scones.workflow.asl.clock import Clock, SystemClock
 from scones.workflow.asl.errors import InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-#: One account and one region for everything local (Lambda, Step Functions, IAM ARNs).
-LOCAL_REGION: Final = "us-east-1"
-LOCAL_ACCOUNT: Final = "123456789012"
 
 #: Finished executions remembered in memory (beyond them, ``records`` answers).
 RECENT_EXECUTIONS: Final = 1024

@@ -44,11 +44,12 @@ from scones.lambda_runtime.contract import (
 from scones.lambda_runtime.function import FunctionConfig
 from scones.lambda_runtime.in_process import InProcessRunner
 from scones.lambda_runtime.isolated import IsolatedRunner
+from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_REGION: Final = "us-east-1"
-DEFAULT_ACCOUNT: Final = "000000000000"
+DEFAULT_REGION: Final = LOCAL_REGION
+DEFAULT_ACCOUNT: Final = LOCAL_ACCOUNT
 DEFAULT_ISOLATED_CONCURRENCY: Final = 8
 _UUID4_CLEAR: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID4_SET: Final = (0x4000 << 64) | (0x8000 << 48)

@@ -26,8 +26,10 @@ from typing import ClassVar, Final
 
 from starlette.responses import Response
 
+from scones.local_account import LOCAL_ACCOUNT
+
 JSON_TYPE: Final = "application/json"
-ACCOUNT_ID: Final = "000000000000"
+ACCOUNT_ID: Final = LOCAL_ACCOUNT
 
 
 class InvocationError(Exception):
