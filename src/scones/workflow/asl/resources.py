@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
+from scones.workflow.asl.lambda_integration import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
@@ -69,7 +69,7 @@ class TaskResource(ABC):
         return True
 
 
-def _invoker(frame: Frame, function_name: str) -> Any:
+def _invoker(frame: Frame, function_name: str) -> LambdaInvoker:
     invoker = frame.execution.invoker
     if invoker is None:
         # Not retriable on purpose: with no runtime, no function exists (a ServiceException would be retried).
@@ -88,7 +88,7 @@ def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str
     """
     try:
         invoker = _invoker(frame, function_name)
-        return invoker.invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+        return invoker.invoke(function_name, payload, qualifier=qualifier)
     except LambdaServiceError as exc:
         raise FailureError.of(exc.error, exc.cause) from exc
     except Exception as exc:  # any client-side failure becomes the SDK's error name

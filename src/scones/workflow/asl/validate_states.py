@@ -6,7 +6,7 @@ below (``add``, ``path``, ``target`` ...), which the validator implements.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.resources import ResourceResolver
@@ -25,7 +25,7 @@ CATCH_FIELDS_JSONATA: Final = frozenset({"ErrorEquals", "Next", "Output", "Assig
 Where = tuple[str | int, ...]
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -73,6 +73,8 @@ def _is_number(v: Any) -> bool:
 
 
 def _compare(kind: Kind, op: Op, a: Any, b: Any) -> bool:
+    x: Any
+    y: Any
     if kind is Kind.STRING:
         if not (isinstance(a, str) and isinstance(b, str)):
             return False

@@ -86,12 +86,13 @@ class TaskState(ExecutionState):
             frame.event(kind, details)
             raise
         if not within_payload_limit(result):
-            failure = FailureError.of(
+            too_large = FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,
                 f"The state/task '{self.name}' returned a result with a size exceeding the maximum number of "
                 f"bytes service limit.")
-            frame.event(events.failed, {**identity, "error": failure.failure.error, "cause": failure.failure.cause})
-            raise failure
+            frame.event(events.failed, {**identity, "error": too_large.failure.error,
+                                        "cause": too_large.failure.cause})
+            raise too_large
         details = dict(identity)
         details["output"] = result
         frame.event(events.succeeded, details)
