@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from scones.workflow.asl.dataflow import ABSENT
+from scones.workflow.asl.dataflow import PathSpec, path_spec
 from scones.workflow.asl.errors import error_matches
-from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
-from scones.workflow.asl.paths import JsonPath
-from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.fields import Field, optional_field
+from scones.workflow.asl.query_language import QueryLanguage
 
 DEFAULT_INTERVAL_SECONDS: Final = 1
 DEFAULT_MAX_ATTEMPTS: Final = 3
@@ -90,27 +89,14 @@ class CatchOutcome(Enum):
 class Catcher:
     error_equals: tuple[str, ...]
     next: str
-    result_path: JsonPath | None | object
-    assign: Template | JTemplate | None
-    output: JTemplate | None
+    result_path: PathSpec
+    assign: Field | None
+    output: Field | None
 
     @classmethod
-    def from_props(cls, props: dict[str, Any], jsonata: bool) -> Catcher:
-        if "ResultPath" in props:
-            rp = props["ResultPath"]
-            result_path: JsonPath | None | object = None if rp is None else JsonPath(rp)
-        else:
-            result_path = ABSENT
-        assign_props = props.get("Assign", ABSENT)
-        assign: Template | JTemplate | None
-        if assign_props is ABSENT:
-            assign = None
-        elif jsonata:
-            assign = compile_jsonata_template(assign_props, "Assign")
-        else:
-            assign = compile_template(assign_props)
-        output = compile_jsonata_template(props["Output"], "Output") if jsonata and "Output" in props else None
-        return cls(tuple(props["ErrorEquals"]), props["Next"], result_path, assign, output)
+    def from_props(cls, props: dict[str, Any], language: QueryLanguage) -> Catcher:
+        return cls(tuple(props["ErrorEquals"]), props["Next"], path_spec(props, "ResultPath"),
+                   optional_field(props, language, "Assign"), optional_field(props, language, "Output"))
 
     def matches(self, error: str | None) -> bool:
         return any(error_matches(p, error) for p in self.error_equals)

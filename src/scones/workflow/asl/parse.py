@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.errors import DefinitionError, ValidationError
 from scones.workflow.asl.jsontext import JsonTextError, parse_json
 from scones.workflow.asl.program import StateMachine
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.resources import ResourceResolver, default_resolver
 from scones.workflow.asl.states.base import State
 from scones.workflow.asl.states.choice_state import ChoiceState

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import Flow, JsonataFlow, JsonPathFlow, QueryLanguage
+from scones.workflow.asl.dataflow import Flow
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsontext import fits_payload_limit, to_compact_json
+from scones.workflow.asl.query_language import QueryLanguage
 
 
 @dataclass
@@ -30,7 +31,6 @@ class State(ABC):
     entered_event: ClassVar[EventType]
     exited_event: ClassVar[EventType | None]
     has_retry_count: ClassVar[bool] = False
-    parameters_field: ClassVar[str] = "Parameters"
 
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
         self.name = name
@@ -38,8 +38,7 @@ class State(ABC):
         self.language = language
         self.next: str | None = props.get("Next")
         self.end = bool(props.get("End", False))
-        self.flow: Flow = (JsonataFlow(props) if language is QueryLanguage.JSONATA
-                           else JsonPathFlow(props, self.parameters_field))
+        self.flow = Flow(props, language)
 
     def run(self, frame: Frame, raw: Any) -> Outcome:
         frame.entered_event_id = frame.event(self.entered_event, {"name": self.name, "input": raw})

@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Any, Final
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
-from scones.workflow.asl.jsonata_eval import JsonataExpression, strip_delimiters
+from scones.workflow.asl.fields import JsonataField, compile_field
 from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
 
@@ -194,21 +194,19 @@ class Not(Rule):
 
 
 class Condition(Rule):
-    """JSONata: ``"Condition": "{% ... %}"`` must evaluate to a boolean."""
+    """JSONata: ``"Condition": "{% ... %}"`` (or a boolean) must evaluate to a boolean."""
 
-    def __init__(self, text: Any) -> None:
-        self.literal = text if isinstance(text, bool) else None
-        self.expression = None if isinstance(text, bool) else JsonataExpression(strip_delimiters(text), "Condition")
+    def __init__(self, value: Any) -> None:
+        self.field = compile_field(value, QueryLanguage.JSONATA, "Condition")
 
     def test(self, frame: Frame, data: Any, raw: Any) -> bool:
-        if self.expression is None:
-            return bool(self.literal)
-        value = self.expression.evaluate(jsonata_bindings(frame, raw), frame.error_prefix())
+        value = self.field.eval(frame, data, raw)
         if not isinstance(value, bool):
+            assert isinstance(self.field, JsonataField) and self.field.expression is not None  # literals: booleans
             raise FailureError.of(
                 StatesError.QUERY_EVALUATION_ERROR,
-                f"{frame.error_prefix()} The JSONata expression '{self.expression.text}' specified for the field "
-                f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
+                f"{frame.error_prefix()} The JSONata expression '{self.field.expression.text}' specified for the "
+                f"field 'Condition' returned an unexpected result type. Expected 'boolean', but was "
                 f"'{json_type_name(value)}' for value: {value!r}")
         return value
 
@@ -232,3 +230,4 @@ def build_rule(props: dict[str, Any]) -> Rule:
         if key in ALL_OPERATORS:
             return Comparison(variable, key, value)
     raise ValueError("choice rule without operator")  # unreachable after validation
+

@@ -6,9 +6,9 @@ from abc import abstractmethod
 from typing import Any
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.error_handling import Catcher, Retrier, RetryOutcome, RetryState, find_catcher
 from scones.workflow.asl.errors import FailureError
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import Outcome, State
 
 
@@ -16,7 +16,7 @@ class ExecutionState(State):
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
         super().__init__(name, props, language)
         self.retriers = [Retrier.from_props(r) for r in props.get("Retry", [])]
-        self.catchers = [Catcher.from_props(c, language is QueryLanguage.JSONATA) for c in props.get("Catch", [])]
+        self.catchers = [Catcher.from_props(c, language) for c in props.get("Catch", [])]
 
     @abstractmethod
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
@@ -28,7 +28,7 @@ class ExecutionState(State):
         while True:
             try:
                 effective = flow.effective_input(frame, raw)
-                result = flow.select_result(frame, self._work(frame, raw, effective))
+                result = flow.select_result(frame, raw, self._work(frame, raw, effective))
                 assigned = flow.assignments(frame, raw, effective, result)
                 return Outcome(flow.output(frame, raw, effective, result), self.next, assigned)
             except FailureError as exc:

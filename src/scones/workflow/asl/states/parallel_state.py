@@ -7,10 +7,10 @@ from typing import Any
 
 from scones.workflow.asl.concurrency import run_jobs
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.program import StateMachine
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.execution_state import ExecutionState
 
 

@@ -8,12 +8,12 @@ from typing import Any, Final
 
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
+from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
 from scones.workflow.asl.jsontext import within_payload_limit
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.paths import PathNotFound
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.resources import TaskResource
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
@@ -32,37 +32,33 @@ class TaskState(ExecutionState):
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage, resource: TaskResource) -> None:
         super().__init__(name, props, language)
         self.resource = resource
-        self.timeout = props.get("TimeoutSeconds")
-        self.timeout_path = JsonPath(props["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in props else None
+        self.timeout = optional_field(props, language, "TimeoutSeconds", "TimeoutSecondsPath")
         # Validated and recorded in TaskScheduled, never enforced: SendTaskHeartbeat exists for activities
         # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
         # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
-        self.heartbeat = props.get("HeartbeatSeconds")
-        self.heartbeat_path = JsonPath(props["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in props else None
+        self.heartbeat = optional_field(props, language, "HeartbeatSeconds", "HeartbeatSecondsPath")
 
-    def _seconds(self, frame: Frame, raw: Any, effective: Any, value: Any, path: JsonPath | None,
-                 field: str) -> int | None:
-        if path is not None:
-            try:
-                value = resolve(path, frame.scope(effective))
-            except (PathNotFound, UndefinedVariable) as exc:
-                raise FailureError.of(StatesError.RUNTIME,
-                                      f"{frame.error_prefix()} Invalid path '{path.text}' for {field}Path") from exc
-        elif is_expression(value):
-            value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
-                                                                               frame.error_prefix())
+    @staticmethod
+    def _seconds(frame: Frame, raw: Any, effective: Any, field: Field | None, name: str) -> int | None:
+        if field is None:
+            return None
+        try:
+            value = field.eval(frame, effective, raw)
+        except (PathNotFound, UndefinedVariable) as exc:
+            raise FailureError.of(StatesError.RUNTIME,
+                                  f"{frame.error_prefix()} Invalid path '{field.source}' for {name}Path") from exc
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise FailureError.of(StatesError.RUNTIME,
-                                  f"{frame.error_prefix()} {field} must be a positive integer, got {value!r}")
+                                  f"{frame.error_prefix()} {name} must be a positive integer, got {value!r}")
         return value
 
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         flow = self.flow
         arguments = flow.parameters_value(frame, effective, raw) if flow.has_parameters() else effective
-        timeout = self._seconds(frame, raw, effective, self.timeout, self.timeout_path, "TimeoutSeconds")
-        heartbeat = self._seconds(frame, raw, effective, self.heartbeat, self.heartbeat_path, "HeartbeatSeconds")
+        timeout = self._seconds(frame, raw, effective, self.timeout, "TimeoutSeconds")
+        heartbeat = self._seconds(frame, raw, effective, self.heartbeat, "HeartbeatSeconds")
         if not within_payload_limit(arguments):
             raise FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,
