@@ -7,7 +7,7 @@ from typing import Any
 from scones.workflow.asl.errors import DefinitionError, ValidationError
 from scones.workflow.asl.jsontext import JsonTextError, parse_json
 from scones.workflow.asl.program import StateMachine
-from scones.workflow.asl.query_language import QueryLanguage
+from scones.workflow.asl.query_language import QueryLanguage, Scope, resolve_query_language
 from scones.workflow.asl.resources import ResourceResolver, default_resolver
 from scones.workflow.asl.states.base import State
 from scones.workflow.asl.states.choice_state import ChoiceState
@@ -40,14 +40,13 @@ class Builder:
         self.resolver = resolver
 
     def machine(self, node: dict[str, Any], language: QueryLanguage, top: bool = False) -> StateMachine:
-        if "QueryLanguage" in node:
-            language = QueryLanguage(node["QueryLanguage"])
+        language = resolve_query_language(node, language, Scope.TOP if top else Scope.MACHINE).language
         states = {name: self.state(name, props, language) for name, props in node["States"].items()}
         timeout = node.get("TimeoutSeconds") if top else None
         return StateMachine(node["StartAt"], states, language, timeout)
 
     def state(self, name: str, props: dict[str, Any], outer: QueryLanguage) -> State:
-        language = QueryLanguage(props["QueryLanguage"]) if "QueryLanguage" in props else outer
+        language = resolve_query_language(props, outer, Scope.STATE).language
         typ = props["Type"]
         if typ == "Pass":
             return PassState(name, props, language)
@@ -78,4 +77,4 @@ def build_state_machine(definition: dict[str, Any] | str | bytes,
     errors = validate_document(doc, resolver)
     if errors:
         raise DefinitionError(errors)
-    return Builder(resolver).machine(doc, QueryLanguage(doc.get("QueryLanguage", "JSONPath")), top=True)
+    return Builder(resolver).machine(doc, QueryLanguage.JSONPATH, top=True)

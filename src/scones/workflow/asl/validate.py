@@ -14,6 +14,7 @@ from scones.workflow.asl.intrinsics import IntrinsicSyntaxError, parse_intrinsic
 from scones.workflow.asl.jsonata_eval import JsonataSyntaxError, check_syntax, is_expression, strip_delimiters
 from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathSyntaxError
+from scones.workflow.asl.query_language import QueryLanguage, Scope, resolve_query_language
 from scones.workflow.asl.resources import ResourceResolver, default_resolver
 from scones.workflow.asl.validate_states import StateChecks
 from scones.workflow.asl.variable_check import check_variables
@@ -84,7 +85,7 @@ class _Validator(StateChecks):
         self.errors.append(ValidationError(code, message, _ptr(*where)))
 
     # -- machine -----------------------------------------------------------------
-    def machine(self, node: Any, where: tuple[str | int, ...], language: str, top: bool) -> None:
+    def machine(self, node: Any, where: tuple[str | int, ...], language: QueryLanguage, top: bool) -> None:
         if not isinstance(node, dict):
             self.add(SCHEMA, "A state machine must be a JSON object", *where)
             return
@@ -92,16 +93,9 @@ class _Validator(StateChecks):
         for key in node:
             if key not in allowed:
                 self.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
-        if "QueryLanguage" in node:
-            ql = node["QueryLanguage"]
-            if ql not in ("JSONPath", "JSONata"):
-                self.add(SCHEMA, f"The value of QueryLanguage must be \"JSONPath\" or \"JSONata\", not {ql!r}",
-                         *where, "QueryLanguage")
-            elif language == "JSONata" and ql == "JSONPath" and not top:
-                self.add(SCHEMA, "A JSONPath QueryLanguage cannot be nested in a JSONata scope", *where,
-                         "QueryLanguage")
-            else:
-                language = ql
+        language, problem = resolve_query_language(node, language, Scope.TOP if top else Scope.MACHINE)
+        if problem:
+            self.add(SCHEMA, problem, *where, "QueryLanguage")
         if top and "TimeoutSeconds" in node and (not _is_int(node["TimeoutSeconds"]) or node["TimeoutSeconds"] <= 0):
             self.add(SCHEMA, "TimeoutSeconds must be a positive integer", *where, "TimeoutSeconds")
         states = node.get("States")
@@ -149,7 +143,8 @@ class _Validator(StateChecks):
                      "Succeed or Fail", *where)
 
     # -- one state ---------------------------------------------------------------
-    def state(self, name: str, state: Any, where: tuple[str | int, ...], states: dict[str, Any], language: str) -> None:
+    def state(self, name: str, state: Any, where: tuple[str | int, ...], states: dict[str, Any],
+              language: QueryLanguage) -> None:
         if not isinstance(state, dict):
             self.add(SCHEMA, "A state must be a JSON object", *where)
             return
@@ -161,22 +156,17 @@ class _Validator(StateChecks):
             self.add(SCHEMA, f"The value of Type must be one of {', '.join(STATE_TYPES)}, not \"{typ}\"",
                      *where, "Type")
             return
-        ql = state.get("QueryLanguage", language)
-        if "QueryLanguage" in state:
-            if ql not in ("JSONPath", "JSONata"):
-                self.add(SCHEMA, f"The value of QueryLanguage must be \"JSONPath\" or \"JSONata\", not {ql!r}",
-                         *where, "QueryLanguage")
-                ql = language
-            elif language == "JSONata" and ql == "JSONPath":
-                self.add(SCHEMA, "The QueryLanguage of a state cannot be JSONPath when the state machine's "
-                         "QueryLanguage is JSONata", *where, "QueryLanguage")
-        jsonata = ql == "JSONata"
+        ql, problem = resolve_query_language(state, language, Scope.STATE)
+        if problem:
+            self.add(SCHEMA, problem, *where, "QueryLanguage")
+        jsonata = ql is QueryLanguage.JSONATA
         allowed = (JSONATA_FIELDS if jsonata else JSONPATH_FIELDS)[typ]
         other = (JSONPATH_FIELDS if jsonata else JSONATA_FIELDS)[typ]
         for key in state:
             if key not in allowed:
                 if key in other:
-                    self.add(SCHEMA, f"The field \"{key}\" is not supported for QueryLanguage {ql}", *where, key)
+                    self.add(SCHEMA, f"The field \"{key}\" is not supported for QueryLanguage {ql.value}", *where,
+                             key)
                 else:
                     self.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
         self.transitions(state, typ, where, states)
@@ -341,8 +331,7 @@ def validate_document(definition: Any, resolver: ResourceResolver | None = None)
     scopes: dict[tuple[str | int, ...], dict[str, Any]] = {}
     _collect_scopes(definition, (), scopes)
     v = _Validator(resolver or default_resolver(), scopes)
-    language = definition.get("QueryLanguage", "JSONPath") if isinstance(definition, dict) else "JSONPath"
-    v.machine(definition, (), language if language in ("JSONPath", "JSONata") else "JSONPath", top=True)
+    v.machine(definition, (), QueryLanguage.JSONPATH, top=True)
     if not v.errors:
         v.errors.extend(check_variables(definition))
     return v.errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final, TypeGuard
 
 from scones.workflow.asl.jsonata_eval import is_expression
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.resources import ResourceResolver
 from scones.workflow.asl.states.choice_rules import ALL_OPERATORS, TYPE_TESTS
 from scones.workflow.asl.states.wait_state import MAX_WAIT_SECONDS
@@ -52,7 +53,7 @@ class StateChecks:
     def target(self, name: Any, states: dict[str, Any], where: Where) -> None:
         raise NotImplementedError
 
-    def machine(self, node: Any, where: Where, language: str, top: bool) -> None:
+    def machine(self, node: Any, where: Where, language: QueryLanguage, top: bool) -> None:
         raise NotImplementedError
 
     def _siblings(self, where: Where) -> dict[str, Any] | None:
@@ -117,13 +118,13 @@ class StateChecks:
             self.add(SCHEMA, "JitterStrategy must be FULL or NONE", *where, "JitterStrategy")
 
     # -- per type ------------------------------------------------------------------
-    def state_pass(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_pass(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         pass
 
-    def state_succeed(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_succeed(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         pass
 
-    def state_fail(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_fail(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         for plain, dynamic in (("Error", "ErrorPath"), ("Cause", "CausePath")):
             if plain in state and dynamic in state:
                 self.add(SCHEMA, f"Only one of \"{plain}\" or \"{dynamic}\" can be present", *where)
@@ -138,7 +139,7 @@ class StateChecks:
             if plain in state and not isinstance(state[plain], str):
                 self.add(SCHEMA, f"{plain} must be a string", *where, plain)
 
-    def state_wait(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_wait(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         present = [k for k in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if k in state]
         if len(present) != 1:
             self.add(SCHEMA, "Exactly one of Seconds, SecondsPath, Timestamp or TimestampPath is required", *where)
@@ -154,7 +155,7 @@ class StateChecks:
                 self.add(SCHEMA, f"The value \"{state['Timestamp']}\" is not a valid ISO-8601 timestamp",
                          *where, "Timestamp")
 
-    def state_task(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_task(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         resource = state.get("Resource")
         if resource is None:
             self.add(SCHEMA, "These fields are required: [Resource]", *where)
@@ -174,16 +175,16 @@ class StateChecks:
         timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
         if _is_int(timeout) and _is_int(heartbeat) and heartbeat >= timeout:
             self.add(SCHEMA, "HeartbeatSeconds must be smaller than TimeoutSeconds", *where, "HeartbeatSeconds")
-        self.retry_catch(state, where, ql == "JSONata", self._siblings(where))
+        self.retry_catch(state, where, ql is QueryLanguage.JSONATA, self._siblings(where))
 
-    def state_choice(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_choice(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         choices = state.get("Choices")
         siblings = self._siblings(where)
         if not isinstance(choices, list) or not choices:
             self.add(SCHEMA, "Choices must be a non-empty array", *where, *(("Choices",) if "Choices" in state else ()))
         else:
             for i, rule in enumerate(choices):
-                self.choice_rule(rule, (*where, "Choices", i), ql == "JSONata", top=True, states=siblings)
+                self.choice_rule(rule, (*where, "Choices", i), ql is QueryLanguage.JSONATA, top=True, states=siblings)
         if "Default" in state and siblings is not None:
             self.target(state["Default"], siblings, (*where, "Default"))
 
@@ -254,16 +255,16 @@ class StateChecks:
         elif not isinstance(value, str):
             self.add(SCHEMA, f"{op} must be a string", *where, op)
 
-    def state_parallel(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_parallel(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         branches = state.get("Branches")
         if not isinstance(branches, list) or not branches:
             self.add(SCHEMA, "Branches must be a non-empty array", *where)
         else:
             for i, branch in enumerate(branches):
                 self.machine(branch, (*where, "Branches", i), ql, top=False)
-        self.retry_catch(state, where, ql == "JSONata", self._siblings(where))
+        self.retry_catch(state, where, ql is QueryLanguage.JSONATA, self._siblings(where))
 
-    def state_map(self, state: dict[str, Any], where: tuple[str | int, ...], ql: str) -> None:
+    def state_map(self, state: dict[str, Any], where: tuple[str | int, ...], ql: QueryLanguage) -> None:
         has_processor, has_iterator = "ItemProcessor" in state, "Iterator" in state
         if has_processor == has_iterator:
             self.add(SCHEMA, "Exactly one of \"ItemProcessor\" or \"Iterator\" is required", *where)
@@ -303,4 +304,4 @@ class StateChecks:
             if not isinstance(writer, dict) or writer.get("Resource") != "arn:aws:states:::s3:putObject":
                 self.add(SCHEMA, "ResultWriter needs \"Resource\": \"arn:aws:states:::s3:putObject\"", *where,
                          "ResultWriter")
-        self.retry_catch(state, where, ql == "JSONata", self._siblings(where))
+        self.retry_catch(state, where, ql is QueryLanguage.JSONATA, self._siblings(where))
