@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import optional_field
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import Outcome, State
-from scones.workflow.asl.states.choice_rules import Rule, build_rule
+from scones.workflow.asl.states.choice_rules import Rule, build_rule, validate_rule
 
 
 class ChoiceBranch:
@@ -24,6 +25,11 @@ class ChoiceBranch:
 
 
 class ChoiceState(State):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | {"Choices", "Default", "Assign"},
+        QueryLanguage.JSONATA: COMMON | {"Choices", "Default", "Output", "Assign"},
+    }
+    has_transition = False
     entered_event = EventType.CHOICE_STATE_ENTERED
     exited_event = EventType.CHOICE_STATE_EXITED
 
@@ -31,6 +37,19 @@ class ChoiceState(State):
         super().__init__(name, props, language)
         self.branches = [ChoiceBranch(c, language) for c in props.get("Choices", [])]
         self.default: str | None = props.get("Default")
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        choices = props.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            checker.add(SCHEMA, "Choices must be a non-empty array", *where,
+                        *(("Choices",) if "Choices" in props else ()))
+        else:
+            for i, rule in enumerate(choices):
+                validate_rule(checker, rule, (*where, "Choices", i), language, top=True, states=states)
+        if "Default" in props:
+            checker.target(props["Default"], states, (*where, "Default"))
 
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         flow = self.flow

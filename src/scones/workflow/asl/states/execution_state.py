@@ -5,8 +5,16 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any
 
+from scones.workflow.asl.checks import Checker, Where
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.error_handling import Catcher, Retrier, RetryOutcome, RetryState, find_catcher
+from scones.workflow.asl.error_handling import (
+    Catcher,
+    Retrier,
+    RetryOutcome,
+    RetryState,
+    find_catcher,
+    validate_error_handling,
+)
 from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import Outcome, State
@@ -17,6 +25,17 @@ class ExecutionState(State):
         super().__init__(name, props, language)
         self.retriers = [Retrier.from_props(r) for r in props.get("Retry", [])]
         self.catchers = [Catcher.from_props(c, language) for c in props.get("Catch", [])]
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        cls._validate_work(checker, props, where, language)
+        validate_error_handling(checker, props, where, states, language)
+
+    @classmethod
+    @abstractmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        """The checks of the fields that describe the work (before Retry and Catch)."""
 
     @abstractmethod
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:

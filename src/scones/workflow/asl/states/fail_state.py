@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, SCHEMA, Checker, FieldTable, Where
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import Failure, FailureError, StatesError
 from scones.workflow.asl.fields import Field, optional_field
@@ -17,6 +18,11 @@ from scones.workflow.asl.variables import UndefinedVariable
 
 
 class FailState(State):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
+        QueryLanguage.JSONATA: COMMON | {"Error", "Cause"},
+    }
+    has_transition = False
     entered_event = EventType.FAIL_STATE_ENTERED
     exited_event = None
 
@@ -24,6 +30,17 @@ class FailState(State):
         super().__init__(name, props, language)
         self.error = optional_field(props, language, "Error", "ErrorPath")
         self.cause = optional_field(props, language, "Cause", "CausePath")
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        for plain, dynamic in (("Error", "ErrorPath"), ("Cause", "CausePath")):
+            if plain in props and dynamic in props:
+                checker.add(SCHEMA, f"Only one of \"{plain}\" or \"{dynamic}\" can be present", *where)
+            if dynamic in props and not checker.path_or_intrinsic(props[dynamic], (*where, dynamic)):
+                checker.add(SCHEMA, f"{dynamic} must be a path or an intrinsic function", *where, dynamic)
+            if plain in props and not isinstance(props[plain], str):
+                checker.add(SCHEMA, f"{plain} must be a string", *where, plain)
 
     @staticmethod
     def _text(frame: Frame, raw: Any, field: Field | None) -> str | None:

@@ -6,22 +6,35 @@ import json
 import math
 import threading
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, ERRORS, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where, is_int
 from scones.workflow.asl.concurrency import run_jobs
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import Field, JsonataField, optional_field
 from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import json_type_name, to_compact_json
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.query_language import QueryLanguage
+from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
 
 
 class MapState(ExecutionState):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | ERRORS | {
+            "ItemProcessor", "Iterator", "ItemsPath", "ItemSelector", "Parameters", "ItemReader", "ItemBatcher",
+            "ResultWriter", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
+            "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label",
+            "ResultPath", "ResultSelector", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | ERRORS | {
+            "ItemProcessor", "Iterator", "Items", "ItemSelector", "ItemReader", "ItemBatcher", "ResultWriter",
+            "MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage", "Label", "Output", "Assign"},
+    }
     entered_event = EventType.MAP_STATE_ENTERED
     exited_event = EventType.MAP_STATE_EXITED
 
@@ -39,6 +52,53 @@ class MapState(ExecutionState):
         self.batcher: dict[str, Any] | None = props.get("ItemBatcher")
         self.batch_input = optional_field(self.batcher or {}, language, "BatchInput")
         self.result_writer: dict[str, Any] | None = props.get("ResultWriter")
+
+    @classmethod
+    def build(cls, name: str, props: dict[str, Any], language: QueryLanguage, context: BuildContext) -> MapState:
+        processor = props.get("ItemProcessor") or props["Iterator"]
+        return cls(name, props, language, context.machine(processor, language))
+
+    @classmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        has_processor, has_iterator = "ItemProcessor" in props, "Iterator" in props
+        if has_processor == has_iterator:
+            checker.add(SCHEMA, "Exactly one of \"ItemProcessor\" or \"Iterator\" is required", *where)
+        else:
+            key = "ItemProcessor" if has_processor else "Iterator"
+            processor = props[key]
+            checker.machine(processor, (*where, key), language, top=False)
+            if isinstance(processor, dict):
+                mode = (processor.get("ProcessorConfig") or {}).get("Mode", "INLINE")
+                if mode not in ("INLINE", "DISTRIBUTED"):
+                    checker.add(SCHEMA, "ProcessorConfig.Mode must be INLINE or DISTRIBUTED", *where, key,
+                                "ProcessorConfig", "Mode")
+        if "ItemSelector" in props and "Parameters" in props:
+            checker.add(SCHEMA, "Only one of \"ItemSelector\" or \"Parameters\" can be present", *where)
+        if "ItemsPath" in props:
+            checker.path(props["ItemsPath"], (*where, "ItemsPath"), reference=True, nullable=False)
+        if "ItemReader" in props:
+            checker.add(SCHEMA, "ItemReader (Distributed Map reading from S3) is not supported by the local "
+                        "interpreter", *where, "ItemReader")
+        for key in ("MaxConcurrency", "ToleratedFailureCount"):
+            if key in props and not is_expression(props[key]) and (not is_int(props[key]) or props[key] < 0):
+                checker.add(SCHEMA, f"{key} must be a non-negative integer", *where, key)
+            if key in props and key + "Path" in props:
+                checker.add(SCHEMA, f"Only one of \"{key}\" or \"{key}Path\" can be present", *where)
+        pct = props.get("ToleratedFailurePercentage")
+        if pct is not None and not is_expression(pct) and (
+                isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
+            checker.add(SCHEMA, "ToleratedFailurePercentage must be a number between 0 and 100", *where,
+                        "ToleratedFailurePercentage")
+        for key in ("MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath"):
+            if key in props:
+                checker.path(props[key], (*where, key), reference=True, nullable=False)
+        if "ItemBatcher" in props and not isinstance(props["ItemBatcher"], dict):
+            checker.add(SCHEMA, "ItemBatcher must be a JSON object", *where, "ItemBatcher")
+        if "ResultWriter" in props:
+            writer = props["ResultWriter"]
+            if not isinstance(writer, dict) or writer.get("Resource") != "arn:aws:states:::s3:putObject":
+                checker.add(SCHEMA, "ResultWriter needs \"Resource\": \"arn:aws:states:::s3:putObject\"", *where,
+                            "ResultWriter")
 
     # -- dynamic numbers -------------------------------------------------------
     @staticmethod

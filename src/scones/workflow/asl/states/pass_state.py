@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, FLOW, JSONPATH_IO, FieldTable
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.fields import ABSENT
 from scones.workflow.asl.history import EventType
@@ -12,6 +13,10 @@ from scones.workflow.asl.states.base import Outcome, State
 
 
 class PassState(State):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | {"ResultPath", "Parameters", "Result", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | {"Output", "Assign"},
+    }
     entered_event = EventType.PASS_STATE_ENTERED
     exited_event = EventType.PASS_STATE_EXITED
 

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
+from scones.workflow.asl.checks import (
+    BAD_RESOURCE,
+    COMMON,
+    ERRORS,
+    FLOW,
+    JSONPATH_IO,
+    SCHEMA,
+    Checker,
+    FieldTable,
+    Where,
+    is_int,
+)
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
 from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import within_payload_limit
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.resources import TaskResource
+from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
 
@@ -25,6 +39,13 @@ STOP_POLL_SECONDS: Final = 0.05
 
 
 class TaskState(ExecutionState):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | ERRORS | {
+            "Resource", "ResultPath", "Parameters", "ResultSelector", "TimeoutSeconds", "TimeoutSecondsPath",
+            "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | ERRORS | {"Resource", "Arguments", "Output", "TimeoutSeconds",
+                                                          "HeartbeatSeconds", "Credentials", "Assign"},
+    }
     entered_event = EventType.TASK_STATE_ENTERED
     exited_event = EventType.TASK_STATE_EXITED
     has_retry_count = True
@@ -37,6 +58,32 @@ class TaskState(ExecutionState):
         # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
         # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
         self.heartbeat = optional_field(props, language, "HeartbeatSeconds", "HeartbeatSecondsPath")
+
+    @classmethod
+    def build(cls, name: str, props: dict[str, Any], language: QueryLanguage, context: BuildContext) -> TaskState:
+        return cls(name, props, language, context.resource(props["Resource"]))
+
+    @classmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        resource = props.get("Resource")
+        if resource is None:
+            checker.add(SCHEMA, "These fields are required: [Resource]", *where)
+        elif not isinstance(resource, str):
+            checker.add(SCHEMA, "Resource must be a string", *where, "Resource")
+        elif checker.resolver.resolve(resource) is None:
+            checker.add(BAD_RESOURCE, f"The resource provided {resource} is not recognized. The value is not a "
+                        "valid resource ARN, or the resource is not available locally", *where, "Resource")
+        for plain in ("TimeoutSeconds", "HeartbeatSeconds"):
+            if plain in props and plain + "Path" in props:
+                checker.add(SCHEMA, f"Only one of \"{plain}\" or \"{plain}Path\" can be present", *where)
+            if plain in props and not is_expression(props[plain]):
+                if not is_int(props[plain]) or props[plain] <= 0:
+                    checker.add(SCHEMA, f"{plain} must be a positive integer", *where, plain)
+            if plain + "Path" in props:
+                checker.path(props[plain + "Path"], (*where, plain + "Path"), reference=True, nullable=False)
+        timeout, heartbeat = props.get("TimeoutSeconds"), props.get("HeartbeatSeconds")
+        if is_int(timeout) and is_int(heartbeat) and heartbeat >= timeout:
+            checker.add(SCHEMA, "HeartbeatSeconds must be smaller than TimeoutSeconds", *where, "HeartbeatSeconds")
 
     @staticmethod
     def _seconds(frame: Frame, raw: Any, effective: Any, field: Field | None, name: str) -> int | None:

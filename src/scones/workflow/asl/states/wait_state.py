@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
+from scones.workflow.asl.checks import COMMON, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where, is_int
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import optional_field
 from scones.workflow.asl.history import EventType
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
@@ -21,6 +23,11 @@ _DELAY_FIELDS: Final = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
 
 
 class WaitState(State):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath",
+                                                               "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | {"Seconds", "Timestamp", "Output", "Assign"},
+    }
     entered_event = EventType.WAIT_STATE_ENTERED
     exited_event = EventType.WAIT_STATE_EXITED
 
@@ -29,6 +36,22 @@ class WaitState(State):
         delay = optional_field(props, language, *_DELAY_FIELDS)
         assert delay is not None  # exactly one is present (validated)
         self.delay = delay
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        if sum(k in props for k in _DELAY_FIELDS) != 1:
+            checker.add(SCHEMA, "Exactly one of Seconds, SecondsPath, Timestamp or TimestampPath is required", *where)
+        if "Seconds" in props and not is_expression(props["Seconds"]):
+            if not is_int(props["Seconds"]) or not 0 <= props["Seconds"] <= MAX_WAIT_SECONDS:
+                checker.add(SCHEMA, f"Seconds must be an integer from 0 to {MAX_WAIT_SECONDS}", *where, "Seconds")
+        for key in ("SecondsPath", "TimestampPath"):
+            if key in props:
+                checker.path(props[key], (*where, key), reference=True, nullable=False)
+        if "Timestamp" in props and not is_expression(props["Timestamp"]):
+            if parse_timestamp(props["Timestamp"]) is None:
+                checker.add(SCHEMA, f"The value \"{props['Timestamp']}\" is not a valid ISO-8601 timestamp",
+                            *where, "Timestamp")
 
     def _until(self, frame: Frame, raw: Any, effective: Any) -> float:
         """Seconds to wait from now."""
