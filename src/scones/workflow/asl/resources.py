@@ -117,7 +117,10 @@ def _http_date(epoch: float) -> str:
 
 
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:
-    """The optimised integration's task result (aws-contracts §7.1), keys in AWS's order."""
+    """The optimised Lambda integration's task result, keys in AWS's order.
+
+    (docs/aws-facts.md, Step Functions: optimised Lambda integration)
+    """
     body = json.dumps(result.payload, separators=(",", ":"))
     headers = {
         "X-Amz-Executed-Version": result.executed_version,
