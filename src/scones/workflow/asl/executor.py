@@ -106,7 +106,8 @@ class Execution:
             name=d["name"], execution_arn=d["executionArn"], state_machine_arn=d["stateMachineArn"], status=status,
             input=parse_json(d["input"], max_nesting=None), start_time=_parse_iso(d["startDate"]),
             stop_time=_parse_iso(d["stopDate"]) if "stopDate" in d else None,
-            output=parse_json(d["output"], max_nesting=None) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
+            output=parse_json(d["output"], max_nesting=None) if "output" in d else None, error=d.get("error"),
+            cause=d.get("cause"),
             _events=doc.get("events", []),
         )
 
