@@ -76,7 +76,7 @@ class SageMakerJobRequest:
         check_instance_type(instance_type)
         # Random suffix: two jobs started in the same second must not collide (names are unique per account).
         name = job_name or (f"scones-{config.arch.replace('_', '-')}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-                            f"-{secrets.token_hex(2)}")
+                            f"-{secrets.token_hex(4)}")
         return cls(data_uri=data_uri, out_uri=out_uri, config=config, role=role, bucket=bucket,
                    instance_type=instance_type, job_name=name, image_uri=image_uri)
 
