@@ -198,6 +198,8 @@ class LambdaInvokeResult:
     status_code: int = 200
     executed_version: str = LATEST
     request_id: str = field(default="")
+    #: The invocation's log (START ... REPORT), as ``LogType: Tail`` and the console show it.
+    log: str = ""
 
     def __post_init__(self) -> None:
         if not self.request_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from scones.lambda_runtime.contract import DEFAULT_TIMEOUT_SECONDS, Handler
 
@@ -20,3 +21,12 @@ class FunctionConfig:
     package: bytes | None = None  # the deployment zip, required in isolated mode
     #: At most this many invocations in flight (AWS's reserved concurrency); ``None``: the runtime's limit.
     reserved_concurrency: int | None = None
+
+
+class Ran(NamedTuple):
+    """What a runner hands back for one invocation: the payload (result or error object), whether it failed,
+    and the invocation's log (START ... REPORT)."""
+
+    payload: Any
+    failed: bool
+    log: str

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from scones.errors import WorkflowError
+from scones.lambda_runtime import logs
 from scones.lambda_runtime.contract import (
     Handler,
     HandlerInitError,
@@ -33,7 +34,7 @@ from scones.lambda_runtime.contract import (
     load_handler,
     timeout_error,
 )
-from scones.lambda_runtime.function import FunctionConfig
+from scones.lambda_runtime.function import FunctionConfig, Ran
 from scones.lambda_runtime.timeouts import ContainerStopped, HandlerThreads, InlineCall, Job, Watchdog
 
 LOG = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class InProcessRunner:
         with self._lock:
             if self._saved_env is not None:
                 return
+            logs.route_output()
             saved: dict[str, str | None] = {}
             for f in self.functions.values():
                 for key, value in f.environment.items():
@@ -89,31 +91,45 @@ class InProcessRunner:
         self._watchdog.close()
         with self._lock:
             saved, self._saved_env = self._saved_env, None
+        if saved is not None:
+            logs.unroute_output()
         for key, old in (saved or {}).items():
             if old is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
 
-    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Outcome:
+    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Ran:
+        log = logs.start(request_id)
+        started = time.perf_counter()
+        result = self._run(config, event, request_id, arn, log)
+        if result[1]:
+            log.write(logs.error_lines(result[0]))
+        logs.end(log, (time.perf_counter() - started) * 1000, config.memory_mb)
+        return Ran(result[0], result[1], log.text())
+
+    def _run(self, config: FunctionConfig, event: Any, request_id: str, arn: str,
+             log: logs.InvocationLog) -> Outcome:
         try:
-            container = self._container(config)
+            with logs.capturing(log):  # an import-time print belongs to the first invocation's log
+                container = self._container(config)
         except HandlerInitError as exc:
             return exc.error_object(), True
         deadline = time.monotonic() + config.timeout_seconds
         context = LambdaContext(function_name=config.name, invoked_function_arn=arn,
                                 memory_limit_in_mb=config.memory_mb, aws_request_id=request_id, deadline=deadline)
         if self.strict_timeouts:
-            result, stopped = self._on_handler_thread(functools.partial(self._call, config.name, container, event,
-                                                                        context), config.timeout_seconds)
+            result, stopped = self._on_handler_thread(
+                functools.partial(self._call, config.name, container, event, context, log), config.timeout_seconds)
         else:
-            result, stopped = self._inline(config.name, container, event, context, deadline)
+            result, stopped = self._inline(config.name, container, event, context, deadline, log)
         if result is not None:
             return result
         self._discard(config.name, container)
         LOG.warning("%s timed out after %.2f s; its container is discarded (the next invocation starts a new one)%s",
                     config.name, config.timeout_seconds, "" if stopped else "; its handler could not be stopped")
-        return timeout_error(request_id, config.timeout_seconds), True
+        log.write(logs.timed_out_line(request_id, config.timeout_seconds))
+        return timeout_error(request_id, config.timeout_seconds), True  # no [ERROR] line: the service ends it
 
     def _container(self, config: FunctionConfig) -> Container:
         """The function's warm container; a new one (cold start: the handler module runs again) if none is alive."""
@@ -130,9 +146,11 @@ class InProcessRunner:
             if self._containers.get(name) is container:
                 del self._containers[name]
 
-    def _call(self, name: str, container: Container, event: Any, context: LambdaContext) -> Outcome:
+    def _call(self, name: str, container: Container, event: Any, context: LambdaContext,
+              log: logs.InvocationLog) -> Outcome:
         try:
-            return call_handler(container.handler, event, context)
+            with logs.capturing(log):
+                return call_handler(container.handler, event, context)
         except ContainerStopped:
             raise
         except BaseException as exc:  # SystemExit & co. end a Lambda sandbox; report it as AWS does
@@ -140,7 +158,7 @@ class InProcessRunner:
             return exit_error(context.aws_request_id, exit_status(exc)), True
 
     def _inline(self, name: str, container: Container, event: Any, context: LambdaContext,
-                deadline: float) -> tuple[Outcome | None, bool]:
+                deadline: float, log: logs.InvocationLog) -> tuple[Outcome | None, bool]:
         """Run on this thread (no thread switch); ``(None, stopped)`` when the watchdog stopped an overrun.
 
         A handler blocked in a C call is stopped only when that call returns:
@@ -149,7 +167,7 @@ class InProcessRunner:
         watched = InlineCall()
         try:
             self._watchdog.watch(watched, deadline)
-            result = self._call(name, container, event, context)
+            result = self._call(name, container, event, context, log)
             if watched.finish():
                 return None, True
             return result, False

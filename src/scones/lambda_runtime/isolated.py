@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from scones.errors import WorkflowError
-from scones.lambda_runtime.contract import Outcome
-from scones.lambda_runtime.function import FunctionConfig
+from scones.lambda_runtime.function import FunctionConfig, Ran
 from scones.lambda_runtime.unzip import safe_unzip
 from scones.lambda_runtime.worker import Worker, WorkerOutcome
 
@@ -62,7 +61,7 @@ class IsolatedRunner:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Outcome:
+    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Ran:
         with self._lock:
             idle = self._idle[config.name]
             worker = idle.pop() if idle else None
@@ -72,7 +71,7 @@ class IsolatedRunner:
             worker = Worker(config, workdir / "task" / config.name, workdir / "runtime", self.region)
         with self._lock:
             self._busy.add(worker)
-        payload, failed, outcome = worker.invoke(event, request_id, arn)
+        ran, outcome = worker.invoke(event, request_id, arn)
         with self._lock:
             self._busy.discard(worker)
             keep = outcome is WorkerOutcome.OK and not self._closed
@@ -80,7 +79,7 @@ class IsolatedRunner:
                 self._idle[config.name].append(worker)
         if not keep:
             worker.kill()
-        return payload, failed
+        return ran
 
     def workers(self) -> Iterator[tuple[str, int]]:
         """``(function, pid)`` of the warm workers."""

@@ -31,17 +31,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final, Protocol
 
 from scones.errors import WorkflowError
+from scones.lambda_runtime.activity import Activity
 from scones.lambda_runtime.contract import (
     LATEST,
     LambdaInvokeResult,
-    Outcome,
     function_arn,
     function_not_found,
     parse_function_name,
     request_event,
     service_error,
 )
-from scones.lambda_runtime.function import FunctionConfig
+from scones.lambda_runtime.function import FunctionConfig, Ran
 from scones.lambda_runtime.in_process import InProcessRunner
 from scones.lambda_runtime.isolated import IsolatedRunner
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
@@ -62,7 +62,7 @@ class Runner(Protocol):
 
     def close(self) -> None: ...
 
-    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Outcome: ...
+    def invoke(self, config: FunctionConfig, event: Any, request_id: str, arn: str) -> Ran: ...
 
 
 class LocalLambdaRuntime:
@@ -87,6 +87,8 @@ class LocalLambdaRuntime:
         self._limits = {f.name: f.reserved_concurrency or max_concurrency for f in self.functions.values()}
         self._in_flight = {name: 0 for name in self.functions}
         self.throttled = 0  # invocations refused with TooManyRequestsException (diagnostics)
+        #: Recent invocations, counts and durations of each function (the console reads them).
+        self.activity = Activity()
         self._arns = {name: self.arn(name) for name in self.functions}
         self._lock = threading.Lock()
         self._opened = False
@@ -142,17 +144,21 @@ class LocalLambdaRuntime:
         with self._lock:
             self._open_locked()
             self._admit(config.name, request_id)
+        wall = time.time()
         started = time.perf_counter()
         try:
-            result, failed = self._runner.invoke(config, event, request_id, self._arns[config.name])
+            ran = self._runner.invoke(config, event, request_id, self._arns[config.name])
         finally:
             with self._lock:
                 self._in_flight[config.name] -= 1
+        duration_ms = (time.perf_counter() - started) * 1000
+        error_type = _error_type(ran.payload) if ran.failed else None
+        self.activity.record(config.name, request_id, wall, duration_ms, error_type, payload, ran.payload, ran.log)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug("REPORT RequestId: %s Function: %s Duration: %.2f ms%s", request_id, config.name,
-                      (time.perf_counter() - started) * 1000, " (error)" if failed else "")
-        return LambdaInvokeResult(payload=result, function_error="Unhandled" if failed else None,
-                                  status_code=200, executed_version=LATEST, request_id=request_id)
+                      duration_ms, " (error)" if ran.failed else "")
+        return LambdaInvokeResult(payload=ran.payload, function_error="Unhandled" if ran.failed else None,
+                                  status_code=200, executed_version=LATEST, request_id=request_id, log=ran.log)
 
     def _request_id(self) -> str:
         # uuid4's text, formatted directly: version 4, RFC 4122 variant.
@@ -178,3 +184,14 @@ class LocalLambdaRuntime:
         if self._isolated_runner is not None:
             yield from self._isolated_runner.workers()
 
+
+
+def _error_type(error: Any) -> str:
+    """The error's type as the console shows it (a timeout's error object names none)."""
+    if isinstance(error, dict):
+        kind = error.get("errorType")
+        if isinstance(kind, str):
+            return kind
+        if "timed out" in str(error.get("errorMessage", "")):
+            return "Task timed out"
+    return "Unhandled"

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+from scones.lambda_runtime import logs
 from scones.lambda_runtime.contract import LATEST, exit_error, timeout_error
-from scones.lambda_runtime.function import FunctionConfig
+from scones.lambda_runtime.function import FunctionConfig, Ran
 
 LOG = logging.getLogger(__name__)
 
@@ -90,12 +91,12 @@ class Worker:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
-    def invoke(self, event: Any, request_id: str, arn: str) -> tuple[Any, bool, WorkerOutcome]:
-        """``(payload, failed, outcome)``."""
+    def invoke(self, event: Any, request_id: str, arn: str) -> tuple[Ran, WorkerOutcome]:
         timeout = self.config.timeout_seconds
+        started = time.perf_counter()
         if not self.ready:
             if not self._next_reply(time.monotonic() + INIT_SECONDS + timeout):
-                return self._exited(request_id)
+                return self._exited(request_id, started)
             self.ready = True
         assert self.process.stdin is not None
         request = {"request_id": request_id, "event": event, "timeout_ms": int(timeout * 1000), "arn": arn}
@@ -103,22 +104,31 @@ class Worker:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
         except OSError:  # BrokenPipeError: the worker is gone
-            return self._exited(request_id)
+            return self._exited(request_id, started)
         reply = self._next_reply(time.monotonic() + timeout)
         if reply is False:
             self.kill()
-            return timeout_error(request_id, timeout), True, WorkerOutcome.TIMEOUT
+            log = self._log_of(request_id, started, logs.timed_out_line(request_id, timeout))
+            return Ran(timeout_error(request_id, timeout), True, log), WorkerOutcome.TIMEOUT
         if not isinstance(reply, dict):
-            return self._exited(request_id)
-        return reply["payload"], bool(reply["error"]), WorkerOutcome.OK
+            return self._exited(request_id, started)
+        return Ran(reply["payload"], bool(reply["error"]), str(reply.get("log", ""))), WorkerOutcome.OK
 
-    def _exited(self, request_id: str) -> tuple[Any, bool, WorkerOutcome]:
+    def _exited(self, request_id: str, started: float) -> tuple[Ran, WorkerOutcome]:
         try:
             status = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.kill()
             status = self.process.returncode
-        return exit_error(request_id, status), True, WorkerOutcome.EXITED
+        error = exit_error(request_id, status)
+        return Ran(error, True, self._log_of(request_id, started, logs.error_lines(error))), WorkerOutcome.EXITED
+
+    def _log_of(self, request_id: str, started: float, line: str) -> str:
+        """The log of an invocation the worker could not report itself (it was killed, or died)."""
+        log = logs.start(request_id)
+        log.write(line)
+        logs.end(log, (time.perf_counter() - started) * 1000, self.config.memory_mb)
+        return log.text()
 
     def kill(self) -> None:
         if self.process.poll() is None:
