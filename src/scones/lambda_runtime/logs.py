@@ -93,7 +93,7 @@ class ThreadRoutedStream(io.TextIOBase):
         return self.fallback.fileno()
 
     @property
-    def encoding(self) -> str:  # type: ignore[override]  # TextIOBase declares it read-only
+    def encoding(self) -> str:  # type: ignore[override]  # typeshed: a plain attribute of TextIOBase
         return getattr(self.fallback, "encoding", "utf-8")
 
 
