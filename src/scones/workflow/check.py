@@ -8,7 +8,8 @@ Every finding corresponds to a classic failure of this workflow on AWS:
 - ``not_json_native``: bytes returned by a handler (``Runtime.MarshalError``),
   the repr of bytes (``"b'iVBOR...'"``), a body re-encoded as a JSON string,
   numbers carried as strings.
-- ``large_payload``: state data above 50 % of the 256 KiB Step Functions limit.
+- ``large_payload``: state data above 50 % of the 256 KiB Step Functions limit
+  (docs/aws-facts.md, Step Functions).
 - ``swallowed_error``: a function that *returned* an error (``statusCode`` >= 400,
   ``errorMessage``) instead of raising it, so the state machine reports success.
 - ``function_error`` / ``execution_failed``: what failed, with its type, and
