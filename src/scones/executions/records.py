@@ -170,12 +170,18 @@ class ExecutionRecords:
                 self._index.close()
 
     def _run(self) -> None:
+        rows: list[ExecutionSummary] = []  # indexed together once the queue is drained (one transaction)
+        index = self._index
         while True:
             item = self._queue.get()
             try:
                 if item is _STOP:
                     return
-                self.write(item)
+                if self._write(item) and index is not None:
+                    rows.append(ExecutionSummary.of(item))
+                if index is not None and rows and (self._queue.empty() or len(rows) >= 256):
+                    batch, rows = rows, []
+                    index.put_many(batch)
             except Exception as exc:  # reported by flush(); the executions themselves are unaffected
                 LOG.error("could not write the history of %s: %s", getattr(item, "name", "?"), exc)
                 if self._error is None:
@@ -184,16 +190,20 @@ class ExecutionRecords:
                 self._queue.task_done()
 
     def write(self, execution: Execution) -> None:
-        """Write one execution now, on this thread."""
+        """Write one execution now, on this thread (and index it)."""
+        if self._write(execution) and self._index is not None:
+            self._index.put(ExecutionSummary.of(execution))
+
+    def _write(self, execution: Execution) -> bool:
+        """The execution's file; True when it went to a local folder (which an index may list)."""
         try:
             text = execution_json_text(execution)
             key = execution_key(execution.name)
             if self.folder is None:
                 self.store.put_text(key, text)
-            else:
-                _write_atomically(self.folder / key, text)
-                if self._index is not None:
-                    self._index.put(ExecutionSummary.of(execution))
+                return False
+            _write_atomically(self.folder / key, text)
+            return True
         finally:
             self.release(execution.name)
             with self._lock:

@@ -90,30 +90,23 @@ class Activity:
 
 
 def _kept(value: Any) -> Any:
-    """The value itself when small (callers hand over values nobody changes afterwards); a note otherwise."""
-    if _small(value, [MAX_KEPT_BYTES]):
+    """The value itself (callers hand over values nobody changes afterwards) unless it is plainly large.
+
+    A shallow look, not a walk: strings at the top two levels are measured, which is where
+    the bulk of real events sits (an image, a body); the count of recent invocations bounds the rest.
+    """
+    if _shallow_size(value, 2) <= MAX_KEPT_BYTES:
         return value
     return {"_scones_note": f"larger than {MAX_KEPT_BYTES} bytes, not kept"}
 
 
-def _small(value: Any, budget: list[int]) -> bool:
-    """Whether ``value``'s text fits the budget: a walk that stops as soon as it does not (cheap on big values)."""
+def _shallow_size(value: Any, depth: int) -> int:
     if isinstance(value, str):
-        budget[0] -= len(value) + 2
-    elif isinstance(value, dict):
-        budget[0] -= 2
-        for key, item in value.items():
-            budget[0] -= len(str(key)) + 4
-            if budget[0] < 0 or not _small(item, budget):
-                return False
-    elif isinstance(value, list):
-        budget[0] -= 2
-        for item in value:
-            if budget[0] < 0 or not _small(item, budget):
-                return False
-    else:
-        budget[0] -= 8
-    return budget[0] >= 0
+        return len(value)
+    if depth == 0 or not isinstance(value, (dict, list)):
+        return 8
+    items = value.values() if isinstance(value, dict) else value
+    return sum(_shallow_size(item, depth - 1) for item in items) + 8 * len(value)
 
 
 def now() -> float:
