@@ -119,7 +119,7 @@ def load_function(ctx: FunctionContext, resource: Resource,
         if _is_built_in(handler):
             code, origin = BUILT_IN_CODE, Origin.BUILT_IN
         else:
-            return unrunnable(key, f"its code is in S3 ({location}), which scones does not download",
+            return unrunnable(key, f"has its code in S3 ({location}), which scones does not download",
                               "point CodeUri (or Code) at the function's local folder, as before `sam package`")
     elif code.suffix == ".py":
         if module != code.stem:
@@ -284,7 +284,7 @@ def _layer_folder(ctx: FunctionContext, resource: Resource) -> Path | Unrunnable
                             hint=f"set {key} to the layer's local folder")
     value = ctx.resolver.resolve(resource.properties[key], where)
     if isinstance(value, Mapping) or (isinstance(value, str) and value.startswith("s3://")):
-        return Unrunnable("", where, "the layer's content is in S3, which scones does not download",
+        return Unrunnable("", where, "uses a layer whose content is in S3, which scones does not download",
                           f"point {key} at the layer's local folder")
     if not isinstance(value, str) or not value:
         raise TemplateError(ctx.source, where, "must be the path of the layer's folder")

@@ -102,7 +102,7 @@ def load_template(path: str | os.PathLike[str], *, parameters: Mapping[str, str]
                 reason = unrunnable[function]
                 raise TemplateError(shown, reason.where, f"{function} {reason.reason}, and the state machine "
                                     f"{machine.spec.name!r} invokes it", hint=reason.hint)
-            if function not in functions:
+            if function not in functions and "${" not in function:  # a kept placeholder is said already
                 notes.append(f"state machine {machine.spec.name!r} invokes {function!r}, which this template does "
                              "not declare")
     notes.extend(f"{name}: skipped, it {reason.reason} ({reason.where})" for name, reason in unrunnable.items()
