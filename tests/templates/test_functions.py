@@ -123,11 +123,15 @@ W = "template.yaml: Resources.Fn.Properties"
     (one("{CodeUri: src/, Handler: app.handler, Layers: [!Ref L]}") +
      "  L:\n    Type: AWS::Serverless::LayerVersion\n    Properties: {ContentUri: code.zip}\n",
      "template.yaml: Resources.L.Properties.ContentUri: code.zip is a .zip file"),
+    (one("{CodeUri: src/, Handler: app.handler, Layers: [!Ref L]}") +
+     "  L:\n    Type: AWS::Serverless::LayerVersion\n    Condition: Never\n    Properties: {ContentUri: layer/}\n"
+     "Conditions:\n  Never: !Equals [a, b]\n",
+     r"Resources.Fn.Properties.Layers\[0\]: refers to 'L', which its condition 'Never' leaves out"),
     (one("{CodeUri: src/, Handler: app.handler}") + "  Again:\n    Type: AWS::Lambda::Function\n"
      "    Properties: {FunctionName: Fn, Handler: index.h, Code: {ZipFile: x}}\n",
      "Resources.Again.Properties: a second function named 'Fn'"),
 ], ids=["missing-path", "wrong-file", "no-handler", "bad-handler", "py-module", "inline-module", "no-code",
-        "timeout", "memory", "zip-layer", "duplicate"])
+        "timeout", "memory", "zip-layer", "layer-left-out", "duplicate"])
 def test_refused(load: Load, template: str, message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         load(template)

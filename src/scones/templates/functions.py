@@ -268,6 +268,7 @@ def _layers(ctx: FunctionContext, value: Any, where: str) -> tuple[Path, ...] | 
                 return Unrunnable("", at, f"uses the layer {resolved!r}, which is not declared in this template",
                                   "declare the layer as AWS::Serverless::LayerVersion with a local ContentUri and "
                                   "refer to it with !Ref")
+        ctx.table.ref(resource.logical_id, at)  # refused when its condition leaves the layer out
         layer = _layer_folder(ctx, resource)
         if isinstance(layer, Unrunnable):
             return layer
