@@ -86,3 +86,6 @@ class Declarations:
     state_machines: Mapping[str, StateMachineSpec] = field(default_factory=dict)
     endpoints: Mapping[str, EndpointSpec] = field(default_factory=dict)
     buckets: tuple[str, ...] = ()
+    #: One line each for what the source declared and scones leaves out (an IAM role, a SageMaker endpoint, a
+    #: resource whose condition is false), to be said to the user once.
+    notes: tuple[str, ...] = ()

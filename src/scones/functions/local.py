@@ -1,19 +1,45 @@
 """The Scones functions wired for the local Lambda runtime: the local store, a local endpoint, the threshold.
 
-Like ``catalog``, not packed into the deployment zips (``scones.aws.package`` packs
+What the functions are (names, handlers, timeouts, memory) comes from ``template.yaml`` beside this
+file, read by the same loader as a user's SAM template (``scones.templates``): one mechanism, and
+scones is its first user. What is local (the store root, the endpoint's URL and name, the threshold)
+is added here. Like ``catalog``, not packed into the deployment zips (``scones.aws.package`` packs
 one handler and ``helper.py``), so it may import the rest of scones.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from typing import Final
 
+from scones.declarations import Declarations, Origin
 from scones.errors import UsageError
-from scones.functions.catalog import SCONES_FUNCTIONS
 from scones.functions.helper import LOCAL_STORE_ENV
 from scones.lambda_runtime.function import FunctionConfig
 from scones.lambda_runtime.runtime import DEFAULT_REGION
+
+#: scones' own workflow as an AWS SAM template: the three functions and the two state machines.
+TEMPLATE: Final = Path(__file__).resolve().with_name("template.yaml")
+#: The state machines by the names ``scones workflow run --definition`` knows...
+SHIPPED_NAMES: Final = ("scones", "scones-batch")
+#: ...and by the names ``scones deploy aws`` gives them, which ``scones up`` serves.
+DEPLOYED_NAMES: Final = ("scones-workflow", "scones-workflow-batch")
+
+
+@functools.lru_cache(maxsize=2)
+def scones_declarations(*, deployed_names: bool = False) -> Declarations:
+    """scones' own functions and state machines, from its shipped template, all ``Origin.BUILT_IN``.
+
+    ``deployed_names`` names the state machines as ``scones deploy aws`` does (``scones-workflow``,
+    ``scones-workflow-batch``) instead of by their definition files (``scones``, ``scones-batch``).
+    Read once per process: treat the result as read-only.
+    """
+    from scones.templates import load_template
+
+    names = "deployed" if deployed_names else "shipped"
+    return load_template(TEMPLATE, parameters={"StateMachineNames": names}, origin=Origin.BUILT_IN)
 
 
 def scones_functions(*, store_root: str | os.PathLike[str], endpoint_url: str = "",
@@ -30,21 +56,22 @@ def scones_functions(*, store_root: str | os.PathLike[str], endpoint_url: str = 
                          hint="filterInferences keeps an image when its top probability is at least the threshold")
     aws = {"AWS_ACCESS_KEY_ID": "scones-local", "AWS_SECRET_ACCESS_KEY": "scones-local",
            "AWS_DEFAULT_REGION": region}
-    environments: dict[str, dict[str, str]] = {
+    local: dict[str, dict[str, str]] = {
         "serializeImageData": {LOCAL_STORE_ENV: str(Path(store_root).resolve())},
         "classifyImage": {**aws, "ENDPOINT_NAME": endpoint_name},
         "filterInferences": {} if threshold is None else {"THRESHOLD": repr(float(threshold))},
     }
     if endpoint_url:
-        environments["classifyImage"]["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint_url
+        local["classifyImage"]["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint_url
     configs = []
-    for info in SCONES_FUNCTIONS:
+    for spec in scones_declarations().functions.values():
         package = None
         if packaged:
             from scones.aws.package import build_function_zip
 
-            package = build_function_zip(info.name)
-        configs.append(FunctionConfig(name=info.name, handler=info.handler, environment=environments[info.name],
-                                      timeout_seconds=float(info.timeout_seconds), memory_mb=info.memory_mb,
+            package = build_function_zip(spec.name)
+        configs.append(FunctionConfig(name=spec.name, handler=spec.handler,
+                                      environment={**spec.environment, **local.get(spec.name, {})},
+                                      timeout_seconds=spec.timeout_seconds, memory_mb=spec.memory_mb,
                                       package=package))
     return configs
