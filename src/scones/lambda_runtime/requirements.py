@@ -57,6 +57,7 @@ def cache_key(requirements: Path) -> str:
 
 def install(requirements: Path, cache: Path, *, function: str, progress: Progress | None = None) -> Path:
     """The folder holding ``requirements``' packages, installed now unless the cache already has them."""
+    cache, requirements = cache.absolute(), requirements.absolute()  # pip runs in the requirements' folder
     target = cache / cache_key(requirements)
     if target.is_dir():
         return target

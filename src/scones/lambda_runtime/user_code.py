@@ -67,9 +67,10 @@ def code_kind(spec: FunctionSpec) -> CodeKind:
 def locate(spec: FunctionSpec) -> HandlerCode:
     """The handler setting and task root of ``spec`` (no checks beyond the path's kind)."""
     kind = code_kind(spec)
+    path = spec.code.absolute()  # the worker runs in the task root: a relative path would mean another folder
     if kind is CodeKind.FILE:
-        return HandlerCode(kind, f"{spec.code.stem}.{spec.handler}", spec.code.parent)
-    return HandlerCode(kind, spec.handler, spec.code if kind is CodeKind.FOLDER else None)
+        return HandlerCode(kind, f"{path.stem}.{spec.handler}", path.parent)
+    return HandlerCode(kind, spec.handler, path if kind is CodeKind.FOLDER else None)
 
 
 def check_code(spec: FunctionSpec) -> HandlerCode:
