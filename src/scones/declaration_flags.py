@@ -26,10 +26,10 @@ from scones.errors import SconesError, UsageError
 from scones.lambda_runtime.names import nearest
 from scones.lambda_runtime.user_code import DEFAULT_FILE_HANDLER, DEFAULT_MODULE_HANDLER, check_code
 
-#: Lambda's rule for a function name (docs/aws-facts.md, Lambda: CreateFunction's FunctionName, as a name).
+#: Lambda's rule for a function name given as a name (docs/aws-facts.md, Lambda: function names).
 FUNCTION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-#: Lambda's rule for an environment variable's key.
-ENV_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Lambda's rule for an environment variable's key (docs/aws-facts.md, Lambda: environment variables).
+ENV_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 FUNCTION_FORM: Final = "--function NAME=PATH[:HANDLER]"
 ENV_FORM: Final = "--env NAME:KEY=VALUE"
 
@@ -93,7 +93,7 @@ def parse_env(raw: str) -> tuple[str, str, str]:
         raise UsageError(f"--env {raw!r} is not {ENV_FORM}", hint="e.g. --env resize:SIZE=64")
     if not ENV_KEY.fullmatch(key):
         raise UsageError(f"--env {raw!r}: {key!r} is not an environment variable name",
-                         hint="a letter, then letters, digits and underscores, as Lambda requires")
+                         hint="a letter, then at least one more letter, digit or underscore, as Lambda requires")
     return name, key, value
 
 

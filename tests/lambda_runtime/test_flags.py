@@ -83,13 +83,16 @@ def test_two_declarations_of_one_name(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ("f=X", "is not --env NAME:KEY=VALUE"),
-    ("f:X", "is not --env NAME:KEY=VALUE"),
-    (":X=1", "is not --env NAME:KEY=VALUE"),
+    ("f=XY", "is not --env NAME:KEY=VALUE"),
+    ("f:XY", "is not --env NAME:KEY=VALUE"),
+    (":XY=1", "is not --env NAME:KEY=VALUE"),
     ("f:1X=1", "'1X' is not an environment variable name"),
-    ("g:X=1", "no --function declares g"),
-    ("F:X=1", "did you mean f?"),
-], ids=["no-colon", "no-equals", "no-function", "bad-key", "undeclared", "case-slip"])
+    ("f:X=1", "'X' is not an environment variable name"),  # Lambda's pattern wants two characters at least
+    ("f:A-B=1", "'A-B' is not an environment variable name"),
+    ("g:XY=1", "no --function declares g"),
+    ("F:XY=1", "did you mean f?"),
+], ids=["no-colon", "no-equals", "no-function", "bad-key", "one-letter-key", "dash-in-key", "undeclared",
+        "case-slip"])
 def test_bad_env_flags(tmp_path: Path, env: str, expected: str) -> None:
     write(tmp_path / "app.py", HANDLER)
     assert expected in bad(tmp_path, ["f=app.py"], (env,))
@@ -97,8 +100,9 @@ def test_bad_env_flags(tmp_path: Path, env: str, expected: str) -> None:
 
 def test_env_set_twice_to_different_values(tmp_path: Path) -> None:
     write(tmp_path / "app.py", HANDLER)
-    assert declare_functions(["f=app.py"], ["f:X=1", "f:X=1"], cwd=tmp_path).functions["f"].environment == {"X": "1"}
-    assert "f's X is already set to '1'" in bad(tmp_path, ["f=app.py"], ("f:X=1", "f:X=2"))
+    declared = declare_functions(["f=app.py"], ["f:XY=1", "f:XY=1"], cwd=tmp_path)
+    assert declared.functions["f"].environment == {"XY": "1"}
+    assert "f's XY is already set to '1'" in bad(tmp_path, ["f=app.py"], ("f:XY=1", "f:XY=2"))
 
 
 def test_syntax_error_is_reported_up_front_with_file_and_line(tmp_path: Path) -> None:
@@ -149,7 +153,7 @@ def test_zip_checks_the_module_inside(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_together(tmp_path: Path) -> None:
     write(tmp_path / "app.py", HANDLER)
-    message = bad(tmp_path, ["a=missing.py", "b=app.py:nope", "c=app.py"], ("zz:X=1",))
+    message = bad(tmp_path, ["a=missing.py", "b=app.py:nope", "c=app.py"], ("zz:XY=1",))
     assert message.startswith("3 problems with the declared functions:")
     assert "missing.py does not exist" in message and "handler 'nope' missing" in message
     assert "no --function declares zz" in message
@@ -158,3 +162,14 @@ def test_every_problem_is_reported_together(tmp_path: Path) -> None:
 def test_path_with_a_colon_that_exists_wins(tmp_path: Path) -> None:
     write(tmp_path / "odd:name" / "lambda_function.py", HANDLER)
     assert declare_functions(["f=odd:name"], cwd=tmp_path).functions["f"].code == tmp_path / "odd:name"
+
+
+def test_a_runtime_other_than_python_is_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    from scones.lambda_runtime.user_code import CodeError, check_code
+
+    write(tmp_path / "app.py", HANDLER)
+    spec = declare_functions(["f=app.py"], cwd=tmp_path).functions["f"]
+    with pytest.raises(CodeError, match="runtime nodejs20.x .*scones runs Python functions only"):
+        check_code(dataclasses.replace(spec, runtime="nodejs20.x"))

@@ -75,6 +75,9 @@ def locate(spec: FunctionSpec) -> HandlerCode:
 
 def check_code(spec: FunctionSpec) -> HandlerCode:
     """Find ``spec``'s handler module and check it can load, as AWS's runtime would at init; raise ``CodeError``."""
+    if not spec.runtime.startswith("python"):
+        raise CodeError(f"{spec.name}: runtime {spec.runtime} ({_where(spec)}): scones runs Python functions only",
+                        hint="declare a pythonX.Y runtime, or leave this function out of the local run")
     code = locate(spec)
     module, attr = _split_handler(spec, code)
     if code.kind is CodeKind.ZIP:
