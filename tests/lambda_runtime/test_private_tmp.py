@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,27 @@ from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
 from .conftest import UserRuntime, spec, write
 
-#: The classic serializer's pattern: a fixed file in /tmp, written, then read back.
+#: The classic serializer's pattern: a fixed file in /tmp, written, then read back. Where /tmp is this machine's
+#: (one invocation at a time), the tests give a name of their own, so as not to meet other processes' files.
 FIXED_FILE = '''
 import os, time
 
 def lambda_handler(event, context):
-    with open("/tmp/image.png", "w") as fh:
+    path = event.get("path", "/tmp/image.png")
+    with open(path, "w") as fh:
         fh.write(event["image"])
     time.sleep(event.get("sleep", 0.1))
-    with open("/tmp/image.png") as fh:
+    with open(path) as fh:
         return {"image": fh.read(), "pid": os.getpid()}
 '''
+
+
+@pytest.fixture
+def shared_name() -> Iterator[str]:
+    """A file name of this test's own in this machine's /tmp, removed afterwards."""
+    path = Path("/tmp", f"scones-test-image-{uuid.uuid4().hex}.png")
+    yield str(path)
+    path.unlink(missing_ok=True)
 
 AT_ONCE = 16
 
@@ -50,10 +61,11 @@ def invoke_at_once(rt: LocalLambdaRuntime, name: str, events: list[dict[str, Any
 
 @pytest.mark.parametrize("private_tmp", [None, False], ids=["private-tmp-when-possible", "one-at-a-time"])
 def test_sixteen_at_once_each_reads_its_own_file(tmp_path: Path, user_runtime: UserRuntime,
-                                                  private_tmp: bool | None) -> None:
+                                                  private_tmp: bool | None, shared_name: str) -> None:
     source = write(tmp_path / "serialize.py", FIXED_FILE)
-    events = [{"image": f"image-{i}-{uuid.uuid4().hex}", "sleep": 0.2 if private_tmp is None else 0.02}
-              for i in range(AT_ONCE)]
+    shared = private_tmp is False or sandbox.probe(str(write(tmp_path / "probe" / ".keep", "").parent)) is not None
+    events = [{"image": f"image-{i}-{uuid.uuid4().hex}", "sleep": 0.02 if shared else 0.2,
+               **({"path": shared_name} if shared else {})} for i in range(AT_ONCE)]
     with user_runtime(spec("serialize", source, timeout_seconds=30), max_concurrency=AT_ONCE,
                       private_tmp=private_tmp) as rt:
         results = invoke_at_once(rt, "serialize", events)
@@ -92,13 +104,14 @@ def lambda_handler(event, context):
 
 def test_without_mount_namespaces_one_invocation_at_a_time_is_logged_once(
         tmp_path: Path, user_runtime: UserRuntime, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, shared_name: str) -> None:
     monkeypatch.setattr(sandbox, "probe", lambda folder, timeout=10.0: "unshare: Operation not permitted")
     source = write(tmp_path / "serialize.py", FIXED_FILE)
     caplog.set_level(logging.INFO, logger="scones.lambda_runtime.isolated")
     with user_runtime(spec("serialize", source)) as rt:
         assert rt.tmp_isolation is TmpIsolation.ONE_AT_A_TIME
-        results = invoke_at_once(rt, "serialize", [{"image": str(i), "sleep": 0.01} for i in range(4)])
+        results = invoke_at_once(rt, "serialize", [{"image": str(i), "sleep": 0.01, "path": shared_name}
+                                                   for i in range(4)])
     assert [r.payload["image"] for r in results] == ["0", "1", "2", "3"]
     warnings = [r.getMessage() for r in caplog.records if "one invocation at a time" in r.getMessage()]
     assert len(warnings) == 1 and "unshare: Operation not permitted" in warnings[0]
