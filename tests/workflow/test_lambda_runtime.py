@@ -145,7 +145,7 @@ def test_oversized_response_and_request(runtime: LocalLambdaRuntime) -> None:
     assert info.value.error == "Lambda.RequestTooLargeException"
 
 
-@pytest.mark.parametrize("name", ["nope", "echo:7", "arn:aws:lambda:us-east-1:1:function:nope:$LATEST"])
+@pytest.mark.parametrize("name", ["nope", "nope:7", "arn:aws:lambda:us-east-1:1:function:nope:$LATEST"])
 def test_unknown_function_is_resource_not_found(runtime: LocalLambdaRuntime, name: str) -> None:
     with pytest.raises(LambdaServiceError) as info:
         runtime.invoke(name, {})

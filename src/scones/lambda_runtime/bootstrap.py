@@ -1,10 +1,15 @@
 """The isolated worker's main loop: one function's handler in a clean interpreter, the way a Lambda sandbox runs it.
 
 Run as a script (``python -I -S``, see ``worker.py``) whose ``sys.path`` holds only
-the function's unpacked zip, boto3 and the standard library — what a Lambda
-sandbox holds. It imports nothing from scones: the Lambda contract and the log
-framing are loaded from ``contract.py`` and ``logs.py`` beside this file, by
-path, under private module names, so they can shadow nothing in the function's zip.
+the function's code (its unpacked zip or its folder), its requirements and layers,
+boto3 and the standard library — what a Lambda sandbox holds. It imports nothing
+from scones: the Lambda contract, the log framing and the private ``/tmp`` are
+loaded from ``contract.py``, ``logs.py`` and ``sandbox.py`` beside this file, by
+path, under private module names, so they can shadow nothing in the function's code.
+
+Before anything else, while the process has one thread, it mounts its own folder
+on ``/tmp`` when told to (``sandbox.SANDBOX_ENV``); a failure there answers every
+invocation with the reason rather than run the handler with a shared ``/tmp``.
 
 Protocol, one JSON object per line: the worker first answers ``{"ready": true}``
 once the handler is loaded (or failed to load); then the parent writes
@@ -25,6 +30,9 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 CONTRACT_MODULE: Final = "_scones_lambda_contract"
 LOGS_MODULE: Final = "_scones_lambda_logs"
+SANDBOX_MODULE: Final = "_scones_lambda_sandbox"
+#: The error every invocation answers when the worker could not get its private ``/tmp``.
+SANDBOX_ERROR: Final = "Scones.PrivateTmpError"
 
 
 def _load(file: str, module_name: str) -> ModuleType:
@@ -39,22 +47,36 @@ def _load(file: str, module_name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from scones.lambda_runtime import contract, logs
+    from scones.lambda_runtime import contract, logs, sandbox
 else:
     contract = _load("contract.py", CONTRACT_MODULE)
     logs = _load("logs.py", LOGS_MODULE)
+    sandbox = _load("sandbox.py", SANDBOX_MODULE)
 
 
-def serve(requests: TextIO, replies: TextIO) -> None:
+def private_tmp() -> dict[str, Any] | None:
+    """Mount the worker's own folder on ``/tmp`` if told to; the error every invocation answers if that failed."""
+    instructions = os.environ.pop(sandbox.SANDBOX_ENV, None)
+    if instructions is None:
+        return None
+    spec = json.loads(instructions)
+    try:
+        sandbox.enter_private_tmp(spec["folder"], spec["expose"])
+    except OSError as exc:
+        return contract.runtime_error(SANDBOX_ERROR, f"scones could not give this worker a private /tmp: {exc}")
+    return None
+
+
+def serve(requests: TextIO, replies: TextIO, init_error: dict[str, Any] | None = None) -> None:
     name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
-    init_error: dict[str, Any] | None = None
     handler: contract.Handler | None = None
     logs.route_output()
     init_log = logs.InvocationLog("init")
     try:
-        with logs.capturing(init_log):
-            handler = contract.load_handler(os.environ["_HANDLER"])
+        if init_error is None:
+            with logs.capturing(init_log):
+                handler = contract.load_handler(os.environ["_HANDLER"])
     except contract.HandlerInitError as exc:
         init_error = exc.error_object()
     replies.write(json.dumps({"ready": True}) + "\n")
@@ -81,11 +103,12 @@ def serve(requests: TextIO, replies: TextIO) -> None:
 
 
 def main() -> None:
+    sandbox_error = private_tmp()  # first: no thread has started yet
     # Keep the protocol channel private: anything the handler prints goes to stderr.
     channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    serve(sys.stdin, channel)
+    serve(sys.stdin, channel, sandbox_error)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,17 @@ timeout, ``Lambda.ResourceNotFoundException`` for an unknown function and
 runs as many invocations as its concurrency limit allows. The definitions'
 ``Retry`` on ``Lambda.TooManyRequestsException`` then backs off, as on AWS.
 
-Two modes: in-process (default, ``in_process.py``) runs handlers in this
-interpreter, one warm container per function; isolated (``isolated.py``) runs
-each function from its deployment zip in clean worker interpreters.
+Two ways to run, chosen per function: in-process (``in_process.py``) runs
+handlers in this interpreter, one warm container per function (the built-ins,
+by default); isolated (``isolated.py``) runs a function in clean worker
+interpreters, from its deployment zip or in place from its folder. The user's
+own functions (``FunctionConfig.isolated``) always run isolated; ``isolated=True``
+runs every function so.
+
+Names: a function is found by its name, whatever account, region, version or
+alias the name or ARN carries (one local account, one version of each function).
+An unknown name fails as AWS does, with the nearest declared name added after
+AWS's sentence.
 
 Concurrency: ``max_concurrency`` (or a function's own ``reserved_concurrency``)
 caps the invocations of one function in flight at once, like reserved
@@ -35,15 +43,16 @@ from scones.lambda_runtime.activity import Activity
 from scones.lambda_runtime.contract import (
     LATEST,
     LambdaInvokeResult,
+    LambdaServiceError,
     function_arn,
-    function_not_found,
     parse_function_name,
     request_event,
     service_error,
 )
 from scones.lambda_runtime.function import FunctionConfig, Ran
 from scones.lambda_runtime.in_process import InProcessRunner
-from scones.lambda_runtime.isolated import IsolatedRunner
+from scones.lambda_runtime.isolated import IsolatedRunner, TmpIsolation
+from scones.lambda_runtime.names import not_found_note
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +79,10 @@ class LocalLambdaRuntime:
 
     def __init__(self, functions: Iterable[FunctionConfig], *, isolated: bool = False,
                  region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
-                 max_concurrency: int | None = None, strict_timeouts: bool = False) -> None:
+                 max_concurrency: int | None = None, strict_timeouts: bool = False,
+                 private_tmp: bool | None = None) -> None:
+        """``private_tmp``: ``None`` gives the user's functions a private ``/tmp`` per container where this machine
+        allows it (else one invocation at a time per function), ``False`` never, ``True`` requires it."""
         self.functions = {f.name: f for f in functions}
         self.isolated = isolated
         self.strict_timeouts = strict_timeouts
@@ -79,12 +91,15 @@ class LocalLambdaRuntime:
         # Request ids need to be unique, not secret: a generator seeded once spares a
         # getrandom() system call (a GIL release and re-acquire) per invocation.
         self._ids = random.Random()
-        if max_concurrency is None and isolated:
-            max_concurrency = DEFAULT_ISOLATED_CONCURRENCY
         for limit in [max_concurrency] + [f.reserved_concurrency for f in self.functions.values()]:
             if limit is not None and limit < 1:
                 raise WorkflowError(f"A function concurrency limit must be at least 1, got {limit}")
-        self._limits = {f.name: f.reserved_concurrency or max_concurrency for f in self.functions.values()}
+        apart = {name: f for name, f in self.functions.items() if isolated or f.isolated or f.code is not None}
+        together = {name: f for name, f in self.functions.items() if name not in apart}
+        default_limit = {name: DEFAULT_ISOLATED_CONCURRENCY if name in apart else None for name in self.functions}
+        self._limits = {f.name: f.reserved_concurrency or (max_concurrency if max_concurrency is not None
+                                                           else default_limit[f.name])
+                        for f in self.functions.values()}
         self._in_flight = {name: 0 for name in self.functions}
         self.throttled = 0  # invocations refused with TooManyRequestsException (diagnostics)
         #: Recent invocations, counts and durations of each function (the console reads them).
@@ -93,9 +108,14 @@ class LocalLambdaRuntime:
         self._lock = threading.Lock()
         self._opened = False
         self._closed = False
-        self._isolated_runner = IsolatedRunner(self.functions, region=region) if isolated else None
-        self._runner: Runner = self._isolated_runner or InProcessRunner(self.functions,
-                                                                        strict_timeouts=strict_timeouts)
+        self._isolated_runner = IsolatedRunner(apart, region=region, private_tmp=private_tmp) if apart else None
+        in_process = InProcessRunner(together, strict_timeouts=strict_timeouts) if together or not apart else None
+        self._runners: list[Runner] = [r for r in (in_process, self._isolated_runner) if r is not None]
+        self._runner_of: dict[str, Runner] = {}
+        for name in self.functions:
+            runner = self._isolated_runner if name in apart else in_process
+            assert runner is not None
+            self._runner_of[name] = runner
 
     # -- registry --------------------------------------------------------
     def arn(self, name: str) -> str:
@@ -106,10 +126,22 @@ class LocalLambdaRuntime:
         return self._resolve(ref.name, ref.qualifier or LATEST)
 
     def _resolve(self, name: str, qualifier: str, request_id: str | None = None) -> FunctionConfig:
+        """The function by its name: any version or alias is the one local version."""
         config = self.functions.get(name)
-        if config is None or qualifier != LATEST:
-            raise function_not_found(self.arn(name) + ("" if qualifier == LATEST else f":{qualifier}"), request_id)
+        if config is None:
+            raise self._not_found(name, qualifier, request_id)
         return config
+
+    def _not_found(self, name: str, qualifier: str, request_id: str | None) -> LambdaServiceError:
+        """AWS's ``Function not found: <arn>`` first (Step Functions' cause stays recognisable), then the note."""
+        arn = self.arn(name) + ("" if qualifier == LATEST else f":{qualifier}")
+        return service_error("ResourceNotFoundException", f"Function not found: {arn}", 404, request_id,
+                             note=not_found_note(name, self.functions))
+
+    @property
+    def tmp_isolation(self) -> TmpIsolation | None:
+        """How the user's functions are kept from each other's ``/tmp`` (known once opened; ``None``: none run)."""
+        return None if self._isolated_runner is None else self._isolated_runner.tmp_isolation
 
     # -- life cycle ------------------------------------------------------
     def __enter__(self) -> LocalLambdaRuntime:
@@ -127,13 +159,22 @@ class LocalLambdaRuntime:
         if self._closed:
             raise WorkflowError("This Lambda runtime has been closed")
         if not self._opened:
-            self._runner.open()
+            opened: list[Runner] = []
+            try:
+                for runner in self._runners:
+                    runner.open()
+                    opened.append(runner)
+            except BaseException:
+                for runner in opened:
+                    runner.close()
+                raise
             self._opened = True
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        self._runner.close()
+        for runner in self._runners:
+            runner.close()
 
     # -- invoke ------------------------------------------------------------
     def invoke(self, function_name: str, payload: Any, *, qualifier: str | None = None) -> LambdaInvokeResult:
@@ -147,7 +188,7 @@ class LocalLambdaRuntime:
         wall = time.time()
         started = time.perf_counter()
         try:
-            ran = self._runner.invoke(config, event, request_id, self._arns[config.name])
+            ran = self._runner_of[config.name].invoke(config, event, request_id, self._arns[config.name])
         finally:
             with self._lock:
                 self._in_flight[config.name] -= 1

@@ -14,12 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from scones.lambda_runtime import logs
 from scones.lambda_runtime.contract import LATEST, exit_error, timeout_error
 from scones.lambda_runtime.function import FunctionConfig, Ran
+from scones.lambda_runtime.sandbox import SANDBOX_ENV
 
 LOG = logging.getLogger(__name__)
 
@@ -37,11 +39,15 @@ class WorkerOutcome(enum.Enum):
 class Worker:
     """One worker process; its invocations come one at a time."""
 
-    def __init__(self, config: FunctionConfig, task_dir: Path, layer_dir: Path, region: str) -> None:
+    def __init__(self, config: FunctionConfig, task_dir: Path, paths: Sequence[Path], region: str, *,
+                 private_tmp: Path | None = None, expose: Sequence[str] = ()) -> None:
+        """``paths``: the worker's ``sys.path`` before the standard library (the code first). With
+        ``private_tmp`` the worker mounts that folder on its own ``/tmp`` as it starts (``sandbox.py``),
+        keeping the paths in ``expose`` visible."""
         self.config = config
+        self.private_tmp = private_tmp
         # A clean interpreter: -I ignores PYTHON* variables and user site, -S drops site-packages.
-        paths = [str(task_dir), str(layer_dir)]
-        code = ("import sys, runpy; sys.path[:0] = " + json.dumps(paths)
+        code = ("import sys, runpy; sys.path[:0] = " + json.dumps([str(p) for p in paths])
                 + "; runpy.run_path(" + json.dumps(str(BOOTSTRAP)) + ", run_name='__main__')")
         env = {
             "PATH": "/usr/bin:/bin",
@@ -56,6 +62,8 @@ class Worker:
             "_HANDLER": str(config.handler),
             **dict(config.environment),
         }
+        if private_tmp is not None:
+            env[SANDBOX_ENV] = json.dumps({"folder": str(private_tmp), "expose": list(expose)})
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", code], cwd=task_dir, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1,
