@@ -357,7 +357,8 @@ class _Index:
                 f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", [_row(r) for r in rows])
 
     def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if machine is not None:
             where.append("state_machine_arn = ?")
             args.append(machine)
