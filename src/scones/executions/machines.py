@@ -24,6 +24,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final
 
+from scones.workflow.asl.errors import ValidationError
+
 LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION: Final = 1
@@ -128,6 +130,51 @@ class MachineInfo:
         return cls(name=str(d["name"]), arn=str(d["stateMachineArn"]), type=MachineType(d["type"]),
                    creation_date=float(d["creationDate"]), revisions=revisions,
                    status=MachineStatus(d.get("status", MachineStatus.ACTIVE.value)))
+
+
+def express_problems(document: Mapping[str, Any]) -> list[ValidationError]:
+    """What an EXPRESS state machine may not use, worded as AWS rejects it at CreateStateMachine:
+    callbacks (``.waitForTaskToken``), run-a-job integrations (``.sync``) and activities."""
+    problems = []
+    for pointer, resource in _task_resources(document, ""):
+        if resource.endswith(".waitForTaskToken"):
+            # The double space is AWS's (recorded answer).
+            message = "Express state machine does not support '.waitForTaskToken' service integration "
+        elif resource.endswith(".sync") or ".sync:" in resource:
+            message = "Express state machine does not support '.sync' service integration"
+        elif resource.startswith("arn:") and resource.split(":")[5:6] == ["activity"]:
+            message = "Express state machine does not support Activity ARN"
+        else:
+            continue
+        problems.append(ValidationError("SCHEMA_VALIDATION_FAILED", message, f"{pointer}/Resource"))
+    return problems
+
+
+def _task_resources(machine: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    """``(JSON pointer of the state, Resource)`` of every Task, nested Map and Parallel states included."""
+    found: list[tuple[str, str]] = []
+    states = machine.get("States")
+    if not isinstance(states, Mapping):
+        return found
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        pointer = f"{at}/States/{_escape(name)}"
+        if state.get("Type") == "Task" and isinstance(state.get("Resource"), str):
+            found.append((pointer, state["Resource"]))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), Mapping):
+                found += _task_resources(state[key], f"{pointer}/{key}")
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for i, branch in enumerate(branches):
+                if isinstance(branch, Mapping):
+                    found += _task_resources(branch, f"{pointer}/Branches/{i}")
+    return found
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 class StateMachineRegistry:

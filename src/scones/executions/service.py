@@ -46,11 +46,12 @@ from scones.executions.machines import (
     MachineType,
     Revision,
     StateMachineRegistry,
+    express_problems,
 )
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
 from scones.workflow.asl.clock import Clock, SystemClock
-from scones.workflow.asl.errors import InputError
+from scones.workflow.asl.errors import DefinitionError, InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
 from scones.workflow.asl.jsontext import to_compact_json
 
@@ -189,7 +190,7 @@ class ExecutionService:
         anything else under a taken name is ``StateMachineAlreadyExists``.
         """
         check_execution_name(name)
-        plan = RunPlan.from_definition(definition)  # DefinitionError before anything changes
+        plan = _plan_for(definition, type)  # DefinitionError before anything changes
         with self._machines_lock:
             now = self.clock.now()
             revision = Revision(definition, role_arn, now, None, dict(logging or DEFAULT_LOGGING),
@@ -216,9 +217,9 @@ class ExecutionService:
                              tracing: Mapping[str, Any] | None = None) -> StateMachine:
         """UpdateStateMachine: a new revision from now on; running executions keep the one they started with.
         An update that changes nothing keeps the current revision (and its id)."""
-        plan = RunPlan.from_definition(definition) if definition is not None else None
         with self._machines_lock:
             machine = self.state_machine(name_or_arn)
+            plan = _plan_for(definition, machine.type) if definition is not None else None
             if machine.info.status is MachineStatus.DELETING:
                 raise StateMachineDeleting(f"State Machine Is Being Deleted: {machine.arn}")
             current = machine.info.current
@@ -508,6 +509,16 @@ class ExecutionService:
 def _execution_name(name_or_arn: str) -> str:
     """The last part of an execution or state machine ARN, or the name itself."""
     return name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+
+
+def _plan_for(definition: str, type: MachineType) -> RunPlan:
+    """The definition parsed and validated, with the rules of its state machine type."""
+    plan = RunPlan.from_definition(definition)
+    if type is MachineType.EXPRESS:
+        problems = express_problems(plan.document)
+        if problems:
+            raise DefinitionError(problems)
+    return plan
 
 
 def _is_express(arn: str) -> bool:
