@@ -26,7 +26,6 @@ memory, and may reuse a name at once, as on AWS.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -50,6 +49,7 @@ from scones.executions.machines import (
 )
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
+from scones.executions.workers import ElasticThreads
 from scones.workflow.asl.clock import Clock, SystemClock
 from scones.workflow.asl.errors import DefinitionError, InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
@@ -138,7 +138,7 @@ class ExecutionService:
         # Held while a state machine changes and while an execution picks its revision, so the
         # revision an execution ran with is the one in effect at its start time, exactly.
         self._machines_lock = threading.RLock()
-        self._threads = itertools.count(1)
+        self._threads = ElasticThreads("scones-execution")
         self._closed = False
         if machines is not None:
             self._load(machines)
@@ -288,9 +288,7 @@ class ExecutionService:
         """
         run, fresh = self._begin(state_machine, input, name)
         if fresh:
-            thread = threading.Thread(target=self._finish, args=(run,), daemon=True,
-                                      name=f"scones-execution-{next(self._threads)}")
-            thread.start()
+            self._threads.submit(self._finish, run)
         return run
 
     def run(self, state_machine: str, input: Any = None, *, name: str | None = None) -> Execution:
