@@ -28,8 +28,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -71,6 +72,8 @@ class JsonProtocol:
         self._operations = {name: model.operation_model(name) for name in model.operation_names}
         #: Shape names whose length the service checks itself (say, in UTF-8 bytes, with its own error).
         self.skip_length_checks = skip_length_checks
+        #: Output writers by shape name, made on first use (walking the model per answer costs more).
+        self._writers: dict[str, Writer] = {}
 
     # -- requests ---------------------------------------------------------------
     def operation(self, target: str | None) -> OperationModel:
@@ -109,8 +112,14 @@ class JsonProtocol:
     def serialize(self, operation: OperationModel, output: Mapping[str, Any]) -> bytes:
         """``output`` written as the operation's output shape: members the shape lacks are left out."""
         shape = operation.output_shape
-        document = _write_structure(shape, output) if shape is not None else {}
+        document = self._writer(shape)(output) if shape is not None else {}
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def _writer(self, shape: Shape) -> Writer:
+        found = self._writers.get(shape.name)
+        if found is None:
+            found = _compile(shape, self._writers) or _same
+        return found
 
     def response(self, operation: OperationModel, output: Mapping[str, Any]) -> Response:
         return Response(self.serialize(operation, output), status_code=200, headers=self._headers(),
@@ -126,7 +135,15 @@ class JsonProtocol:
                         headers=self._headers(), media_type=self.content_type)
 
     def _headers(self) -> dict[str, str]:
-        return {"x-amzn-RequestId": str(uuid.uuid4())}
+        return {"x-amzn-RequestId": request_id()}
+
+
+def request_id() -> str:
+    """A random version-4 UUID, as AWS's request ids are, without ``uuid4``'s system call per request."""
+    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+
+
+_random: Final = random.Random()
 
 
 class _Reader:
@@ -268,30 +285,54 @@ def _timestamp(value: Any, path: str) -> datetime:
 
 
 # -- output ------------------------------------------------------------------------
-def _write(shape: Shape, value: Any) -> Any:
+Writer = Callable[[Any], Any]
+
+
+def _compile(shape: Shape, writers: dict[str, Writer]) -> Writer | None:
+    """The function writing a value of ``shape`` as JSON wants it; None when the value goes as it is.
+
+    Structures keep only the members their shape has (in the shape's order, under their wire names)
+    and leave out the ones that are None.
+    """
     kind = shape.type_name
     if kind == "structure":
-        return _write_structure(shape, value)
+        known = writers.get(shape.name)
+        if known is not None:
+            return known
+        members: list[tuple[str, str, Writer | None]] = []
+
+        def write_structure(value: Mapping[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for name, wire, write in members:
+                v = value.get(name)
+                if v is not None:
+                    out[wire] = v if write is None else write(v)
+            return out
+
+        writers[shape.name] = write_structure  # before the members: a shape may contain itself
+        for name, member in shape.members.items():
+            members.append((name, member.serialization.get("name", name), _compile(member, writers)))
+        return write_structure
     if kind == "list":
-        member = shape.member
-        return [_write(member, v) for v in value]
+        item = _compile(shape.member, writers)
+        return list if item is None else (lambda value: [item(v) for v in value])
     if kind == "map":
-        return {str(k): _write(shape.value, v) for k, v in value.items()}
+        entry = _compile(shape.value, writers)
+        return (lambda value: {str(k): v if entry is None else entry(v) for k, v in value.items()})
     if kind == "timestamp":
-        return epoch_seconds(value)
+        return epoch_seconds
     if kind == "blob":
-        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        return base64.b64encode(raw).decode("ascii")
+        return _blob
+    return None
+
+
+def _same(value: Any) -> Any:
     return value
 
 
-def _write_structure(shape: Shape, value: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        v = value.get(name)
-        if v is not None:
-            out[member.serialization.get("name", name)] = _write(member, v)
-    return out
+def _blob(value: Any) -> str:
+    raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return base64.b64encode(raw).decode("ascii")
 
 
 def epoch_seconds(value: Any) -> float | int:
