@@ -54,6 +54,7 @@ from scones.workflow.asl.clock import Clock, SystemClock
 from scones.workflow.asl.errors import DefinitionError, InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
 from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.parse import load_definition
 
 if TYPE_CHECKING:
     from scones.workflow.asl.lambda_integration import LambdaInvoker
@@ -511,12 +512,11 @@ def _execution_name(name_or_arn: str) -> str:
 
 def _plan_for(definition: str, type: MachineType) -> RunPlan:
     """The definition parsed and validated, with the rules of its state machine type."""
-    plan = RunPlan.from_definition(definition)
-    if type is MachineType.EXPRESS:
-        problems = express_problems(plan.document)
+    if type is MachineType.EXPRESS:  # first: AWS answers these alone
+        problems = express_problems(load_definition(definition))
         if problems:
             raise DefinitionError(problems)
-    return plan
+    return RunPlan.from_definition(definition)
 
 
 def _is_express(arn: str) -> bool:

@@ -30,9 +30,12 @@ class Running:
     server: Any
 
     def client(self, **config: Any) -> Any:
+        """A boto3 client of this gateway; StartSyncExecution's ``sync-`` host prefix is off, as every client
+        of a loopback endpoint needs (``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` does the same)."""
         import boto3
         from botocore.config import Config
 
+        config.setdefault("inject_host_prefix", False)
         return boto3.client("stepfunctions", endpoint_url=self.url, region_name=REGION,
                             aws_access_key_id="testing", aws_secret_access_key="testing",
                             config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config))

@@ -342,10 +342,11 @@ def epoch_seconds(value: Any) -> float | int:
     as execution histories record times).
     """
     if isinstance(value, datetime):
-        seconds = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+        millis = round((value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp() * 1000)
     elif isinstance(value, str):
-        seconds = _timestamp(value, "timestamp").timestamp()
+        millis = round(_timestamp(value, "timestamp").timestamp() * 1000)
     else:
-        seconds = float(value)
-    millis = round(seconds * 1000)
+        # Cut to the millisecond, as the kept records (ISO text) are: the same instant reads the same
+        # before and after a restart.
+        millis = int(float(value) * 1000)
     return millis // 1000 if millis % 1000 == 0 else millis / 1000

@@ -10,11 +10,15 @@ from typing import Any, Final
 
 from scones.executions.machines import MachineType
 from scones.executions.service import ExecutionService
+from scones.executions.service import StateMachineAlreadyExists as MachineExists
+from scones.executions.service import StateMachineDeleting as MachineDeleting
 from scones.executions.service import StateMachineDoesNotExist as MachineGone
 from scones.gateway.stepfunctions import arns, shapes, tokens
 from scones.gateway.stepfunctions.errors import (
     InvalidLoggingConfiguration,
     MissingRequiredParameter,
+    StateMachineAlreadyExists,
+    StateMachineDeleting,
     StateMachineDoesNotExist,
 )
 from scones.gateway.stepfunctions.executions import find_execution
@@ -31,10 +35,15 @@ class StateMachineOperations:
         arns.check_role(params["roleArn"])
         logging = params.get("loggingConfiguration")
         _check_logging(logging)
-        machine, _ = self.executions.create_state_machine(
-            name, params["definition"], role_arn=params["roleArn"],
-            type=MachineType(params.get("type", MachineType.STANDARD.value)), logging=logging,
-            tracing=params.get("tracingConfiguration"))
+        try:
+            machine, _ = self.executions.create_state_machine(
+                name, params["definition"], role_arn=params["roleArn"],
+                type=MachineType(params.get("type", MachineType.STANDARD.value)), logging=logging,
+                tracing=params.get("tracingConfiguration"))
+        except MachineExists as exc:  # AWS names the state machine by its ARN
+            raise StateMachineAlreadyExists.of(self.executions.state_machine_arn(name)) from exc
+        except MachineDeleting as exc:
+            raise StateMachineDeleting.of(self.executions.state_machine_arn(name)) from exc
         return {"stateMachineArn": machine.arn, "creationDate": machine.info.creation_date}
 
     def describe_state_machine(self, params: dict[str, Any]) -> dict[str, Any]:
