@@ -85,6 +85,7 @@ class MachineInfo:
     creation_date: float
     revisions: tuple[Revision, ...]
     status: MachineStatus = MachineStatus.ACTIVE
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def current(self) -> Revision:
@@ -117,10 +118,13 @@ class MachineInfo:
     def deleting(self) -> MachineInfo:
         return replace(self, status=MachineStatus.DELETING)
 
+    def tagged(self, tags: Mapping[str, str]) -> MachineInfo:
+        return replace(self, tags=dict(tags))
+
     def to_json(self) -> dict[str, Any]:
         return {"formatVersion": FORMAT_VERSION, "name": self.name, "stateMachineArn": self.arn,
                 "type": self.type.value, "creationDate": self.creation_date, "status": self.status.value,
-                "revisions": [r.to_json() for r in self.revisions]}
+                "revisions": [r.to_json() for r in self.revisions], "tags": dict(self.tags)}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> MachineInfo:
@@ -129,7 +133,8 @@ class MachineInfo:
             raise ValueError("a state machine without a revision")
         return cls(name=str(d["name"]), arn=str(d["stateMachineArn"]), type=MachineType(d["type"]),
                    creation_date=float(d["creationDate"]), revisions=revisions,
-                   status=MachineStatus(d.get("status", MachineStatus.ACTIVE.value)))
+                   status=MachineStatus(d.get("status", MachineStatus.ACTIVE.value)),
+                   tags={str(k): str(v) for k, v in (d.get("tags") or {}).items()})
 
 
 def express_problems(document: Mapping[str, Any]) -> list[ValidationError]:

@@ -183,12 +183,13 @@ class ExecutionService:
 
     def create_state_machine(self, name: str, definition: str, *, role_arn: str,
                              type: MachineType = MachineType.STANDARD, logging: Mapping[str, Any] | None = None,
-                             tracing: Mapping[str, Any] | None = None) -> tuple[StateMachine, bool]:
+                             tracing: Mapping[str, Any] | None = None,
+                             tags: Mapping[str, str] | None = None) -> tuple[StateMachine, bool]:
         """CreateStateMachine: validate, keep and register; ``(machine, created)``.
 
         Idempotent as on AWS: the same name with the same definition, type, logging and tracing
-        configuration returns the existing machine (``created`` False; a different role is ignored);
-        anything else under a taken name is ``StateMachineAlreadyExists``.
+        configuration returns the existing machine (``created`` False; a different role or tags are
+        ignored); anything else under a taken name is ``StateMachineAlreadyExists``.
         """
         check_execution_name(name)
         plan = _plan_for(definition, type)  # DefinitionError before anything changes
@@ -208,7 +209,7 @@ class ExecutionService:
                     return existing, False
                 raise StateMachineAlreadyExists(f"State Machine Already Exists: {existing.arn}",
                                                 hint="update it, or delete it first")
-            info = MachineInfo(name, self.state_machine_arn(name), type, now, (revision,))
+            info = MachineInfo(name, self.state_machine_arn(name), type, now, (revision,), tags=dict(tags or {}))
             if self.registry is not None:
                 self.registry.put(info)
             return self.register(name, plan, info=info), True
@@ -252,6 +253,21 @@ class ExecutionService:
                                                                 machine.executor, info)
                 return
             self._forget(machine.name)
+
+    def retag_state_machine(self, name_or_arn: str, *, add: Mapping[str, str] | None = None,
+                            remove: Sequence[str] = ()) -> StateMachine:
+        """TagResource / UntagResource: the machine's tags, changed and kept."""
+        with self._machines_lock:
+            machine = self.state_machine(name_or_arn)
+            tags = {k: v for k, v in machine.info.tags.items() if k not in set(remove)}
+            tags.update(add or {})
+            info = machine.info.tagged(tags)
+            if self.registry is not None:
+                self.registry.put(info)
+            replaced = StateMachine(machine.name, machine.arn, machine.plan, machine.executor, info)
+            with self._lock:
+                self._machines[machine.name] = replaced
+            return replaced
 
     def revision_of(self, execution: Execution) -> tuple[StateMachine, Revision]:
         """DescribeStateMachineForExecution: the state machine and the revision the execution started with."""

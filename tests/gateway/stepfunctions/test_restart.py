@@ -24,7 +24,8 @@ def test_state_machines_and_executions_outlive_a_restart(tmp_path: Path) -> None
     try:
         with running_gateway(tmp_path, shutdown_grace=5.0, invoker=invoker) as first:
             sfn = first.client()
-            kept = sfn.create_state_machine(name="kept", definition=PASS, roleArn=ROLE)
+            kept = sfn.create_state_machine(name="kept", definition=PASS, roleArn=ROLE,
+                                            tags=[{"key": "team", "value": "scones"}])
             express = sfn.create_state_machine(name="fast", definition=PASS, roleArn=ROLE, type="EXPRESS")
             gated = sfn.create_state_machine(name="gated", definition=GATED, roleArn=ROLE)["stateMachineArn"]
             slow = sfn.create_state_machine(name="slow", definition=WAITS, roleArn=ROLE)["stateMachineArn"]
@@ -46,6 +47,8 @@ def test_state_machines_and_executions_outlive_a_restart(tmp_path: Path) -> None
             described = sfn.describe_state_machine(stateMachineArn=kept["stateMachineArn"])
             assert (described["definition"], described["roleArn"], described["creationDate"]) == \
                 (PASS, ROLE, kept["creationDate"])
+            assert sfn.list_tags_for_resource(resourceArn=kept["stateMachineArn"])["tags"] == \
+                [{"key": "team", "value": "scones"}]
             assert sfn.describe_state_machine(stateMachineArn=express["stateMachineArn"])["type"] == "EXPRESS"
             assert sfn.describe_state_machine(stateMachineArn=gated)["definition"] == GATED
             # executions: finished before, finished within the grace, aborted by the stop

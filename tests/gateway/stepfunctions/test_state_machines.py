@@ -213,3 +213,32 @@ def test_logging_configuration_is_kept_and_checked(sfn: Any, unique: Callable[[s
     with pytest.raises(sfn.exceptions.InvalidLoggingConfiguration):
         sfn.create_state_machine(name=unique("logged"), definition=PASS, roleArn=ROLE,
                                  loggingConfiguration={"level": "ERROR"})
+
+
+def test_tags_are_kept_added_and_removed(sfn: Any, unique: Callable[[str], str], gateway: Any) -> None:
+    arn = sfn.create_state_machine(name=unique("tagged"), definition=PASS, roleArn=ROLE,
+                                   tags=[{"key": "team", "value": "scones"}])["stateMachineArn"]
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "stage", "value": "dev"}, {"key": "team", "value": "ml"}])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "ml"},
+                                                                   {"key": "stage", "value": "dev"}]
+    sfn.untag_resource(resourceArn=arn, tagKeys=["team", "absent"])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "stage", "value": "dev"}]
+    with pytest.raises(sfn.exceptions.TooManyTags):
+        sfn.tag_resource(resourceArn=arn, tags=[{"key": f"k{i}", "value": "v"} for i in range(50)])
+    missing = arn + "-missing"
+    with pytest.raises(ClientError) as exc:
+        sfn.list_tags_for_resource(resourceArn=missing)
+    assert error_of(exc) == ("ResourceNotFound", f"Resource not found: '{missing}'", 400)
+    assert exc.value.response["resourceName"] == missing
+
+
+def test_definitions_are_validated_without_creating_anything(sfn: Any) -> None:
+    ok = sfn.validate_state_machine_definition(definition=PASS)
+    assert (ok["result"], ok["diagnostics"], ok["truncated"]) == ("OK", [], False)
+    broken = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
+    failed = sfn.validate_state_machine_definition(definition=broken, maxResults=1)
+    assert (failed["result"], failed["truncated"]) == ("FAIL", True)
+    assert failed["diagnostics"] == [{"severity": "ERROR", "code": "MISSING_TRANSITION_TARGET",
+                                      "message": "Missing 'Next' target: Nowhere", "location": "/States/A/Next"}]
+    assert sfn.validate_state_machine_definition(definition="{oops")["diagnostics"][0]["code"] == \
+        "INVALID_JSON_DESCRIPTION"

@@ -156,6 +156,10 @@ class ResourceNotFound(SfnError):
     code = "ResourceNotFound"
 
 
+class TooManyTags(SfnError):
+    code = "TooManyTags"
+
+
 class NotServed(SfnError):
     """An operation of the Step Functions API that this local endpoint does not offer."""
 

@@ -74,6 +74,10 @@ class StepFunctionsService:
             "ListExecutions": (runs.list_executions, True),
             "GetExecutionHistory": (runs.get_execution_history, True),
             "StopExecution": (runs.stop_execution, False),
+            "ValidateStateMachineDefinition": (machines.validate_state_machine_definition, True),
+            "ListTagsForResource": (machines.list_tags_for_resource, False),
+            "TagResource": (machines.tag_resource, True),
+            "UntagResource": (machines.untag_resource, True),
         }
         self._closing = False
 

@@ -8,22 +8,30 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from scones.executions.machines import MachineType
-from scones.executions.service import ExecutionService
+from scones.executions.machines import MachineType, express_problems
+from scones.executions.service import ExecutionService, StateMachine
 from scones.executions.service import StateMachineAlreadyExists as MachineExists
 from scones.executions.service import StateMachineDeleting as MachineDeleting
 from scones.executions.service import StateMachineDoesNotExist as MachineGone
 from scones.gateway.stepfunctions import arns, shapes, tokens
 from scones.gateway.stepfunctions.errors import (
+    InvalidArn,
     InvalidLoggingConfiguration,
     MissingRequiredParameter,
+    ResourceNotFound,
     StateMachineAlreadyExists,
     StateMachineDeleting,
     StateMachineDoesNotExist,
+    TooManyTags,
 )
 from scones.gateway.stepfunctions.executions import find_execution
+from scones.workflow.asl import validate_definition
+from scones.workflow.asl.errors import DefinitionError
+from scones.workflow.asl.parse import load_definition
 
 _TOKEN_KIND: Final = "state-machines"
+#: "Maximum number of tags per resource: 50" (Step Functions quotas).
+MAX_TAGS: Final = 50
 
 
 class StateMachineOperations:
@@ -35,11 +43,12 @@ class StateMachineOperations:
         arns.check_role(params["roleArn"])
         logging = params.get("loggingConfiguration")
         _check_logging(logging)
+        tags = _tags(params.get("tags") or [])
         try:
             machine, _ = self.executions.create_state_machine(
                 name, params["definition"], role_arn=params["roleArn"],
                 type=MachineType(params.get("type", MachineType.STANDARD.value)), logging=logging,
-                tracing=params.get("tracingConfiguration"))
+                tracing=params.get("tracingConfiguration"), tags=tags)
         except MachineExists as exc:  # AWS names the state machine by its ARN
             raise StateMachineAlreadyExists.of(self.executions.state_machine_arn(name)) from exc
         except MachineDeleting as exc:
@@ -94,6 +103,58 @@ class StateMachineOperations:
         except MachineGone as exc:
             raise StateMachineDoesNotExist.of(execution.state_machine_arn) from exc
         return shapes.state_machine_for_execution(machine.info, revision)
+
+
+    def validate_state_machine_definition(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The validator's findings as diagnostics (all are errors: it reports no warnings)."""
+        type = MachineType(params.get("type", MachineType.STANDARD.value))
+        try:
+            document = load_definition(params["definition"])
+        except DefinitionError as exc:
+            problems = exc.errors
+        else:
+            problems = (express_problems(document) if type is MachineType.EXPRESS else []) \
+                + validate_definition(document)
+        limit = params.get("maxResults") or tokens.DEFAULT_PAGE
+        diagnostics = [{"severity": "ERROR", "code": p.code, "message": p.message, "location": p.location}
+                       for p in problems]
+        return {"result": "FAIL" if problems else "OK", "diagnostics": diagnostics[:limit],
+                "truncated": len(diagnostics) > limit}
+
+    def list_tags_for_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        machine = self._tagged(params["resourceArn"])
+        return {"tags": [{"key": k, "value": v} for k, v in machine.info.tags.items()]}
+
+    def tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        machine = self._tagged(params["resourceArn"])
+        tags = {**machine.info.tags, **_tags(params["tags"])}
+        if len(tags) > MAX_TAGS:
+            raise TooManyTags(f"Too many tags: a resource can have at most {MAX_TAGS} tags",
+                              resourceName=params["resourceArn"])
+        self.executions.retag_state_machine(machine.name, add=tags)
+        return {}
+
+    def untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        machine = self._tagged(params["resourceArn"])
+        self.executions.retag_state_machine(machine.name, remove=params["tagKeys"])
+        return {}
+
+    def _tagged(self, arn: str) -> StateMachine:
+        """The state machine a tagging call names; only state machines keep tags here."""
+        try:
+            return self.executions.state_machine(arns.state_machine_name(arn))
+        except (MachineGone, StateMachineDoesNotExist) as exc:
+            raise ResourceNotFound(f"Resource not found: '{arn}'", resourceName=arn) from exc
+        except InvalidArn as exc:
+            if arn.startswith("arn:"):  # an activity, a version...: nothing of it is kept here
+                raise ResourceNotFound(f"Resource not found: '{arn}'", resourceName=arn) from exc
+            raise
+
+
+def _tags(tags: list[dict[str, str]]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        raise TooManyTags(f"Too many tags: a resource can have at most {MAX_TAGS} tags")
+    return {t["key"]: t.get("value", "") for t in tags}
 
 
 def _check_logging(logging: dict[str, Any] | None) -> None:
