@@ -68,7 +68,7 @@ class StepFunctionsService:
             "UpdateStateMachine": (machines.update_state_machine, True),
             "DeleteStateMachine": (machines.delete_state_machine, True),
             "DescribeStateMachineForExecution": (machines.describe_state_machine_for_execution, True),
-            "StartExecution": (runs.start_execution, True),
+            "StartExecution": (runs.start_execution, False),
             "StartSyncExecution": (runs.start_sync_execution, False),
             "DescribeExecution": (runs.describe_execution, False),
             "ListExecutions": (runs.list_executions, True),

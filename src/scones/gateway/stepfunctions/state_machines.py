@@ -1,4 +1,5 @@
-"""The state machine operations: Create, Describe, List, Update, Delete, DescribeStateMachineForExecution.
+"""The state machine operations: Create, Describe, List, Update, Delete, DescribeStateMachineForExecution,
+ValidateStateMachineDefinition, and the tags of state machines (TagResource, UntagResource, ListTagsForResource).
 
 Each method takes the parsed request members and returns the output members;
 the execution service does the work and keeps the machines.
