@@ -200,22 +200,25 @@ class ExecutionRecords:
                     self._queue.task_done()
 
     def _write_batch(self, executions: list[Execution]) -> None:
+        """Every file, then the index rows of those written; a failure is reported by ``flush`` (the
+        executions themselves are unaffected) and never ends the writer thread."""
         written = []
         for execution in executions:
             try:
                 self._write_file(execution)
                 written.append(execution)
-            except Exception as exc:  # reported by flush(); the executions themselves are unaffected
+            except Exception as exc:
                 self._failed(execution, exc)
-                self._forget(execution)
         try:
             if self._index is not None and written:
                 self._index.put_many([ExecutionSummary.of(e) for e in written])
         except Exception as exc:
             self._failed(written[0], exc)
-        finally:
-            for execution in written:
+        for execution in executions:
+            try:
                 self._forget(execution)
+            except Exception as exc:
+                self._failed(execution, exc)
 
     def _failed(self, execution: Execution, exc: BaseException) -> None:
         LOG.error("could not write the history of %s: %s", execution.name, exc)
@@ -241,10 +244,12 @@ class ExecutionRecords:
 
     def _forget(self, execution: Execution) -> None:
         """Written (or failed): the claim on its name goes, and ``find`` reads the file from now on."""
-        self.release(execution.name)
-        with self._lock:
-            if self._pending.get(execution.name) is execution:
-                del self._pending[execution.name]
+        try:
+            self.release(execution.name)
+        finally:
+            with self._lock:
+                if self._pending.get(execution.name) is execution:
+                    del self._pending[execution.name]
 
     # -- reading -----------------------------------------------------------------
     def find(self, name: str) -> Execution | None:
