@@ -26,40 +26,38 @@ memory, and may reuse a name at once, as on AWS.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.errors import NotFoundError, WorkflowError
-from scones.executions.machines import (
-    DEFAULT_LOGGING,
-    DEFAULT_TRACING,
-    MachineInfo,
-    MachineStatus,
-    MachineType,
-    Revision,
-    StateMachineRegistry,
-    express_problems,
+from scones.executions.catalog import (
+    StateMachine,
+    StateMachineAlreadyExists,
+    StateMachineCatalog,
+    StateMachineDeleting,
+    StateMachineDoesNotExist,
 )
+from scones.executions.machines import MachineInfo, MachineStatus, MachineType, Revision, StateMachineRegistry
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
 from scones.executions.workers import ElasticThreads
 from scones.workflow.asl.clock import Clock, SystemClock
-from scones.workflow.asl.errors import DefinitionError, InputError
-from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
+from scones.workflow.asl.errors import InputError
+from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, check_execution_name
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.parse import load_definition
 
 if TYPE_CHECKING:
     from scones.workflow.asl.lambda_integration import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
+
+__all__ = ["ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionService", "StateMachine",
+           "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist"]
 
 #: One account and one region for everything local (Lambda, Step Functions, IAM ARNs).
 LOCAL_REGION: Final = "us-east-1"
@@ -81,33 +79,6 @@ class ExecutionDoesNotExist(NotFoundError):
     """No execution with that name or ARN, running or kept."""
 
 
-class StateMachineDoesNotExist(NotFoundError):
-    """No registered state machine with that name or ARN."""
-
-
-class StateMachineAlreadyExists(InputError):
-    """CreateStateMachine under a taken name with another definition, type or configuration."""
-
-
-class StateMachineDeleting(InputError):
-    """The state machine is being deleted: it waits for its running executions, and starts no more."""
-
-
-@dataclass(frozen=True)
-class StateMachine:
-    """A registered state machine: its name, ARN, parsed definition and configuration."""
-
-    name: str
-    arn: str
-    plan: RunPlan
-    executor: Executor
-    info: MachineInfo
-
-    @property
-    def type(self) -> MachineType:
-        return self.info.type
-
-
 class ExecutionService:
     """Owns every execution of the state machines registered with it.
 
@@ -127,173 +98,66 @@ class ExecutionService:
         self.listeners = list(listeners)
         self.region = region
         self.account = account
-        #: Where state machines made by ``create_state_machine`` are kept (None: in memory only).
-        self.registry = machines
-        self._machines: dict[str, StateMachine] = {}
         # Started, not yet handed to the records: Standard executions by name, Express ones by ARN.
         self._live: dict[str, ExecutionRun] = {}
         self._claims: set[str] = set()  # Standard names being started right now
         # The last finished ones, so a record is found right after its end even when nothing is kept.
         self._recent: OrderedDict[str, Execution] = OrderedDict()
         self._lock = threading.Lock()
-        # Held while a state machine changes and while an execution picks its revision, so the
-        # revision an execution ran with is the one in effect at its start time, exactly.
-        self._machines_lock = threading.RLock()
         self._threads = ElasticThreads("scones-execution")
         self._closed = False
-        if machines is not None:
-            self._load(machines)
+        #: The state machines (and, with ``machines``, where those made by ``create_state_machine`` are kept).
+        self.machines = StateMachineCatalog(invoker=invoker, clock=self.clock, region=region, account=account,
+                                            registry=machines, running=self._running_of)
 
-    # -- state machines ------------------------------------------------------------
+    # -- state machines (see ``StateMachineCatalog``) -------------------------------
+    @property
+    def registry(self) -> StateMachineRegistry | None:
+        return self.machines.registry
+
     def state_machine_arn(self, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        return self.machines.arn(name)
 
     def default_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account}:role/scones-local-states"
+        return self.machines.default_role_arn()
 
     def register(self, name: str, definition: RunPlan | Mapping[str, Any] | str, *,
                  info: MachineInfo | None = None) -> StateMachine:
-        """Register (or replace) a state machine in memory; the definition is parsed and validated here,
-        once. ``info`` is its configuration (by default: a STANDARD machine created now)."""
-        check_execution_name(name)  # state machine names follow the same rules
-        plan = definition if isinstance(definition, RunPlan) else RunPlan.from_definition(definition)
-        if info is None:
-            text = definition if isinstance(definition, str) else json.dumps(plan.document, ensure_ascii=False)
-            now = self.clock.now()
-            info = MachineInfo(name, self.state_machine_arn(name), MachineType.STANDARD, now,
-                               (Revision(text, self.default_role_arn(), now),))
-        executor = Executor(plan.machine, invoker=self.invoker, clock=self.clock, state_machine_name=name)
-        machine = StateMachine(name, info.arn, plan, executor, info)
-        with self._lock:
-            self._machines[name] = machine
-        return machine
+        """Register (or replace) a state machine in memory; the definition is parsed and validated here, once."""
+        return self.machines.register(name, definition, info=info)
 
     def state_machine(self, name_or_arn: str) -> StateMachine:
-        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-        with self._lock:
-            machine = self._machines.get(name)
-        if machine is None:
-            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: {name_or_arn}",
-                                           hint=f"known: {', '.join(sorted(self._machines)) or 'none'}")
-        return machine
+        return self.machines.get(name_or_arn)
 
     def state_machines(self) -> list[StateMachine]:
-        with self._lock:
-            return sorted(self._machines.values(), key=lambda m: m.name)
+        return self.machines.all()
 
     def create_state_machine(self, name: str, definition: str, *, role_arn: str,
                              type: MachineType = MachineType.STANDARD, logging: Mapping[str, Any] | None = None,
                              tracing: Mapping[str, Any] | None = None,
                              tags: Mapping[str, str] | None = None) -> tuple[StateMachine, bool]:
-        """CreateStateMachine: validate, keep and register; ``(machine, created)``.
-
-        Idempotent as on AWS: the same name with the same definition, type, logging and tracing
-        configuration returns the existing machine (``created`` False; a different role or tags are
-        ignored); anything else under a taken name is ``StateMachineAlreadyExists``.
-        """
-        check_execution_name(name)
-        plan = _plan_for(definition, type)  # DefinitionError before anything changes
-        with self._machines_lock:
-            now = self.clock.now()
-            revision = Revision(definition, role_arn, now, None, dict(logging or DEFAULT_LOGGING),
-                                dict(tracing or DEFAULT_TRACING))
-            with self._lock:
-                existing = self._machines.get(name)
-            if existing is not None:
-                if existing.info.status is MachineStatus.DELETING:
-                    raise StateMachineDeleting(f"State Machine Is Being Deleted: {existing.arn}")
-                current = existing.info.current
-                if existing.info.type is type and (current.definition, dict(current.logging),
-                                                   dict(current.tracing)) == \
-                        (revision.definition, dict(revision.logging), dict(revision.tracing)):
-                    return existing, False
-                raise StateMachineAlreadyExists(f"State Machine Already Exists: {existing.arn}",
-                                                hint="update it, or delete it first")
-            info = MachineInfo(name, self.state_machine_arn(name), type, now, (revision,), tags=dict(tags or {}))
-            if self.registry is not None:
-                self.registry.put(info)
-            return self.register(name, plan, info=info), True
+        return self.machines.create(name, definition, role_arn=role_arn, type=type, logging=logging,
+                                    tracing=tracing, tags=tags)
 
     def update_state_machine(self, name_or_arn: str, *, definition: str | None = None, role_arn: str | None = None,
                              logging: Mapping[str, Any] | None = None,
                              tracing: Mapping[str, Any] | None = None) -> StateMachine:
-        """UpdateStateMachine: a new revision from now on; running executions keep the one they started with.
-        An update that changes nothing keeps the current revision (and its id)."""
-        with self._machines_lock:
-            machine = self.state_machine(name_or_arn)
-            plan = _plan_for(definition, machine.type) if definition is not None else None
-            if machine.info.status is MachineStatus.DELETING:
-                raise StateMachineDeleting(f"State Machine Is Being Deleted: {machine.arn}")
-            current = machine.info.current
-            revision = Revision(definition if definition is not None else current.definition,
-                                role_arn if role_arn is not None else current.role_arn, self.clock.now(),
-                                str(uuid.uuid4()), dict(logging) if logging is not None else current.logging,
-                                dict(tracing) if tracing is not None else current.tracing)
-            if revision.same_configuration(current):
-                return machine
-            info = machine.info.updated(revision)
-            if self.registry is not None:
-                self.registry.put(info)
-            return self.register(machine.name, plan or machine.plan, info=info)
+        return self.machines.update(name_or_arn, definition=definition, role_arn=role_arn, logging=logging,
+                                    tracing=tracing)
 
     def delete_state_machine(self, name_or_arn: str) -> None:
-        """DeleteStateMachine: gone now when nothing runs; otherwise DELETING (no new executions) until
-        its last running execution has ended. Deleting an unknown machine is not an error (as on AWS)."""
-        with self._machines_lock:
-            try:
-                machine = self.state_machine(name_or_arn)
-            except StateMachineDoesNotExist:
-                return
-            if self._running_of(machine.arn):
-                info = machine.info.deleting()
-                if self.registry is not None:
-                    self.registry.put(info)
-                with self._lock:
-                    self._machines[machine.name] = StateMachine(machine.name, machine.arn, machine.plan,
-                                                                machine.executor, info)
-                return
-            self._forget(machine.name)
+        self.machines.delete(name_or_arn)
 
     def retag_state_machine(self, name_or_arn: str, *, add: Mapping[str, str] | None = None,
                             remove: Sequence[str] = ()) -> StateMachine:
-        """TagResource / UntagResource: the machine's tags, changed and kept."""
-        with self._machines_lock:
-            machine = self.state_machine(name_or_arn)
-            tags = {k: v for k, v in machine.info.tags.items() if k not in set(remove)}
-            tags.update(add or {})
-            info = machine.info.tagged(tags)
-            if self.registry is not None:
-                self.registry.put(info)
-            replaced = StateMachine(machine.name, machine.arn, machine.plan, machine.executor, info)
-            with self._lock:
-                self._machines[machine.name] = replaced
-            return replaced
+        return self.machines.retag(name_or_arn, add=add, remove=remove)
 
     def revision_of(self, execution: Execution) -> tuple[StateMachine, Revision]:
-        """DescribeStateMachineForExecution: the state machine and the revision the execution started with."""
-        machine = self.state_machine(execution.state_machine_arn)
-        return machine, machine.info.revision_at(execution.start_time)
-
-    def _forget(self, name: str) -> None:
-        if self.registry is not None:
-            self.registry.remove(name)
-        with self._lock:
-            self._machines.pop(name, None)
+        return self.machines.revision_of(execution)
 
     def _running_of(self, state_machine_arn: str) -> bool:
         with self._lock:
             return any(run.record.state_machine_arn == state_machine_arn for run in self._live.values())
-
-    def _load(self, registry: StateMachineRegistry) -> None:
-        """The kept state machines, registered again; deletions a stop interrupted are finished now."""
-        for info in registry.load():
-            if info.status is MachineStatus.DELETING:  # nothing of a former process is still running
-                registry.remove(info.name)
-                continue
-            try:
-                self.register(info.name, info.definition, info=info)
-            except WorkflowError as exc:
-                LOG.warning("state machine %s in %s is not loaded: %s", info.name, registry.folder, exc)
 
     # -- starting ------------------------------------------------------------------
     def start(self, state_machine: str, input: Any = None, *, name: str | None = None) -> ExecutionRun:
@@ -345,7 +209,7 @@ class ExecutionService:
                     hint="execution names are unique, as on AWS: pick another --name or omit it")
             claimed = True
         try:
-            with self._machines_lock:
+            with self.machines.changes:
                 machine = self.state_machine(machine.name)  # the revision in effect now
                 run = machine.executor.start(input, name=name, region=self.region, account=self.account,
                                              role_arn=machine.info.role_arn)
@@ -366,7 +230,7 @@ class ExecutionService:
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
         arn = f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:{uuid.uuid4()}"
-        with self._machines_lock:
+        with self.machines.changes:
             machine = self.state_machine(machine.name)
             run = machine.executor.start(input, name=name, region=self.region, account=self.account,
                                          execution_arn=arn, role_arn=machine.info.role_arn)
@@ -397,26 +261,12 @@ class ExecutionService:
                 self._recent.popitem(last=False)
         if self.records is not None and not _is_express(record.execution_arn):
             self.records.submit(record)
-        self._finish_deletion(record.state_machine_arn)
+        self.machines.ended(record.state_machine_arn)
         for listener in self.listeners:
             try:
                 listener(record)
             except Exception:  # a listener's failure never changes the execution's outcome
                 LOG.exception("a listener failed on execution %s", record.name)
-
-    def _finish_deletion(self, state_machine_arn: str) -> None:
-        """The last running execution of a DELETING state machine has ended: the machine goes now."""
-        name = state_machine_arn.rsplit(":", 1)[-1]
-        with self._lock:
-            machine = self._machines.get(name)
-        if machine is None or machine.info.status is not MachineStatus.DELETING:
-            return
-        with self._machines_lock:
-            with self._lock:
-                machine = self._machines.get(name)
-            if machine is not None and machine.info.status is MachineStatus.DELETING \
-                    and not self._running_of(machine.arn):
-                self._forget(name)
 
     # -- looking at executions ----------------------------------------------------
     def describe(self, name_or_arn: str) -> Execution:
@@ -524,15 +374,6 @@ class ExecutionService:
 def _execution_name(name_or_arn: str) -> str:
     """The last part of an execution or state machine ARN, or the name itself."""
     return name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-
-
-def _plan_for(definition: str, type: MachineType) -> RunPlan:
-    """The definition parsed and validated, with the rules of its state machine type."""
-    if type is MachineType.EXPRESS:  # first: AWS answers these alone
-        problems = express_problems(load_definition(definition))
-        if problems:
-            raise DefinitionError(problems)
-    return RunPlan.from_definition(definition)
 
 
 def _is_express(arn: str) -> bool:
