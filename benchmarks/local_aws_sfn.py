@@ -17,8 +17,8 @@ thread of its own with the interpreter it ships.
     python benchmarks/local_aws_sfn.py --only scones --executions 4000
     python benchmarks/local_aws_sfn.py serve --port 4566     # the gateway alone, in the foreground
 
-``serve`` runs the Step Functions part of the gateway on its own (a folder of state under
-``--home``; a temporary one by default): the ASL conformance cases go through it too.
+``serve`` runs the Step Functions part of the gateway on its own (``--home`` is its SCONES_HOME;
+a temporary one by default): the ASL conformance cases go through it too.
 """
 
 from __future__ import annotations
@@ -55,19 +55,15 @@ def serve(port: int, home: Path | None, ready_file: Path | None, host: str = "12
     """The gateway with Step Functions only, in the foreground, until SIGINT/SIGTERM."""
     import uvicorn
 
-    from scones.executions import ExecutionRecords, ExecutionService
-    from scones.executions.machines import StateMachineRegistry
+    from scones.config import Settings
     from scones.gateway.app import Gateway
     from scones.gateway.routing import Service
-    from scones.gateway.stepfunctions import StepFunctionsService
-    from scones.store import LocalStore
+    from scones.gateway.stepfunctions import StepFunctionsService, local_executions
 
     with contextlib.ExitStack() as stack:
         if home is None:
             home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scones-sfn-")))
-        records = ExecutionRecords(LocalStore(home / "bucket" / "executions"),
-                                   index_path=home / "state" / "executions.sqlite")
-        executions = ExecutionService(records=records, machines=StateMachineRegistry(home / "state" / "state-machines"))
+        executions = local_executions(Settings(home=home))  # as `scones up` keeps them, under this home
         app = Gateway({Service.STEP_FUNCTIONS: StepFunctionsService(executions)})
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY by asyncio
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
