@@ -13,13 +13,22 @@ ifneq ($(SHARED_ARCHIVE),)
 export SCONES_CIFAR_SOURCE ?= $(abspath $(SHARED_ARCHIVE))
 endif
 
-.PHONY: demo test install clean benchmarks
+.PHONY: demo test lint install clean benchmarks
 
 demo: $(STAMP)
 	$(BIN)/scones demo
 
+# The tests, then the checks: ruff (style, imports, likely bugs) and mypy (types).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	@$(MAKE) --no-print-directory lint
+
+# Both checkers always run (one report of everything), and either failing fails the target.
+lint: $(STAMP)
+	@status=0; \
+	echo "$(BIN)/ruff check src tests benchmarks"; $(BIN)/ruff check src tests benchmarks || status=1; \
+	echo "$(BIN)/mypy src/scones"; $(BIN)/mypy src/scones || status=1; \
+	exit $$status
 
 install: $(STAMP)
 
@@ -35,4 +44,4 @@ benchmarks: $(STAMP)
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .scones .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) .scones .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -3,8 +3,7 @@
 Three definitions: a long Pass chain, an inline Map over 1,000 items and a
 Parallel fan-out. Each runs a few times in both interpreters in this process;
 the best run counts. moto (an embedded copy of LocalStack's interpreter) is
-driven through boto3 in ``mock_aws`` with execution enabled, as
-``shared/tools/asl-conformance/moto_adapter.py`` does.
+driven through boto3 in ``mock_aws`` with its Step Functions execution enabled.
 
 Targets (issue 5): >= 10x moto's throughput, <= 50 us per transition.
 A "transition" is one state entered (Map iterations and branches included).

@@ -120,8 +120,8 @@ def main() -> None:
         else:
             capture, model_path, n_files = generate(root, opts.records)
         size = sum(p.stat().st_size for p in capture.rglob("*.jsonl"))
-        print(f"{'reused' if opts.reuse else 'generated'} {opts.records:,} records in {n_files} files ({size / 2**20:.0f} MiB) "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(f"{'reused' if opts.reuse else 'generated'} {opts.records:,} records in {n_files} files "
+              f"({size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f} s")
         env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                "SCONES_HOME": str(root / "home"), "SCONES_PROGRESS": "false"}
         data = CIFAR_FOLDER

@@ -270,9 +270,9 @@ def main() -> None:
     print(f"model: {described}")
     import os
 
-    print(f"machine: {available_cpus()} CPUs, load average {os.getloadavg()[0]:.1f} at start; payloads: {len(bodies)} PNGs "
-          f"(~{sum(map(len, bodies)) // len(bodies)} bytes); {args.duration:g} s per level; "
-          f"max batch {args.max_batch_size}; server workers {args.workers}"
+    print(f"machine: {available_cpus()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+          f"payloads: {len(bodies)} PNGs (~{sum(map(len, bodies)) // len(bodies)} bytes); "
+          f"{args.duration:g} s per level; max batch {args.max_batch_size}; server workers {args.workers}"
           f"{'; Data Capture on' if args.capture else ''}")
     # The best raw figure is the model's on this machine, whatever the server's --workers: one
     # single-threaded run per CPU side by side is in the sweep either way.
@@ -316,7 +316,8 @@ def main() -> None:
                 rows.append(row)
 
     print("\nraw = in-process ONNX Runtime images/s, mean of the measurements just before and after each level"
-          "\n(bN: one run at a time over all cores; KxNt bN: K single-threaded runs side by side, the server's layout):")
+          "\n(bN: one run at a time over all cores; KxNt bN: K single-threaded runs side by side, "
+          "the server's layout):")
     print("\n".join(f"  {label:>14}: " + "  ".join(f"{r['raw'][label]:6.0f}" for r in rows)
                      + f"   (at {', '.join(str(r['clients']) for r in rows)} clients)" for label in sizes))
     print("\n'best raw' = the fastest configuration of that sweep; '/raw' = endpoint req/s over it;"

@@ -95,7 +95,8 @@ def make_bucket() -> Any:
 def _cifar_factory() -> Any:
     """tests/data/cifar_factory.py, importable from any test folder (one module, however it is reached)."""
     if "cifar_factory" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("cifar_factory", REPO_ROOT / "tests" / "data" / "cifar_factory.py")
+        spec = importlib.util.spec_from_file_location("cifar_factory",
+                                                      REPO_ROOT / "tests" / "data" / "cifar_factory.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules["cifar_factory"] = module

@@ -70,7 +70,8 @@ def test_a_command_exit_code_reaches_the_process(monkeypatch: pytest.MonkeyPatch
     ["serve", "--max-wait-ms", "nan"],
     ["workflow", "run", "--threshold", "inf"],
 ], ids=lambda a: " ".join(a[:2]) + " " + a[-1])
-def test_non_finite_and_out_of_range_numbers_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_finite_and_out_of_range_numbers_are_usage_errors(args: list[str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """NaN passes click's range checks (every comparison with it is false): each option refuses it itself."""
     from scones.cli import main
 
@@ -134,7 +135,8 @@ def test_empty_paths_and_impossible_seeds_are_refused(args: list[str], message: 
     ["workflow", "run-batch", "--backend", "aws", "--bucket", "b", "--isolated"],
     ["workflow", "run-batch", "--backend", "aws", "--input", "{}", "--limit", "3"],
 ])
-def test_local_only_options_are_refused_with_the_aws_backend(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_only_options_are_refused_with_the_aws_backend(args: list[str],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """They used to be accepted and ignored: --threshold 0.5 ran with the deployed 0.93."""
     from scones.cli import main
 

@@ -1,7 +1,7 @@
 """SageMaker Data Capture: the one place that builds and parses its JSONL records and S3 keys.
 
 The endpoint writes with it and the monitor reads with it, so the two can never
-disagree on the shape. Byte-for-byte rules (aws-contracts.md §3.3): compact JSON,
+disagree on the shape. Byte-for-byte rules (docs/aws-facts.md, Data Capture): compact JSON,
 key order ``captureData``, ``eventMetadata``, ``eventVersion``; inside a side
 ``observedContentType``, ``mode``, ``data``, ``encoding``; every line ends in ``\\n``.
 """

@@ -11,7 +11,8 @@ Format (version 1), the contract between training, serving, monitoring and deplo
 
 Like safetensors, the artifact holds no pickle, and readers check inputs before
 trusting them: only the two regular members, bounded sizes, a matching checksum.
-The same archive extracted into ``/opt/ml/model`` is what SageMaker hands the container.
+The same archive extracted into ``/opt/ml/model`` is what SageMaker hands the container
+(docs/aws-facts.md, SageMaker hosting container).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import stat
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlparse
@@ -216,7 +216,7 @@ class Store(ABC):
         for key in self.list(base):
             yield key[len(base):]
 
-    def _staging_names(self, staging: Store, prefix: str) -> list[tuple[str, str]]:
+    def _staging_names(self, staging: Store, prefix: str) -> Sequence[tuple[str, str]]:
         """How the staging area and the output it becomes are spelled in messages (hidden, chosen)."""
         return [(staging.uri, self.uri_for(prefix))]
 
@@ -350,7 +350,7 @@ class LocalStore(Store):
             raise NotFoundError(f"No object {self.uri_for(key)}") from exc
         except PermissionError as exc:
             raise StoreError(f"Cannot read {path}: permission denied") from exc
-        except OSError as exc:  # e.g. a key longer than this file system's names (S3 allows 1024 bytes)
+        except OSError as exc:  # e.g. a key too long for this file system (S3: 1024 bytes; docs/aws-facts.md, S3)
             if exc.errno == errno.ENAMETOOLONG:
                 raise NotFoundError(f"No object {self.uri_for(key)} (the key is too long for a local file)") from exc
             raise StoreError(f"Cannot read {path}: {exc.strerror or exc}") from exc
@@ -569,7 +569,7 @@ class S3Store(Store):
         return S3Store(self.bucket, join_key(self.prefix, check_key(prefix, allow_empty=True)), client=self.client)
 
     def _commit(self, staging: Store, prefix: str) -> None:
-        # S3 has no rename: copy the staged objects into place, then drop keys
+        # S3 has no rename (docs/aws-facts.md, S3): copy the staged objects into place, then drop keys
         # the new version no longer has. Readers see old or new objects per
         # key; objects in sub-folders are copied before top-level ones, so a
         # top-level manifest (dataset.json, *.lst) never appears before its data.

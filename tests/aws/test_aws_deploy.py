@@ -276,7 +276,7 @@ def test_monitor_reads_the_capture_where_the_endpoint_writes_it(deployed: Deploy
     from scones.monitor.report import ReportOptions, analyse
 
     # Put the real capture file where SageMaker writes it for this endpoint config:
-    # <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl (aws-contracts.md §3.2).
+    # <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl (docs/aws-facts.md, Data Capture).
     recorded = next((shared_data / "aws-recorded" / "data_capture").rglob("*.jsonl"))
     destination = deployed.clients.sagemaker.describe_endpoint_config(
         EndpointConfigName=deployed.clients.sagemaker.describe_endpoint(EndpointName="scones-endpoint")

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from scones.aws.package import build_function_zip
 from scones.errors import WorkflowError
-from scones.functions.catalog import SCONES_FUNCTIONS, function_info
+from scones.functions.catalog import SCONES_FUNCTIONS, FunctionInfo, function_info
 
 
 @pytest.mark.parametrize("info", SCONES_FUNCTIONS, ids=lambda i: i.name)
-def test_zip_holds_handler_and_helper_only(info) -> None:  # type: ignore[no-untyped-def]
+def test_zip_holds_handler_and_helper_only(info: FunctionInfo) -> None:
     data = build_function_zip(info.name)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = sorted(zf.namelist())
@@ -29,7 +30,7 @@ def test_unknown_function() -> None:
         function_info("classify")
 
 
-def test_write_function_zips_writes_every_zip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_write_function_zips_writes_every_zip(tmp_path: Path) -> None:
     from scones.aws.package import write_function_zips
 
     names = [info.name for info in SCONES_FUNCTIONS]
@@ -40,7 +41,7 @@ def test_write_function_zips_writes_every_zip(tmp_path) -> None:  # type: ignore
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)  # no temporaries
 
 
-def test_write_function_zips_is_all_or_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_write_function_zips_is_all_or_nothing(tmp_path: Path) -> None:
     """A zip that cannot be written (here a folder in its place) fails before any other zip is written."""
     from scones.aws.package import write_function_zips
     from scones.errors import StoreError

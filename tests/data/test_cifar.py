@@ -86,7 +86,8 @@ def _evil_pickles(marker: Path) -> dict[str, bytes]:
         "codecs-zlib": pickle.dumps(ReduceTo(codecs.encode, b"x" * 10, "zlib"), protocol=2),
         "codecs-rot13": b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x05\x00\x00\x00rot13\x86R.",
         "object-array": pickle.dumps(np.array([1, "x"], dtype=object), protocol=2),
-        "reconstruct-other-type": b"\x80\x02cnumpy._core.multiarray\n_reconstruct\nc_codecs\nencode\nK\x00\x85U\x01b\x87R.",
+        "reconstruct-other-type": (b"\x80\x02cnumpy._core.multiarray\n_reconstruct\n"
+                                   b"c_codecs\nencode\nK\x00\x85U\x01b\x87R."),
         "call-ndarray": b"\x80\x02cnumpy\nndarray\nK\x05\x85R.",
         "persistent-id": b"\x80\x02U\x01xQ.",
         "array-without-state": b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R.",

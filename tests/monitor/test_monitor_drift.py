@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from scones.monitor.errors import UnknownDriftTestError
-from scones.monitor.stats.drift import DRIFT_TESTS, FeatureKind, chi_square, get_test, ks, linf, psi
+from scones.monitor.stats.drift import DRIFT_TESTS, DriftResult, FeatureKind, chi_square, get_test, ks, linf, psi
 
 RNG = np.random.default_rng(42)
 REF = RNG.normal(0.5, 0.1, 400)
@@ -15,7 +16,8 @@ SHIFTED = np.random.default_rng(8).normal(0.35, 0.1, 3000)
 
 
 @pytest.mark.parametrize("test", [psi, ks], ids=["psi", "ks"])
-def test_numeric_tests_flag_a_shift_and_not_the_same_distribution(test) -> None:  # type: ignore[no-untyped-def]
+def test_numeric_tests_flag_a_shift_and_not_the_same_distribution(
+        test: Callable[[np.ndarray, np.ndarray, float], DriftResult]) -> None:
     default = DRIFT_TESTS[test.__name__].default_threshold
     assert not test(REF, SAME, default).drifted
     shifted = test(REF, SHIFTED, default)

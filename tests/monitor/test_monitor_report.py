@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from monitor_helpers import CLASSES, START, bad_capture, capture_from_images, make_pngs, stage_dataset, with_training
@@ -33,11 +34,12 @@ def baseline_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Baseli
     return result.baseline, {"data": data, "model": path, "root": root}
 
 
-def _report(capture: Path, out: Path, baseline: Baseline | None, **options: object) -> dict:  # type: ignore[type-arg]
+def _report(capture: Path, out: Path, baseline: Baseline | None, **options: Any) -> dict[str, Any]:
     options.setdefault("show_progress", False)
     options.setdefault("workers", 1)
-    build_report(str(capture), str(out), baseline, ReportOptions(**options))  # type: ignore[arg-type]
-    return json.loads((out / "report.json").read_text())
+    build_report(str(capture), str(out), baseline, ReportOptions(**options))
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    return report
 
 
 class _TagBalance(HTMLParser):
@@ -63,7 +65,7 @@ def _unbalanced_tags(page: str) -> list[str]:
     return checker.errors + checker.stack
 
 
-def _drifted(report: dict) -> set[str]:  # type: ignore[type-arg]
+def _drifted(report: dict[str, Any]) -> set[str]:
     return {d["feature"] for d in report["drift"] if d["drifted"]}
 
 

@@ -101,7 +101,7 @@ def test_unsupported_content_type_is_a_model_error_carrying_415(server: Threaded
 
 
 @pytest.mark.parametrize(("kwargs", "status", "message"), [
-    ({"EndpointName": "other-endpoint"}, 400, "Endpoint other-endpoint of account 000000000000 not found."),
+    ({"EndpointName": "other-endpoint"}, 400, "Endpoint other-endpoint of account 123456789012 not found."),
     ({"EndpointName": "bad_name!"}, 400, "failed to satisfy constraint"),
     ({"InferenceId": "tab\there"}, 400, "inferenceId"),
     ({"InferenceId": "x" * 65}, 400, "inferenceId"),

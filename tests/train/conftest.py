@@ -41,7 +41,8 @@ def write_dataset(root: Path, classes: Sequence[str] = ("red", "green"), *, trai
         (root / f"{split}.lst").write_text("\n".join(lines) + "\n")
         splits[split] = {"count": len(lines), "per_class": {c: per_class for c in classes}}
     (root / "dataset.json").write_text(json.dumps({"format_version": 1, "classes": list(classes), "splits": splits,
-                                                    "source": {"kind": "synthetic"}, "created": "2026-01-01T00:00:00Z"}))
+                                                    "source": {"kind": "synthetic"},
+                                                    "created": "2026-01-01T00:00:00Z"}))
     return root
 
 

@@ -32,7 +32,8 @@ def test_train_writes_checked_artifact_metrics_and_charts(tiny_dataset: Path, tm
     assert (spec.input.height, spec.input.width) == (32, 32)
     training = spec.training
     # 12 per class, round(20 %) = 2 held out per class, stratified.
-    assert len(training["validation_files"]) == 4 and training["validation_files"] == sorted(training["validation_files"])
+    assert len(training["validation_files"]) == 4
+    assert training["validation_files"] == sorted(training["validation_files"])
     assert sum(f.startswith("red") for f in training["validation_files"]) == 2
     assert training["config"]["arch"] == "small_resnet" and training["parity_max_abs_diff"] <= 1e-4
     metrics = spec.metrics
@@ -94,7 +95,8 @@ def test_missing_dataset(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage, message", [
     (lambda root: (root / "test.lst").unlink(), "half-staged: test.lst is missing"),
-    (lambda root: (root / "train" / "green_train_003.png").unlink(), r"train.lst are missing \(first: train/green_train_003.png\)"),
+    (lambda root: (root / "train" / "green_train_003.png").unlink(),
+     r"train.lst are missing \(first: train/green_train_003.png\)"),
     (lambda root: (root / "train.lst").write_text((root / "train.lst").read_text().split("\n", 1)[1]),
      "train.lst has 23 images but dataset.json says 24"),
 ], ids=["no-lst", "no-png", "count-mismatch"])

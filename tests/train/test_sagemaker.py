@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -22,7 +24,7 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(key, value)
@@ -32,7 +34,8 @@ def aws(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
         yield boto3.client("sagemaker", region_name="us-east-1"), s3
 
 
-def test_training_job_config_channels_and_download(aws, tiny_dataset: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_training_job_config_channels_and_download(aws: tuple[Any, Any], tiny_dataset: Path,
+                                                   tmp_path: Path) -> None:
     sagemaker, s3 = aws
     request = SageMakerJobRequest.create(data_uri=str(tiny_dataset), out_uri=str(tmp_path / "model"),
                                          config=TrainConfig(arch="small_resnet", epochs=3, seed=7), role=ROLE,
@@ -45,7 +48,8 @@ def test_training_job_config_channels_and_download(aws, tiny_dataset: Path, tmp_
     job = sagemaker.describe_training_job(TrainingJobName="job-1")
     assert job["RoleArn"] == ROLE
     assert job["ResourceConfig"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}
-    assert job["AlgorithmSpecification"]["TrainingImage"].startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:")
+    assert job["AlgorithmSpecification"]["TrainingImage"].startswith(
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:")
     assert job["AlgorithmSpecification"]["TrainingInputMode"] == "File"
     assert job["OutputDataConfig"]["S3OutputPath"] == "s3://bkt/scones/training/output"
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
@@ -73,7 +77,7 @@ def test_training_job_config_channels_and_download(aws, tiny_dataset: Path, tmp_
     assert load_model(tmp_path / "model").classes == ["red", "green"]
 
 
-def test_second_job_reuses_uploaded_channels(aws, tiny_dataset: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_second_job_reuses_uploaded_channels(aws: tuple[Any, Any], tiny_dataset: Path, tmp_path: Path) -> None:
     sagemaker, s3 = aws
     for name in ("job-a", "job-b"):
         s3.put_object(Bucket="bkt", Key=f"scones/training/output/{name}/output/model.tar.gz", Body=tiny_model_tarball())

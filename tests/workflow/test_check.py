@@ -37,9 +37,8 @@ def test_classic_key_error_image_data() -> None:
     received = {"ExecutedVersion": "$LATEST", "Payload": {"statusCode": 200, "body": BODY}}
     findings = check_invocations([inv("classifyImage", received, {"statusCode": 200, "body": BODY})], STATES)
     assert kinds(findings) == [("warning", "missing_field", "ClassifyImage")]
-    nothing = check_invocations([inv("classifyImage", {"s3_key": "k"}, {"errorType": "InvalidEvent",
-                                                                        "errorMessage": "event is missing the field 'image_data'"},
-                                     "Unhandled")], STATES)
+    error = {"errorType": "InvalidEvent", "errorMessage": "event is missing the field 'image_data'"}
+    nothing = check_invocations([inv("classifyImage", {"s3_key": "k"}, error, "Unhandled")], STATES)
     assert [f.kind for f in nothing] == [Kind.MISSING_FIELD, Kind.MISSING_FIELD]
     assert all(f.severity is Severity.ERROR for f in nothing)
 

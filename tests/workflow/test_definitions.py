@@ -76,7 +76,8 @@ def observable(execution: Execution) -> tuple[Any, ...]:
 
 
 def run_both(staged: Staged, endpoint: str, key: str, threshold: float) -> list[tuple[Any, ...]]:
-    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
     functions = scones_functions(store_root=staged.root, endpoint_url=endpoint, endpoint_name=ENDPOINT_NAME,
                                  threshold=threshold)

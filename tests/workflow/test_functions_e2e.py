@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+from scones.functions.local import scones_functions
+from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
 from .conftest import ENDPOINT_NAME, Staged, endpoint_probabilities
 

@@ -20,7 +20,8 @@ from scones.workflow.notifications import (
 
 
 def notification(name: str = "exec-1") -> FailureNotification:
-    return FailureNotification.create(execution_name=name, execution_arn=f"arn:aws:states:us-east-1:0:execution:sm:{name}",
+    return FailureNotification.create(execution_name=name,
+                                      execution_arn=f"arn:aws:states:us-east-1:0:execution:sm:{name}",
                                       status="FAILED", error="ThresholdConfidenceNotMet",
                                       cause="THRESHOLD_CONFIDENCE_NOT_MET",
                                       execution_input={"s3_bucket": "scones", "s3_key": "dataset/test/a.png"})

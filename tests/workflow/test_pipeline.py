@@ -106,9 +106,10 @@ def test_recorded_definition_low_confidence_ends_in_its_fail_state(shared_data: 
 
 
 def test_batch_definition_map_tolerates_and_reports(staged: Staged, endpoint: str) -> None:
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
     from scones.workflow.asl import run_execution
     from scones.workflow.asl.clock import SystemClock
-    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
 
     probs = expected(staged, endpoint)
     threshold = split_threshold(probs)
@@ -149,9 +150,11 @@ def test_no_model_no_endpoint_is_a_clear_error(staged: Staged) -> None:
 
 def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: str) -> None:
     from scones.executions import ExecutionService
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.function import FunctionConfig
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
     from scones.workflow.check import Kind, run_check
     from scones.workflow.environment import failure_listener
-    from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime, scones_functions
     from scones.workflow.notifications import StoreLogNotifier
 
     with local_pipeline(staged.settings, options(endpoint, threshold=0.5)) as pipeline:
@@ -172,7 +175,7 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
                                            endpoint_name=ENDPOINT_NAME)]
     store = LocalStore.in_bucket(staged.settings.store_root, staged.settings.bucket)
     with LocalLambdaRuntime(functions) as runtime, \
-            ExecutionService(invoker=runtime, listeners=[failure_listener(StoreLogNotifier(store))]) as service:
+            ExecutionService(invoker=runtime, listeners=[failure_listener(lambda: StoreLogNotifier(store))]) as service:
         service.register("scones", load_definition())
         broken = LocalPipeline(service, "scones", bucket="scones")
         report = run_check(broken, broken.input_for(staged.keys[0]))
@@ -184,8 +187,9 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
 def test_function_timeout_fails_the_task_as_lambda_unknown(staged: Staged) -> None:
     import time as _time
 
+    from scones.lambda_runtime.function import FunctionConfig
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
     from scones.workflow.asl import run_execution
-    from scones.workflow.lambda_runtime import FunctionConfig, LocalLambdaRuntime
 
     def slow(event: Any, context: Any) -> Any:
         end = _time.monotonic() + 2

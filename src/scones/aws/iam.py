@@ -17,7 +17,8 @@ LOG = logging.getLogger(__name__)
 
 KIND = "iam role"
 T = TypeVar("T")
-#: Error codes with which Lambda, SageMaker and Step Functions refuse a role they cannot assume *yet*.
+#: Error codes with which Lambda, SageMaker and Step Functions refuse a role they cannot assume *yet*
+#: (docs/aws-facts.md, IAM and SNS).
 PROPAGATION_CODES: Final = frozenset({"InvalidParameterValueException", "ValidationException",
                                       "AccessDeniedException"})
 

@@ -37,7 +37,7 @@ class FunctionSpec:
 
     @property
     def code_sha256(self) -> str:
-        """Lambda's ``CodeSha256``: base64 of the zip's SHA-256 digest."""
+        """Lambda's ``CodeSha256``: base64 of the zip's SHA-256 digest (docs/aws-facts.md, Lambda)."""
         return base64.b64encode(hashlib.sha256(self.zip_bytes).digest()).decode()
 
     def configuration(self) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def _config_diff(spec: FunctionSpec, config: dict[str, Any]) -> list[str]:
 
 
 def _wait_updated(lam: Any, name: str, sleep: Callable[[float], None], attempts: int = 60) -> None:
-    """A function accepts one update at a time; wait until the last one has landed."""
+    """A function accepts one update at a time (docs/aws-facts.md, Lambda); wait until the last one has landed."""
     for _ in range(attempts):
         config = lam.get_function_configuration(FunctionName=name)
         if config.get("LastUpdateStatus", "Successful") != "InProgress" and config.get("State") != "Pending":

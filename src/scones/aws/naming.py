@@ -22,7 +22,8 @@ _PREFIX_RE: Final = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
 
 
 ROLE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-#: S3's rules for new buckets: 3-63 lower-case letters, digits, dots and dashes, letter or digit at both ends.
+#: S3's rules for new buckets: 3-63 lower-case letters, digits, dots and dashes, letter or digit at both ends
+#: (docs/aws-facts.md, S3).
 BUCKET_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -107,7 +108,7 @@ class Names:
 
     @property
     def endpoint_arn(self) -> str:
-        # SageMaker ARNs carry the resource name in lower case.
+        # SageMaker ARNs carry the resource name in lower case (docs/aws-facts.md, SageMaker hosting container).
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{self.endpoint.lower()}"
 
     def model(self, digest: str) -> str:

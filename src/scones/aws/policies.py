@@ -95,7 +95,8 @@ def sagemaker_policy(names: Names, image_uri: str) -> Document:
             {"Sid": "PullServingImage", "Effect": "Allow",
              "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
              "Resource": repo},
-            # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+            # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource
+            # (docs/aws-facts.md, IAM and SNS).
             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         ]
     return {"Version": VERSION, "Statement": statements}

@@ -24,7 +24,7 @@ from scones.progress import progress
 
 LOG = logging.getLogger(__name__)
 
-MAX_INPUT_BYTES: Final = 262_144  # Step Functions' state input quota (aws-contracts.md §8)
+MAX_INPUT_BYTES: Final = 262_144  # Step Functions' state input quota (docs/aws-facts.md, Step Functions)
 
 
 class ExecutionStatus(enum.Enum):

@@ -32,7 +32,7 @@ def bucket_region(s3: Any, bucket: str) -> str:
                 f"Bucket {bucket!r} does not exist (or is not visible to these credentials)",
                 hint=f"create it first, e.g. 'aws s3 mb s3://{bucket}', or pass another --bucket") from exc
         raise wrap(exc, action="look up", resource=f"bucket {bucket!r}") from exc
-    # us-east-1 answers None, and very old buckets in eu-west-1 answer "EU".
+    # us-east-1 answers None, and very old buckets in eu-west-1 answer "EU" (docs/aws-facts.md, S3).
     return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
 
 
@@ -70,7 +70,7 @@ def _same(s3: Any, bucket: str, key: str, data: bytes, etag: str | None) -> bool
     if etag == _md5(data):
         return True
     if "-" not in etag and len(etag) == 32:
-        return False  # an MD5 ETag that differs: the content differs
+        return False  # an MD5 ETag that differs: the content differs (docs/aws-facts.md, S3)
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except Exception as exc:

@@ -25,10 +25,11 @@ from scones.progress import progress
 
 LOG = logging.getLogger(__name__)
 
-#: What the SageMaker Python SDK always sends (aws-contracts.md §3.1): JSON responses are
+#: What the SageMaker Python SDK always sends (docs/aws-facts.md, Data Capture): JSON responses are
 #: captured as text, images (any other type) as base64 — the shape of the recorded capture.
 CSV_CONTENT_TYPES: Final = ["text/csv"]
 JSON_CONTENT_TYPES: Final = ["application/json"]
+#: Endpoint statuses (docs/aws-facts.md, SageMaker hosting container).
 IN_SERVICE: Final = "InService"
 FAILED_STATES: Final = frozenset({"Failed", "OutOfService", "RollingBack"})
 
@@ -47,7 +48,7 @@ class EndpointSpec:
 
 
 def data_capture_config(spec: EndpointSpec) -> dict[str, Any]:
-    """``DataCaptureConfig`` exactly as aws-contracts.md §3.1 describes it."""
+    """``DataCaptureConfig`` as SageMaker defines it (docs/aws-facts.md, Data Capture)."""
     if not 0 <= spec.sampling_percentage <= 100:
         raise AwsError(f"Sampling percentage {spec.sampling_percentage} is outside 0-100",
                        hint="pass --sampling-percentage between 0 and 100")

@@ -84,7 +84,8 @@ def make_session(*, region: str | None = None, profile: str | None = None) -> An
     import boto3
     from botocore.exceptions import ProfileNotFound
 
-    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the AWS SDKs and Lambda set.
+    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the AWS SDKs and Lambda set
+    # (docs/aws-facts.md, Lambda).
     region = region or os.environ.get("AWS_REGION") or None
     try:
         return boto3.session.Session(region_name=region, profile_name=profile)

@@ -32,6 +32,7 @@ COMMANDS: Final[dict[str, str]] = {
     "deploy": "scones.cli.aws_cmd:deploy",
     "destroy": "scones.cli.aws_cmd:destroy",
     "demo": "scones.cli.demo_cmd:demo",
+    "up": "scones.cli.up_cmd:up",
 }
 
 HELP: Final[dict[str, str]] = {
@@ -46,6 +47,7 @@ HELP: Final[dict[str, str]] = {
     "deploy": "Deploy the workflow to AWS.",
     "destroy": "Remove what 'scones deploy' created.",
     "demo": "Run the whole workflow end to end on this machine.",
+    "up": "Serve S3, Lambda, Step Functions and SageMaker Runtime locally for unchanged AWS code.",
 }
 
 

@@ -40,7 +40,8 @@ def reject_local_options() -> None:
     given = given_options(_LOCAL_ONLY)
     if given:
         raise UsageError(f"{', '.join(given)} only apply to the local backend; on AWS the deployment's own settings "
-                         "are used", hint="drop them, or redeploy with the setting (e.g. scones deploy aws --threshold)")
+                         "are used",
+                         hint="drop them, or redeploy with the setting (e.g. scones deploy aws --threshold)")
 
 
 def batch_input_from_s3(bucket: str | None, prefix: str, limit: int | None, *, region: str | None,

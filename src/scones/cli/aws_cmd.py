@@ -67,8 +67,10 @@ def deploy() -> None:
 @_region_options
 @click.option("--image-uri", help="Serving image (built from the endpoint Dockerfile, pushed to ECR).")
 @click.option("--role-arn", help="Use this one IAM role for everything instead of creating three.")
-@click.option("--dataset", "dataset_uri", callback=not_empty, help="Staged dataset to upload (default: the local store's dataset).")
-@click.option("--model", "model_uri", callback=not_empty, help="model.tar.gz or a folder holding it (default: the local store's model).")
+@click.option("--dataset", "dataset_uri", callback=not_empty,
+              help="Staged dataset to upload (default: the local store's dataset).")
+@click.option("--model", "model_uri", callback=not_empty,
+              help="model.tar.gz or a folder holding it (default: the local store's model).")
 @click.option("--threshold", type=FiniteFloatRange(0.0, 1.0),
               help="Confidence threshold for filterInferences (THRESHOLD; default: the function's own, 0.93).")
 @click.option("--instance-type", default="ml.m5.xlarge", show_default=True, help="Endpoint instance type.")

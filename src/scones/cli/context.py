@@ -46,7 +46,7 @@ class FiniteFloatRange(click.FloatRange):
         # Unbounded (only finite): click would print "x<=None".
         return "" if self.min is None and self.max is None else super()._describe_range()
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         import math
 
         number = super().convert(value, param, ctx)

@@ -67,10 +67,12 @@ def monitor() -> None:
 
 
 @monitor.command("baseline")
-@click.option("--model", "model_uri", metavar="URI", callback=not_empty, help="model.tar.gz or its folder [default: <store>/model]")
+@click.option("--model", "model_uri", metavar="URI", callback=not_empty,
+              help="model.tar.gz or its folder [default: <store>/model]")
 @click.option("--data", "data_uri", metavar="URI", callback=not_empty,
               help="Staged dataset (train/, test/, *.lst) [default: <store>/dataset]")
-@click.option("--out", "out_uri", metavar="URI", callback=not_empty, help="Baseline folder [default: <store>/monitor/baseline]")
+@click.option("--out", "out_uri", metavar="URI", callback=not_empty,
+              help="Baseline folder [default: <store>/monitor/baseline]")
 @pass_app
 def baseline(app: AppContext, model_uri: str | None, data_uri: str | None, out_uri: str | None) -> None:
     """Run the model over its validation split; write statistics.json and constraints.json."""

@@ -3,7 +3,7 @@
 Also the container entry point: ``docker run <image> serve`` runs ``python -m
 scones serve`` with no options, so the model defaults to ``/opt/ml/model`` and the
 port to ``SAGEMAKER_BIND_TO_PORT`` (else 8080); the image sets
-``SCONES_SERVE_HOST=0.0.0.0``.
+``SCONES_SERVE_HOST=0.0.0.0`` (docs/aws-facts.md, SageMaker hosting container).
 """
 
 from __future__ import annotations

@@ -8,14 +8,18 @@ from scones.cli.context import AppContext, FiniteFloatRange, not_empty, pass_app
 
 
 @click.command("train")
-@click.option("--data", "data_uri", callback=not_empty, help="Staged dataset (folder, file:// or s3://). Default: the store's 'dataset'.")
+@click.option("--data", "data_uri", callback=not_empty,
+              help="Staged dataset (folder, file:// or s3://). Default: the store's 'dataset'.")
 @click.option("--arch", default="efficientnet_lite0", show_default=True,
               help="efficientnet_lite0 (ImageNet-pretrained, frozen, trained head) or small_resnet (from scratch).")
-@click.option("--epochs", type=int, default=0, help="Maximum epochs of training (early stopping may end sooner; 0 = the architecture's "
+@click.option("--epochs", type=int, default=0,
+              help="Maximum epochs of training (early stopping may end sooner; 0 = the architecture's "
                    "default). efficientnet_lite0 then adds one whole-network fine-tuning epoch, kept only "
                    "if it lowers validation loss.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split, initialisation and augmentation.")
-@click.option("--out", "out_uri", callback=not_empty, help="Output folder for model.tar.gz, metrics.json and charts. Default: the store's 'model'.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for the split, initialisation and augmentation.")
+@click.option("--out", "out_uri", callback=not_empty,
+              help="Output folder for model.tar.gz, metrics.json and charts. Default: the store's 'model'.")
 @click.option("--on", "backend", type=click.Choice(["local", "sagemaker"]), default="local", show_default=True,
               help="Train on this machine or as a SageMaker training job.")
 @click.option("--role", help="SageMaker execution role ARN (with --on sagemaker).")
@@ -57,9 +61,12 @@ def train(app: AppContext, data_uri: str | None, arch: str, epochs: int, seed: i
 
 
 @click.command("threshold")
-@click.option("--model", "model_uri", callback=not_empty, help="model.tar.gz or its folder. Default: the store's 'model'.")
-@click.option("--data", "data_uri", callback=not_empty, help="The staged dataset the model was trained on. Default: the store's 'dataset'.")
-@click.option("--target-precision", type=FiniteFloatRange(), help="Lowest acceptable precision among kept images, e.g. 0.99.")
+@click.option("--model", "model_uri", callback=not_empty,
+              help="model.tar.gz or its folder. Default: the store's 'model'.")
+@click.option("--data", "data_uri", callback=not_empty,
+              help="The staged dataset the model was trained on. Default: the store's 'dataset'.")
+@click.option("--target-precision", type=FiniteFloatRange(),
+              help="Lowest acceptable precision among kept images, e.g. 0.99.")
 @click.option("--target-coverage", type=FiniteFloatRange(), help="Lowest acceptable share of images kept, e.g. 0.9.")
 @pass_app
 def threshold(app: AppContext, model_uri: str | None, data_uri: str | None, target_precision: float | None,

@@ -526,8 +526,8 @@ def read_archive(path: str | os.PathLike[str], *, expected_md5: str | None = Non
                                     name=split, what=label)
     # The coarse label of a fine class is fixed; a file that disagrees is not CIFAR-100.
     pairs: dict[int, int] = {}
-    for split in splits.values():
-        for fine, coarse in set(zip(split.fine_labels.tolist(), split.coarse_labels.tolist(), strict=True)):
+    for parsed in splits.values():
+        for fine, coarse in set(zip(parsed.fine_labels.tolist(), parsed.coarse_labels.tolist(), strict=True)):
             if pairs.setdefault(fine, coarse) != coarse:
                 raise DataError(f"{archive}: fine class {meta.fine_names[fine]!r} appears under two coarse classes")
     return CifarArchive(path=archive, md5=md5, meta=meta, splits=splits)

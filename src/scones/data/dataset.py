@@ -1,7 +1,8 @@
 """The staged dataset: the one place that builds and reads its layout.
 
 ``scones data stage`` writes, and training and monitoring read, this layout
-under a store prefix (SageMaker's image-classification "lst" format)::
+under a store prefix (SageMaker's image-classification "lst" format; docs/aws-facts.md,
+SageMaker training)::
 
     train/<filename>.png   test/<filename>.png     RGB PNG, one per CIFAR row
     train.lst              test.lst                row<TAB>label<TAB>filename
@@ -63,7 +64,8 @@ def check_filename(filename: str, where: str) -> str:
             or not filename.lower().endswith(IMAGE_SUFFIX) or filename != filename.strip()
             or any(ord(c) < 32 for c in filename)):
         raise DataError(f"{where}: {filename!r} is not a plain image file name",
-                        hint="file names must be bare '*.png' names without folders, control characters or a leading '.'")
+                        hint="file names must be bare '*.png' names without folders, control characters "
+                             "or a leading '.'")
     return filename
 
 
@@ -223,7 +225,9 @@ def load_dataset_info(store: Store, *, check_images: bool = True, splits: Sequen
     declared = doc.get("splits")
     if not isinstance(declared, dict) or set(declared) != set(SPLITS):
         raise DataError(f"{where}: 'splits' must describe exactly {', '.join(SPLITS)}")
-    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    source = doc.get("source")
+    if not isinstance(source, dict):
+        source = {}
     read = {}
     for split in splits:
         entries = _read_manifest(store, split, len(classes), check_images)

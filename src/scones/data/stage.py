@@ -134,7 +134,8 @@ def _archive_splits(path: Path, classes: Sequence[str], expected_md5: str | None
     for split_name, split in archive.splits.items():
         new_labels = lut[split.fine_labels]
         rows = np.flatnonzero(new_labels >= 0)
-        entries = [ManifestEntry(int(r), int(label), check_filename(split.filenames[r], f"{path}: {split_name} row {r}"))
+        entries = [ManifestEntry(int(r), int(label),
+                                 check_filename(split.filenames[r], f"{path}: {split_name} row {r}"))
                    for r, label in zip(rows.tolist(), new_labels[rows].tolist(), strict=True)]
         # Channel-planar rows (R plane, G plane, B plane) -> N×32×32×3, in one vectorised copy.
         pixels = np.ascontiguousarray(split.data[rows].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
@@ -196,10 +197,10 @@ def _folder_splits(source: Source, classes: Sequence[str], workers: int
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scones-read") as pool:
         for split, entries in manifests.items():
             keys = [image_key(split, e.filename) for e in entries]
-            raw = list(pool.map(store.get_bytes, keys))
-            for data in raw:
+            images = list(pool.map(store.get_bytes, keys))
+            for data in images:
                 digest.update(data)
-            splits[split] = SplitImages(entries, raw=raw)
+            splits[split] = SplitImages(entries, raw=images)
     _check_unique(splits, source.uri)
     # The checksum covers both manifests, then every image's bytes in manifest order.
     return names, splits, digest.hexdigest()

@@ -35,7 +35,7 @@ from scones.workflow.asl.executor import Execution, Executor, check_execution_na
 from scones.workflow.asl.parse import load_definition
 
 if TYPE_CHECKING:
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
+    from scones.lambda_runtime.contract import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
 

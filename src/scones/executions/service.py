@@ -46,22 +46,19 @@ from scones.executions.machines import MachineInfo, MachineStatus, MachineType, 
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
 from scones.executions.workers import ElasticThreads
+from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 from scones.workflow.asl.clock import Clock, SystemClock
 from scones.workflow.asl.errors import InputError
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, check_execution_name
 from scones.workflow.asl.jsontext import to_compact_json
 
 if TYPE_CHECKING:
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
+    from scones.lambda_runtime.contract import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
 
 __all__ = ["ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionService", "StateMachine",
            "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist"]
-
-#: One account and one region for everything local (Lambda, Step Functions, IAM ARNs).
-LOCAL_REGION: Final = "us-east-1"
-LOCAL_ACCOUNT: Final = "123456789012"
 
 #: Finished executions remembered in memory (beyond them, ``records`` answers).
 RECENT_EXECUTIONS: Final = 1024

@@ -2,7 +2,8 @@
 
 The endpoint name comes from ``ENDPOINT_NAME``. Locally the runtime points
 boto3 at ``scones serve`` through ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``, the
-SDK's standard override, so this file is the one deployed to AWS unchanged.
+SDK's standard override (docs/aws-facts.md, SageMaker Runtime), so this file is
+the one deployed to AWS unchanged.
 """
 
 from __future__ import annotations

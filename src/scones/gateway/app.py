@@ -27,7 +27,7 @@ Scope = dict[str, Any]
 class RequestVerifier(Protocol):
     """Checks a request's SigV4 signature; returns an error response when it does not match."""
 
-    def check(self, service: Service, request: Request) -> Response | None: ...
+    async def check(self, service: Service, request: Request) -> Response | None: ...
 
 
 class Gateway:
@@ -53,8 +53,8 @@ class Gateway:
                 {"__type": "UnknownOperationException", "message": f"{service.value} is not served here"},
                 status_code=400)
         else:
-            response = (self.verifier.check(service, request) if self.verifier is not None else None) \
-                or await self._handle(handler, service, request)
+            refused = await self.verifier.check(service, request) if self.verifier is not None else None
+            response = refused or await self._handle(handler, service, request)
         await response(scope, receive, send)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug("%s %s %s -> %d (%.1f ms)", service.value, scope["method"], scope["path"],

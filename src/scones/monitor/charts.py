@@ -25,18 +25,18 @@ DPI: Final = 100
 
 
 def _figure(width: float, height: float, rows: int = 1, cols: int = 1, *, right: float = 0.97,
-            **kwargs: object) -> tuple[Figure, np.ndarray]:
+            sharex: bool = False, height_ratios: Sequence[float] | None = None) -> tuple[Figure, np.ndarray]:
     """A figure with fixed margins (in inches, so any size reads the same).
 
     Fixed margins rather than a layout engine: constrained layout draws every figure
-    twice, which doubled the report's chart time.
+    twice (docs/performance.md, Monitoring).
     """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=DPI)
     fig.subplots_adjust(left=0.75 / width, right=right, bottom=0.55 / height, top=1 - 0.4 / height,
                         wspace=0.3, hspace=0.25)
-    axes = fig.subplots(rows, cols, squeeze=False, **kwargs)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=sharex, height_ratios=height_ratios)
     return fig, axes
 
 
@@ -70,7 +70,7 @@ def _empty(ax: Axes, text: str) -> None:
 
 def confidence_over_time(buckets: Sequence[TimeBucket], threshold: float, width_s: int) -> bytes:
     """Requests per bucket on top; median confidence with its 10–90 % band and the threshold below."""
-    fig, axes = _figure(9, 5.2, 2, 1, right=0.9, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
+    fig, axes = _figure(9, 5.2, 2, 1, right=0.9, sharex=True, height_ratios=[1, 2])
     vol, conf = axes[0, 0], axes[1, 0]
     if not buckets:
         _empty(conf, "no captured requests in the window")

@@ -26,7 +26,8 @@ class DownloadResult:
 def download_capture(source: str, dest: str | Path, *, show_progress: bool = True,
                      s3_client: Any | None = None) -> DownloadResult:
     if not str(source).strip() or not str(dest).strip():
-        raise UsageError("--from and --to must not be empty", hint="e.g. --from s3://bucket/data_capture --to ./capture")
+        raise UsageError("--from and --to must not be empty",
+                         hint="e.g. --from s3://bucket/data_capture --to ./capture")
     root = Path(dest).absolute()
     if not is_remote(str(source)):
         origin = Path(str(source).removeprefix("file://")).absolute()

@@ -28,7 +28,8 @@ CONFIDENCE: Final = "confidence"
 PREDICTED_CLASS: Final = "predicted_class"
 CONTENT_TYPE: Final = "content_type"
 #: Images larger than this many pixels are counted as undecodable rather than decoded (4096 x 4096:
-#: 48 MiB of RGB; SageMaker's 6 MiB request cap allows far larger decompression bombs).
+#: 48 MiB of RGB; SageMaker's 6 MiB request cap allows far larger decompression bombs: docs/aws-facts.md,
+#: SageMaker Runtime).
 MAX_PIXELS: Final = 16 * 1024 * 1024
 _LUMA: Final = (77, 150, 29)  # 0.299, 0.587, 0.114 in 1/256ths; they sum to 256
 #: Pixels per chunk of image statistics: 128 CIFAR images, small enough to stay in cache.
@@ -133,7 +134,8 @@ def parse_probabilities(side: CaptureSide) -> list[float]:
     return _checked_probabilities(value, text)
 
 
-def parse_batch(input_side: CaptureSide, output_side: CaptureSide | None) -> list[tuple[bytes, list[float] | None]] | None:
+def parse_batch(input_side: CaptureSide,
+                output_side: CaptureSide | None) -> list[tuple[bytes, list[float] | None]] | None:
     """The images and answers of one batch request to ``scones serve`` (``application/json``: a
     list of base64 images in, a list of probability lists out), or None when the record is not
     one. An answer that cannot be read leaves that image's probabilities None."""

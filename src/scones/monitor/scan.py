@@ -169,7 +169,7 @@ class _FileScanner:
                 elif answer is None:
                     self.issues.add(Issue.BAD_OUTPUT, where, "batch answer is not one probability list per image")
                 # Each item counts under its own image type, as the baseline counts its images.
-                self._add_row(where, when, probs, content_type_of(data), lambda d=data: d)
+                self._add_row(where, when, probs, content_type_of(data), _given(data))
             return
         answers = parse_batch_answer(record.endpoint_output) if side is None and record.endpoint_output else None
         if answers is not None:  # Output-only capture of a batch: a row per answer, no image
@@ -263,6 +263,11 @@ class _FileScanner:
         return CaptureColumns(k, np.asarray(self.times, dtype=np.float64), probs, images,
                               self.content_types, self.issues, [t[3] for t in self.thumbs],
                               self.out_of_window, 1)
+
+
+def _given(data: bytes) -> Callable[[], bytes]:
+    """The payload of a row whose image bytes are already in hand (one item of a batch request)."""
+    return lambda: data
 
 
 def after_window(capture: CaptureFile, options: ScanOptions) -> bool:

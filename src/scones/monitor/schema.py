@@ -1,6 +1,6 @@
 """SageMaker Model Monitor files: ``statistics.json``, ``constraints.json``, ``constraint_violations.json``.
 
-The one place these shapes are built and parsed (aws-contracts.md §4). Distributions
+The one place these shapes are built and parsed (docs/aws-facts.md, Model Monitor). Distributions
 are materialised in 10 equal-width buckets between ``min`` and ``max``, as the console
 reads them, and the KLL sketch keeps the items themselves: when a feature has at most
 ``k`` values they are all kept at level 0 (exact); otherwise they are compacted into one
@@ -262,7 +262,8 @@ class DistributionConstraints:
 class MonitoringConfig:
     evaluate_constraints: bool = True
     emit_metrics: bool = True
-    #: Share of values that must have the baseline's data type (1.0 = all, as in AWS's example).
+    #: Share of values that must have the baseline's data type (1.0 = all, as in AWS's example;
+    #: docs/aws-facts.md, Model Monitor).
     datatype_check_threshold: float = 1.0
     #: Largest tolerated share of string values outside the baseline's domain.
     domain_content_threshold: float = 0.1

@@ -20,7 +20,7 @@ from scones.capture_format import CaptureRecord, CaptureSide, Mode, capture_key
 
 
 def probabilities_json(probs: Sequence[float]) -> bytes:
-    """The real endpoint's body: a JSON array with ``", "`` separators (aws-contracts.md §5)."""
+    """The real endpoint's body: a JSON array with ``", "`` separators (docs/aws-facts.md, Data Capture)."""
     return ("[" + ", ".join(repr(float(p)) for p in probs) + "]").encode()
 
 

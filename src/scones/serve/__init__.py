@@ -12,7 +12,8 @@ Use from Python (the workflow, the demo, benchmarks)::
 
 or from the shell: ``scones serve --model model.tar.gz [--capture | --capture-dest URI]``.
 
-Decisions worth knowing (details in the modules):
+Decisions worth knowing (details in the modules; the AWS behaviour they follow is in
+docs/aws-facts.md, sections SageMaker hosting container, SageMaker Runtime and Data Capture):
 
 - Data Capture is off unless asked for. ``--capture-dest URI`` turns it on; ``--capture``
   alone writes to ``Settings.default_uri("data_capture")`` (``<SCONES_HOME>/store/<bucket>/data_capture``,

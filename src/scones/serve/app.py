@@ -55,6 +55,7 @@ from scones.serve.images import BATCH_TYPE, decode_payload, media_type
 from scones.serve.metrics import CONTENT_TYPE as METRICS_TYPE
 from scones.serve.metrics import Metrics
 from scones.serve.predictor import Predictor, available_cpus, serialize_probabilities
+from scones.serve.process import return_large_blocks_to_the_os
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,9 +95,9 @@ class Endpoint:
         cfg = self.config
         if self.predictor is None:
             # --threads: one model run at a time over that many ORT threads. By default, as many
-            # single-threaded runs side by side as this worker's share of the cores (measured
-            # faster on 2 cores: ~745 vs ~608 img/s raw, and no thread of a run waits for another
-            # that the HTTP side has pushed off its core).
+            # single-threaded runs side by side as this worker's share of the cores: faster on a
+            # small machine (docs/performance.md, Endpoint), and no thread of a run waits for
+            # another that the HTTP side has pushed off its core.
             self.predictor = Predictor(load_model(cfg.model), threads=cfg.threads or 1)
         self.predictor.warm_up((1, self.max_batch_size))
         if cfg.capture is not None and self.capture is None:
@@ -185,7 +186,10 @@ class Endpoint:
         return container_error_response(exc)
 
     def _check_runtime_request(self, request: Request) -> None:
-        """What the SageMaker Runtime service refuses before a container sees the request (§2.1, §8)."""
+        """What the SageMaker Runtime service refuses before a container sees the request.
+
+        Limits and messages: docs/aws-facts.md, SageMaker Runtime.
+        """
         name = request.path_params["name"]
         if not valid_name(name):
             raise InvalidHeader(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
@@ -310,8 +314,6 @@ def build_app(config: ServeConfig, *, endpoint: Endpoint | None = None) -> Starl
 
 def app_from_env() -> Starlette:
     """uvicorn factory for ``--workers N``: each worker process builds its own endpoint."""
-    from scones.serve.server import return_large_blocks_to_the_os
-
     return_large_blocks_to_the_os()  # a fresh process: the parent's setting is not inherited
     config = ServeConfig.from_json(os.environ[CONFIG_ENV])
     endpoint = Endpoint(config)

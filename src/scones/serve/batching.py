@@ -7,11 +7,11 @@ threads each take the first waiting request, gather more until the batch holds
 lone request is not delayed), run the model and hand the rows back to the event
 loop. The threads gather their next batch themselves, straight after the last
 one: handing every batch through the event loop cost a loop round trip and two
-thread wake-ups between runs, during which the core sat idle (~6 % of 2 cores
-at 16 clients; docs/serve.md). While one batch runs, the next fills up, so under
-load the batch size grows by itself and the wait costs nothing. On a small
-machine single-threaded runs side by side beat one run spread over all cores,
-whose threads wait for each other whenever the HTTP side takes a core.
+thread wake-ups between runs, during which the core sat idle (docs/performance.md,
+Endpoint). While one batch runs, the next fills up, so under load the batch size
+grows by itself and the wait costs nothing. On a small machine single-threaded
+runs side by side beat one run spread over all cores, whose threads wait for
+each other whenever the HTTP side takes a core.
 """
 
 from __future__ import annotations

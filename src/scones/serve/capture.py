@@ -49,7 +49,7 @@ _MEDIA_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A
 
 @dataclass(frozen=True)
 class CaptureConfig:
-    """``DataCaptureConfig`` (aws-contracts.md §3.1) plus the writer's own knobs."""
+    """``DataCaptureConfig`` (docs/aws-facts.md, Data Capture) plus the writer's own knobs."""
 
     destination: str
     sampling_percentage: int = 100
@@ -62,7 +62,9 @@ class CaptureConfig:
     rotate_bytes: int = 4 * 1024 * 1024
     max_backlog_records: int = 10_000
     max_backlog_bytes: int = 64 * 1024 * 1024
-    drain_timeout: float = 10.0  # + 15 s graceful HTTP shutdown stays under SageMaker's 30 s SIGKILL
+    #: With the 15 s graceful HTTP shutdown, stays under SageMaker's SIGKILL 30 s after SIGTERM
+    #: (docs/aws-facts.md, SageMaker hosting container).
+    drain_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if not str(self.destination).strip():

@@ -11,18 +11,18 @@ from scones.errors import UsageError
 from scones.serve.capture import CaptureConfig
 from scones.serve.images import ImageLimits
 
-#: Endpoint and variant names (aws-contracts.md §2.1, §8).
+#: Endpoint and variant names (docs/aws-facts.md, SageMaker Runtime).
 NAME_PATTERN: Final = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 MAX_NAME_LENGTH: Final = 63
-#: InvokeEndpoint body limit, both ways (6 MiB).
+#: InvokeEndpoint request body limit, 6 MiB (docs/aws-facts.md, SageMaker Runtime).
 MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 DEFAULT_ENDPOINT_NAME: Final = "scones-endpoint"
 DEFAULT_VARIANT: Final = "AllTraffic"
+#: Where the model is unpacked and the port served (docs/aws-facts.md, SageMaker hosting container).
 CONTAINER_MODEL_DIR: Final = "/opt/ml/model"
 CONTAINER_PORT: Final = 8080
-#: Most images per model run. Small batches keep a run's activations in the CPU's cache: on 2 cores
-#: the trained EfficientNet-Lite0 ran 870 images/s at batch 4 against 773 at 16, and the endpoint
-#: answered 781 against 679 requests/s at 16 clients (docs/serve.md).
+#: Most images per model run. Small batches keep a run's activations in the CPU's cache, which made
+#: the model and the endpoint faster at 4 than at 16 (docs/performance.md, Endpoint).
 DEFAULT_MAX_BATCH: Final = 4
 
 

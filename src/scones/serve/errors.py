@@ -7,7 +7,7 @@ exception is answered in two shapes:
 - on the container route (``/invocations``) as the container's own answer: its
   HTTP status and ``{"error": kind, "message": text}``;
 - on the runtime route (``/endpoints/{name}/invocations``) the way the
-  SageMaker Runtime service answers boto3 (aws-contracts.md §2.3/§2.4): errors
+  SageMaker Runtime service answers boto3 (docs/aws-facts.md, SageMaker Runtime): errors
   the *service* raises before the container sees the request are
   ``ValidationError``; a container error is wrapped in ``ModelError`` (HTTP 424)
   with ``OriginalStatusCode`` and ``OriginalMessage``.
@@ -26,8 +26,10 @@ from typing import ClassVar, Final
 
 from starlette.responses import Response
 
+from scones.local_account import LOCAL_ACCOUNT
+
 JSON_TYPE: Final = "application/json"
-ACCOUNT_ID: Final = "000000000000"
+ACCOUNT_ID: Final = LOCAL_ACCOUNT
 
 
 class InvocationError(Exception):
@@ -158,7 +160,8 @@ def runtime_error_response(exc: InvocationError, *, endpoint_name: str, region: 
     body: dict[str, object]
     if shape.code == "ModelError":
         original = container_body(exc).decode("utf-8")
-        # OriginalStatusCode 0 is what AWS reports when the container timed out.
+        # OriginalStatusCode 0 is what AWS reports when the container timed out; the message is AWS's
+        # (docs/aws-facts.md, SageMaker Runtime).
         original_status = 0 if isinstance(exc, InferenceTimeout) else exc.status_code
         side = "client" if 400 <= original_status < 500 else "server"
         log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"

@@ -42,8 +42,8 @@ DECODE_FORMATS: Final = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 
 
 #: Images above this many pixels are decoded at most ``LARGE_DECODES`` at a time. A 100 KB PNG
-#: can declare 36 M pixels (~110 MB once decoded, more while resizing): measured, six such requests
-#: at once took the server from 144 MB to 999 MB, and the request thread pool allows ~40.
+#: can declare 36 M pixels (~110 MB once decoded, more while resizing), and the request thread pool
+#: lets dozens of such requests decode at once (docs/performance.md, Endpoint).
 LARGE_IMAGE_PIXELS: Final = 4_000_000
 LARGE_DECODES: Final = threading.BoundedSemaphore(available_cpus())
 
@@ -109,8 +109,8 @@ _PLAIN_PNG_MODES: Final = (b"\x08\x02\x00\x00\x00", b"\x08\x06\x00\x00\x00")
 
 def _decode_plain_png(data: bytes, height: int, width: int) -> np.ndarray | None:
     """The common case, fast: an 8-bit RGB(A) PNG already at the model's size, decoded by libspng
-    (pyspng), 2-3x cheaper than Pillow for a CIFAR image, which on 2 cores is ~4 % more requests/s
-    (docs/serve.md). Pixels equal Pillow's (alpha dropped, as ``convert("RGB")`` does). None means
+    (pyspng), cheaper than Pillow for a CIFAR image and so more requests/s (docs/performance.md,
+    Endpoint). Pixels equal Pillow's (alpha dropped, as ``convert("RGB")`` does). None means
     "use Pillow": any other image, or anything pyspng refuses, so errors keep Pillow's messages."""
     if (len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR"
             or data[24:29] not in _PLAIN_PNG_MODES

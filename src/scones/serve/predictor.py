@@ -3,8 +3,9 @@
 ONNX Runtime parallelises inside an operator (intra-op threads). By default the
 endpoint gives the session one intra-op thread and runs one batch per core side
 by side on it (``session.run`` is safe to call concurrently); with ``--threads N``
-it runs one batch at a time over N threads. No inter-op pool; threads do not spin while idle: the event loop (HTTP, image
-decoding) needs those same cores between batches. A warm-up at start pays ORT's first-run costs (allocations, kernel
+it runs one batch at a time over N threads. No inter-op pool; threads do not spin
+while idle: the event loop (HTTP, image decoding) needs those same cores between
+batches. A warm-up at start pays ORT's first-run costs (allocations, kernel
 selection) before ``/ping`` says the endpoint is healthy.
 """
 
@@ -58,7 +59,8 @@ def open_session(onnx_bytes: bytes, options: ort.SessionOptions) -> ort.Inferenc
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"ONNX Runtime cannot load model.onnx: {reason}",
-                         hint="the artifact is corrupt or not a scones model; export it again with 'scones train'") from exc
+                         hint="the artifact is corrupt or not a scones model; "
+                              "export it again with 'scones train'") from exc
 
 
 class Predictor:

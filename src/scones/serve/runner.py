@@ -28,15 +28,12 @@ from typing import Any, Final
 import scones
 from scones.errors import SconesError
 from scones.serve.config import DEFAULT_ENDPOINT_NAME, DEFAULT_VARIANT
+from scones.serve.process import PARENT_ENV
 
 LOG = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT: Final = 120.0
 STOP_TIMEOUT: Final = 30.0
-
-
-#: Set for an endpoint started by ``running_endpoint``: the pid whose death should stop it.
-PARENT_ENV: Final = "SCONES_END_WITH_PARENT"
 
 
 class EndpointStartError(SconesError):

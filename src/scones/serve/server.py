@@ -13,22 +13,28 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from scones.errors import SconesError
+from scones.http_server import ListenError, bind_socket
 from scones.serve.app import CONFIG_ENV, Endpoint, build_app
 from scones.serve.config import ServeConfig
+from scones.serve.process import end_with_parent, return_large_blocks_to_the_os
 from scones.store import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
 
 LOG = logging.getLogger(__name__)
 
-#: Finish in-flight requests within this, so the capture drain fits before SageMaker's SIGKILL (30 s).
+#: Finish in-flight requests within this, so the capture drain fits before SageMaker's SIGKILL (30 s;
+#: docs/aws-facts.md, SageMaker hosting container).
 GRACEFUL_SHUTDOWN_SECONDS: Final = 15
 
 
@@ -36,37 +42,20 @@ class ServerStartError(SconesError):
     """The endpoint could not start (model, port, capture destination...)."""
 
 
-def _uvicorn_config(app: object, config: ServeConfig, **extra: object):  # type: ignore[no-untyped-def]
+def _uvicorn_config(app: Starlette | str, config: ServeConfig, *, factory: bool = False,
+                    workers: int | None = None) -> uvicorn.Config:
     import uvicorn
 
     return uvicorn.Config(app, host=config.host, port=config.port, lifespan="on", access_log=False,
                           log_level=config.log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                          server_header=False, **extra)
+                          server_header=False, factory=factory, workers=workers)
 
 
 def _bind(config: ServeConfig) -> socket.socket:
-    """A listening-ready TCP socket on ``host:port``.
-
-    Made here rather than by uvicorn's ``bind_socket`` because that one is created
-    with protocol 0, and asyncio only sets TCP_NODELAY on sockets whose protocol is
-    IPPROTO_TCP: without it every response (headers and body are two writes)
-    waits ~40 ms for a delayed ACK.
-    """
     try:
-        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise ServerStartError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise ServerStartError(f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc})",
-                               hint="pass another --port, or 0 for any free port") from exc
-    sock.set_inheritable(True)  # worker processes (--workers) accept on it too
-    return sock
+        return bind_socket(config.host, config.port)
+    except ListenError as exc:
+        raise ServerStartError(exc.message, hint=exc.hint) from exc
 
 
 def _write_ready_file(path: str | Path | None, sock: socket.socket) -> int:
@@ -74,53 +63,6 @@ def _write_ready_file(path: str | Path | None, sock: socket.socket) -> int:
     if path is not None:
         atomic_write_bytes(Path(path), json.dumps({"port": port, "pid": os.getpid()}).encode())
     return port
-
-
-def _libc() -> Any:
-    import ctypes
-    import ctypes.util
-
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def return_large_blocks_to_the_os(threshold: int = 4 * 1024 * 1024) -> None:
-    """Fix glibc's mmap threshold so that blocks of ``threshold`` bytes or more are always mapped and
-    unmapped, never kept in a thread's malloc arena.
-
-    By default glibc raises the threshold after the first large free, so the 16 MB blocks Pillow
-    decodes a big image into then come from per-thread arenas and stay there: measured, 16 request
-    threads each decoding one 6000×6000 PNG left the process at 1.9 GB of RSS for good (peak 2.0 GB);
-    with the threshold fixed, the peak was 0.33 GB and RSS fell back to 56 MB. Small allocations
-    (the common 32×32 request) are unaffected. No-op where glibc's ``mallopt`` is missing.
-    """
-    m_mmap_threshold = -3
-    try:
-        _libc().mallopt(m_mmap_threshold, threshold)
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
-        LOG.debug("mallopt unavailable; large image buffers use the platform's default allocator policy")
-
-
-def end_with_parent() -> None:
-    """For an endpoint started on demand (``running_endpoint``): ask Linux to SIGTERM this process when
-    the parent that started it dies, so a parent killed with SIGKILL or by the OOM killer does not leave
-    the endpoint listening, reparented to init. Set in the child itself (not in a preexec_fn, which is
-    unsafe in a threaded parent); if the parent is already gone, stop at once. Linux sends the signal
-    when the parent *thread* that started the child ends: ``running_endpoint`` is entered and left
-    on one thread, which outlives the endpoint it starts."""
-    from scones.serve.runner import PARENT_ENV
-
-    parent = os.environ.get(PARENT_ENV)
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    import signal
-
-    pr_set_pdeathsig = 1
-    try:
-        _libc().prctl(pr_set_pdeathsig, signal.SIGTERM)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return
-    if str(os.getppid()) != parent:  # the parent died before the request took effect
-        raise SystemExit(0)
 
 
 def run_server(config: ServeConfig, *, ready_file: str | Path | None = None) -> None:

@@ -39,7 +39,8 @@ def reliability_png(reliability: dict[str, list[float]], *, title: str = "Reliab
 
 
 def coverage_precision_png(curve: dict[str, list[float]], threshold: float,
-                           at_threshold: dict[str, float | int], *, title: str = "Coverage vs precision (test)") -> bytes:
+                           at_threshold: dict[str, float | int], *,
+                           title: str = "Coverage vs precision (test)") -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=True)

@@ -33,16 +33,16 @@ class TrainConfig:
     # How the graph resizes to ``image_size``: bicubic had the lower validation loss (docs/train.md).
     resize: str = "bicubic"
     # Average the logits of the image and its mirror image inside the served graph. Off: it doubles
-    # the graph's cost and did not help on validation (NLL 0.132 with, 0.128 without; docs/train.md).
+    # the graph's cost (two passes) and did not help on validation (docs/performance.md, Training).
     flip_tta: bool = False
     dropout: float = 0.2
     # 0: smoothing capped confidence that the temperature then had to undo; without it validation
-    # NLL over ten nested held-out folds fell from 0.181 to 0.165 (docs/train.md).
+    # NLL over nested held-out folds was lower (docs/train.md).
     label_smoothing: float = 0.0
     # After the head, train the whole frozen-feature network (BatchNorm statistics stay ImageNet's) for
     # this many epochs at a low learning rate, and keep the result only if validation loss improves.
-    # One epoch lowered validation NLL on every split tried (0.130 -> 0.120, 0.170 -> 0.147, ...);
-    # a second overfitted (docs/train.md). efficientnet_lite0 only; 0 turns it off.
+    # One epoch lowered validation NLL on every split tried; a second overfitted (docs/train.md).
+    # efficientnet_lite0 only; 0 turns it off.
     finetune_epochs: int = 1
     finetune_learning_rate: float = 3e-5
     threads: int = 0  # 0 = all cores torch sees

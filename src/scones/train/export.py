@@ -7,10 +7,11 @@ exporter is used because the new one needs onnxscript, which scones does not ins
 
 from __future__ import annotations
 
-import io
 import logging
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -42,16 +43,17 @@ class ExportResult:
 def to_onnx(model: Classifier, spec: InputSpec) -> bytes:
     wrapper = ProbabilityModel(model).eval()
     example = torch.zeros((2, spec.height, spec.width, 3), dtype=torch.uint8)
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
+    # torch.onnx.export documents a file path as its destination; it is read back at once.
+    with tempfile.TemporaryDirectory(prefix="scones-onnx-") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=UserWarning)  # constant-folding notes about the flip
+        path = Path(tmp) / "model.onnx"
         torch.onnx.export(
-            wrapper, (example,), buf, dynamo=False, opset_version=OPSET,
+            wrapper, (example,), path, dynamo=False, opset_version=OPSET,
             input_names=[spec.name], output_names=["probabilities"],
             dynamic_axes={spec.name: {0: "batch", 1: "height", 2: "width"}, "probabilities": {0: "batch"}},
         )
-    return buf.getvalue()
+        return path.read_bytes()
 
 
 def onnx_probabilities(onnx_bytes: bytes, images: np.ndarray, *, input_name: str = "pixels",

@@ -73,7 +73,8 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     n = sum(rel["count"])
     if n == 0:
         return 0.0
-    return float(sum(c * abs(a - f) for c, a, f in zip(rel["count"], rel["accuracy"], rel["confidence"], strict=True)) / n)
+    return float(sum(c * abs(a - f)
+                     for c, a, f in zip(rel["count"], rel["accuracy"], rel["confidence"], strict=True)) / n)
 
 
 def coverage_precision(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float | int]:

@@ -30,6 +30,9 @@ CIFAR_STD: Final = (0.25, 0.25, 0.25)
 class Preprocess(nn.Module):
     """NHWC pixels in 0..255 (any H, W) -> normalised NCHW float at ``size`` x ``size``."""
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, size: int, mean: tuple[float, ...], std: tuple[float, ...], *, mode: str = "bicubic") -> None:
         super().__init__()
         self.size = size
@@ -43,7 +46,7 @@ class Preprocess(nn.Module):
         # frozen into the traced graph for the example input's size only.
         if self.mode == "bicubic":
             # PyTorch's bicubic as two small matrix products: ONNX Runtime's bicubic Resize
-            # cost ~4 ms per image at 128 px, more than the whole network (docs/train.md).
+            # cost more than the whole network (docs/performance.md, Training).
             rows = cubic_resize_matrix(pixels.shape[1], self.size)
             cols = cubic_resize_matrix(pixels.shape[2], self.size)
             x = torch.matmul(torch.matmul(rows, x), cols.t())
@@ -76,7 +79,8 @@ def cubic_resize_matrix(in_size: int | torch.Tensor, out_size: int) -> torch.Ten
     weights = torch.cat([far(t + 1), near(t), near(1 - t), far(2 - t)], dim=1)  # [out, 4]
     taps = base.unsqueeze(1) + torch.arange(-1, 3, dtype=torch.float32)
     taps = torch.minimum(torch.clamp(taps, min=0.0), n_in.to(torch.float32) - 1)
-    positions = torch.arange(n_in, dtype=torch.float32)  # [in]
+    # torch's stubs omit the 0-d tensor that arange accepts (and that tracing needs here).
+    positions = torch.arange(n_in, dtype=torch.float32)  # type: ignore[call-overload]  # [in]
     hit = (taps.unsqueeze(2) == positions).to(torch.float32)  # [out, 4, in]
     return (hit * weights.unsqueeze(2)).sum(dim=1)
 
@@ -85,13 +89,13 @@ class EfficientNetLite0(nn.Module):
     """Frozen EfficientNet-Lite0 (ImageNet weights) as a multi-level feature extractor.
 
     Returns the spatially averaged outputs of every block and of the head, concatenated
-    (1808 + 1280 = 3088 values). Measured on the bicycle/motorcycle data (docs/train.md):
-    fine-tuning from scratch of the head did no better than a linear head on frozen features
-    and cost several times the time, so the head is trained on frozen features first and the
-    whole network then gets one short epoch (``trainer.finetune``); adding the mid-level blocks to the pooled head
-    features lowered validation loss the most of what we tried, and pooling every block
-    rather than four of them lowered it again (0.146 -> 0.132 over five validation splits)
-    at no extra compute: the blocks run anyway, pooling is free.
+    (1808 + 1280 = 3088 values). Measured on the bicycle/motorcycle data (figures in
+    docs/train.md): fine-tuning from scratch of the head did no better than a linear head on
+    frozen features and took much longer, so the head is trained on frozen features first and
+    the whole network then gets one short epoch (``trainer.finetune``); adding the mid-level
+    blocks to the pooled head features lowered validation loss the most of what we tried, and
+    pooling every block rather than four of them lowered it again at no extra compute: the
+    blocks run anyway, pooling is free.
     """
 
     TAPS: Final = tuple(range(16))  # EfficientNet-Lite0's 16 MBConv blocks, all of them
@@ -109,7 +113,7 @@ class EfficientNetLite0(nn.Module):
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
         self.blocks = nn.ModuleList(net._blocks)
         self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
-        channels = [int(self.blocks[i]._project_conv.out_channels) for i in self.TAPS]
+        channels = [int(net._blocks[i]._project_conv.out_channels) for i in self.TAPS]
         self.out_features = sum(channels) + int(net._conv_head.out_channels)
         for p in self.parameters():
             p.requires_grad_(False)
@@ -188,14 +192,18 @@ class Classifier(nn.Module):
     are the mean over the image and its mirror image, inside the exported graph too.
     """
 
-    def __init__(self, preprocess: Preprocess, backbone: nn.Module, num_classes: int, *, dropout: float = 0.2,
-                 flip_tta: bool = False, frozen_backbone: bool = False) -> None:
+    feature_mean: torch.Tensor  # buffers, registered in __init__
+    feature_std: torch.Tensor
+    temperature: torch.Tensor
+
+    def __init__(self, preprocess: Preprocess, backbone: EfficientNetLite0 | SmallResNet, num_classes: int, *,
+                 dropout: float = 0.2, flip_tta: bool = False, frozen_backbone: bool = False) -> None:
         super().__init__()
         self.preprocess = preprocess
         self.backbone = backbone
         self.flip_tta = flip_tta
         self.frozen_backbone = frozen_backbone
-        width = int(backbone.out_features)
+        width = backbone.out_features
         self.register_buffer("feature_mean", torch.zeros(width))
         self.register_buffer("feature_std", torch.ones(width))
         self.dropout = nn.Dropout(dropout)

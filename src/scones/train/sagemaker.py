@@ -11,7 +11,8 @@ sets them). Two channels, named as in the classic project:
 
 The container packs ``/opt/ml/model`` (``model.onnx`` + ``model.json``) into
 ``<output>/<job>/output/model.tar.gz``; this module follows the job and downloads it.
-Every function takes its boto3 clients as arguments.
+Every function takes its boto3 clients as arguments. What SageMaker does with the job:
+docs/aws-facts.md, SageMaker training.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from scones.train.config import TrainConfig
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_IMAGE: Final = "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.5.1-cpu-py311-ubuntu22.04-sagemaker"
+DEFAULT_IMAGE: Final = ("763104351884.dkr.ecr.{region}.amazonaws.com/"
+                        "pytorch-training:2.5.1-cpu-py311-ubuntu22.04-sagemaker")
 ENTRY_SCRIPT: Final = "train_entry.py"
 CHANNELS: Final = {"train": "train", "validation": "test"}  # channel name -> staged split it carries
 TERMINAL: Final = ("Completed", "Failed", "Stopped")
@@ -74,7 +76,7 @@ class SageMakerJobRequest:
         check_instance_type(instance_type)
         # Random suffix: two jobs started in the same second must not collide (names are unique per account).
         name = job_name or (f"scones-{config.arch.replace('_', '-')}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-                            f"-{secrets.token_hex(2)}")
+                            f"-{secrets.token_hex(4)}")
         return cls(data_uri=data_uri, out_uri=out_uri, config=config, role=role, bucket=bucket,
                    instance_type=instance_type, job_name=name, image_uri=image_uri)
 

@@ -5,7 +5,8 @@ SageMaker passes the hyperparameters as ``--name value`` arguments and the locat
 ``scones.train.sagemaker``) are joined back into one staged dataset, then the very same
 ``scones.train.run.train`` as on a laptop runs. ``/opt/ml/model`` receives exactly
 ``model.onnx`` and ``model.json`` (SageMaker tars that folder into ``model.tar.gz``, which
-must hold nothing else); metrics and charts go to the output data folder.
+must hold nothing else); metrics and charts go to the output data folder. The container's
+conventions: docs/aws-facts.md, SageMaker training.
 """
 
 from __future__ import annotations

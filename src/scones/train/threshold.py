@@ -56,7 +56,8 @@ def recommend_threshold(val_probs: np.ndarray, val_labels: np.ndarray, test_prob
         threshold = thresholds[chosen]
     val = coverage_precision(val_probs, val_labels, threshold)
     test = coverage_precision(test_probs, test_labels, threshold)
-    return Recommendation(threshold=float(threshold), target="precision" if target_precision is not None else "coverage",
+    return Recommendation(threshold=float(threshold),
+                          target="precision" if target_precision is not None else "coverage",
                           target_value=float(target), validation_coverage=float(val["coverage"]),
                           validation_precision=float(val["precision"]), test_coverage=float(test["coverage"]),
                           test_precision=float(test["precision"]), achievable=achievable)

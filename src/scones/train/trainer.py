@@ -38,7 +38,8 @@ def calibrated_nll(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndarray, config: TrainConfig,
-             gen: torch.Generator, history: list[dict[str, float]], *, show_progress: bool = False) -> np.ndarray | None:
+             gen: torch.Generator, history: list[dict[str, float]], *,
+             show_progress: bool = False) -> np.ndarray | None:
     """Train the whole network for ``config.finetune_epochs`` at a low, constant learning rate (mirror
     images as augmentation; BatchNorm keeps ImageNet's statistics), starting from the trained head.
     Constant: decaying it to zero within one epoch moved the network too little to help (seed 0:
@@ -51,9 +52,9 @@ def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndar
     head_loss = calibrated_nll(head_val_logits, val.labels)
     for p in model.backbone.parameters():
         p.requires_grad_(True)
-    # Channels-last weights make PyTorch's CPU convolutions run channels-last: an epoch took 13 s
-    # instead of 20 s on 2 cores, same result. Put back before export.
-    model.backbone.to(memory_format=torch.channels_last)
+    # Channels-last weights make PyTorch's CPU convolutions run channels-last: a shorter epoch, same
+    # result (docs/performance.md, Training). Put back before export.
+    model.backbone.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from the stubs
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.finetune_learning_rate, weight_decay=0.01)
     images, labels = torch.from_numpy(fit.images), torch.from_numpy(fit.labels)
@@ -78,7 +79,7 @@ def finetune(model: Classifier, fit: Split, val: Split, head_val_logits: np.ndar
             correct += int((logits.argmax(1) == labels[idx]).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
     finally:
-        model.backbone.to(memory_format=torch.contiguous_format)
+        model.backbone.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above
         for p in model.backbone.parameters():
             p.requires_grad_(False)
     val_logits = predict_logits(model, val.images)

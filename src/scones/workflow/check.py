@@ -8,7 +8,8 @@ Every finding corresponds to a classic failure of this workflow on AWS:
 - ``not_json_native``: bytes returned by a handler (``Runtime.MarshalError``),
   the repr of bytes (``"b'iVBOR...'"``), a body re-encoded as a JSON string,
   numbers carried as strings.
-- ``large_payload``: state data above 50 % of the 256 KiB Step Functions limit.
+- ``large_payload``: state data above 50 % of the 256 KiB Step Functions limit
+  (docs/aws-facts.md, Step Functions).
 - ``swallowed_error``: a function that *returned* an error (``statusCode`` >= 400,
   ``errorMessage``) instead of raising it, so the state machine reports success.
 - ``function_error`` / ``execution_failed``: what failed, with its type, and
@@ -21,7 +22,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
@@ -228,7 +229,7 @@ def _all_states(definition: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def _state_inputs(execution_history: list[Mapping[str, Any]]) -> list[tuple[str, Any]]:
+def _state_inputs(execution_history: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
     """``(state, input)`` for every state entered, from AWS-shaped history events."""
     entered = []
     for event in execution_history:
@@ -326,7 +327,7 @@ def _non_native(inv: Invocation, state: str) -> Iterator[Finding]:
                           f"{inv.function} returned {path} as a string ({item!r}); inferences must be numbers")
 
 
-def check_state_reads(definition: Mapping[str, Any], history: list[Mapping[str, Any]]) -> list[Finding]:
+def check_state_reads(definition: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """Every ``.$`` path and ``InputPath`` a state reads, against the input that state actually got."""
     states = _all_states(definition)
     findings: list[Finding] = []

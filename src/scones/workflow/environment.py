@@ -137,10 +137,10 @@ def _notifier(bucket_store: LocalStore, options: PipelineOptions) -> Notifier:
     return FanOutNotifier(notifiers)
 
 
-def failure_listener(notifier: Notifier | Callable[[], Notifier]) -> Callable[[Execution], None]:
-    """Announce every execution that did not succeed (a listener of the execution service); the notifier
-    may be given as a factory, so a run that never fails never loads the notification code."""
-    made: list[Notifier] = [] if callable(notifier) and not hasattr(notifier, "notify") else [notifier]  # type: ignore[list-item]
+def failure_listener(make_notifier: Callable[[], Notifier]) -> Callable[[Execution], None]:
+    """Announce every execution that did not succeed (a listener of the execution service). The notifier
+    is made on the first failure, so a run that never fails never loads the notification code."""
+    made: list[Notifier] = []
 
     def on_end(execution: Execution) -> None:
         if execution.status is ExecutionStatus.SUCCEEDED:
@@ -149,7 +149,7 @@ def failure_listener(notifier: Notifier | Callable[[], Notifier]) -> Callable[[E
         from scones.workflow.outcomes import last_task_error
 
         if not made:
-            made.append(notifier())  # type: ignore[operator]
+            made.append(make_notifier())
         error = execution.error or last_task_error(execution.events())
         made[0].notify(FailureNotification.create(
             execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
@@ -160,7 +160,8 @@ def failure_listener(notifier: Notifier | Callable[[], Notifier]) -> Callable[[E
 
 @contextlib.contextmanager
 def _lambda_runtime(settings: Settings, options: PipelineOptions, endpoint_url: str) -> Iterator[Any]:
-    from scones.workflow.lambda_runtime import LocalLambdaRuntime, scones_functions
+    from scones.functions.local import scones_functions
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
 
     functions = scones_functions(store_root=settings.store_root, endpoint_url=endpoint_url,
                                  endpoint_name=options.endpoint_name, threshold=options.threshold,

@@ -29,7 +29,7 @@ LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback_host(host: str) -> bool:
-    """``localhost`` or a loopback IP address (``127.0.0.0/8``, ``::1``); a name like ``127.0.0.1.example.com`` is not."""
+    """``localhost`` or a loopback IP address (``127.0.0.0/8``, ``::1``); ``127.0.0.1.example.com`` is not."""
     import ipaddress
 
     if host.lower() in LOOPBACK_HOSTS:

@@ -24,7 +24,7 @@ from scones.store import Store
 LOG = logging.getLogger(__name__)
 
 FAILURE_LOG_KEY: Final = "notifications/failures.jsonl"
-SNS_SUBJECT_LIMIT: Final = 100
+SNS_SUBJECT_LIMIT: Final = 100  # characters (docs/aws-facts.md, IAM and SNS)
 
 
 @dataclass(frozen=True)

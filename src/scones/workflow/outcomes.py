@@ -184,10 +184,10 @@ def summarize(outcomes: Sequence[ExecutionOutcome], seconds: float, labels: Mapp
         counts[item.outcome] += 1
         if item.outcome is Outcome.ERRORED:
             errors[item.error or "unknown"] = errors.get(item.error or "unknown", 0) + 1
-        inferences = item.inferences
-        if item.outcome is Outcome.ACCEPTED and inferences and item.s3_key in labels:
+        inferences, key = item.inferences, item.s3_key
+        if item.outcome is Outcome.ACCEPTED and inferences and key is not None and key in labels:
             labelled += 1
-            correct += int(max(range(len(inferences)), key=inferences.__getitem__) == labels[item.s3_key])
+            correct += int(max(range(len(inferences)), key=inferences.__getitem__) == labels[key])
     return BatchSummary(total=len(outcomes), accepted=counts[Outcome.ACCEPTED],
                         low_confidence=counts[Outcome.LOW_CONFIDENCE], errored=counts[Outcome.ERRORED],
                         seconds=seconds, labelled=labelled, correct=correct, errors=errors,

@@ -110,7 +110,7 @@ def run_batch(settings: Settings, options: PipelineOptions, *, prefix: str | Non
     labels = load_labels(store, keys)
     if options.isolated and options.function_concurrency is None:
         # One worker interpreter per concurrent invocation: enough for ``concurrency`` executions.
-        from scones.workflow.lambda_runtime import DEFAULT_ISOLATED_CONCURRENCY
+        from scones.lambda_runtime.runtime import DEFAULT_ISOLATED_CONCURRENCY
 
         options = replace(options, function_concurrency=max(DEFAULT_ISOLATED_CONCURRENCY, concurrency))
     with local_pipeline(settings, options) as pipeline:

@@ -60,7 +60,8 @@ def _matches(expected: Any, actual: Any, placeholders: list[str]) -> bool:
         return expected.keys() == actual.keys() and all(_matches(expected[k], actual[k], placeholders)
                                                         for k in expected)
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(_matches(e, a, placeholders) for e, a in zip(expected, actual, strict=True))
+        return len(expected) == len(actual) and all(_matches(e, a, placeholders)
+                                                    for e, a in zip(expected, actual, strict=True))
     return type(expected) is type(actual) and expected == actual
 
 

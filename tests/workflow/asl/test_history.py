@@ -26,7 +26,7 @@ def test_recorded_workflow_history_matches_awss_sequence(shared_data: Path) -> N
     execution = run_execution(definition, {"s3_bucket": "b", "s3_key": "test/x.png"},
                               invoker=CallableLambdaInvoker(scones_functions()), clock=FakeClock())
     events = execution.events()
-    # 17 events, as in the real console export (aws-contracts.md §7.5)
+    # 17 events, as in the real console export (docs/aws-facts.md, Step Functions: history events)
     assert [e["type"] for e in events] == (["ExecutionStarted"] + ["TaskStateEntered", "TaskScheduled", "TaskStarted",
                                                                    "TaskSucceeded", "TaskStateExited"] * 3
                                            + ["ExecutionSucceeded"])

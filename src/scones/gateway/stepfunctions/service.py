@@ -39,7 +39,7 @@ from scones.gateway.stepfunctions.state_machines import StateMachineOperations
 
 if TYPE_CHECKING:
     from scones.config import Settings
-    from scones.workflow.asl.lambda_integration import LambdaInvoker
+    from scones.lambda_runtime.contract import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
 

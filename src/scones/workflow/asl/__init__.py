@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scones.lambda_runtime.contract import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
 from scones.workflow.asl.clock import Clock, FakeClock, SystemClock
 from scones.workflow.asl.errors import DefinitionError, Failure, FailureError, StatesError, ValidationError
 from scones.workflow.asl.executor import (
@@ -45,12 +46,7 @@ from scones.workflow.asl.executor import (
     run_execution,
     save_execution,
 )
-from scones.workflow.asl.lambda_integration import (
-    CallableLambdaInvoker,
-    LambdaInvoker,
-    LambdaInvokeResult,
-    LambdaServiceError,
-)
+from scones.workflow.asl.lambda_integration import CallableLambdaInvoker
 from scones.workflow.asl.parse import load_definition
 from scones.workflow.asl.resources import ResourceResolver
 

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, interruptible_sleep, iso_timestamp
 from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.intrinsics import IntrinsicContext
-from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.paths import PathScope
 from scones.workflow.asl.variables import UndefinedVariable, VariableScope
 

@@ -7,15 +7,21 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from scones.workflow.asl.dataflow import ABSENT
+from scones.workflow.asl.checks import SCHEMA, Checker, Where, is_int
+from scones.workflow.asl.dataflow import PathSpec, path_spec
 from scones.workflow.asl.errors import error_matches
-from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
-from scones.workflow.asl.paths import JsonPath
-from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.fields import Field, optional_field
+from scones.workflow.asl.query_language import QueryLanguage
 
 DEFAULT_INTERVAL_SECONDS: Final = 1
 DEFAULT_MAX_ATTEMPTS: Final = 3
 DEFAULT_BACKOFF_RATE: Final = 2.0
+RETRY_FIELDS: Final = frozenset({"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
+                                 "JitterStrategy", "Comment"})
+CATCH_FIELDS: Final = {
+    QueryLanguage.JSONPATH: frozenset({"ErrorEquals", "Next", "ResultPath", "Assign", "Comment"}),
+    QueryLanguage.JSONATA: frozenset({"ErrorEquals", "Next", "Output", "Assign", "Comment"}),
+}
 
 
 class JitterStrategy(str, Enum):
@@ -37,6 +43,23 @@ class Retrier:
     backoff_rate: float = DEFAULT_BACKOFF_RATE
     max_delay_seconds: float | None = None
     jitter: JitterStrategy = JitterStrategy.NONE
+
+    @staticmethod
+    def validate(checker: Checker, props: dict[str, Any], where: Where, last: bool) -> None:
+        """One Retry entry; ``last`` tells whether it is the last one (``States.ALL`` must be)."""
+        for key in props:
+            if key not in RETRY_FIELDS:
+                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        _validate_error_equals(checker, props, where, last)
+        for key, minimum in (("IntervalSeconds", 1), ("MaxAttempts", 0), ("MaxDelaySeconds", 1)):
+            if key in props and (not is_int(props[key]) or props[key] < minimum):
+                checker.add(SCHEMA, f"{key} must be an integer >= {minimum}", *where, key)
+        if "BackoffRate" in props:
+            rate = props["BackoffRate"]
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 1.0:
+                checker.add(SCHEMA, "BackoffRate must be a number >= 1.0", *where, "BackoffRate")
+        if "JitterStrategy" in props and props["JitterStrategy"] not in ("FULL", "NONE"):
+            checker.add(SCHEMA, "JitterStrategy must be FULL or NONE", *where, "JitterStrategy")
 
     @classmethod
     def from_props(cls, props: dict[str, Any]) -> Retrier:
@@ -90,27 +113,33 @@ class CatchOutcome(Enum):
 class Catcher:
     error_equals: tuple[str, ...]
     next: str
-    result_path: JsonPath | None | object
-    assign: Template | JTemplate | None
-    output: JTemplate | None
+    result_path: PathSpec
+    assign: Field | None
+    output: Field | None
+
+    @staticmethod
+    def validate(checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                 language: QueryLanguage, last: bool) -> None:
+        """One Catch entry of a state beside ``states``; ``last`` as for ``Retrier.validate``."""
+        for key in props:
+            if key not in CATCH_FIELDS[language]:
+                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        _validate_error_equals(checker, props, where, last)
+        if "Next" not in props:
+            checker.add(SCHEMA, "These fields are required: [Next]", *where)
+        else:
+            checker.target(props["Next"], states, (*where, "Next"))
+        if "ResultPath" in props:
+            checker.path(props["ResultPath"], (*where, "ResultPath"), reference=True, result_path=True)
+        if "Assign" in props:
+            checker.assign(props["Assign"], (*where, "Assign"), language)
+        if "Output" in props:
+            checker.jsonata(props["Output"], (*where, "Output"))
 
     @classmethod
-    def from_props(cls, props: dict[str, Any], jsonata: bool) -> Catcher:
-        if "ResultPath" in props:
-            rp = props["ResultPath"]
-            result_path: JsonPath | None | object = None if rp is None else JsonPath(rp)
-        else:
-            result_path = ABSENT
-        assign_props = props.get("Assign", ABSENT)
-        assign: Template | JTemplate | None
-        if assign_props is ABSENT:
-            assign = None
-        elif jsonata:
-            assign = compile_jsonata_template(assign_props, "Assign")
-        else:
-            assign = compile_template(assign_props)
-        output = compile_jsonata_template(props["Output"], "Output") if jsonata and "Output" in props else None
-        return cls(tuple(props["ErrorEquals"]), props["Next"], result_path, assign, output)
+    def from_props(cls, props: dict[str, Any], language: QueryLanguage) -> Catcher:
+        return cls(tuple(props["ErrorEquals"]), props["Next"], path_spec(props, "ResultPath"),
+                   optional_field(props, language, "Assign"), optional_field(props, language, "Output"))
 
     def matches(self, error: str | None) -> bool:
         return any(error_matches(p, error) for p in self.error_equals)
@@ -121,3 +150,37 @@ def find_catcher(catchers: list[Catcher], error: str | None) -> Catcher | None:
         if catcher.matches(error):
             return catcher
     return None
+
+
+def validate_error_handling(checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                            language: QueryLanguage) -> None:
+    """``Retry`` and ``Catch`` of a Task, Parallel or Map state."""
+    for kind in ("Retry", "Catch"):
+        if kind not in props:
+            continue
+        entries = props[kind]
+        if not isinstance(entries, list):
+            checker.add(SCHEMA, f"{kind} must be an array", *where, kind)
+            continue
+        for i, entry in enumerate(entries):
+            at = (*where, kind, i)
+            if not isinstance(entry, dict):
+                checker.add(SCHEMA, f"Each {kind} entry must be a JSON object", *at)
+                continue
+            if kind == "Retry":
+                Retrier.validate(checker, entry, at, last=i == len(entries) - 1)
+            else:
+                Catcher.validate(checker, entry, at, states, language, last=i == len(entries) - 1)
+
+
+def _validate_error_equals(checker: Checker, props: dict[str, Any], where: Where, last: bool) -> None:
+    errors = props.get("ErrorEquals")
+    if errors is None:
+        checker.add(SCHEMA, "These fields are required: [ErrorEquals]", *where)
+        return
+    if not isinstance(errors, list) or not errors or not all(isinstance(e, str) for e in errors):
+        checker.add(SCHEMA, "ErrorEquals must be a non-empty array of strings", *where, "ErrorEquals")
+        return
+    if "States.ALL" in errors and (len(errors) > 1 or not last):
+        checker.add(SCHEMA, "States.ALL must appear alone in ErrorEquals and only in the last Retrier/Catcher",
+                    *where, "ErrorEquals")

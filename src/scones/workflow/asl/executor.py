@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
+from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.context import ExecutionContext, Frame
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.jsontext import parse_json, to_compact_json, within_payload_limit
-from scones.workflow.asl.lambda_integration import LambdaInvoker
 from scones.workflow.asl.parse import build_state_machine
 from scones.workflow.asl.program import ExecutionAborted, ExecutionTimedOut, StateMachine
 from scones.workflow.asl.resources import ResourceResolver
@@ -106,7 +106,8 @@ class Execution:
             name=d["name"], execution_arn=d["executionArn"], state_machine_arn=d["stateMachineArn"], status=status,
             input=parse_json(d["input"], max_nesting=None), start_time=_parse_iso(d["startDate"]),
             stop_time=_parse_iso(d["stopDate"]) if "stopDate" in d else None,
-            output=parse_json(d["output"], max_nesting=None) if "output" in d else None, error=d.get("error"), cause=d.get("cause"),
+            output=parse_json(d["output"], max_nesting=None) if "output" in d else None, error=d.get("error"),
+            cause=d.get("cause"),
             _events=doc.get("events", []),
         )
 

@@ -168,7 +168,7 @@ class History:
         self._limit_lock = threading.Lock()
         self._events: list[tuple[int, int, float, EventType, dict[str, Any] | None]] = []
         # next() on itertools.count and list.append are atomic under the GIL: without a quota no lock is
-        # needed; with one, check-and-append takes ``_limit_lock`` (uncontended, well under 1 us).
+        # needed; with one, check-and-append takes ``_limit_lock`` (uncontended: no thread waits for it).
         self._ids = itertools.count(1)
         # JSON text the interpreter already produced for a recorded value (the payload quota check
         # encodes every state output), by id(): rendering reuses it instead of encoding again.

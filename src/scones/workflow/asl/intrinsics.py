@@ -254,8 +254,9 @@ def _java_round(x: float) -> int:
 
 
 def _number(call: FunctionCall, v: Any, what: str) -> int | float:
-    _need(call, isinstance(v, (int, float)) and not isinstance(v, bool), f"{what} must be a number, got {_show(v)}")
-    return v  # type: ignore[no-any-return]
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        raise _fail(call, f"{what} must be a number, got {_show(v)}")
+    return v
 
 
 def _show(v: Any) -> str:

@@ -10,6 +10,8 @@ per-instance state.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import math
 import random
@@ -24,23 +26,25 @@ from scones.workflow.asl.jsontext import to_compact_json
 _UNDEFINED: Final = object()
 
 
+@functools.cache
 def _lib() -> Any:
-    """The jsonata package, imported on first use: JSONPath-only runs never pay for it."""
-    import jsonata
+    """The jsonata package, imported on first use: JSONPath-only runs never pay for it.
 
-    return jsonata
+    Imported by name because the package ships no type information: its objects are ``Any`` here.
+    """
+    return importlib.import_module("jsonata")
 
 
+@functools.cache
 def _null() -> Any:
-    from jsonata.utils import Utils
-
-    return Utils.NULL_VALUE
+    return importlib.import_module("jsonata.utils").Utils.NULL_VALUE
 
 
 def _jexception(message: str) -> Exception:
-    from jsonata import jexception
+    error: Exception = importlib.import_module("jsonata.jexception").JException(message, 0)
+    return error
 
-    return jexception.JException(message, 0)  # type: ignore[no-any-return]
+
 _LOCAL = threading.local()
 _HASH: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 

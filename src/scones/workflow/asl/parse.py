@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.errors import DefinitionError, ValidationError
 from scones.workflow.asl.jsontext import JsonTextError, parse_json
 from scones.workflow.asl.program import StateMachine
-from scones.workflow.asl.resources import ResourceResolver, default_resolver
+from scones.workflow.asl.query_language import QueryLanguage, Scope, resolve_query_language
+from scones.workflow.asl.resources import ResourceResolver, TaskResource, default_resolver
 from scones.workflow.asl.states.base import State
-from scones.workflow.asl.states.choice_state import ChoiceState
-from scones.workflow.asl.states.fail_state import FailState
-from scones.workflow.asl.states.map_state import MapState
-from scones.workflow.asl.states.parallel_state import ParallelState
-from scones.workflow.asl.states.pass_state import PassState
-from scones.workflow.asl.states.succeed_state import SucceedState
-from scones.workflow.asl.states.task_state import TaskState
-from scones.workflow.asl.states.wait_state import WaitState
+from scones.workflow.asl.states.registry import STATE_TYPES
 from scones.workflow.asl.validate import validate_document
 
 
@@ -36,38 +29,25 @@ def load_definition(definition: dict[str, Any] | str | bytes) -> dict[str, Any]:
 
 
 class Builder:
+    """Builds the states of a validated definition; each state's class builds itself (``State.build``)."""
+
     def __init__(self, resolver: ResourceResolver) -> None:
         self.resolver = resolver
 
     def machine(self, node: dict[str, Any], language: QueryLanguage, top: bool = False) -> StateMachine:
-        if "QueryLanguage" in node:
-            language = QueryLanguage(node["QueryLanguage"])
+        language = resolve_query_language(node, language, Scope.TOP if top else Scope.MACHINE).language
         states = {name: self.state(name, props, language) for name, props in node["States"].items()}
         timeout = node.get("TimeoutSeconds") if top else None
         return StateMachine(node["StartAt"], states, language, timeout)
 
     def state(self, name: str, props: dict[str, Any], outer: QueryLanguage) -> State:
-        language = QueryLanguage(props["QueryLanguage"]) if "QueryLanguage" in props else outer
-        typ = props["Type"]
-        if typ == "Pass":
-            return PassState(name, props, language)
-        if typ == "Succeed":
-            return SucceedState(name, props, language)
-        if typ == "Fail":
-            return FailState(name, props, language)
-        if typ == "Wait":
-            return WaitState(name, props, language)
-        if typ == "Choice":
-            return ChoiceState(name, props, language)
-        if typ == "Task":
-            resource = self.resolver.resolve(props["Resource"])
-            assert resource is not None  # checked by the validator
-            return TaskState(name, props, language, resource)
-        if typ == "Parallel":
-            branches = [self.machine(b, language) for b in props["Branches"]]
-            return ParallelState(name, props, language, branches)
-        processor = props.get("ItemProcessor") or props["Iterator"]
-        return MapState(name, props, language, self.machine(processor, language))
+        language = resolve_query_language(props, outer, Scope.STATE).language
+        return STATE_TYPES[props["Type"]].build(name, props, language, self)
+
+    def resource(self, arn: str) -> TaskResource:
+        resource = self.resolver.resolve(arn)
+        assert resource is not None  # checked by the validator
+        return resource
 
 
 def build_state_machine(definition: dict[str, Any] | str | bytes,
@@ -78,4 +58,4 @@ def build_state_machine(definition: dict[str, Any] | str | bytes,
     errors = validate_document(doc, resolver)
     if errors:
         raise DefinitionError(errors)
-    return Builder(resolver).machine(doc, QueryLanguage(doc.get("QueryLanguage", "JSONPath")), top=True)
+    return Builder(resolver).machine(doc, QueryLanguage.JSONPATH, top=True)

@@ -245,9 +245,7 @@ class _Parser:
                     inner = Wildcard()
                 else:
                     inner = Name(self.dotted_name(stop))
-                if isinstance(inner, Descend):
-                    raise self.error("nested '..'")
-                out.append(Descend(inner))  # type: ignore[arg-type]
+                out.append(Descend(inner))
             elif ch == ".":
                 self.pos += 1
                 if self.peek() == "*":
@@ -278,7 +276,7 @@ class _Parser:
             raise self.error("empty name")
         return name
 
-    def bracket(self) -> Step:
+    def bracket(self) -> Name | Index | Wildcard | Slice | Union | Filter:
         assert self.text[self.pos] == "["
         self.pos += 1
         self.skip_ws()
@@ -548,8 +546,9 @@ class JsonPath:
         self.definite = _is_definite(self.steps)
         # The common case, a plain chain of names/indices, takes a fast loop.
         self.keys: tuple[str | int, ...] | None = None
-        if all(isinstance(s, (Name, Index)) for s in self.steps):
-            self.keys = tuple(s.key if isinstance(s, Name) else s.index for s in self.steps)
+        keys = [s.key if isinstance(s, Name) else s.index for s in self.steps if isinstance(s, (Name, Index))]
+        if len(keys) == len(self.steps):
+            self.keys = tuple(keys)
 
     @property
     def is_reference(self) -> bool:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
+from scones.workflow.asl.query_language import QueryLanguage
 
 __all__ = ["Cancelled", "ExecutionAborted", "ExecutionTimedOut", "StateMachine"]
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from scones.lambda_runtime.contract import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.lambda_integration import LambdaInvokeResult, LambdaServiceError
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
@@ -69,7 +69,7 @@ class TaskResource(ABC):
         return True
 
 
-def _invoker(frame: Frame, function_name: str) -> Any:
+def _invoker(frame: Frame, function_name: str) -> LambdaInvoker:
     invoker = frame.execution.invoker
     if invoker is None:
         # Not retriable on purpose: with no runtime, no function exists (a ServiceException would be retried).
@@ -88,7 +88,7 @@ def _call_invoker(frame: Frame, function_name: str, payload: Any, qualifier: str
     """
     try:
         invoker = _invoker(frame, function_name)
-        return invoker.invoke(function_name, payload, qualifier=qualifier)  # type: ignore[no-any-return]
+        return invoker.invoke(function_name, payload, qualifier=qualifier)
     except LambdaServiceError as exc:
         raise FailureError.of(exc.error, exc.cause) from exc
     except Exception as exc:  # any client-side failure becomes the SDK's error name
@@ -117,7 +117,10 @@ def _http_date(epoch: float) -> str:
 
 
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:
-    """The optimised integration's task result (aws-contracts §7.1), keys in AWS's order."""
+    """The optimised Lambda integration's task result, keys in AWS's order.
+
+    (docs/aws-facts.md, Step Functions: optimised Lambda integration)
+    """
     body = json.dumps(result.payload, separators=(",", ":"))
     headers = {
         "X-Amz-Executed-Version": result.executed_version,

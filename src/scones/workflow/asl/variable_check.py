@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from scones.workflow.asl.errors import ValidationError
+from scones.workflow.asl.query_language import QueryLanguage, Scope, resolve_query_language
 
 CODE: Final = "SCHEMA_VALIDATION_FAILED"
 _REFERENCE: Final = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -109,10 +110,11 @@ def _state_refs(state: dict[str, Any], where: tuple[str | int, ...]) -> Iterator
 def check_variables(definition: dict[str, Any]) -> list[ValidationError]:
     errors: list[ValidationError] = []
 
-    def machine(node: Any, where: tuple[str | int, ...], outer: frozenset[str], language: str) -> None:
+    def machine(node: Any, where: tuple[str | int, ...], outer: frozenset[str], language: QueryLanguage,
+                scope: Scope) -> None:
         if not isinstance(node, dict) or not isinstance(node.get("States"), dict):
             return
-        language = node.get("QueryLanguage", language)
+        language = resolve_query_language(node, language, scope).language
         states: dict[str, Any] = node["States"]
         own: set[str] = set()
         for state in states.values():
@@ -128,18 +130,18 @@ def check_variables(definition: dict[str, Any]) -> list[ValidationError]:
                     errors.append(ValidationError(
                         CODE, f"The variable '{var}' belongs to an outer scope and cannot be assigned inside a "
                               f"Map or Parallel state", _ptr((*sw, "Assign"))))
-            if state.get("QueryLanguage", language) != "JSONata":
+            inner_language = resolve_query_language(state, language, Scope.STATE).language
+            if inner_language is QueryLanguage.JSONPATH:
                 for var, at in _state_refs(state, sw):
                     if var not in visible:
                         errors.append(ValidationError(
                             CODE, f"The variable '{var}' is referenced but never assigned in this scope or an "
                                   f"outer one", _ptr(at)))
-            inner_language = state.get("QueryLanguage", language)
             for i, branch in enumerate(state.get("Branches") or [] if isinstance(state.get("Branches"), list) else []):
-                machine(branch, (*sw, "Branches", i), frozenset(visible), inner_language)
+                machine(branch, (*sw, "Branches", i), frozenset(visible), inner_language, Scope.MACHINE)
             for key in ("ItemProcessor", "Iterator"):
                 if key in state:
-                    machine(state[key], (*sw, key), frozenset(visible), inner_language)
+                    machine(state[key], (*sw, key), frozenset(visible), inner_language, Scope.MACHINE)
 
-    machine(definition, (), frozenset(), definition.get("QueryLanguage", "JSONPath"))
+    machine(definition, (), frozenset(), QueryLanguage.JSONPATH, Scope.TOP)
     return errors

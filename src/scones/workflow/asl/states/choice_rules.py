@@ -14,12 +14,14 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Final
 
+from scones.workflow.asl.checks import SCHEMA, Checker, Where
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
-from scones.workflow.asl.jsonata_eval import JsonataExpression, strip_delimiters
+from scones.workflow.asl.fields import JsonataField, compile_field
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.timestamps import parse_timestamp
 from scones.workflow.asl.variables import UndefinedVariable
 
@@ -73,6 +75,8 @@ def _is_number(v: Any) -> bool:
 
 
 def _compare(kind: Kind, op: Op, a: Any, b: Any) -> bool:
+    x: Any
+    y: Any
     if kind is Kind.STRING:
         if not (isinstance(a, str) and isinstance(b, str)):
             return False
@@ -192,21 +196,19 @@ class Not(Rule):
 
 
 class Condition(Rule):
-    """JSONata: ``"Condition": "{% ... %}"`` must evaluate to a boolean."""
+    """JSONata: ``"Condition": "{% ... %}"`` (or a boolean) must evaluate to a boolean."""
 
-    def __init__(self, text: Any) -> None:
-        self.literal = text if isinstance(text, bool) else None
-        self.expression = None if isinstance(text, bool) else JsonataExpression(strip_delimiters(text), "Condition")
+    def __init__(self, value: Any) -> None:
+        self.field = compile_field(value, QueryLanguage.JSONATA, "Condition")
 
     def test(self, frame: Frame, data: Any, raw: Any) -> bool:
-        if self.expression is None:
-            return bool(self.literal)
-        value = self.expression.evaluate(jsonata_bindings(frame, raw), frame.error_prefix())
+        value = self.field.eval(frame, data, raw)
         if not isinstance(value, bool):
+            assert isinstance(self.field, JsonataField) and self.field.expression is not None  # literals: booleans
             raise FailureError.of(
                 StatesError.QUERY_EVALUATION_ERROR,
-                f"{frame.error_prefix()} The JSONata expression '{self.expression.text}' specified for the field "
-                f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
+                f"{frame.error_prefix()} The JSONata expression '{self.field.expression.text}' specified for the "
+                f"field 'Condition' returned an unexpected result type. Expected 'boolean', but was "
                 f"'{json_type_name(value)}' for value: {value!r}")
         return value
 
@@ -230,3 +232,73 @@ def build_rule(props: dict[str, Any]) -> Rule:
         if key in ALL_OPERATORS:
             return Comparison(variable, key, value)
     raise ValueError("choice rule without operator")  # unreachable after validation
+
+
+def validate_rule(checker: Checker, rule: Any, where: Where, language: QueryLanguage, top: bool,
+                  states: dict[str, Any]) -> None:
+    """A Choice Rule (``top``: one of ``Choices``, with ``Next``; else nested in And/Or/Not)."""
+    if not isinstance(rule, dict):
+        checker.add(SCHEMA, "A Choice Rule must be a JSON object", *where)
+        return
+    jsonata = language is QueryLanguage.JSONATA
+    if top:
+        if "Next" not in rule:
+            checker.add(SCHEMA, "These fields are required: [Next]", *where)
+        else:
+            checker.target(rule["Next"], states, (*where, "Next"))
+        if "Assign" in rule:
+            checker.assign(rule["Assign"], (*where, "Assign"), language)
+    elif "Next" in rule:
+        checker.add(SCHEMA, "A nested Choice Rule cannot have \"Next\"", *where, "Next")
+    extra = {"Next", "Comment", "Assign"} | ({"Output"} if top and jsonata else set())
+    if jsonata:
+        if "Condition" not in rule:
+            checker.add(SCHEMA, "These fields are required: [Condition]", *where)
+        else:
+            cond = rule["Condition"]
+            if not isinstance(cond, bool) and not is_expression(cond):
+                checker.add(SCHEMA, "Condition must be a JSONata expression or a boolean", *where, "Condition")
+            checker.jsonata(cond, (*where, "Condition"))
+        if "Output" in rule:
+            checker.jsonata(rule["Output"], (*where, "Output"))
+        for key in rule:
+            if key not in extra | {"Condition"}:
+                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        return
+    operators = [k for k in rule if k in ALL_OPERATORS or k in ("And", "Or", "Not")]
+    for key in rule:
+        if key not in operators and key not in extra | {"Variable"}:
+            checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+    if len(operators) != 1:
+        checker.add(SCHEMA, "A Choice Rule must have exactly one comparison operator (or And/Or/Not)", *where)
+        return
+    op = operators[0]
+    if op in ("And", "Or"):
+        subs = rule[op]
+        if not isinstance(subs, list) or not subs:
+            checker.add(SCHEMA, f"{op} must be a non-empty array of Choice Rules", *where, op)
+            return
+        for i, sub in enumerate(subs):
+            validate_rule(checker, sub, (*where, op, i), language, top=False, states=states)
+        return
+    if op == "Not":
+        validate_rule(checker, rule["Not"], (*where, "Not"), language, top=False, states=states)
+        return
+    if "Variable" not in rule:
+        checker.add(SCHEMA, "These fields are required: [Variable]", *where)
+    else:
+        checker.path(rule["Variable"], (*where, "Variable"), reference=False, nullable=False)
+    value = rule[op]
+    if op.endswith("Path"):
+        checker.path(value, (*where, op), reference=False, nullable=False)
+    elif op in TYPE_TESTS or op.startswith("Boolean"):
+        if not isinstance(value, bool):
+            checker.add(SCHEMA, f"{op} must be a boolean", *where, op)
+    elif op.startswith("Numeric"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            checker.add(SCHEMA, f"{op} must be a number", *where, op)
+    elif op.startswith("Timestamp"):
+        if parse_timestamp(value) is None:
+            checker.add(SCHEMA, f"{op} must be an ISO-8601 timestamp string", *where, op)
+    elif not isinstance(value, str):
+        checker.add(SCHEMA, f"{op} must be a string", *where, op)

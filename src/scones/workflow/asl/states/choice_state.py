@@ -2,42 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import ABSENT, QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.fields import optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import JTemplate, compile_jsonata_template
-from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import Outcome, State
-from scones.workflow.asl.states.choice_rules import Rule, build_rule
+from scones.workflow.asl.states.choice_rules import Rule, build_rule, validate_rule
 
 
 class ChoiceBranch:
     """A top-level Choice Rule: its test, where it leads, and what it assigns/outputs."""
 
-    def __init__(self, props: dict[str, Any], jsonata: bool) -> None:
+    def __init__(self, props: dict[str, Any], language: QueryLanguage) -> None:
         self.rule: Rule = build_rule(props)
         self.next: str = props["Next"]
-        assign = props.get("Assign", ABSENT)
-        self.assign: Template | JTemplate | None
-        if assign is ABSENT:
-            self.assign = None
-        else:
-            self.assign = compile_jsonata_template(assign, "Assign") if jsonata else compile_template(assign)
-        self.output = compile_jsonata_template(props["Output"], "Output") if jsonata and "Output" in props else None
+        self.assign = optional_field(props, language, "Assign")
+        self.output = optional_field(props, language, "Output")
 
 
 class ChoiceState(State):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | {"Choices", "Default", "Assign"},
+        QueryLanguage.JSONATA: COMMON | {"Choices", "Default", "Output", "Assign"},
+    }
+    has_transition = False
     entered_event = EventType.CHOICE_STATE_ENTERED
     exited_event = EventType.CHOICE_STATE_EXITED
 
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
         super().__init__(name, props, language)
-        jsonata = language is QueryLanguage.JSONATA
-        self.branches = [ChoiceBranch(c, jsonata) for c in props.get("Choices", [])]
+        self.branches = [ChoiceBranch(c, language) for c in props.get("Choices", [])]
         self.default: str | None = props.get("Default")
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        choices = props.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            checker.add(SCHEMA, "Choices must be a non-empty array", *where,
+                        *(("Choices",) if "Choices" in props else ()))
+        else:
+            for i, rule in enumerate(choices):
+                validate_rule(checker, rule, (*where, "Choices", i), language, top=True, states=states)
+        if "Default" in props:
+            checker.target(props["Default"], states, (*where, "Default"))
 
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         flow = self.flow
@@ -46,7 +58,7 @@ class ChoiceState(State):
             if branch.rule.test(frame, effective, raw):
                 assigned = flow.assignments(frame, raw, effective, assign=branch.assign) if branch.assign else None
                 if branch.output is not None:
-                    output = branch.output.eval(jsonata_bindings(frame, raw), frame.error_prefix())
+                    output = branch.output.eval(frame, effective, raw)
                 else:
                     output = flow.output(frame, raw, effective)
                 return Outcome(output, branch.next, assigned)

@@ -5,10 +5,18 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any
 
+from scones.workflow.asl.checks import Checker, Where
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage
-from scones.workflow.asl.error_handling import Catcher, Retrier, RetryOutcome, RetryState, find_catcher
+from scones.workflow.asl.error_handling import (
+    Catcher,
+    Retrier,
+    RetryOutcome,
+    RetryState,
+    find_catcher,
+    validate_error_handling,
+)
 from scones.workflow.asl.errors import FailureError
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import Outcome, State
 
 
@@ -16,7 +24,18 @@ class ExecutionState(State):
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage) -> None:
         super().__init__(name, props, language)
         self.retriers = [Retrier.from_props(r) for r in props.get("Retry", [])]
-        self.catchers = [Catcher.from_props(c, language is QueryLanguage.JSONATA) for c in props.get("Catch", [])]
+        self.catchers = [Catcher.from_props(c, language) for c in props.get("Catch", [])]
+
+    @classmethod
+    def _validate(cls, checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
+                  language: QueryLanguage) -> None:
+        cls._validate_work(checker, props, where, language)
+        validate_error_handling(checker, props, where, states, language)
+
+    @classmethod
+    @abstractmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        """The checks of the fields that describe the work (before Retry and Catch)."""
 
     @abstractmethod
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
@@ -28,7 +47,7 @@ class ExecutionState(State):
         while True:
             try:
                 effective = flow.effective_input(frame, raw)
-                result = flow.select_result(frame, self._work(frame, raw, effective))
+                result = flow.select_result(frame, raw, self._work(frame, raw, effective))
                 assigned = flow.assignments(frame, raw, effective, result)
                 return Outcome(flow.output(frame, raw, effective, result), self.next, assigned)
             except FailureError as exc:

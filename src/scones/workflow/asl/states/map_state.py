@@ -6,126 +6,160 @@ import json
 import math
 import threading
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, ERRORS, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where, is_int
 from scones.workflow.asl.concurrency import run_jobs
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import ABSENT, QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.fields import Field, JsonataField, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import (
-    JsonataExpression,
-    JTemplate,
-    compile_jsonata_template,
-    is_expression,
-    strip_delimiters,
-)
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import json_type_name, to_compact_json
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
-from scones.workflow.asl.payload import Template, compile_template
+from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.program import StateMachine
+from scones.workflow.asl.query_language import QueryLanguage
+from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
 
 
 class MapState(ExecutionState):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | ERRORS | {
+            "ItemProcessor", "Iterator", "ItemsPath", "ItemSelector", "Parameters", "ItemReader", "ItemBatcher",
+            "ResultWriter", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
+            "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label",
+            "ResultPath", "ResultSelector", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | ERRORS | {
+            "ItemProcessor", "Iterator", "Items", "ItemSelector", "ItemReader", "ItemBatcher", "ResultWriter",
+            "MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage", "Label", "Output", "Assign"},
+    }
     entered_event = EventType.MAP_STATE_ENTERED
     exited_event = EventType.MAP_STATE_EXITED
 
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage, processor: StateMachine) -> None:
         super().__init__(name, props, language)
         self.processor = processor
-        jsonata = language is QueryLanguage.JSONATA
-        self.items_path = JsonPath(props["ItemsPath"]) if "ItemsPath" in props else None
-        self.items = props.get("Items", ABSENT)
-        selector = props.get("ItemSelector", props.get("Parameters", ABSENT))
-        self.selector: Template | JTemplate | None
-        if selector is ABSENT:
-            self.selector = None
-        elif jsonata:
-            self.selector = compile_jsonata_template(selector, "ItemSelector")
-        else:
-            self.selector = compile_template(selector)
-        self.max_concurrency = props.get("MaxConcurrency", 0)
-        self.max_concurrency_path = props.get("MaxConcurrencyPath")
-        self.tolerated_count = props.get("ToleratedFailureCount")
-        self.tolerated_count_path = props.get("ToleratedFailureCountPath")
-        self.tolerated_percentage = props.get("ToleratedFailurePercentage")
-        self.tolerated_percentage_path = props.get("ToleratedFailurePercentagePath")
+        self.items = optional_field(props, language, "Items", "ItemsPath")
+        # "Parameters" is the ItemSelector's former name.
+        self.selector = optional_field(props, language, "ItemSelector", "Parameters")
+        # A number field or its ...Path twin (the path counts when both are present).
+        self.max_concurrency = optional_field(props, language, "MaxConcurrencyPath", "MaxConcurrency")
+        self.tolerated_count = optional_field(props, language, "ToleratedFailureCountPath", "ToleratedFailureCount")
+        self.tolerated_percentage = optional_field(props, language, "ToleratedFailurePercentagePath",
+                                                   "ToleratedFailurePercentage")
         self.batcher: dict[str, Any] | None = props.get("ItemBatcher")
-        self.batch_input = compile_template(self.batcher["BatchInput"]) \
-            if self.batcher and "BatchInput" in self.batcher and not jsonata else None
+        self.batch_input = optional_field(self.batcher or {}, language, "BatchInput")
         self.result_writer: dict[str, Any] | None = props.get("ResultWriter")
 
+    @classmethod
+    def build(cls, name: str, props: dict[str, Any], language: QueryLanguage, context: BuildContext) -> MapState:
+        processor = props.get("ItemProcessor") or props["Iterator"]
+        return cls(name, props, language, context.machine(processor, language))
+
+    @classmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        has_processor, has_iterator = "ItemProcessor" in props, "Iterator" in props
+        if has_processor == has_iterator:
+            checker.add(SCHEMA, "Exactly one of \"ItemProcessor\" or \"Iterator\" is required", *where)
+        else:
+            key = "ItemProcessor" if has_processor else "Iterator"
+            processor = props[key]
+            checker.machine(processor, (*where, key), language, top=False)
+            if isinstance(processor, dict):
+                mode = (processor.get("ProcessorConfig") or {}).get("Mode", "INLINE")
+                if mode not in ("INLINE", "DISTRIBUTED"):
+                    checker.add(SCHEMA, "ProcessorConfig.Mode must be INLINE or DISTRIBUTED", *where, key,
+                                "ProcessorConfig", "Mode")
+        if "ItemSelector" in props and "Parameters" in props:
+            checker.add(SCHEMA, "Only one of \"ItemSelector\" or \"Parameters\" can be present", *where)
+        if "ItemsPath" in props:
+            checker.path(props["ItemsPath"], (*where, "ItemsPath"), reference=True, nullable=False)
+        if "ItemReader" in props:
+            checker.add(SCHEMA, "ItemReader (Distributed Map reading from S3) is not supported by the local "
+                        "interpreter", *where, "ItemReader")
+        for key in ("MaxConcurrency", "ToleratedFailureCount"):
+            if key in props and not is_expression(props[key]) and (not is_int(props[key]) or props[key] < 0):
+                checker.add(SCHEMA, f"{key} must be a non-negative integer", *where, key)
+            if key in props and key + "Path" in props:
+                checker.add(SCHEMA, f"Only one of \"{key}\" or \"{key}Path\" can be present", *where)
+        pct = props.get("ToleratedFailurePercentage")
+        if pct is not None and not is_expression(pct) and (
+                isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
+            checker.add(SCHEMA, "ToleratedFailurePercentage must be a number between 0 and 100", *where,
+                        "ToleratedFailurePercentage")
+        for key in ("MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath"):
+            if key in props:
+                checker.path(props[key], (*where, key), reference=True, nullable=False)
+        if "ItemBatcher" in props and not isinstance(props["ItemBatcher"], dict):
+            checker.add(SCHEMA, "ItemBatcher must be a JSON object", *where, "ItemBatcher")
+        if "ResultWriter" in props:
+            writer = props["ResultWriter"]
+            if not isinstance(writer, dict) or writer.get("Resource") != "arn:aws:states:::s3:putObject":
+                checker.add(SCHEMA, "ResultWriter needs \"Resource\": \"arn:aws:states:::s3:putObject\"", *where,
+                            "ResultWriter")
+
     # -- dynamic numbers -------------------------------------------------------
-    def _number(self, frame: Frame, raw: Any, effective: Any, value: Any, path: str | None, field: str,
-                integer: bool = True) -> Any:
-        if path is not None:
-            try:
-                value = resolve(JsonPath(path), frame.scope(effective))
-            except (PathNotFound, UndefinedVariable) as exc:
-                raise FailureError.of(StatesError.RUNTIME,
-                                      f"{frame.error_prefix()} Invalid path '{path}' for {field}Path") from exc
+    @staticmethod
+    def _number(frame: Frame, raw: Any, effective: Any, field: Field | None, integer: bool = True) -> Any:
+        """The value of a number field, or of its ``...Path`` twin (which must select a non-negative number)."""
+        if field is None:
+            return None
+        try:
+            value = field.eval(frame, effective, raw)
+        except (PathNotFound, UndefinedVariable) as exc:
+            raise FailureError.of(StatesError.RUNTIME,
+                                  f"{frame.error_prefix()} Invalid path '{field.source}' for {field.name}") from exc
+        if field.name.endswith("Path"):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and (
                 not integer or float(value).is_integer())
             if not ok:
                 kind = "a valid integer" if integer else "a valid number"
                 raise FailureError.of(
                     StatesError.RUNTIME,
-                    f"{frame.error_prefix()} The {field}Path field refers to value \"{to_compact_json(value)}\" "
-                    f"which is not {kind}: {path}")
-        elif is_expression(value):
-            value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
-                                                                               frame.error_prefix())
+                    f"{frame.error_prefix()} The {field.name} field refers to value \"{to_compact_json(value)}\" "
+                    f"which is not {kind}: {field.source}")
         return value
 
     def _items(self, frame: Frame, raw: Any, effective: Any) -> list[Any]:
-        jsonata = self.language is QueryLanguage.JSONATA
-        if jsonata and self.items is not ABSENT:
-            if is_expression(self.items):
-                expr = JsonataExpression(strip_delimiters(self.items), "Items")
-                value = expr.evaluate(jsonata_bindings(frame, raw), frame.error_prefix())
-                if not isinstance(value, list):
-                    raise FailureError.of(
-                        StatesError.QUERY_EVALUATION_ERROR,
-                        f"{frame.error_prefix()} The JSONata expression '{expr.text}' specified for the field "
-                        f"'Items' returned an unexpected result type. Expected 'array', but was "
-                        f"'{json_type_name(value)}' for value: {to_compact_json(value)}")
-                return value
-            value = compile_jsonata_template(self.items, "Items").eval(jsonata_bindings(frame, raw),
-                                                                       frame.error_prefix())
-        elif self.items_path is not None:
+        items = self.items
+        if items is None:
+            value = effective
+        else:
             try:
-                value = resolve(self.items_path, frame.scope(effective))
+                value = items.eval(frame, effective, raw)
             except PathNotFound as exc:
                 raise FailureError.of(StatesError.RUNTIME,
-                                      f"{frame.error_prefix()} Invalid path '{self.items_path.text}' : No results "
+                                      f"{frame.error_prefix()} Invalid path '{items.source}' : No results "
                                       f"for path: {exc.normalized}") from exc
             except UndefinedVariable as exc:
                 raise FailureError.of(StatesError.RUNTIME,
                                       f"{frame.error_prefix()} The variable '{exc.name}' is not defined") from exc
-        else:
-            value = effective
+            expression = items.expression if isinstance(items, JsonataField) else None
+            if expression is not None and not isinstance(value, list):
+                raise FailureError.of(
+                    StatesError.QUERY_EVALUATION_ERROR,
+                    f"{frame.error_prefix()} The JSONata expression '{expression.text}' specified for the field "
+                    f"'Items' returned an unexpected result type. Expected 'array', but was "
+                    f"'{json_type_name(value)}' for value: {to_compact_json(value)}")
         if not isinstance(value, list):
-            error = StatesError.QUERY_EVALUATION_ERROR if jsonata else StatesError.RUNTIME
-            raise FailureError.of(error, f"{frame.error_prefix()} Map state input must be an array but was: "
-                                         f"{to_compact_json(value)}")
+            raise FailureError.of(self.language.evaluation_error,
+                                  f"{frame.error_prefix()} Map state input must be an array but was: "
+                                  f"{to_compact_json(value)}")
         return value
 
     def _batches(self, frame: Frame, effective: Any, items: list[Any], raw: Any) -> list[Any]:
         assert self.batcher is not None
-        b = self.batcher
-        max_items = self._number(frame, raw, effective, b.get("MaxItemsPerBatch"), b.get("MaxItemsPerBatchPath"),
-                                 "MaxItemsPerBatch") or len(items) or 1
-        max_bytes = self._number(frame, raw, effective, b.get("MaxInputBytesPerBatch"),
-                                 b.get("MaxInputBytesPerBatchPath"), "MaxInputBytesPerBatch") or 262_144
-        if self.batch_input is not None:
-            batch_input = self.batch_input.eval(frame, effective)
-        elif "BatchInput" in b:
-            batch_input = compile_jsonata_template(b["BatchInput"], "BatchInput").eval(
-                jsonata_bindings(frame, raw), frame.error_prefix())
-        else:
-            batch_input = None
+        # Compiled here, not when the state is built: the validator does not look inside ItemBatcher, and a
+        # null counts as absent.
+        b = {k: v for k, v in self.batcher.items() if v is not None}
+        language = self.language
+        max_items = self._number(frame, raw, effective, optional_field(
+            b, language, "MaxItemsPerBatchPath", "MaxItemsPerBatch")) or len(items) or 1
+        max_bytes = self._number(frame, raw, effective, optional_field(
+            b, language, "MaxInputBytesPerBatchPath", "MaxInputBytesPerBatch")) or 262_144
+        batch_input = None if self.batch_input is None else self.batch_input.eval(frame, effective, raw)
         batches: list[Any] = []
         current: list[Any] = []
         size = 0
@@ -151,27 +185,16 @@ class MapState(ExecutionState):
             return item
         co = dict(frame.context_object)
         co["Map"] = {"Item": {"Index": index, "Value": item}}
-        if self.language is QueryLanguage.JSONATA:
-            assert isinstance(self.selector, JTemplate)
-            saved = frame.context_object
-            frame.context_object = co
-            try:
-                return self.selector.eval(jsonata_bindings(frame, raw), frame.error_prefix())
-            finally:
-                frame.context_object = saved
-        assert isinstance(self.selector, Template)
         saved = frame.context_object
         frame.context_object = co
         try:
-            return self.selector.eval(frame, effective)
+            return self.selector.eval(frame, effective, raw)
         finally:
             frame.context_object = saved
 
     def _tolerance(self, frame: Frame, raw: Any, effective: Any, n: int) -> int:
-        count = self._number(frame, raw, effective, self.tolerated_count, self.tolerated_count_path,
-                             "ToleratedFailureCount")
-        pct = self._number(frame, raw, effective, self.tolerated_percentage, self.tolerated_percentage_path,
-                           "ToleratedFailurePercentage", integer=False)
+        count = self._number(frame, raw, effective, self.tolerated_count)
+        pct = self._number(frame, raw, effective, self.tolerated_percentage, integer=False)
         allowed = -1
         if count is not None:
             allowed = max(allowed, int(count))
@@ -184,8 +207,7 @@ class MapState(ExecutionState):
         if self.batcher is not None:
             items = self._batches(frame, effective, items, raw)
         inputs = [self._item_input(frame, raw, effective, i, item) for i, item in enumerate(items)]
-        max_concurrency = self._number(frame, raw, effective, self.max_concurrency, self.max_concurrency_path,
-                                       "MaxConcurrency") or 0
+        max_concurrency = self._number(frame, raw, effective, self.max_concurrency) or 0
         allowed = self._tolerance(frame, raw, effective, len(inputs))
         frame.event(EventType.MAP_STATE_STARTED, {"length": len(inputs)})
         base = {k: v for k, v in frame.context_object.items() if k in ("Execution", "StateMachine")}

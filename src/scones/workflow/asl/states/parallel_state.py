@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
+from scones.workflow.asl.checks import COMMON, ERRORS, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where
 from scones.workflow.asl.concurrency import run_jobs
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage
 from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.program import StateMachine
+from scones.workflow.asl.query_language import QueryLanguage
+from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
 
 
 class ParallelState(ExecutionState):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | ERRORS | {"Branches", "ResultPath", "Parameters",
+                                                                        "ResultSelector", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | ERRORS | {"Branches", "Arguments", "Output", "Assign"},
+    }
     entered_event = EventType.PARALLEL_STATE_ENTERED
     exited_event = EventType.PARALLEL_STATE_EXITED
 
@@ -22,6 +29,20 @@ class ParallelState(ExecutionState):
                  branches: list[StateMachine]) -> None:
         super().__init__(name, props, language)
         self.branches = branches
+
+    @classmethod
+    def build(cls, name: str, props: dict[str, Any], language: QueryLanguage,
+              context: BuildContext) -> ParallelState:
+        return cls(name, props, language, [context.machine(b, language) for b in props["Branches"]])
+
+    @classmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        branches = props.get("Branches")
+        if not isinstance(branches, list) or not branches:
+            checker.add(SCHEMA, "Branches must be a non-empty array", *where)
+            return
+        for i, branch in enumerate(branches):
+            checker.machine(branch, (*where, "Branches", i), language, top=False)
 
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         flow = self.flow

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
+from scones.workflow.asl.checks import (
+    BAD_RESOURCE,
+    COMMON,
+    ERRORS,
+    FLOW,
+    JSONPATH_IO,
+    SCHEMA,
+    Checker,
+    FieldTable,
+    Where,
+    is_int,
+)
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.dataflow import QueryLanguage, jsonata_bindings
 from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
+from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import JsonataExpression, is_expression, strip_delimiters
+from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import within_payload_limit
-from scones.workflow.asl.paths import JsonPath, PathNotFound, resolve
+from scones.workflow.asl.paths import PathNotFound
+from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.resources import TaskResource
+from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
 
@@ -25,6 +39,13 @@ STOP_POLL_SECONDS: Final = 0.05
 
 
 class TaskState(ExecutionState):
+    FIELDS: ClassVar[FieldTable] = {
+        QueryLanguage.JSONPATH: COMMON | JSONPATH_IO | FLOW | ERRORS | {
+            "Resource", "ResultPath", "Parameters", "ResultSelector", "TimeoutSeconds", "TimeoutSecondsPath",
+            "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Assign"},
+        QueryLanguage.JSONATA: COMMON | FLOW | ERRORS | {"Resource", "Arguments", "Output", "TimeoutSeconds",
+                                                          "HeartbeatSeconds", "Credentials", "Assign"},
+    }
     entered_event = EventType.TASK_STATE_ENTERED
     exited_event = EventType.TASK_STATE_EXITED
     has_retry_count = True
@@ -32,37 +53,59 @@ class TaskState(ExecutionState):
     def __init__(self, name: str, props: dict[str, Any], language: QueryLanguage, resource: TaskResource) -> None:
         super().__init__(name, props, language)
         self.resource = resource
-        self.timeout = props.get("TimeoutSeconds")
-        self.timeout_path = JsonPath(props["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in props else None
+        self.timeout = optional_field(props, language, "TimeoutSeconds", "TimeoutSecondsPath")
         # Validated and recorded in TaskScheduled, never enforced: SendTaskHeartbeat exists for activities
         # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
         # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
-        self.heartbeat = props.get("HeartbeatSeconds")
-        self.heartbeat_path = JsonPath(props["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in props else None
+        self.heartbeat = optional_field(props, language, "HeartbeatSeconds", "HeartbeatSecondsPath")
 
-    def _seconds(self, frame: Frame, raw: Any, effective: Any, value: Any, path: JsonPath | None,
-                 field: str) -> int | None:
-        if path is not None:
-            try:
-                value = resolve(path, frame.scope(effective))
-            except (PathNotFound, UndefinedVariable) as exc:
-                raise FailureError.of(StatesError.RUNTIME,
-                                      f"{frame.error_prefix()} Invalid path '{path.text}' for {field}Path") from exc
-        elif is_expression(value):
-            value = JsonataExpression(strip_delimiters(value), field).evaluate(jsonata_bindings(frame, raw),
-                                                                               frame.error_prefix())
+    @classmethod
+    def build(cls, name: str, props: dict[str, Any], language: QueryLanguage, context: BuildContext) -> TaskState:
+        return cls(name, props, language, context.resource(props["Resource"]))
+
+    @classmethod
+    def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
+        resource = props.get("Resource")
+        if resource is None:
+            checker.add(SCHEMA, "These fields are required: [Resource]", *where)
+        elif not isinstance(resource, str):
+            checker.add(SCHEMA, "Resource must be a string", *where, "Resource")
+        elif checker.resolver.resolve(resource) is None:
+            checker.add(BAD_RESOURCE, f"The resource provided {resource} is not recognized. The value is not a "
+                        "valid resource ARN, or the resource is not available locally", *where, "Resource")
+        for plain in ("TimeoutSeconds", "HeartbeatSeconds"):
+            if plain in props and plain + "Path" in props:
+                checker.add(SCHEMA, f"Only one of \"{plain}\" or \"{plain}Path\" can be present", *where)
+            if plain in props and not is_expression(props[plain]):
+                if not is_int(props[plain]) or props[plain] <= 0:
+                    checker.add(SCHEMA, f"{plain} must be a positive integer", *where, plain)
+            if plain + "Path" in props:
+                checker.path(props[plain + "Path"], (*where, plain + "Path"), reference=True, nullable=False)
+        timeout, heartbeat = props.get("TimeoutSeconds"), props.get("HeartbeatSeconds")
+        if is_int(timeout) and is_int(heartbeat) and heartbeat >= timeout:
+            checker.add(SCHEMA, "HeartbeatSeconds must be smaller than TimeoutSeconds", *where, "HeartbeatSeconds")
+
+    @staticmethod
+    def _seconds(frame: Frame, raw: Any, effective: Any, field: Field | None, name: str) -> int | None:
+        if field is None:
+            return None
+        try:
+            value = field.eval(frame, effective, raw)
+        except (PathNotFound, UndefinedVariable) as exc:
+            raise FailureError.of(StatesError.RUNTIME,
+                                  f"{frame.error_prefix()} Invalid path '{field.source}' for {name}Path") from exc
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise FailureError.of(StatesError.RUNTIME,
-                                  f"{frame.error_prefix()} {field} must be a positive integer, got {value!r}")
+                                  f"{frame.error_prefix()} {name} must be a positive integer, got {value!r}")
         return value
 
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         flow = self.flow
         arguments = flow.parameters_value(frame, effective, raw) if flow.has_parameters() else effective
-        timeout = self._seconds(frame, raw, effective, self.timeout, self.timeout_path, "TimeoutSeconds")
-        heartbeat = self._seconds(frame, raw, effective, self.heartbeat, self.heartbeat_path, "HeartbeatSeconds")
+        timeout = self._seconds(frame, raw, effective, self.timeout, "TimeoutSeconds")
+        heartbeat = self._seconds(frame, raw, effective, self.heartbeat, "HeartbeatSeconds")
         if not within_payload_limit(arguments):
             raise FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,
@@ -86,12 +129,13 @@ class TaskState(ExecutionState):
             frame.event(kind, details)
             raise
         if not within_payload_limit(result):
-            failure = FailureError.of(
+            too_large = FailureError.of(
                 StatesError.DATA_LIMIT_EXCEEDED,
                 f"The state/task '{self.name}' returned a result with a size exceeding the maximum number of "
                 f"bytes service limit.")
-            frame.event(events.failed, {**identity, "error": failure.failure.error, "cause": failure.failure.cause})
-            raise failure
+            frame.event(events.failed, {**identity, "error": too_large.failure.error,
+                                        "cause": too_large.failure.cause})
+            raise too_large
         details = dict(identity)
         details["output"] = result
         frame.event(events.succeeded, details)

@@ -1,0 +1,199 @@
+"""``scones up``: build every local AWS service from the settings and the declarations, and serve them on one port.
+
+What is served:
+
+- **S3** over the local store: every folder under ``SCONES_HOME/store`` is a bucket
+  (``scones`` is the Scones workflow's own); buckets a template declares are created.
+- **Lambda**: the functions the user declared, and the three Scones functions for the
+  names the user did not take; user functions run isolated, built-ins in-process.
+- **Step Functions**: state machines made through the API (kept under
+  ``SCONES_HOME/state``), those declared, and the Scones workflow's two
+  (``scones-workflow``, ``scones-workflow-batch``, as ``scones deploy aws`` names them);
+  executions run on the execution service and are kept under ``<bucket>/executions``.
+- **SageMaker Runtime**: each declared endpoint name, plus ``scones-endpoint`` serving the
+  store's model when there is one, with Data Capture into ``<bucket>/data_capture``.
+
+The functions reach the other services through this same port: their environment
+points ``AWS_ENDPOINT_URL`` here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from scones.config import Settings
+from scones.errors import UsageError
+from scones.gateway.app import Gateway
+from scones.gateway.routing import Service
+from scones.local_account import LOCAL_REGION
+
+if TYPE_CHECKING:
+    from scones.executions.service import ExecutionService
+    from scones.gateway.sigv4 import Credentials
+    from scones.serve.app import Endpoint
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_PORT: Final = 4566
+DEFAULT_ENDPOINT: Final = "scones-endpoint"
+#: The Scones state machines, by the names ``scones deploy aws`` gives them, and their shipped definitions.
+SCONES_STATE_MACHINES: Final = {"scones-workflow": "scones", "scones-workflow-batch": "scones-batch"}
+PLACEHOLDER_KEY: Final = "scones"
+LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """What ``scones up`` was asked to serve; declarations come from flags and templates."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    #: Endpoint name -> model URI (``--endpoint NAME=MODEL_URI``).
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    #: State machine name -> definition file (``--state-machine NAME=FILE``).
+    state_machines: Mapping[str, Path] = field(default_factory=dict)
+    credentials: Credentials | None = None
+    log_level: str = "warning"
+    #: Seconds running executions get to finish when the server stops; the rest end ABORTED.
+    shutdown_grace: float = 2.0
+
+    def check(self) -> None:
+        """Binding beyond this machine needs keys to check signatures against."""
+        if self.host not in LOOPBACK and self.credentials is None:
+            raise UsageError(f"scones up binds {self.host} only with --access-key and --secret-key",
+                             hint="every request is then checked against those keys (SigV4); on this machine "
+                                  "alone, leave --host at 127.0.0.1")
+
+
+def exports(url: str, credentials: Credentials | None) -> dict[str, str]:
+    """The environment unchanged boto3 code and the AWS CLI need to talk to ``url``."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_REGION": LOCAL_REGION,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": credentials.access_key if credentials else PLACEHOLDER_KEY,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key if credentials else PLACEHOLDER_KEY,
+        # botocore puts sync-/runtime- prefixes in front of some hosts, which cannot resolve for an IP.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
+
+
+@dataclass
+class LocalAws:
+    """Everything one ``scones up`` serves; ``gateway`` is the ASGI app."""
+
+    gateway: Gateway
+    executions: ExecutionService
+    runtime: Any
+    endpoints: Mapping[str, Endpoint]
+
+    def describe(self) -> list[str]:
+        """Lines for the start-up message: what is served under which names."""
+        machines = ", ".join(m.name for m in self.executions.state_machines()) or "none"
+        functions = ", ".join(sorted(self.runtime.functions)) or "none"
+        endpoints = ", ".join(sorted(self.endpoints)) or "none (no model in the store; pass --endpoint NAME=MODEL)"
+        return [f"state machines: {machines}", f"functions:      {functions}", f"endpoints:      {endpoints}"]
+
+
+@contextlib.contextmanager
+def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[LocalAws]:
+    """Build the services for a gateway reachable at ``url``; closes what they opened on exit."""
+    from scones.executions.machines import StateMachineRegistry
+    from scones.executions.service import ExecutionService
+    from scones.functions.local import scones_functions
+    from scones.gateway.lambda_api import LambdaService
+    from scones.gateway.s3.service import S3Service
+    from scones.gateway.sagemaker_runtime import SageMakerRuntimeService
+    from scones.gateway.stepfunctions.service import StepFunctionsService
+    from scones.lambda_runtime.runtime import LocalLambdaRuntime
+    from scones.workflow.definitions import read_definition
+    from scones.workflow.environment import failure_listener, open_records
+
+    options.check()
+    store_root = settings.store_root
+    state_dir = settings.home / "state"
+    (store_root / settings.bucket).mkdir(parents=True, exist_ok=True)
+    endpoints = _endpoints(settings, options)
+    functions = scones_functions(store_root=store_root, endpoint_url=url, endpoint_name=DEFAULT_ENDPOINT)
+    with contextlib.ExitStack() as stack:
+        runtime = stack.enter_context(LocalLambdaRuntime(functions))
+        executions = ExecutionService(invoker=runtime, records=open_records(settings),
+                                      machines=StateMachineRegistry(state_dir / "state-machines"),
+                                      listeners=[failure_listener(lambda: _notifier(settings))])
+        for name, shipped in SCONES_STATE_MACHINES.items():
+            executions.register(name, read_definition(shipped))
+        for name, path in options.state_machines.items():
+            executions.register(name, read_definition(path))
+        credentials = None if options.credentials is None else \
+            {options.credentials.access_key: options.credentials.secret_key}
+        handlers = {
+            Service.S3: S3Service(store_root, state_dir=state_dir / "s3", credentials=credentials),
+            Service.LAMBDA: LambdaService(runtime),
+            Service.STEP_FUNCTIONS: StepFunctionsService(executions, shutdown_grace=options.shutdown_grace),
+            Service.SAGEMAKER_RUNTIME: SageMakerRuntimeService(endpoints),
+        }
+        verifier = None
+        if options.credentials is not None:
+            from scones.gateway.sigv4 import SignatureVerifier
+
+            verifier = SignatureVerifier(options.credentials)
+        yield LocalAws(Gateway(handlers, verifier=verifier), executions, runtime, endpoints)
+
+
+def _endpoints(settings: Settings, options: UpOptions) -> dict[str, Endpoint]:
+    """Each endpoint name with its model loaded (a bad model fails here, before the port opens)."""
+    from scones.serve.app import Endpoint
+    from scones.serve.capture import CaptureConfig
+    from scones.serve.config import ServeConfig
+
+    models = dict(options.endpoints)
+    default_model = settings.store_root / settings.bucket / "model" / "model.tar.gz"
+    if DEFAULT_ENDPOINT not in models and default_model.is_file():
+        models[DEFAULT_ENDPOINT] = str(default_model)
+    capture = settings.default_uri("data_capture")
+    endpoints: dict[str, Endpoint] = {}
+    for name, model in models.items():
+        config = ServeConfig(model=model, endpoint_name=name, capture=CaptureConfig(capture), log_level="warning")
+        endpoint = Endpoint(config)
+        endpoint.prepare()
+        endpoints[name] = endpoint
+    return endpoints
+
+
+def _notifier(settings: Settings) -> Any:
+    from scones.store import LocalStore
+    from scones.workflow.notifications import StoreLogNotifier
+
+    return StoreLogNotifier(LocalStore.in_bucket(settings.store_root, settings.bucket))
+
+
+def up(settings: Settings, options: UpOptions, *, on_ready: Any = None) -> None:
+    """Serve until SIGINT/SIGTERM. ``on_ready(url, local_aws)`` runs once the first request can be answered."""
+    from scones.gateway.server import serve_socket
+    from scones.http_server import bind_socket
+
+    options.check()
+    sock = bind_socket(options.host, options.port)
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    with local_aws(settings, options, url) as served:
+        serve_socket(served.gateway, sock, log_level=options.log_level,
+                     on_ready=None if on_ready is None else (lambda: on_ready(url, served)))
+
+
+@contextlib.contextmanager
+def up_in_thread(settings: Settings, options: UpOptions) -> Iterator[tuple[str, LocalAws]]:
+    """``scones up`` in a thread of this process (tests, notebooks); yields its URL and services."""
+    from scones.gateway.server import serving_in_thread
+    from scones.http_server import bind_socket
+
+    options.check()
+    sock = bind_socket(options.host, options.port)
+    url = f"http://{options.host}:{sock.getsockname()[1]}"
+    with local_aws(settings, options, url) as served, serving_in_thread(served.gateway, sock):
+        yield url, served
