@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 _STOP: Final = object()
+#: Executions the writer thread takes from its queue at once (one index transaction for them).
+_BATCH: Final = 64
 _INDEX_COLUMNS: Final = "name, execution_arn, state_machine_arn, status, start_time, stop_time"
 
 
@@ -99,6 +101,14 @@ class ExecutionRecords:
         with self._lock:
             if name in self._pending:
                 return True
+        return self._kept(name)
+
+    def _kept(self, name: str) -> bool:
+        """Whether ``<name>.json`` is in the store. Execution names hold no ``/`` (nor anything else a
+        path could escape with), so a local store is asked with one ``stat``, not the store's own
+        path-safety walk (``realpath`` of every component: the cost of a StartExecution otherwise)."""
+        if self.folder is not None:
+            return os.path.exists(os.path.join(self.folder, execution_key(name)))
         return self.store.exists(execution_key(name))
 
     def reserve(self, name: str) -> bool:
@@ -121,7 +131,7 @@ class ExecutionRecords:
             os.write(fd, str(os.getpid()).encode("ascii"))
         finally:
             os.close(fd)
-        if self.store.exists(execution_key(name)):  # written between the check and the claim
+        if self._kept(name):  # written between the check and the claim
             self.release(name)
             return False
         return True
@@ -170,42 +180,73 @@ class ExecutionRecords:
                 self._index.close()
 
     def _run(self) -> None:
-        rows: list[ExecutionSummary] = []  # indexed together once the queue is drained (one transaction)
-        index = self._index
         while True:
-            item = self._queue.get()
+            batch = [self._queue.get()]
+            # Whatever else is waiting goes with it: one index transaction for the lot (many executions
+            # ending at once is when writing must keep up).
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if item is _STOP:
+                executions = [item for item in batch if item is not _STOP]
+                if executions:
+                    self._write_batch(executions)
+                if len(executions) < len(batch):
                     return
-                if self._write(item) and index is not None:
-                    rows.append(ExecutionSummary.of(item))
-                if index is not None and rows and (self._queue.empty() or len(rows) >= 256):
-                    batch, rows = rows, []
-                    index.put_many(batch)
-            except Exception as exc:  # reported by flush(); the executions themselves are unaffected
-                LOG.error("could not write the history of %s: %s", getattr(item, "name", "?"), exc)
-                if self._error is None:
-                    self._error = exc
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _write_batch(self, executions: list[Execution]) -> None:
+        """Every file, then the index rows of those written; a failure is reported by ``flush`` (the
+        executions themselves are unaffected) and never ends the writer thread."""
+        written = []
+        for execution in executions:
+            try:
+                self._write_file(execution)
+                written.append(execution)
+            except Exception as exc:
+                self._failed(execution, exc)
+        try:
+            if self._index is not None and written:
+                self._index.put_many([ExecutionSummary.of(e) for e in written])
+        except Exception as exc:
+            self._failed(written[0], exc)
+        for execution in executions:
+            try:
+                self._forget(execution)
+            except Exception as exc:
+                self._failed(execution, exc)
+
+    def _failed(self, execution: Execution, exc: BaseException) -> None:
+        LOG.error("could not write the history of %s: %s", execution.name, exc)
+        if self._error is None:
+            self._error = exc
 
     def write(self, execution: Execution) -> None:
-        """Write one execution now, on this thread (and index it)."""
-        if self._write(execution) and self._index is not None:
-            self._index.put(ExecutionSummary.of(execution))
-
-    def _write(self, execution: Execution) -> bool:
-        """The execution's file; True when it went to a local folder (which an index may list)."""
+        """Write one execution now, on this thread."""
         try:
-            text = execution_json_text(execution)
-            key = execution_key(execution.name)
-            if self.folder is None:
-                self.store.put_text(key, text)
-                return False
-            _write_atomically(self.folder / key, text)
-            return True
+            self._write_file(execution)
+            if self._index is not None:
+                self._index.put(ExecutionSummary.of(execution))
         finally:
+            self._forget(execution)
+
+    def _write_file(self, execution: Execution) -> None:
+        text = execution_json_text(execution)
+        key = execution_key(execution.name)
+        if self.folder is None:
+            self.store.put_text(key, text)
+        else:
+            _write_atomically(self.folder / key, text)
+
+    def _forget(self, execution: Execution) -> None:
+        """Written (or failed): the claim on its name goes, and ``find`` reads the file from now on."""
+        try:
             self.release(execution.name)
+        finally:
             with self._lock:
                 if self._pending.get(execution.name) is execution:
                     del self._pending[execution.name]
@@ -363,8 +404,15 @@ class _Index:
         if not rows:
             return
         with self._lock:
-            self._connection().executemany(
-                f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", [_row(r) for r in rows])
+            db = self._connection()
+            db.execute("BEGIN")  # one transaction for the lot (autocommit would make one per row)
+            try:
+                db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                               [_row(r) for r in rows])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
         where: list[str] = []

@@ -13,35 +13,57 @@ interpreter or writes a history itself. An execution's life:
    a function runs, as StopExecution does);
 4. its record and history go to ``ExecutionRecords`` (the one sink), and the
    listeners (failure notifications) hear of it.
+
+State machines made through the API (``create_state_machine``, ``update_state_machine``,
+``delete_state_machine``) are kept by a ``StateMachineRegistry`` and come back when the
+service is built again on the same folder; ``register`` is the in-memory side of it.
+
+Names: a Standard execution's name is unique across the executions store (one flat
+``<name>.json`` each; AWS scopes names per state machine). Express executions are
+never kept (AWS keeps no history of them either), are known by their ARN while in
+memory, and may reuse a name at once, as on AWS.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.errors import NotFoundError, WorkflowError
+from scones.executions.catalog import (
+    StateMachine,
+    StateMachineAlreadyExists,
+    StateMachineCatalog,
+    StateMachineDeleting,
+    StateMachineDoesNotExist,
+)
+from scones.executions.machines import MachineInfo, MachineStatus, MachineType, Revision, StateMachineRegistry
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
+from scones.executions.workers import ElasticThreads
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 from scones.workflow.asl.clock import Clock, SystemClock
 from scones.workflow.asl.errors import InputError
-from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, Executor, check_execution_name
+from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, check_execution_name
+from scones.workflow.asl.jsontext import to_compact_json
 
 if TYPE_CHECKING:
     from scones.lambda_runtime.contract import LambdaInvoker
 
 LOG = logging.getLogger(__name__)
 
+__all__ = ["ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionService", "StateMachine",
+           "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist"]
 
 #: Finished executions remembered in memory (beyond them, ``records`` answers).
 RECENT_EXECUTIONS: Final = 1024
+#: The cause of executions still running when the service closes (they end ABORTED).
+SHUTDOWN_CAUSE: Final = "The execution was stopped because its service shut down"
 
 Listener = Callable[[Execution], None]
 
@@ -54,20 +76,6 @@ class ExecutionDoesNotExist(NotFoundError):
     """No execution with that name or ARN, running or kept."""
 
 
-class StateMachineDoesNotExist(NotFoundError):
-    """No registered state machine with that name or ARN."""
-
-
-@dataclass(frozen=True)
-class StateMachine:
-    """A registered state machine: its name, ARN and parsed definition."""
-
-    name: str
-    arn: str
-    plan: RunPlan
-    executor: Executor
-
-
 class ExecutionService:
     """Owns every execution of the state machines registered with it.
 
@@ -78,7 +86,8 @@ class ExecutionService:
 
     def __init__(self, *, invoker: LambdaInvoker | None = None, records: ExecutionRecords | None = None,
                  clock: Clock | None = None, listeners: Sequence[Listener] = (), region: str = LOCAL_REGION,
-                 account: str = LOCAL_ACCOUNT, owns_records: bool = True) -> None:
+                 account: str = LOCAL_ACCOUNT, owns_records: bool = True,
+                 machines: StateMachineRegistry | None = None) -> None:
         self.invoker = invoker
         self.records = records
         self._owns_records = owns_records
@@ -86,64 +95,110 @@ class ExecutionService:
         self.listeners = list(listeners)
         self.region = region
         self.account = account
-        self._machines: dict[str, StateMachine] = {}
-        self._live: dict[str, ExecutionRun] = {}  # by execution name: started, not yet handed to the records
+        # Started, not yet handed to the records: Standard executions by name, Express ones by ARN.
+        self._live: dict[str, ExecutionRun] = {}
+        self._claims: set[str] = set()  # Standard names being started right now
         # The last finished ones, so a record is found right after its end even when nothing is kept.
         self._recent: OrderedDict[str, Execution] = OrderedDict()
         self._lock = threading.Lock()
-        self._threads = itertools.count(1)
+        self._threads = ElasticThreads("scones-execution")
         self._closed = False
+        #: The state machines (and, with ``machines``, where those made by ``create_state_machine`` are kept).
+        self.machines = StateMachineCatalog(invoker=invoker, clock=self.clock, region=region, account=account,
+                                            registry=machines, running=self._running_of)
 
-    # -- state machines ------------------------------------------------------------
+    # -- state machines (see ``StateMachineCatalog``) -------------------------------
+    @property
+    def registry(self) -> StateMachineRegistry | None:
+        return self.machines.registry
+
     def state_machine_arn(self, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        return self.machines.arn(name)
 
-    def register(self, name: str, definition: RunPlan | Mapping[str, Any] | str) -> StateMachine:
-        """Register (or replace) a state machine; the definition is parsed and validated here, once."""
-        check_execution_name(name)  # state machine names follow the same rules
-        plan = definition if isinstance(definition, RunPlan) else RunPlan.from_definition(definition)
-        executor = Executor(plan.machine, invoker=self.invoker, clock=self.clock, state_machine_name=name)
-        machine = StateMachine(name, self.state_machine_arn(name), plan, executor)
-        with self._lock:
-            self._machines[name] = machine
-        return machine
+    def default_role_arn(self) -> str:
+        return self.machines.default_role_arn()
+
+    def register(self, name: str, definition: RunPlan | Mapping[str, Any] | str, *,
+                 info: MachineInfo | None = None) -> StateMachine:
+        """Register (or replace) a state machine in memory; the definition is parsed and validated here, once."""
+        return self.machines.register(name, definition, info=info)
 
     def state_machine(self, name_or_arn: str) -> StateMachine:
-        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-        with self._lock:
-            machine = self._machines.get(name)
-        if machine is None:
-            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: {name_or_arn}",
-                                           hint=f"known: {', '.join(sorted(self._machines)) or 'none'}")
-        return machine
+        return self.machines.get(name_or_arn)
 
     def state_machines(self) -> list[StateMachine]:
+        return self.machines.all()
+
+    def create_state_machine(self, name: str, definition: str, *, role_arn: str,
+                             type: MachineType = MachineType.STANDARD, logging: Mapping[str, Any] | None = None,
+                             tracing: Mapping[str, Any] | None = None,
+                             tags: Mapping[str, str] | None = None) -> tuple[StateMachine, bool]:
+        return self.machines.create(name, definition, role_arn=role_arn, type=type, logging=logging,
+                                    tracing=tracing, tags=tags)
+
+    def update_state_machine(self, name_or_arn: str, *, definition: str | None = None, role_arn: str | None = None,
+                             logging: Mapping[str, Any] | None = None,
+                             tracing: Mapping[str, Any] | None = None) -> StateMachine:
+        return self.machines.update(name_or_arn, definition=definition, role_arn=role_arn, logging=logging,
+                                    tracing=tracing)
+
+    def delete_state_machine(self, name_or_arn: str) -> None:
+        self.machines.delete(name_or_arn)
+
+    def retag_state_machine(self, name_or_arn: str, *, add: Mapping[str, str] | None = None,
+                            remove: Sequence[str] = ()) -> StateMachine:
+        return self.machines.retag(name_or_arn, add=add, remove=remove)
+
+    def revision_of(self, execution: Execution) -> tuple[StateMachine, Revision]:
+        return self.machines.revision_of(execution)
+
+    def _running_of(self, state_machine_arn: str) -> bool:
         with self._lock:
-            return sorted(self._machines.values(), key=lambda m: m.name)
+            return any(run.record.state_machine_arn == state_machine_arn for run in self._live.values())
 
     # -- starting ------------------------------------------------------------------
     def start(self, state_machine: str, input: Any = None, *, name: str | None = None) -> ExecutionRun:
-        """StartExecution: claim the name, record the start, and run on a thread of its own."""
-        run = self._begin(state_machine, input, name)
-        thread = threading.Thread(target=self._finish, args=(run,), daemon=True,
-                                  name=f"scones-execution-{next(self._threads)}")
-        thread.start()
+        """StartExecution: claim the name, record the start, and run on a thread of its own.
+
+        Starting a Standard execution under the name of one still running, with the same input,
+        returns that one (StartExecution is idempotent on AWS); with another input, or once it has
+        ended, the name is taken (``ExecutionAlreadyExists``).
+        """
+        run, fresh = self._begin(state_machine, input, name)
+        if fresh:
+            self._threads.submit(self._finish, run)
         return run
 
     def run(self, state_machine: str, input: Any = None, *, name: str | None = None) -> Execution:
         """Run one execution to its end on this thread (another thread may ``stop`` it meanwhile)."""
-        return self._finish(self._begin(state_machine, input, name))
+        run, fresh = self._begin(state_machine, input, name)
+        if not fresh:  # the same execution, already running on another thread
+            run.done.wait()
+            return run.record
+        return self._finish(run)
 
-    def _begin(self, state_machine: str, input: Any, name: str | None) -> ExecutionRun:
+    def _begin(self, state_machine: str, input: Any, name: str | None) -> tuple[ExecutionRun, bool]:
         if self._closed:
             raise WorkflowError("The execution service has been closed")
         machine = self.state_machine(state_machine)
+        if machine.info.status is MachineStatus.DELETING:
+            raise StateMachineDeleting(f"State Machine Is Being Deleted: {machine.arn}")
+        if machine.type is MachineType.EXPRESS:
+            return self._begin_express(machine, input, name), True
         claimed = False
         if name is not None:
             check_execution_name(name)
             with self._lock:
-                taken = name in self._live
+                running = self._live.get(name)
+                taken = running is not None or name in self._claims or name in self._recent
+                if not taken:
+                    self._claims.add(name)
+            if running is not None and _same_start(running, machine, input):
+                return running, False
             if taken or (self.records is not None and not self.records.reserve(name)):
+                with self._lock:
+                    if not taken:
+                        self._claims.discard(name)
                 where = self.records.store.uri if self.records is not None else "this process"
                 raise ExecutionAlreadyExists(
                     f"Execution Already Exists: an execution named {name!r} is already in {where} "
@@ -151,13 +206,33 @@ class ExecutionService:
                     hint="execution names are unique, as on AWS: pick another --name or omit it")
             claimed = True
         try:
-            run = machine.executor.start(input, name=name, region=self.region, account=self.account)
+            with self.machines.changes:
+                machine = self.state_machine(machine.name)  # the revision in effect now
+                run = machine.executor.start(input, name=name, region=self.region, account=self.account,
+                                             role_arn=machine.info.role_arn)
         except BaseException:
-            if claimed and self.records is not None:
-                self.records.release(name or "")
+            if claimed:
+                with self._lock:
+                    self._claims.discard(name or "")
+                if self.records is not None:
+                    self.records.release(name or "")
             raise
         with self._lock:
             self._live[run.record.name] = run
+            self._claims.discard(run.record.name)
+        return run, True
+
+    def _begin_express(self, machine: StateMachine, input: Any, name: str | None) -> ExecutionRun:
+        """An Express execution: any name (even one in use), an ARN of its own, nothing kept."""
+        name = str(uuid.uuid4()) if name is None else name
+        check_execution_name(name)
+        arn = f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:{uuid.uuid4()}"
+        with self.machines.changes:
+            machine = self.state_machine(machine.name)
+            run = machine.executor.start(input, name=name, region=self.region, account=self.account,
+                                         execution_arn=arn, role_arn=machine.info.role_arn)
+        with self._lock:
+            self._live[arn] = run
         return run
 
     def _finish(self, run: ExecutionRun) -> Execution:
@@ -173,15 +248,17 @@ class ExecutionService:
     def _keep(self, run: ExecutionRun) -> None:
         """Hand a finished run to the sink and the listeners, once (a stopped run may end twice)."""
         record = run.record
+        key = _key_of(record)
         with self._lock:
-            if self._live.get(record.name) is not run:
+            if self._live.get(key) is not run:
                 return
-            del self._live[record.name]
-            self._recent[record.name] = record
+            del self._live[key]
+            self._recent[key] = record
             if len(self._recent) > RECENT_EXECUTIONS:
                 self._recent.popitem(last=False)
-        if self.records is not None:
+        if self.records is not None and not _is_express(record.execution_arn):
             self.records.submit(record)
+        self.machines.ended(record.state_machine_arn)
         for listener in self.listeners:
             try:
                 listener(record)
@@ -192,10 +269,11 @@ class ExecutionService:
     def describe(self, name_or_arn: str) -> Execution:
         """DescribeExecution: the live record of a running execution, or the kept one."""
         name = _execution_name(name_or_arn)
+        key = _lookup_key(name_or_arn)
         with self._lock:
-            run = self._live.get(name)
-            found = run.record if run is not None else self._recent.get(name)
-        if found is None and self.records is not None:
+            run = self._live.get(key)
+            found = run.record if run is not None else self._recent.get(key)
+        if found is None and self.records is not None and key == name:
             found = self.records.find(name)
         if found is None:
             raise ExecutionDoesNotExist(f"Execution Does Not Exist: {name_or_arn}",
@@ -230,9 +308,8 @@ class ExecutionService:
 
     def stop(self, name_or_arn: str, *, error: str | None = None, cause: str | None = None) -> Execution:
         """StopExecution: a running execution ends ABORTED now; a finished one is left as it is."""
-        name = _execution_name(name_or_arn)
         with self._lock:
-            run = self._live.get(name)
+            run = self._live.get(_lookup_key(name_or_arn))
         if run is None:
             return self.describe(name_or_arn)
         if run.stop(error, cause):
@@ -242,9 +319,8 @@ class ExecutionService:
 
     def wait(self, name_or_arn: str, timeout: float | None = None) -> Execution:
         """The execution once it has ended (or as it is after ``timeout`` seconds)."""
-        name = _execution_name(name_or_arn)
         with self._lock:
-            run = self._live.get(name)
+            run = self._live.get(_lookup_key(name_or_arn))
         if run is not None:
             run.done.wait(timeout)
             return run.record
@@ -256,20 +332,20 @@ class ExecutionService:
         if self.records is not None:
             self.records.flush()
 
-    def close(self, *, stop_running: bool = True, grace_seconds: float = 0.0) -> None:
-        """Stop taking executions; running ones end ABORTED (after ``grace_seconds`` to finish on their
-        own), and every record is written before this returns."""
+    def close(self, *, stop_running: bool = True, grace_seconds: float = 0.0, cause: str = SHUTDOWN_CAUSE) -> None:
+        """Stop taking executions; running ones end ABORTED with ``cause`` (after ``grace_seconds`` to
+        finish on their own), and every record is written before this returns."""
         self._closed = True
         deadline = time.monotonic() + grace_seconds
         for record in self.running():
             with self._lock:
-                run = self._live.get(record.name)
+                run = self._live.get(_key_of(record))
             if run is None:
                 continue
             if grace_seconds > 0:
                 run.done.wait(max(0.0, deadline - time.monotonic()))
             if stop_running and not run.done.is_set():
-                self.stop(record.name, cause="The execution was stopped because its service shut down")
+                self.stop(record.execution_arn, cause=cause)
         if self.records is not None:
             if self._owns_records:
                 self.records.close()
@@ -282,7 +358,7 @@ class ExecutionService:
         other = ExecutionService(invoker=invoker, records=self.records, clock=self.clock, listeners=self.listeners,
                                  region=self.region, account=self.account, owns_records=False)
         for machine in self.state_machines():
-            other.register(machine.name, machine.plan)
+            other.register(machine.name, machine.plan, info=machine.info)
         return other
 
     def __enter__(self) -> ExecutionService:
@@ -295,3 +371,24 @@ class ExecutionService:
 def _execution_name(name_or_arn: str) -> str:
     """The last part of an execution or state machine ARN, or the name itself."""
     return name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+
+
+def _is_express(arn: str) -> bool:
+    """``arn:aws:states:<region>:<account>:express:<machine>:<name>:<id>``."""
+    return arn.startswith("arn:") and arn.split(":", 6)[5:6] == ["express"]
+
+
+def _key_of(record: Execution) -> str:
+    """How a live execution is found: a Standard one by its (unique) name, an Express one by its ARN."""
+    return record.execution_arn if _is_express(record.execution_arn) else record.name
+
+
+def _lookup_key(name_or_arn: str) -> str:
+    return name_or_arn if _is_express(name_or_arn) else _execution_name(name_or_arn)
+
+
+def _same_start(running: ExecutionRun, machine: StateMachine, input: Any) -> bool:
+    """A repeated StartExecution: same state machine, same input, and the first one still runs."""
+    record = running.record
+    return (record.state_machine_arn == machine.arn and not running.done.is_set()
+            and to_compact_json({} if input is None else input) == to_compact_json(record.input))

@@ -80,15 +80,18 @@ class ExecutionContext:
     def create(cls, *, name: str, state_machine_name: str, input: Any, clock: Clock,
                invoker: LambdaInvoker | None, store: Store | None = None, seed: int | None = None,
                region: str = "us-east-1", account: str = "123456789012",
-               max_history_events: int | None = MAX_HISTORY_EVENTS) -> ExecutionContext:
+               max_history_events: int | None = MAX_HISTORY_EVENTS, execution_arn: str | None = None,
+               role_arn: str | None = None) -> ExecutionContext:
+        """``execution_arn`` overrides the Standard-workflow form (an Express execution's ARN is
+        ``...:express:<machine>:<name>:<id>``); ``role_arn`` is the state machine's role."""
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
         rng = random.Random(seed)
         return cls(
-            execution_arn=f"arn:aws:states:{region}:{account}:execution:{state_machine_name}:{name}",
+            execution_arn=execution_arn or f"arn:aws:states:{region}:{account}:execution:{state_machine_name}:{name}",
             execution_name=name,
             state_machine_arn=sm_arn,
             state_machine_name=state_machine_name,
-            role_arn=f"arn:aws:iam::{account}:role/scones-local-states",
+            role_arn=role_arn or f"arn:aws:iam::{account}:role/scones-local-states",
             start_time=clock.now(),
             input=input,
             clock=clock,

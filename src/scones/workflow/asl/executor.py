@@ -163,11 +163,13 @@ class Executor:
 
     def start(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
               stop: threading.Event | None = None, region: str | None = None,
-              account: str | None = None) -> ExecutionRun:
+              account: str | None = None, execution_arn: str | None = None,
+              role_arn: str | None = None) -> ExecutionRun:
         """Prepare one execution (``ExecutionStarted`` recorded, status RUNNING); ``ExecutionRun.run`` runs it.
 
         Keeping the two apart lets an owner publish the live record (DescribeExecution of a RUNNING
-        execution, its history so far) and stop it from another thread while it runs.
+        execution, its history so far) and stop it from another thread while it runs. ``execution_arn``
+        and ``role_arn`` (the state machine's role) override the local defaults.
         """
         name = str(uuid.uuid4()) if name is None else name
         check_execution_name(name)
@@ -178,7 +180,8 @@ class Executor:
         where = {k: v for k, v in (("region", region), ("account", account)) if v is not None}
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
-                                      max_history_events=self.max_history_events, **where)
+                                      max_history_events=self.max_history_events, execution_arn=execution_arn,
+                                      role_arn=role_arn, **where)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
         # A stop event handed in by the caller is only *set* (no ExecutionRun.stop), so a running Task

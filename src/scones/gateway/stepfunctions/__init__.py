@@ -1,0 +1,5 @@
+"""The Step Functions API of ``scones up``: awsJson 1.0 in, the execution service behind, AWS's shapes out."""
+
+from scones.gateway.stepfunctions.service import StepFunctionsService, local_executions
+
+__all__ = ["StepFunctionsService", "local_executions"]

@@ -1,0 +1,151 @@
+"""``StepFunctionsService``: the Step Functions API of ``scones up``, on the execution service.
+
+Construct it with the ``ExecutionService`` that owns the executions (built with its
+``ExecutionRecords`` and a ``StateMachineRegistry``, so executions and state machines
+outlive a restart; ``local_executions`` builds it where the CLI keeps them) and hand it
+to the gateway for ``Service.STEP_FUNCTIONS``::
+
+    executions = local_executions(settings, invoker=lambda_runtime)
+    gateway = Gateway({Service.STEP_FUNCTIONS: StepFunctionsService(executions)})
+
+A request is parsed by the JSON protocol (operation, members, constraints), answered
+by one operation method, and written back by the protocol; every failure becomes
+a Step Functions error body. Quick operations run on the event loop; the ones
+that read or write files or render long histories run on a worker thread.
+
+Shutdown (``scones up`` got SIGINT/SIGTERM, the server has stopped taking requests):
+running executions get ``shutdown_grace`` seconds to end on their own; the rest end
+ABORTED, with a cause saying the local service shut down; then every record is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scones.errors import SconesError
+from scones.executions.service import ExecutionService, Listener
+from scones.gateway.model import service_model
+from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
+from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
+from scones.gateway.stepfunctions.executions import ExecutionOperations
+from scones.gateway.stepfunctions.state_machines import StateMachineOperations
+
+if TYPE_CHECKING:
+    from scones.config import Settings
+    from scones.lambda_runtime.contract import LambdaInvoker
+
+LOG = logging.getLogger(__name__)
+
+#: Seconds running executions get to end on their own when ``scones up`` stops.
+DEFAULT_SHUTDOWN_GRACE: Final = 2.0
+#: Why executions still running at shutdown ended ABORTED.
+SHUTDOWN_CAUSE: Final = "The local Step Functions service (scones up) shut down while the execution was running"
+
+Operation = Callable[[dict[str, Any]], Any]
+
+
+#: Where ``scones up`` keeps the state machines made through the API, under ``SCONES_HOME``.
+STATE_MACHINES: Final = Path("state") / "state-machines"
+
+
+def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None,
+                     listeners: Sequence[Listener] = ()) -> ExecutionService:
+    """The execution service of this machine: executions kept where ``scones workflow history`` reads
+    them (``<bucket>/executions/``, listing index under ``SCONES_HOME/state``), state machines under
+    ``SCONES_HOME/state/state-machines/``."""
+    from scones.executions.machines import StateMachineRegistry
+    from scones.workflow.environment import open_records
+
+    return ExecutionService(invoker=invoker, records=open_records(settings), listeners=listeners,
+                            machines=StateMachineRegistry(settings.home / STATE_MACHINES))
+
+
+class StepFunctionsService:
+    """AWS Step Functions (awsJson 1.0, ``X-Amz-Target: AWSStepFunctions.*``) over an ``ExecutionService``."""
+
+    def __init__(self, executions: ExecutionService, *, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
+                 owns_executions: bool = True) -> None:
+        self.executions = executions
+        self.shutdown_grace = shutdown_grace
+        #: Whether ``shutdown`` closes the execution service (False when another front-end shares it).
+        self.owns_executions = owns_executions
+        # "SensitiveData" (execution input) is limited in UTF-8 bytes and refused as InvalidExecutionInput.
+        self.protocol = JsonProtocol(service_model("stepfunctions"), skip_length_checks=frozenset({"SensitiveData"}))
+        machines = StateMachineOperations(executions)
+        runs = ExecutionOperations(executions)
+        #: Operation name -> (method, runs on a worker thread).
+        self._operations: dict[str, tuple[Operation, bool]] = {
+            "CreateStateMachine": (machines.create_state_machine, True),
+            "DescribeStateMachine": (machines.describe_state_machine, False),
+            "ListStateMachines": (machines.list_state_machines, False),
+            "UpdateStateMachine": (machines.update_state_machine, True),
+            "DeleteStateMachine": (machines.delete_state_machine, True),
+            "DescribeStateMachineForExecution": (machines.describe_state_machine_for_execution, True),
+            "StartExecution": (runs.start_execution, False),
+            "StartSyncExecution": (runs.start_sync_execution, False),
+            "DescribeExecution": (runs.describe_execution, False),
+            "ListExecutions": (runs.list_executions, True),
+            "GetExecutionHistory": (runs.get_execution_history, True),
+            "StopExecution": (runs.stop_execution, False),
+            "ValidateStateMachineDefinition": (machines.validate_state_machine_definition, True),
+            "ListTagsForResource": (machines.list_tags_for_resource, False),
+            "TagResource": (machines.tag_resource, True),
+            "UntagResource": (machines.untag_resource, True),
+        }
+        self._closing = False
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        subject = ""
+        try:
+            operation = self.protocol.operation(request.headers.get("x-amz-target"))
+            params = self.protocol.parse(operation, body)
+            subject = str(params.get("executionArn") or params.get("stateMachineArn") or params.get("name") or "")
+            output = await self._call(operation.name, params)
+        except ProtocolError as exc:
+            return self.protocol.error(exc.code, exc.message, status=exc.status)
+        except SfnError as exc:
+            return self.protocol.error(exc.code, exc.message, status=exc.status, fields=exc.fields)
+        except SconesError as exc:
+            error = translate(exc, subject)
+            if error is None:
+                raise
+            return self.protocol.error(error.code, error.message, status=error.status, fields=error.fields)
+        return self.protocol.response(operation, output)
+
+    async def _call(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self._closing:
+            raise ServiceUnavailable("The local Step Functions service is shutting down")
+        found = self._operations.get(name)
+        if found is None:
+            raise NotServed(f"AWSStepFunctions.{name} is not served by this local endpoint")
+        method, threaded = found
+        if threaded:
+            result = await asyncio.to_thread(method, params)
+        else:
+            result = method(params)
+        if isinstance(result, Awaitable):
+            result = await result
+        return dict(result)
+
+    async def startup(self) -> None:
+        LOG.info("Step Functions: %d state machine(s)", len(self.executions.state_machines()))
+
+    async def shutdown(self) -> None:
+        """Stop taking requests; give running executions ``shutdown_grace`` seconds, abort the rest, and
+        write every record."""
+        self._closing = True
+        if not self.owns_executions:
+            return
+        running = len(self.executions.running())
+        if running:
+            LOG.info("Step Functions: %d execution(s) still running; %.1f s to end before they are aborted",
+                     running, self.shutdown_grace)
+        await asyncio.to_thread(self.executions.close, grace_seconds=self.shutdown_grace, cause=SHUTDOWN_CAUSE)
