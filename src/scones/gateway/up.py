@@ -103,16 +103,14 @@ class LocalAws:
 @contextlib.contextmanager
 def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[LocalAws]:
     """Build the services for a gateway reachable at ``url``; closes what they opened on exit."""
-    from scones.executions.machines import StateMachineRegistry
-    from scones.executions.service import ExecutionService
     from scones.functions.local import scones_functions
     from scones.gateway.lambda_api import LambdaService
     from scones.gateway.s3.service import S3Service
     from scones.gateway.sagemaker_runtime import SageMakerRuntimeService
-    from scones.gateway.stepfunctions.service import StepFunctionsService
+    from scones.gateway.stepfunctions.service import StepFunctionsService, local_executions
     from scones.lambda_runtime.runtime import LocalLambdaRuntime
     from scones.workflow.definitions import read_definition
-    from scones.workflow.environment import failure_listener, open_records
+    from scones.workflow.environment import failure_listener
 
     options.check()
     store_root = settings.store_root
@@ -122,8 +120,7 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
     functions = scones_functions(store_root=store_root, endpoint_url=url, endpoint_name=DEFAULT_ENDPOINT)
     with contextlib.ExitStack() as stack:
         runtime = stack.enter_context(LocalLambdaRuntime(functions))
-        executions = ExecutionService(invoker=runtime, records=open_records(settings),
-                                      machines=StateMachineRegistry(state_dir / "state-machines"),
+        executions = local_executions(settings, invoker=runtime,
                                       listeners=[failure_listener(lambda: _notifier(settings))])
         for name, shipped in SCONES_STATE_MACHINES.items():
             executions.register(name, read_definition(shipped))
