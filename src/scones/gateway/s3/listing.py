@@ -112,6 +112,8 @@ class Page:
 def list_page(storage: Storage, bucket: str, bucket_dir: Path, *, prefix: str, delimiter: str, after: str,
               max_keys: int) -> Page:
     """One page of keys and common prefixes (blocking: runs in a worker thread)."""
+    if max_keys == 0:
+        return Page()  # S3 answers max-keys=0 with an empty, untruncated page
     markers = storage.meta.markers(bucket, prefix.rpartition("/")[0])
     walk = KeyWalk(storage.layout, bucket_dir, prefix, after, markers)
     page = Page()
@@ -163,10 +165,13 @@ def encode_token(key: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        key = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+        if key:
+            return key
     except (binascii.Error, ValueError, UnicodeError):
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect", 400,
-                      ArgumentName="continuation-token", ArgumentValue=token) from None
+        pass
+    raise S3Error("InvalidArgument", "The continuation token provided is incorrect", 400,
+                  ArgumentName="continuation-token", ArgumentValue=token)
 
 
 def url(text: str | None, encode: bool) -> str | None:
