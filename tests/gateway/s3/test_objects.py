@@ -156,11 +156,12 @@ def test_conditional_put(client: Any, bucket: str) -> None:
 def test_copy_object_copies_and_replaces_metadata(client: Any, bucket: str) -> None:
     client.put_object(Bucket=bucket, Key="src/a b+c.txt", Body=b"payload", ContentType="text/plain",
                       Metadata={"k": "v"})
-    result = client.copy_object(Bucket=bucket, Key="dst/copy.txt", CopySource={"Bucket": bucket, "Key": "src/a b+c.txt"})
+    source = {"Bucket": bucket, "Key": "src/a b+c.txt"}  # sent URL-encoded: a%20b%2Bc.txt
+    result = client.copy_object(Bucket=bucket, Key="dst/copy.txt", CopySource=source)
     assert result["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(b"payload").hexdigest()}"'
     got = client.get_object(Bucket=bucket, Key="dst/copy.txt")
     assert (got["Body"].read(), got["ContentType"], got["Metadata"]) == (b"payload", "text/plain", {"k": "v"})
-    client.copy_object(Bucket=bucket, Key="dst/replaced.txt", CopySource=f"{bucket}/src/a b+c.txt",  # botocore URL-encodes it
+    client.copy_object(Bucket=bucket, Key="dst/replaced.txt", CopySource=f"{bucket}/src/a b+c.txt",
                        MetadataDirective="REPLACE", ContentType="application/x-new", Metadata={"n": "2"})
     got = client.get_object(Bucket=bucket, Key="dst/replaced.txt")
     assert (got["ContentType"], got["Metadata"]) == ("application/x-new", {"n": "2"})
