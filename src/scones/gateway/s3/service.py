@@ -130,15 +130,18 @@ class S3Service:
                 raise not_implemented(operation.name)
             answer = await handler(Call(request, operation, params, headers, request_id))
             return self._respond(operation, answer, request_id)
-        except S3Error as exc:
-            return self._error(method, exc.code, exc.message, exc.status, exc.fields, request_id)
-        except ProtocolError as exc:
-            return self._error(method, exc.code, exc.message, exc.status, exc.fields, request_id)
+        except (S3Error, ProtocolError) as exc:
+            response = self._error(method, exc.code, exc.message, exc.status, exc.fields, request_id)
         except NotModified:
-            return S3Response(304, [("x-amz-request-id", request_id)])
+            response = S3Response(304, [("x-amz-request-id", request_id)])
         except ClientGone:
             LOG.debug("client went away during %s %s", method, scope["path"])
-            return S3Response(400, [("x-amz-request-id", request_id)])
+            return S3Response(400, [("x-amz-request-id", request_id), ("connection", "close")])
+        if _body_left_unread(request, headers):
+            # The client may still be waiting for "100 Continue", or sending a body nobody reads: the
+            # connection cannot carry another request, so it ends with this answer.
+            response.raw_headers.append((b"connection", b"close"))
+        return response
 
     def _respond(self, operation: Any, answer: Answer, request_id: str) -> Response:
         status, headers, body = self.protocol.serialize_output(operation, answer.output, root=answer.root)
@@ -169,3 +172,8 @@ class S3Service:
             fields = {"Method": method, "ResourceType": "OBJECT", **fields}
         headers.append(XML)
         return S3Response(status, headers, error_document(code, message, request_id, fields))
+
+
+def _body_left_unread(request: Request, headers: Mapping[str, str]) -> bool:
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    return has_body and not getattr(request, "_stream_consumed", False)
