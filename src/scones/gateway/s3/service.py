@@ -36,7 +36,7 @@ from scones.gateway.s3.conditions import NotModified
 from scones.gateway.s3.errors import S3Error, not_implemented
 from scones.gateway.s3.multipart import MultipartOps
 from scones.gateway.s3.objects import ObjectOps
-from scones.gateway.s3.presign import SignatureCheck, check_presigned, is_presigned, sigv4_query_matches
+from scones.gateway.s3.presign import SignatureCheck, check_presigned, is_presigned, presigned_signature_matches
 from scones.gateway.s3.responses import FileBody, S3Response
 from scones.gateway.s3.storage import Storage
 
@@ -57,7 +57,7 @@ class S3Service:
         self.store_root = Path(store_root)
         self.state_dir = Path(state_dir)
         self.credentials = credentials
-        self.signature_check: SignatureCheck = signature_check or sigv4_query_matches
+        self.signature_check: SignatureCheck = signature_check or presigned_signature_matches
         self.region = region
         self.addressing = Addressing(virtual_host_domains)
         self.protocol = RestXmlProtocol(service_model("s3"), namespace=NAMESPACE)
@@ -119,7 +119,9 @@ class S3Service:
             path = self.addressing.path_style(scope["path"], headers.get("host", ""))
             if query and is_presigned(query):
                 raw_path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
-                check_presigned(method, raw_path, raw_query, query, headers, self.credentials,
+                bucket = self.addressing.bucket_of_host(headers.get("host", ""))
+                bucket_path = f"/{bucket}{raw_path}" if bucket else raw_path
+                check_presigned(method, raw_path, bucket_path, raw_query, query, headers, self.credentials,
                                 self.signature_check)
             operation, labels = self.protocol.match(method, path, query, headers)
             params = self.protocol.parse_input(operation, labels, query, headers)
