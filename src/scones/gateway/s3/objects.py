@@ -16,13 +16,14 @@ from urllib.parse import parse_qsl, unquote
 from scones.gateway.protocols.rest_xml import ProtocolError
 from scones.gateway.s3 import checksums
 from scones.gateway.s3.call import FULL_CONTROL_ACL, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, no_such_key, precondition_failed
 from scones.gateway.s3.layout import check_key
 from scones.gateway.s3.metadata import ObjectMeta
 from scones.gateway.s3.responses import SMALL_BODY
 from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, create_temp, write_all
-from scones.gateway.s3.uploads import content_encoding, receive_checked, requested_checksum
+from scones.gateway.s3.uploads import content_encoding, is_aws_chunked, receive_checked, requested_checksum
 
 Handler = Callable[[Call], Awaitable[Answer]]
 #: Stored as sent and answered on GET/HEAD (member name -> the same member of the output).
@@ -34,6 +35,8 @@ OVERRIDES: Final = {"ResponseCacheControl": "CacheControl", "ResponseContentDisp
                     "ResponseContentType": "ContentType", "ResponseExpires": "Expires"}
 DERIVE_INLINE: Final = 1 << 20
 MAX_DELETE_KEYS: Final = 1000
+#: A folder marker's body is read (to find it empty) up to this size.
+MARKER_BODY_LIMIT: Final = 64 * 1024
 
 
 def template(params: dict[str, Any]) -> ObjectMeta:
@@ -190,10 +193,18 @@ class ObjectOps:
             raise precondition_failed("If-Match")
 
     async def _put_marker(self, call: Call, bucket: str, key: str, base: ObjectMeta) -> Answer:
-        body = await read_small_body(call, 0)
-        if body:
-            raise invalid_argument("A key ending in '/' is a folder marker in the local store and must be empty",
+        refused = invalid_argument("A key ending in '/' is a folder marker in the local store and must be empty",
                                    "key", key)
+        try:
+            body = await read_small_body(call, MARKER_BODY_LIMIT)
+        except S3Error as exc:
+            raise refused from exc
+        if body and is_aws_chunked(call):
+            decoder = AwsChunkedDecoder()
+            body = b"".join(decoder.feed(body))
+            decoder.finish()
+        if body:
+            raise refused
         meta = replace(base, mtime_ns=time.time_ns(), etag=EMPTY_MD5)
         self.storage.put_marker(bucket, key, meta)
         return Answer({"ETag": f'"{EMPTY_MD5}"'})
