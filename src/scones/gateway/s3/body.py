@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from scones.gateway.s3.checksums import Hasher, new_hasher
 from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.errors import S3Error, entity_too_large
-from scones.gateway.s3.storage import create_temp, write_all
+from scones.gateway.s3.storage import write_all
 
 FLUSH_BYTES: Final = 1 << 20
 #: Below this the last block is written on the event loop (a thread hop costs more than the write).
@@ -50,9 +50,9 @@ def _write(fd: int, hashers: Iterable[Hasher], pieces: list[bytes]) -> None:
     write_all(fd, data)
 
 
-async def receive(request: Request, tmp: Path, *, algorithms: Iterable[str], chunked: bool,
+async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[str], chunked: bool,
                   expected: int | None, limit: int) -> Received:
-    """Stream the body into ``tmp`` (created here, removed on any failure).
+    """Stream the body into the new file ``tmp`` open as ``fd`` (closed here; the file removed on any failure).
 
     ``expected`` is the object's length as announced (``Content-Length``, or ``x-amz-decoded-content-length``
     for aws-chunked bodies); a body of another length is IncompleteBody.
@@ -61,7 +61,6 @@ async def receive(request: Request, tmp: Path, *, algorithms: Iterable[str], chu
     named = {a: new_hasher(a) for a in algorithms}
     hashers: list[Hasher] = [md5, *named.values()]
     decoder = AwsChunkedDecoder() if chunked else None
-    fd = create_temp(tmp)
     size = 0
     pending: list[bytes] = []
     pending_size = 0

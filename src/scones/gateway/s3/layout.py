@@ -16,6 +16,7 @@ A bucket is the folder ``<root>/<bucket>``, an object the file ``<root>/<bucket>
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 import secrets
@@ -101,6 +102,8 @@ class Layout:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).absolute()
         self._real_root = os.path.realpath(self.root)
+        # Temporary names: pid, then a counter from a random start (no randomness per write).
+        self._names = itertools.count(secrets.randbits(32))
 
     def bucket_dir(self, bucket: str) -> Path:
         """The bucket's folder (it may not exist); InvalidBucketName for names no folder may have."""
@@ -124,7 +127,7 @@ class Layout:
         return real == self._real_root or real.startswith(self._real_root + os.sep)
 
     def temp_path(self, folder: Path) -> Path:
-        return folder / f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        return folder / f"{PARTIAL_PREFIX}{os.getpid()}-{next(self._names):x}.tmp"
 
 
 def conflict(key: str, why: str) -> S3Error:

@@ -110,13 +110,13 @@ class MultipartOps:
         if wanted.algorithm is not None and algorithm is not None and wanted.algorithm != algorithm:
             raise S3Error("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                           f"{algorithm.lower()}, actual checksum Type: {wanted.algorithm.lower()}", 400)
-        folder = self.folder(upload.upload_id)
-        tmp = self.storage.temp_file(folder)
+        tmp = self.storage.temp_file(self.folder(upload.upload_id))
         extra = tuple(a for a in (algorithm, "CRC64NVME") if a)
         try:
-            received = await receive_checked(call, tmp, wanted, extra)
+            fd = create_temp(tmp)
         except FileNotFoundError:
             raise no_such_upload(upload.upload_id) from None
+        received = await receive_checked(call, fd, tmp, wanted, extra)
         part = Part(number, received.size, received.md5.hex(), time.time(),
                     checksums.encode(received.digests[algorithm]) if algorithm else None,
                     checksums.encode(received.digests["CRC64NVME"]))
@@ -184,16 +184,15 @@ class MultipartOps:
             checksum = checksums.composite(algorithm, [checksums.decode(p.checksum or "") for p in chosen])
         self._check_full_checksum(call, algorithm, kind, checksum, sum(p.size for p in chosen))
         etag = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in chosen)).hexdigest() + f"-{len(chosen)}"
-        folder = self.storage.prepare_folder(call.bucket, call.key)
-        tmp = self.storage.temp_file(folder)
+        target = self.storage.reserve(call.bucket, call.key)
         st = await asyncio.to_thread(_concatenate, [self.folder(upload.upload_id) / str(p.number) for p in chosen],
-                                     tmp)
+                                     target.fd, target.tmp)
         if self.storage.meta.upload(upload.upload_id) is None:  # aborted while we were assembling
-            tmp.unlink(missing_ok=True)
+            target.tmp.unlink(missing_ok=True)
             raise no_such_upload(upload.upload_id)
         meta = replace(upload.template, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=etag,
                        checksum_algorithm=algorithm, checksum=checksum, checksum_type=kind, parts=len(chosen))
-        self.storage.commit(call.bucket, call.key, tmp, meta)
+        self.storage.commit(call.bucket, call.key, target.path, target.tmp, meta)
         self._forget(upload.upload_id)
         output = {"Location": f"/{call.bucket}/{call.key}", "Bucket": call.bucket, "Key": call.key,
                   "ETag": f'"{etag}"', **checksum_output(meta)}
@@ -328,9 +327,9 @@ class MultipartOps:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _concatenate(parts: list[Path], tmp: Path) -> os.stat_result:
-    """The parts, one after the other, in a new file (blocking; the kernel copies: ``copy_file_range``)."""
-    fd = create_temp(tmp)
+def _concatenate(parts: list[Path], fd: int, tmp: Path) -> os.stat_result:
+    """The parts, one after the other, in the new ``tmp`` open as ``fd`` (closed here; blocking; the kernel
+    copies: ``copy_file_range``)."""
     try:
         for path in parts:
             with open(path, "rb") as src:

@@ -22,7 +22,7 @@ from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, n
 from scones.gateway.s3.layout import check_key
 from scones.gateway.s3.metadata import ObjectMeta
 from scones.gateway.s3.responses import SMALL_BODY
-from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, create_temp, write_all
+from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, write_all
 from scones.gateway.s3.uploads import content_encoding, is_aws_chunked, receive_checked, requested_checksum
 
 Handler = Callable[[Call], Awaitable[Answer]]
@@ -154,23 +154,22 @@ class ObjectOps:
     # -- writing ------------------------------------------------------------------------
     async def put_object(self, call: Call) -> Answer:
         bucket, key, p = call.bucket, call.key, call.params
-        self.storage.bucket_dir(bucket)
         check_acl(p)
         wanted = requested_checksum(call)
         await self._check_put_conditions(call, bucket, key)
         base = template(p)
         if key.endswith("/"):
+            self.storage.bucket_dir(bucket)
             return await self._put_marker(call, bucket, key, base)
         algorithm = wanted.algorithm or checksums.DEFAULT_ALGORITHM
-        folder = self.storage.prepare_folder(bucket, key)
-        tmp = self.storage.temp_file(folder)
-        received = await receive_checked(call, tmp, wanted, (algorithm,))
+        target = self.storage.reserve(bucket, key)
+        received = await receive_checked(call, target.fd, target.tmp, wanted, (algorithm,))
         st = received.st
         assert st is not None
         meta = replace(base, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=received.md5.hex(),
                        checksum_algorithm=algorithm, checksum=checksums.encode(received.digests[algorithm]),
                        checksum_type="FULL_OBJECT")
-        self.storage.commit(bucket, key, tmp, meta)
+        self.storage.commit(bucket, key, target.path, target.tmp, meta)
         return Answer({"ETag": f'"{meta.etag}"', **checksum_output(meta)})
 
     async def _check_put_conditions(self, call: Call, bucket: str, key: str) -> None:
@@ -242,17 +241,17 @@ class ObjectOps:
                                  checksum=None, checksum_type=None, parts=None)
                 self.storage.put_marker(bucket, key, marker)
                 return Answer({"CopyObjectResult": {"ETag": f'"{EMPTY_MD5}"', "LastModified": time.time_ns() / 1e9}})
-            folder = self.storage.prepare_folder(bucket, key)
-            tmp = self.storage.temp_file(folder)
+            target = self.storage.reserve(bucket, key)
             algorithm = requested or (meta.checksum_algorithm if meta.checksum_type == "FULL_OBJECT" else None) \
                 or checksums.DEFAULT_ALGORITHM
-            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, obj.st.st_size, tmp, algorithm)
+            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, obj.st.st_size, target.fd,
+                                                          target.tmp, algorithm)
         finally:
             obj.close()
         new = replace(described, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=md5_hex,
                       checksum_algorithm=algorithm, checksum=checksums.encode(digest), checksum_type="FULL_OBJECT",
                       parts=None)
-        self.storage.commit(bucket, key, tmp, new)
+        self.storage.commit(bucket, key, target.path, target.tmp, new)
         result = {"ETag": f'"{new.etag}"', "LastModified": st.st_mtime, **checksum_output(new)}
         result.pop("ChecksumType", None)
         result["ChecksumType"] = "FULL_OBJECT"
@@ -338,12 +337,12 @@ class ObjectOps:
         return Answer(status=204)
 
 
-def _copy_range(src_fd: int, offset: int, length: int, tmp: Path, algorithm: str) -> tuple[str, bytes,
-                                                                                          os.stat_result]:
-    """Copy ``length`` bytes of ``src_fd`` from ``offset`` into a new ``tmp``, hashing them (blocking)."""
+def _copy_range(src_fd: int, offset: int, length: int, fd: int, tmp: Path,
+                algorithm: str) -> tuple[str, bytes, os.stat_result]:
+    """Copy ``length`` bytes of ``src_fd`` from ``offset`` into the new ``tmp`` (open as ``fd``, closed here),
+    hashing them (blocking)."""
     md5 = hashlib.md5()
     hasher = checksums.new_hasher(algorithm)
-    fd = create_temp(tmp)
     try:
         left = length
         while left > 0:

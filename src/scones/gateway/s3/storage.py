@@ -35,6 +35,15 @@ STALE_PARTIAL_SECONDS: Final = 24 * 3600
 
 
 @dataclass
+class Reservation:
+    """A write in progress: the object's path, and the open temporary file beside it."""
+
+    path: Path
+    tmp: Path
+    fd: int
+
+
+@dataclass
 class OpenObject:
     """An object opened for reading: the descriptor pins this version even if it is replaced meanwhile."""
 
@@ -170,20 +179,27 @@ class Storage:
         self.meta.put(bucket, key, meta)
         return meta
 
-    def prepare_folder(self, bucket: str, key: str) -> Path:
-        """Create the folder an object is written into; refuse keys the file layout cannot hold."""
+    def reserve(self, bucket: str, key: str) -> Reservation:
+        """Open the temporary file of a new object, creating its folder when needed (one path check, and
+        no extra system call when the folder exists); refuse keys the file layout cannot hold."""
         path = self.layout.object_path(bucket, key)
-        if path.is_dir() and not key.endswith("/"):
-            raise conflict(key, "it is a folder holding other keys (or a folder marker)")
+        tmp = self.layout.temp_path(path.parent)
+        try:
+            return Reservation(path, tmp, create_temp(tmp))
+        except FileNotFoundError:
+            pass
+        except NotADirectoryError:
+            raise conflict(key, "a part of it is already an object (a file)") from None
+        self.bucket_dir(bucket)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise conflict(key, "a part of it is already an object (a file)") from None
-        return path.parent
+        return Reservation(path, tmp, create_temp(tmp))
 
-    def commit(self, bucket: str, key: str, tmp: Path, meta: ObjectMeta) -> ObjectMeta:
-        """Publish a finished temporary file as the object, with its record. Call on the event loop."""
-        path = self.layout.object_path(bucket, key)
+    def commit(self, bucket: str, key: str, path: Path, tmp: Path, meta: ObjectMeta) -> ObjectMeta:
+        """Publish a finished temporary file as the object ``path`` (from ``reserve``), with its record.
+        Call on the event loop, so the rename and the record are one step for every other request."""
         try:
             os.replace(tmp, path)
         except IsADirectoryError:
@@ -239,6 +255,12 @@ class Storage:
 
     def temp_file(self, folder: Path) -> Path:
         return self.layout.temp_path(folder)
+
+    def discard(self, reservation: Reservation) -> None:
+        with contextlib.suppress(OSError):
+            os.close(reservation.fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(reservation.tmp)
 
     # -- start-up ---------------------------------------------------------------
     def sweep_partials(self) -> int:

@@ -4,6 +4,7 @@ received against ``Content-MD5`` and that checksum."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,19 @@ def expected_length(call: Call, chunked: bool) -> int | None:
     return length
 
 
-async def receive_checked(call: Call, tmp: Path, wanted: ChecksumRequest, extra: tuple[str, ...] = ()) -> Received:
-    """Stream the body into ``tmp`` and check it; the file is removed when a check fails."""
+async def receive_checked(call: Call, fd: int, tmp: Path, wanted: ChecksumRequest,
+                          extra: tuple[str, ...] = ()) -> Received:
+    """Stream the body into ``tmp`` (open as ``fd``) and check it; the file is removed when a check fails."""
     chunked = is_aws_chunked(call)
     algorithms = {a for a in (wanted.algorithm, *extra) if a}
-    received = await receive(call.request, tmp, algorithms=algorithms, chunked=chunked,
-                             expected=expected_length(call, chunked), limit=MAX_PUT_SIZE)
+    try:
+        length = expected_length(call, chunked)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    received = await receive(call.request, fd, tmp, algorithms=algorithms, chunked=chunked, expected=length,
+                             limit=MAX_PUT_SIZE)
     try:
         verify(call.params, wanted, received)
     except BaseException:

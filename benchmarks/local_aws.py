@@ -1,0 +1,202 @@
+"""The local AWS APIs of ``scones up`` next to moto_server, side by side in one run.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/local_aws.py [--duration 6] [--clients 16]
+
+One function per measured service (``bench_s3``; Step Functions joins later), each starting both servers
+in their own processes (so the client does not share their GIL), driving the same boto3 calls from one
+client shared by N threads (``max_pool_connections=32``), and printing requests/s, p50/p99 latency and the
+ratio. S3: PutObject + GetObject of a 3 KB PNG. Targets (issue: the local S3 API), at 16 clients:
+>= 3 x moto_server's requests/s, p99 <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _shared import REPO, test_pngs
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    def line(self) -> str:
+        return (f"  {self.name:<14} {self.rate:8.0f} req/s   p50 {self.percentile(0.5):6.2f} ms   "
+                f"p99 {self.percentile(0.99):6.2f} ms   errors {self.errors}")
+
+
+# -- servers ---------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def _process(args: list[str], port: int, what: str) -> Iterator[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, proc, what)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def gateway_s3(home: Path) -> contextlib.AbstractContextManager[str]:
+    port = _free_port()
+    return _process([sys.executable, __file__, "--serve-s3", str(home), str(port)], port, "the scones gateway")
+
+
+def moto_server() -> contextlib.AbstractContextManager[str]:
+    port = _free_port()
+    return _process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
+
+
+def _serve_s3(home: str, port: str) -> None:
+    """The child process: the gateway with the S3 service, as ``scones up`` runs it (uvicorn, httptools, uvloop)."""
+    import logging
+
+    import uvicorn
+
+    from scones.gateway.app import Gateway
+    from scones.gateway.routing import Service
+    from scones.gateway.s3 import S3Service
+
+    logging.basicConfig(level=logging.WARNING)
+    app = Gateway({Service.S3: S3Service(Path(home) / "store", state_dir=Path(home) / "state")})
+    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False, lifespan="on")
+
+
+# -- load ----------------------------------------------------------------------------------------
+def drive(name: str, calls: Callable[[int, int], list[Callable[[], Any]]], clients: int, duration: float,
+          warmup: float = 1.0) -> Result:
+    """``clients`` threads repeat ``calls(thread, i)`` (a list of requests) for ``duration`` seconds."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+    measure_from = [0.0]
+
+    def worker(n: int) -> None:
+        start.wait()
+        i = 0
+        while True:
+            for call in calls(n, i):
+                began = time.perf_counter()
+                if began >= stop_at[0]:
+                    return
+                try:
+                    call()
+                except Exception:  # noqa: BLE001 - counted, the run goes on
+                    errors[n] += 1
+                if began >= measure_from[0]:
+                    latencies[n].append((time.perf_counter() - began) * 1000)
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    now = time.perf_counter()
+    measure_from[0] = now + warmup
+    stop_at[0] = now + warmup + duration
+    start.wait()
+    for t in threads:
+        t.join()
+    flat = [x for per in latencies for x in per]
+    return Result(name, len(flat), duration, flat, sum(errors))
+
+
+def s3_client(url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing",
+                        config=Config(max_pool_connections=32, retries={"max_attempts": 1},
+                                      s3={"addressing_style": "path"}))
+
+
+def s3_load(name: str, url: str, png: bytes, clients: int, duration: float) -> Result:
+    client = s3_client(url)
+    client.create_bucket(Bucket="bench")
+
+    def calls(n: int, i: int) -> list[Callable[[], Any]]:
+        key = f"images/{n}/{i % 50}.png"
+        return [lambda: client.put_object(Bucket="bench", Key=key, Body=png, ContentType="image/png"),
+                lambda: client.get_object(Bucket="bench", Key=key)["Body"].read()]
+
+    return drive(name, calls, clients, duration)
+
+
+def bench_s3(clients: int, duration: float) -> tuple[Result, Result]:
+    png = test_pngs(1)[0]
+    print(f"S3: PutObject + GetObject of a {len(png)}-byte PNG, {clients} client threads, {duration:.0f} s each")
+    with tempfile.TemporaryDirectory() as home:
+        with gateway_s3(Path(home)) as url:
+            ours = s3_load("scones gateway", url, png, clients, duration)
+        print(ours.line())
+    with moto_server() as url:
+        moto = s3_load("moto_server", url, png, clients, duration)
+    print(moto.line())
+    ratio = ours.rate / moto.rate
+    ok = ratio >= 3 and ours.percentile(0.99) <= 20 and ours.errors == 0
+    print(f"  ratio {ratio:.1f}x moto_server (target >= 3x), p99 {ours.percentile(0.99):.1f} ms (target <= 20 ms)"
+          f" -> {'met' if ok else 'MISSED'}")
+    return ours, moto
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-s3":
+        _serve_s3(sys.argv[2], sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds measured per server")
+    args = parser.parse_args()
+    bench_s3(args.clients, args.duration)
+
+
+if __name__ == "__main__":
+    main()
