@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     errors: int
+    server_cpu_ms: float = float("nan")  # the server process's CPU time per request
+    client_cpu_ms: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -47,7 +48,8 @@ class Result:
 
     def line(self) -> str:
         return (f"  {self.name:<14} {self.rate:8.0f} req/s   p50 {self.percentile(0.5):6.2f} ms   "
-                f"p99 {self.percentile(0.99):6.2f} ms   errors {self.errors}")
+                f"p99 {self.percentile(0.99):6.2f} ms   errors {self.errors}   CPU per request: "
+                f"server {self.server_cpu_ms:.2f} ms, client {self.client_cpu_ms:.2f} ms")
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -68,13 +70,27 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
     raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def _process(args: list[str], port: int, what: str) -> Iterator[str]:
+def _process(args: list[str], port: int, what: str) -> Iterator[Server]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_port(port, proc, what)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         try:
@@ -84,12 +100,12 @@ def _process(args: list[str], port: int, what: str) -> Iterator[str]:
             proc.wait()
 
 
-def gateway_s3(home: Path) -> contextlib.AbstractContextManager[str]:
+def gateway_s3(home: Path) -> contextlib.AbstractContextManager[Server]:
     port = _free_port()
     return _process([sys.executable, __file__, "--serve-s3", str(home), str(port)], port, "the scones gateway")
 
 
-def moto_server() -> contextlib.AbstractContextManager[str]:
+def moto_server() -> contextlib.AbstractContextManager[Server]:
     port = _free_port()
     return _process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
 
@@ -110,8 +126,8 @@ def _serve_s3(home: str, port: str) -> None:
 
 
 # -- load ----------------------------------------------------------------------------------------
-def drive(name: str, calls: Callable[[int, int], list[Callable[[], Any]]], clients: int, duration: float,
-          warmup: float = 1.0) -> Result:
+def drive(name: str, server: Server, calls: Callable[[int, int], list[Callable[[], Any]]], clients: int,
+          duration: float, warmup: float = 1.0) -> Result:
     """``clients`` threads repeat ``calls(thread, i)`` (a list of requests) for ``duration`` seconds."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
@@ -129,7 +145,7 @@ def drive(name: str, calls: Callable[[int, int], list[Callable[[], Any]]], clien
                     return
                 try:
                     call()
-                except Exception:  # noqa: BLE001 - counted, the run goes on
+                except Exception:
                     errors[n] += 1
                 if began >= measure_from[0]:
                     latencies[n].append((time.perf_counter() - began) * 1000)
@@ -142,10 +158,14 @@ def drive(name: str, calls: Callable[[int, int], list[Callable[[], Any]]], clien
     measure_from[0] = now + warmup
     stop_at[0] = now + warmup + duration
     start.wait()
+    time.sleep(max(0.0, measure_from[0] - time.perf_counter()))
+    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
     for t in threads:
         t.join()
+    server_cpu, client_cpu = server.cpu_seconds() - server_cpu, time.process_time() - client_cpu
     flat = [x for per in latencies for x in per]
-    return Result(name, len(flat), duration, flat, sum(errors))
+    return Result(name, len(flat), duration, flat, sum(errors), server_cpu * 1000 / max(1, len(flat)),
+                  client_cpu * 1000 / max(1, len(flat)))
 
 
 def s3_client(url: str) -> Any:
@@ -158,8 +178,8 @@ def s3_client(url: str) -> Any:
                                       s3={"addressing_style": "path"}))
 
 
-def s3_load(name: str, url: str, png: bytes, clients: int, duration: float) -> Result:
-    client = s3_client(url)
+def s3_load(name: str, server: Server, png: bytes, clients: int, duration: float) -> Result:
+    client = s3_client(server.url)
     client.create_bucket(Bucket="bench")
 
     def calls(n: int, i: int) -> list[Callable[[], Any]]:
@@ -167,18 +187,18 @@ def s3_load(name: str, url: str, png: bytes, clients: int, duration: float) -> R
         return [lambda: client.put_object(Bucket="bench", Key=key, Body=png, ContentType="image/png"),
                 lambda: client.get_object(Bucket="bench", Key=key)["Body"].read()]
 
-    return drive(name, calls, clients, duration)
+    return drive(name, server, calls, clients, duration)
 
 
 def bench_s3(clients: int, duration: float) -> tuple[Result, Result]:
     png = test_pngs(1)[0]
     print(f"S3: PutObject + GetObject of a {len(png)}-byte PNG, {clients} client threads, {duration:.0f} s each")
     with tempfile.TemporaryDirectory() as home:
-        with gateway_s3(Path(home)) as url:
-            ours = s3_load("scones gateway", url, png, clients, duration)
+        with gateway_s3(Path(home)) as server:
+            ours = s3_load("scones gateway", server, png, clients, duration)
         print(ours.line())
-    with moto_server() as url:
-        moto = s3_load("moto_server", url, png, clients, duration)
+    with moto_server() as server:
+        moto = s3_load("moto_server", server, png, clients, duration)
     print(moto.line())
     ratio = ours.rate / moto.rate
     ok = ratio >= 3 and ours.percentile(0.99) <= 20 and ours.errors == 0

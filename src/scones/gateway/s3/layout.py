@@ -20,6 +20,7 @@ import itertools
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -112,9 +113,27 @@ class Layout:
         return self.root / bucket
 
     def object_path(self, bucket: str, key: str) -> Path:
-        """The file (or, for a folder marker, the folder) behind ``key``; the key must be checked."""
+        """The file (or, for a folder marker, the folder) behind ``key``; the key must be checked.
+
+        Keys hold no ``..``, so only a symbolic link below the root can lead out: one ``lstat`` per part
+        that exists, and only links are resolved (``realpath`` of the whole path would also walk the
+        root's own ancestors, every request).
+        """
         path = self.bucket_dir(bucket) / key
-        self.check_inside(path, key)
+        current = self._real_root
+        for part in (bucket, *key.split("/")):
+            if not part:
+                continue
+            current = f"{current}/{part}"
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                break  # missing (or not a folder): nothing below it exists, links neither
+            if stat.S_ISLNK(mode):
+                current = os.path.realpath(current)
+                if not self.inside(current):
+                    raise access_denied(f"The key {key!r} resolves outside the local store "
+                                        "(a symbolic link leads out)")
         return path
 
     def check_inside(self, path: Path, key: str) -> None:

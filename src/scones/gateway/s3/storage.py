@@ -25,6 +25,7 @@ from typing import Final
 from scones.gateway.s3.errors import S3Error, no_such_bucket, no_such_key
 from scones.gateway.s3.layout import PARTIAL_PREFIX, Layout, conflict, is_bucket_folder_name, is_partial
 from scones.gateway.s3.metadata import MetadataStore, ObjectMeta
+from scones.gateway.s3.publish import publish
 from scones.store import FILE_MODE, STAGING_MARK
 
 LOG = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class Storage:
         """Publish a finished temporary file as the object ``path`` (from ``reserve``), with its record.
         Call on the event loop, so the rename and the record are one step for every other request."""
         try:
-            os.replace(tmp, path)
+            publish(str(tmp), str(path))
         except IsADirectoryError:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
