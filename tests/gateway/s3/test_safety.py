@@ -271,3 +271,29 @@ def test_restart_in_process_cleans_own_partials(tmp_path: Path) -> None:
     with running_s3(store, state):
         assert _wait(lambda: not stale.exists())
     assert foreign.exists()
+
+
+@pytest.mark.parametrize("prefix", ["../", "../../", "/etc/", "..", "a/../../", "link/", "link/x", "a//"])
+def test_listing_prefixes_never_leave_the_bucket(s3: RunningS3, client: Any, bucket: str, tmp_path: Path,
+                                                 prefix: str) -> None:
+    client.create_bucket(Bucket="neighbour")
+    client.put_object(Bucket="neighbour", Key="private.txt", Body=b"1")
+    outside = tmp_path / "outside-listing"
+    outside.mkdir()
+    (outside / "x.txt").write_text("secret")
+    (s3.store / bucket / "link").symlink_to(outside, target_is_directory=True)
+    for listed in (client.list_objects_v2(Bucket=bucket, Prefix=prefix), client.list_objects(Bucket=bucket,
+                                                                                              Prefix=prefix)):
+        assert "Contents" not in listed and "CommonPrefixes" not in listed, listed
+
+
+def test_copy_sources_are_checked_like_keys(s3: RunningS3, client: Any, bucket: str) -> None:
+    client.create_bucket(Bucket="neighbour")
+    client.put_object(Bucket="neighbour", Key="private.txt", Body=b"1")
+    upload = client.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    for source in (f"{bucket}/../neighbour/private.txt", f"{bucket}/%2E%2E/neighbour/private.txt", "../etc/passwd"):
+        status, body = raw_request(s3, "PUT", f"/{bucket}/copy", headers={"x-amz-copy-source": source})
+        assert status in (400, 404) and b"<Code>Invalid" in body, (source, body)
+        status, body = raw_request(s3, "PUT", f"/{bucket}/mp?partNumber=1&uploadId={upload}",
+                                   headers={"x-amz-copy-source": source})
+        assert status in (400, 404) and b"<Code>Invalid" in body, (source, body)

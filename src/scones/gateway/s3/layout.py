@@ -113,12 +113,13 @@ class Layout:
         return self.root / bucket
 
     def object_path(self, bucket: str, key: str) -> Path:
-        """The file (or, for a folder marker, the folder) behind ``key``; the key must be checked.
+        """The file (or, for a folder marker, the folder) behind ``key``.
 
         Keys hold no ``..``, so only a symbolic link below the root can lead out: one ``lstat`` per part
         that exists, and only links are resolved (``realpath`` of the whole path would also walk the
         root's own ancestors, every request).
         """
+        check_key(key)  # callers check too; a path is never made from an unchecked key
         path = self.bucket_dir(bucket) / key
         current = self._real_root
         for part in (bucket, *key.split("/")):

@@ -19,7 +19,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from scones.gateway.s3.errors import S3Error
-from scones.gateway.s3.layout import Layout, is_partial
+from scones.gateway.s3.layout import Layout, check_key, is_partial
 from scones.gateway.s3.metadata import ObjectMeta
 from scones.gateway.s3.storage import OpenObject, Storage, guess_content_type
 from scones.store import STAGING_MARK
@@ -38,8 +38,10 @@ class KeyWalk:
     """The keys of one bucket below ``prefix`` and after ``after``, in order. ``skip`` (a key prefix) can be
     set while iterating: folders whose keys all start with it are not entered."""
 
-    def __init__(self, layout: Layout, bucket_dir: Path, prefix: str, after: str, markers: set[str]) -> None:
+    def __init__(self, layout: Layout, bucket: str, bucket_dir: Path, prefix: str, after: str,
+                 markers: set[str]) -> None:
         self.layout = layout
+        self.bucket = bucket
         self.bucket_dir = bucket_dir
         self.prefix = prefix
         self.after = after
@@ -48,7 +50,16 @@ class KeyWalk:
 
     def __iter__(self) -> Iterator[Entry]:
         folder = self.prefix.rpartition("/")[0]
-        start = self.bucket_dir / folder if folder else self.bucket_dir
+        start = self.bucket_dir
+        if folder:
+            # Walk from the deepest folder the prefix names, if it can name one: a prefix whose folder
+            # part no key could have ("../", "/etc/", "a//b/") matches nothing, and a folder reached
+            # through a link out of the store is not entered.
+            try:
+                check_key(folder + "/")
+                start = self.layout.object_path(self.bucket, folder)
+            except S3Error:
+                return
         base = f"{folder}/" if folder else ""
         if base and base in self.markers and base > self.after and base.startswith(self.prefix):
             yield Entry(base, None, str(start))
@@ -115,7 +126,7 @@ def list_page(storage: Storage, bucket: str, bucket_dir: Path, *, prefix: str, d
     if max_keys == 0:
         return Page()  # S3 answers max-keys=0 with an empty, untruncated page
     markers = storage.meta.markers(bucket, prefix.rpartition("/")[0])
-    walk = KeyWalk(storage.layout, bucket_dir, prefix, after, markers)
+    walk = KeyWalk(storage.layout, bucket, bucket_dir, prefix, after, markers)
     page = Page()
     if delimiter and after.endswith(delimiter) and after.startswith(prefix) \
             and after[len(prefix):].find(delimiter) == len(after) - len(prefix) - len(delimiter):
