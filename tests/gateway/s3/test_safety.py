@@ -297,3 +297,55 @@ def test_copy_sources_are_checked_like_keys(s3: RunningS3, client: Any, bucket: 
         status, body = raw_request(s3, "PUT", f"/{bucket}/mp?partNumber=1&uploadId={upload}",
                                    headers={"x-amz-copy-source": source})
         assert status in (400, 404) and b"<Code>Invalid" in body, (source, body)
+
+
+ODD_REQUESTS = [
+    ("GET", "/{b}?list-type=2&max-keys=-1", {}, b""),
+    ("GET", "/{b}?list-type=2&encoding-type=xml", {}, b""),
+    ("GET", "/{b}?list-type=2&fetch-owner=maybe", {}, b""),
+    ("GET", "/{b}/k", {"range": "bytes=abc"}, b""),
+    ("GET", "/{b}/k", {"if-modified-since": "yesterday"}, b""),
+    ("GET", "/{b}/k?partNumber=0", {}, b""),
+    ("GET", "/{b}/k?response-expires=never", {}, b""),
+    ("PUT", "/{b}/k2", {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": "abc"}, b"0\r\n\r\n"),
+    ("PUT", "/{b}/k2", {"x-amz-trailer": "x-amz-checksum-crc32"}, b"plain body, no trailer"),
+    ("PUT", "/{b}/k2", {"x-amz-tagging": "a=%ZZ&=&&b"}, b"x"),
+    ("PUT", "/{b}/k2", {"expires": "garbage", "x-amz-checksum-type": "COMPOSITE"}, b"x"),
+    ("POST", "/{b}/k?uploads", {"x-amz-checksum-algorithm": "foo"}, b""),
+    ("POST", "/{b}/k?uploads", {"x-amz-checksum-type": "FULL_OBJECT"}, b""),
+    ("POST", "/{b}/k?uploadId=abc", {}, b"garbage"),
+    ("PUT", "/{b}/k?partNumber=abc&uploadId=x", {}, b"1"),
+    ("GET", "/{b}?uploads&max-uploads=abc", {}, b""),
+    ("GET", "/{b}/k?uploadId=x&max-parts=-5", {}, b""),
+    ("PUT", "/{b}?tagging", {}, b"<Tagging><TagSet><Tag><Key>a"),
+    ("PUT", "/{b}?acl", {}, b"<AccessControlPolicy><nonsense/></AccessControlPolicy>"),
+    ("PUT", "/{b}?versioning", {}, b"<VersioningConfiguration><Status>Sideways</Status></VersioningConfiguration>"),
+    ("PUT", "/new-bucket-odd", {}, b"<CreateBucketConfiguration><LocationConstraint>"),
+    ("DELETE", "/no-such-bucket-odd?tagging", {}, b""),
+    ("PUT", "/{b}/c1", {"x-amz-copy-source": ""}, b""),
+    ("PUT", "/{b}/c1", {"x-amz-copy-source": "nobucketonly"}, b""),
+    ("PUT", "/{b}/c1", {"x-amz-copy-source": "{b}/k?versionId=abc"}, b""),
+    ("PUT", "/{b}/c1", {"x-amz-copy-source": "{b}/k", "x-amz-metadata-directive": "WEIRD"}, b""),
+    ("PUT", "/{b}/c1", {"x-amz-copy-source": "{b}/k", "x-amz-copy-source-if-modified-since": "bad"}, b""),
+    ("GET", "/", {"host": "..localhost"}, b""),
+    ("GET", "/{b}?list-type=2&continuation-token=", {}, b""),
+    ("GET", "/{b}?location&x=1&y", {}, b""),
+    ("POST", "/{b}?delete", {}, b""),
+    ("PUT", "/{b}/k?tagging", {}, b"<Tagging/>"),
+    ("GET", "/{b}/k", {"x-amz-checksum-mode": "ENABLED", "range": "bytes=0-0"}, b""),
+    ("GET", "/{b}?X-Amz-Credential=a/b&X-Amz-Signature=x", {}, b""),
+    ("GET", "/{b}?Signature=x&Expires=soon", {}, b""),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), ODD_REQUESTS,
+                         ids=[f"{m} {p}" for m, p, _, _ in ODD_REQUESTS])
+def test_odd_requests_get_s3_answers_never_500(s3: RunningS3, client: Any, method: str, path: str,
+                                               headers: dict[str, str], body: bytes) -> None:
+    client.create_bucket(Bucket="odd")
+    client.put_object(Bucket="odd", Key="k", Body=b"0123456789")
+    status, answer = raw_request(s3, method, path.format(b="odd"),
+                                 body, {k: v.format(b="odd") for k, v in headers.items()})
+    assert status < 500 or (status == 501 and b"<Code>NotImplemented</Code>" in answer), (status, answer)
+    if status >= 400:
+        assert answer.startswith(b"<?xml") and b"<Code>" in answer and b"<RequestId>" in answer, answer
