@@ -36,15 +36,18 @@ class RunningS3:
 
 
 @contextlib.contextmanager
-def running_s3(store: Path, state: Path, credentials: Mapping[str, str] | None = None) -> Iterator[RunningS3]:
-    """The gateway serving S3 on a free loopback port, in this process, until the block ends."""
+def running_s3(store: Path, state: Path, credentials: Mapping[str, str] | None = None,
+               tls: tuple[Path, Path] | None = None) -> Iterator[RunningS3]:
+    """The gateway serving S3 on a free loopback port, in this process, until the block ends
+    (over TLS when ``tls`` gives a certificate and key file)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     service = S3Service(store, state_dir=state, credentials=credentials)
     server = uvicorn.Server(uvicorn.Config(Gateway({Service.S3: service}), lifespan="on", log_level="warning",
-                                           access_log=False))
+                                           access_log=False, ssl_certfile=tls and str(tls[0]),
+                                           ssl_keyfile=tls and str(tls[1])))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -53,7 +56,7 @@ def running_s3(store: Path, state: Path, credentials: Mapping[str, str] | None =
             raise RuntimeError("the S3 gateway did not start")
         time.sleep(0.01)
     try:
-        yield RunningS3(f"http://127.0.0.1:{port}", port, store, state, service)
+        yield RunningS3(f"{'https' if tls else 'http'}://127.0.0.1:{port}", port, store, state, service)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
