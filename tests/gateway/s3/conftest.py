@@ -46,7 +46,8 @@ def running_s3(store: Path, state: Path, credentials: Mapping[str, str] | None =
     port = sock.getsockname()[1]
     service = S3Service(store, state_dir=state, credentials=credentials)
     server = uvicorn.Server(uvicorn.Config(Gateway({Service.S3: service}), lifespan="on", log_level="warning",
-                                           access_log=False, ssl_certfile=tls and str(tls[0]),
+                                           access_log=False, timeout_graceful_shutdown=5,
+                                           ssl_certfile=tls and str(tls[0]),
                                            ssl_keyfile=tls and str(tls[1])))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -45,13 +45,15 @@ def tls_s3(tmp_path: Path) -> Iterator[RunningS3]:
 
 
 @pytest.fixture
-def tls_client(tls_s3: RunningS3) -> Any:
+def tls_client(tls_s3: RunningS3) -> Iterator[Any]:
     import boto3
     from botocore.config import Config
 
     warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-    return boto3.client("s3", endpoint_url=tls_s3.url, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing", verify=False, config=Config(retries={"max_attempts": 1}))
+    client = boto3.client("s3", endpoint_url=tls_s3.url, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing", verify=False, config=Config(retries={"max_attempts": 1}))
+    yield client
+    client.close()  # idle TLS connections would hold the server's graceful shutdown
 
 
 def test_put_object_with_trailing_checksum(tls_client: Any, tmp_path: Path) -> None:
