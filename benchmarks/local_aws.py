@@ -180,7 +180,8 @@ def s3_client(url: str) -> Any:
 
 def s3_load(name: str, server: Server, png: bytes, clients: int, duration: float) -> Result:
     client = s3_client(server.url)
-    client.create_bucket(Bucket="bench")
+    if "bench" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket="bench")
 
     def calls(n: int, i: int) -> list[Callable[[], Any]]:
         key = f"images/{n}/{i % 50}.png"

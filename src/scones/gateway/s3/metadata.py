@@ -130,6 +130,23 @@ class MetadataStore:
                   (bucket, key, meta.size, meta.mtime_ns, meta.ino, meta.etag, meta._doc()))
         self._remember(bucket, key, meta)
 
+    def put_derived(self, bucket: str, key: str, meta: ObjectMeta) -> ObjectMeta:
+        """Record derived metadata unless a writer recorded the same file meanwhile (a listing thread may
+        derive a file's metadata just as the PutObject that wrote it records the real one): the record
+        that describes the file wins."""
+        with self._lock:
+            rows = self._db.execute("SELECT size, mtime_ns, ino, etag, doc FROM objects WHERE bucket=? AND key=?",
+                                    (bucket, key)).fetchall()
+            if rows:
+                current = ObjectMeta._from_row(*rows[0])
+                if (current.size, current.mtime_ns, current.ino) == (meta.size, meta.mtime_ns, meta.ino):
+                    self._remember(bucket, key, current)
+                    return current
+            self._db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (bucket, key, meta.size, meta.mtime_ns, meta.ino, meta.etag, meta._doc()))
+            self._remember(bucket, key, meta)
+        return meta
+
     def delete(self, bucket: str, key: str) -> None:
         self._cache.pop((bucket, key), None)
         self._run("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))

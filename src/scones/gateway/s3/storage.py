@@ -177,8 +177,7 @@ class Storage:
         assert obj.fd is not None
         meta = ObjectMeta(obj.st.st_size, obj.st.st_mtime_ns, obj.st.st_ino, file_md5(obj.fd),
                           guess_content_type(key))
-        self.meta.put(bucket, key, meta)
-        return meta
+        return self.meta.put_derived(bucket, key, meta)
 
     def reserve(self, bucket: str, key: str) -> Reservation:
         """Open the temporary file of a new object, creating its folder when needed (one path check, and
