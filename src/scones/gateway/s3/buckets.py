@@ -7,7 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from scones.gateway.protocols.rest_xml import ProtocolError, xml_escape
+from scones.gateway.protocols.values import ProtocolError
+from scones.gateway.protocols.xml_shapes import xml_escape
 from scones.gateway.s3 import listing
 from scones.gateway.s3.call import FULL_CONTROL_ACL, OWNER, Answer, Call, check_acl, read_small_body
 from scones.gateway.s3.errors import S3Error, malformed_xml, not_implemented

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from scones.gateway.protocols.rest_xml import ProtocolError
+from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
 from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
 from scones.gateway.s3.conditions import check_preconditions, parse_range

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from scones.gateway.protocols.rest_xml import ProtocolError
+from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
 from scones.gateway.s3.call import FULL_CONTROL_ACL, Answer, Call, check_acl, read_small_body
 from scones.gateway.s3.chunked import AwsChunkedDecoder

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 from botocore.auth import HmacV1QueryAuth  # type: ignore[import-untyped]
 
-from scones.gateway.protocols.rest_xml import iso8601
+from scones.gateway.protocols.values import iso8601
 from scones.gateway.s3.errors import S3Error, access_denied
 
 REQUIRED: Final = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
