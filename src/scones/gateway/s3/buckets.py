@@ -1,5 +1,5 @@
-"""Bucket operations: create, head, delete, list buckets, locate, list objects, and the bucket
-sub-resources (ACL, versioning, tagging, and the configurations a local store does not have)."""
+"""Bucket operations: create, head, delete, list buckets, locate, and list the objects (V1, V2, versions);
+a bucket's sub-resources (ACL, tagging, configurations) are ``subresources``'."""
 
 from __future__ import annotations
 
@@ -10,42 +10,14 @@ from typing import Any, Final
 from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.protocols.xml_shapes import xml_escape
 from scones.gateway.s3 import listing
-from scones.gateway.s3.call import FULL_CONTROL_ACL, OWNER, Answer, Call, check_acl, read_small_body
-from scones.gateway.s3.errors import S3Error, malformed_xml, not_implemented
+from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.errors import S3Error
 from scones.gateway.s3.layout import check_new_bucket_name
 from scones.gateway.s3.storage import Storage
 
 Handler = Callable[[Call], Awaitable[Answer]]
 XML_LIMIT: Final = 1024 * 1024
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
-
-#: Configurations a local bucket never has: S3's "not configured" answer for each Get.
-_ABSENT: Final = {
-    "GetBucketCors": ("NoSuchCORSConfiguration", "The CORS configuration does not exist"),
-    "GetBucketPolicy": ("NoSuchBucketPolicy", "The bucket policy does not exist"),
-    "GetBucketLifecycleConfiguration": ("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
-    "GetBucketWebsite": ("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
-    "GetPublicAccessBlock": ("NoSuchPublicAccessBlockConfiguration",
-                             "The public access block configuration was not found"),
-    "GetObjectLockConfiguration": ("ObjectLockConfigurationNotFoundError",
-                                   "Object Lock configuration does not exist for this bucket"),
-    "GetBucketReplication": ("ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
-}
-#: Configurations with a default answer (what a new S3 bucket reports).
-_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
-    "GetBucketVersioning": {},
-    "GetBucketLogging": {},
-    "GetBucketNotificationConfiguration": {},
-    "GetBucketAccelerateConfiguration": {},
-    "GetBucketRequestPayment": {"Payer": "BucketOwner"},
-    "GetBucketOwnershipControls": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
-    "GetBucketEncryption": {"ServerSideEncryptionConfiguration": {"Rules": [{
-        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]}},
-}
-_ROOTS: Final = {"GetBucketVersioning": "VersioningConfiguration", "GetBucketLogging": "BucketLoggingStatus",
-                 "GetBucketNotificationConfiguration": "NotificationConfiguration",
-                 "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
-                 "GetBucketRequestPayment": "RequestPaymentConfiguration"}
 
 
 def _max_keys(params: dict[str, Any], name: str = "MaxKeys", wire: str = "max-keys") -> int:
@@ -76,15 +48,7 @@ class BucketOps:
             "DeleteBucket": self.delete_bucket, "GetBucketLocation": self.get_bucket_location,
             "ListObjects": self.list_objects, "ListObjectsV2": self.list_objects_v2,
             "ListObjectVersions": self.list_object_versions,
-            "GetBucketAcl": self.get_acl, "PutBucketAcl": self.put_acl,
-            "PutBucketVersioning": self.put_versioning,
-            "GetBucketTagging": self.get_tagging, "PutBucketTagging": self.put_tagging,
-            "DeleteBucketTagging": self.delete_tagging,
         }
-        for name in _ABSENT:
-            table[name] = self.absent
-        for name in _DEFAULTS:
-            table[name] = self.default
         return table
 
     async def payload(self, call: Call) -> dict[str, Any]:
@@ -216,54 +180,3 @@ class BucketOps:
         if encode:
             output["EncodingType"] = "url"
         return Answer(output, root="ListVersionsResult")
-
-    async def get_acl(self, call: Call) -> Answer:
-        self.storage.bucket_dir(call.bucket)
-        return Answer(dict(FULL_CONTROL_ACL), root="AccessControlPolicy")
-
-    async def put_acl(self, call: Call) -> Answer:
-        """Accepted: one account owns everything here, whatever the grants say."""
-        self.storage.bucket_dir(call.bucket)
-        check_acl(call.params)
-        await self.payload(call)
-        return Answer()
-
-    async def put_versioning(self, call: Call) -> Answer:
-        self.storage.bucket_dir(call.bucket)
-        config = (await self.payload(call)).get("VersioningConfiguration", {})
-        if config.get("Status") == "Enabled":
-            raise not_implemented("Bucket versioning")
-        return Answer()
-
-    async def get_tagging(self, call: Call) -> Answer:
-        self.storage.bucket_dir(call.bucket)
-        tags = self.storage.meta.bucket_doc(call.bucket).get("tags")
-        if not tags:
-            raise S3Error("NoSuchTagSet", "The TagSet does not exist", 404, BucketName=call.bucket)
-        return Answer({"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}, root="Tagging")
-
-    async def put_tagging(self, call: Call) -> Answer:
-        path = self.storage.bucket_dir(call.bucket)
-        tagging = (await self.payload(call)).get("Tagging")
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
-        doc = self.storage.meta.bucket_doc(call.bucket)
-        doc["tags"] = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
-        self.storage.meta.set_bucket(call.bucket, self.storage.bucket_created(call.bucket, path), doc)
-        return Answer(status=204)
-
-    async def delete_tagging(self, call: Call) -> Answer:
-        path = self.storage.bucket_dir(call.bucket)
-        doc = self.storage.meta.bucket_doc(call.bucket)
-        doc.pop("tags", None)
-        self.storage.meta.set_bucket(call.bucket, self.storage.bucket_created(call.bucket, path), doc)
-        return Answer(status=204)
-
-    async def absent(self, call: Call) -> Answer:
-        self.storage.bucket_dir(call.bucket)
-        code, message = _ABSENT[call.operation.name]
-        raise S3Error(code, message, 404, BucketName=call.bucket)
-
-    async def default(self, call: Call) -> Answer:
-        self.storage.bucket_dir(call.bucket)
-        return Answer(dict(_DEFAULTS[call.operation.name]), root=_ROOTS.get(call.operation.name))

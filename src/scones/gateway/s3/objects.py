@@ -1,4 +1,4 @@
-"""Object operations: put, get, head, copy, delete (one and many), object ACLs and tags."""
+"""Object operations: put, get, head, copy, delete (one and many); ACLs and tags are ``subresources``'."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote
 
 from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import FULL_CONTROL_ACL, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import Answer, Call, check_acl, read_small_body
 from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, no_such_key, precondition_failed
@@ -80,9 +80,7 @@ class ObjectOps:
     def handlers(self) -> dict[str, Handler]:
         return {"PutObject": self.put_object, "GetObject": self.get_object, "HeadObject": self.get_object,
                 "CopyObject": self.copy_object, "DeleteObject": self.delete_object,
-                "DeleteObjects": self.delete_objects, "GetObjectAcl": self.get_acl, "PutObjectAcl": self.put_acl,
-                "GetObjectTagging": self.get_tagging, "PutObjectTagging": self.put_tagging,
-                "DeleteObjectTagging": self.delete_tagging}
+                "DeleteObjects": self.delete_objects}
 
     # -- reading -----------------------------------------------------------------------
     async def open(self, bucket: str, key: str) -> tuple[OpenObject, ObjectMeta]:
@@ -294,47 +292,6 @@ class ObjectOps:
             output["Deleted"] = deleted
         return Answer(output, root="DeleteResult")
 
-    # -- sub-resources --------------------------------------------------------------------
-    async def get_acl(self, call: Call) -> Answer:
-        obj, _ = await self.open(call.bucket, call.key)
-        obj.close()
-        return Answer(dict(FULL_CONTROL_ACL), root="AccessControlPolicy")
-
-    async def put_acl(self, call: Call) -> Answer:
-        obj, _ = await self.open(call.bucket, call.key)
-        obj.close()
-        check_acl(call.params)
-        body = await read_small_body(call, 1024 * 1024)
-        try:
-            self._parse(call, body)
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
-        return Answer()
-
-    async def get_tagging(self, call: Call) -> Answer:
-        obj, meta = await self.open(call.bucket, call.key)
-        obj.close()
-        return Answer({"TagSet": [{"Key": k, "Value": v} for k, v in meta.tags.items()]}, root="Tagging")
-
-    async def put_tagging(self, call: Call) -> Answer:
-        obj, meta = await self.open(call.bucket, call.key)
-        obj.close()
-        body = await read_small_body(call, 1024 * 1024)
-        try:
-            tagging = self._parse(call, body).get("Tagging")
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
-        tags = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
-        self.storage.meta.put(call.bucket, call.key, replace(meta, tags=tags))
-        return Answer()
-
-    async def delete_tagging(self, call: Call) -> Answer:
-        obj, meta = await self.open(call.bucket, call.key)
-        obj.close()
-        self.storage.meta.put(call.bucket, call.key, replace(meta, tags={}))
-        return Answer(status=204)
 
 
 def _copy_range(src_fd: int, offset: int, length: int, fd: int, tmp: Path,

@@ -39,6 +39,7 @@ from scones.gateway.s3.objects import ObjectOps
 from scones.gateway.s3.presign import SignatureCheck, check_presigned, is_presigned, presigned_signature_matches
 from scones.gateway.s3.responses import FileBody, S3Response
 from scones.gateway.s3.storage import Storage
+from scones.gateway.s3.subresources import SubresourceOps
 
 LOG = logging.getLogger(__name__)
 XML: Final = ("Content-Type", "application/xml")
@@ -80,7 +81,8 @@ class S3Service:
         objects = ObjectOps(storage, self._parse_payload)
         multipart = MultipartOps(storage, objects, self._parse_payload)
         self._handlers = {**BucketOps(storage, self.region, self._parse_payload).handlers(), **objects.handlers(),
-                          **multipart.handlers()}
+                          **multipart.handlers(),
+                          **SubresourceOps(storage, objects, self._parse_payload).handlers()}
         self._multipart = multipart
         self._storage = storage
 
