@@ -162,3 +162,13 @@ def test_list_multipart_uploads_prefix_and_delimiter(client: Any, bucket: str) -
     rest = client.list_multipart_uploads(Bucket=bucket, Prefix="a/", KeyMarker=out["NextKeyMarker"],
                                          UploadIdMarker=out["NextUploadIdMarker"])
     assert [u["UploadId"] for u in rest["Uploads"]] == [ids["a/2"]]
+
+
+def test_deleting_a_bucket_drops_its_uploads(client: Any, s3: RunningS3) -> None:
+    client.create_bucket(Bucket="short-lived")
+    upload = _start(client, "short-lived")
+    client.upload_part(Bucket="short-lived", Key="mp", UploadId=upload, PartNumber=1, Body=b"1")
+    client.delete_bucket(Bucket="short-lived")
+    assert list((s3.state / "s3" / "uploads").iterdir()) == []
+    client.create_bucket(Bucket="short-lived")
+    assert client.list_multipart_uploads(Bucket="short-lived").get("Uploads", []) == []

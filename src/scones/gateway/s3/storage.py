@@ -126,6 +126,9 @@ class Storage:
         if self.meta.markers(bucket, "") or any(True for _ in self.walk_files(path)):
             raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, BucketName=bucket)
         shutil.rmtree(path)
+        for upload in list(self.meta.uploads(bucket)):  # uploads in progress go with their bucket
+            self.meta.drop_upload(upload.upload_id)
+            shutil.rmtree(self.uploads_dir / upload.upload_id, ignore_errors=True)
         self.meta.forget_bucket(bucket)
 
     def walk_files(self, folder: Path) -> Iterator[str]:
