@@ -123,6 +123,16 @@ def test_folder_markers(s3: RunningS3, client: Any, bucket: str) -> None:
     assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == ["empty/"]
     err = error_of(lambda: client.put_object(Bucket=bucket, Key="full/", Body=b"not empty"))
     assert (err["Code"], err["Status"]) == ("InvalidArgument", 400)
+    # Copies: a marker to a plain key is an empty object; a non-empty object cannot become a marker.
+    client.copy_object(Bucket=bucket, Key="from-marker", CopySource={"Bucket": bucket, "Key": "empty/"})
+    assert client.get_object(Bucket=bucket, Key="from-marker")["Body"].read() == b""
+    assert (s3.store / bucket / "from-marker").is_file()
+    client.copy_object(Bucket=bucket, Key="again/", CopySource={"Bucket": bucket, "Key": "empty/"})
+    assert (s3.store / bucket / "again").is_dir()
+    client.put_object(Bucket=bucket, Key="full.txt", Body=b"x")
+    err = error_of(lambda: client.copy_object(Bucket=bucket, Key="full/", CopySource={"Bucket": bucket,
+                                                                                      "Key": "full.txt"}))
+    assert err["Code"] == "InvalidArgument"
     # A folder made by hand is no object until a marker is put.
     (s3.store / bucket / "handmade").mkdir()
     assert error_of(lambda: client.head_object(Bucket=bucket, Key="handmade/"))["Status"] == 404

@@ -232,18 +232,20 @@ class ObjectOps:
                 described = replace(described, tags=template(p).tags)
             elif directive == "REPLACE":
                 described = replace(described, tags=meta.tags)
-            if key.endswith("/") or obj.fd is None:
+            if key.endswith("/"):  # the copy is a folder marker: only an empty source makes one
                 if obj.fd is not None and obj.st.st_size:
-                    raise invalid_argument("A folder marker must be empty", "key", key)
+                    raise invalid_argument("A key ending in '/' is a folder marker in the local store and must be "
+                                           "empty", "key", key)
                 marker = replace(described, etag=EMPTY_MD5, mtime_ns=time.time_ns(), checksum_algorithm=None,
                                  checksum=None, checksum_type=None, parts=None)
                 self.storage.put_marker(bucket, key, marker)
-                return Answer({"CopyObjectResult": {"ETag": f'"{EMPTY_MD5}"', "LastModified": time.time_ns() / 1e9}})
+                return Answer({"CopyObjectResult": {"ETag": f'"{EMPTY_MD5}"', "LastModified": marker.mtime_ns / 1e9}})
             target = self.storage.reserve(bucket, key)
             algorithm = requested or (meta.checksum_algorithm if meta.checksum_type == "FULL_OBJECT" else None) \
                 or checksums.DEFAULT_ALGORITHM
-            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, obj.st.st_size, target.fd,
-                                                          target.tmp, algorithm)
+            size = obj.st.st_size if obj.fd is not None else 0  # a folder marker copies as an empty object
+            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, size, target.fd, target.tmp,
+                                                          algorithm)
         finally:
             obj.close()
         new = replace(described, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=md5_hex,
@@ -251,8 +253,6 @@ class ObjectOps:
                       parts=None)
         self.storage.commit(bucket, key, target.path, target.tmp, new)
         result = {"ETag": f'"{new.etag}"', "LastModified": st.st_mtime, **checksum_output(new)}
-        result.pop("ChecksumType", None)
-        result["ChecksumType"] = "FULL_OBJECT"
         return Answer({"CopyObjectResult": result})
 
     # -- deleting ------------------------------------------------------------------------
@@ -294,7 +294,7 @@ class ObjectOps:
 
 
 
-def _copy_range(src_fd: int, offset: int, length: int, fd: int, tmp: Path,
+def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
                 algorithm: str) -> tuple[str, bytes, os.stat_result]:
     """Copy ``length`` bytes of ``src_fd`` from ``offset`` into the new ``tmp`` (open as ``fd``, closed here),
     hashing them (blocking)."""
@@ -302,7 +302,7 @@ def _copy_range(src_fd: int, offset: int, length: int, fd: int, tmp: Path,
     hasher = checksums.new_hasher(algorithm)
     try:
         left = length
-        while left > 0:
+        while left > 0 and src_fd is not None:
             block = os.pread(src_fd, min(1 << 20, left), offset)
             if not block:
                 raise S3Error("InternalError", "The source object changed while it was copied", 500)
