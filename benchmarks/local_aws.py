@@ -209,7 +209,7 @@ def bench_s3(clients: int, duration: float) -> tuple[Result, Result]:
     ok = ratio >= 3 and p99 <= 20 and ours.errors == 0
     print(f"  ratio {ratio:.1f}x moto_server's requests/s (target >= 3x); server CPU per request "
           f"{moto.server_cpu_ms / ours.server_cpu_ms:.1f}x less; p99 {p99:.1f} ms at {clients} clients "
-          f"(target <= 20 ms) -> {'met' if ok else 'MISSED'}")
+          f"(target <= 20 ms) -> {'met' if ok else 'NOT met'}")
     # Little's law: N requests in flight at R per second wait N/R on average, whatever the server does.
     print(f"  note: {clients} clients in flight at {ours.rate:.0f} req/s means {clients / ours.rate * 1000:.0f} ms "
           f"per request on average (Little's law); the boto3 client spends {ours.client_cpu_ms:.1f} ms of CPU "

@@ -73,6 +73,7 @@ def aws(aws_cli: Path, s3: RunningS3, tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the first test of a fresh checkout also builds the CLI's environment
 def test_aws_s3_commands(aws: Any, s3: RunningS3, tmp_path: Path) -> None:
     small, large = tmp_path / "small.txt", tmp_path / "large.bin"
     small.write_text("hello from the cli\n")
@@ -101,6 +102,7 @@ def test_aws_s3_commands(aws: Any, s3: RunningS3, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_aws_s3api_put_and_head(aws: Any, tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_text('{"a": 1}')
