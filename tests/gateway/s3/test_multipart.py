@@ -172,3 +172,24 @@ def test_deleting_a_bucket_drops_its_uploads(client: Any, s3: RunningS3) -> None
     assert list((s3.state / "s3" / "uploads").iterdir()) == []
     client.create_bucket(Bucket="short-lived")
     assert client.list_multipart_uploads(Bucket="short-lived").get("Uploads", []) == []
+
+
+def test_get_and_head_by_part_number(client: Any, bucket: str) -> None:
+    upload = _start(client, bucket)
+    parts = [os.urandom(5 * MiB), b"the tail"]
+    etags = [client.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=i + 1, Body=p)["ETag"]
+             for i, p in enumerate(parts)]
+    client.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+    head = client.head_object(Bucket=bucket, Key="mp", PartNumber=1)
+    assert (head["ContentLength"], head["PartsCount"]) == (5 * MiB, 2)
+    second = client.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert second["Body"].read() == b"the tail"
+    assert second["ContentRange"] == f"bytes {5 * MiB}-{5 * MiB + 7}/{5 * MiB + 8}"
+    assert second["ResponseMetadata"]["HTTPStatusCode"] == 206
+    err = error_of(lambda: client.get_object(Bucket=bucket, Key="mp", PartNumber=3))
+    assert (err["Code"], err["Status"]) == ("InvalidPartNumber", 416)
+    client.put_object(Bucket=bucket, Key="single", Body=b"whole")
+    assert client.get_object(Bucket=bucket, Key="single", PartNumber=1)["Body"].read() == b"whole"
+    assert error_of(lambda: client.get_object(Bucket=bucket, Key="single", PartNumber=2))["Code"] == \
+        "InvalidPartNumber"

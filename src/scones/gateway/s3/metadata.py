@@ -41,7 +41,8 @@ class ObjectMeta:
     checksum_algorithm: str | None = None
     checksum: str | None = None
     checksum_type: str | None = None
-    parts: int | None = None
+    #: A multipart object's part sizes, in order (for GetObject/HeadObject by ``partNumber``).
+    parts: tuple[int, ...] | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
     def matches(self, st: os.stat_result) -> bool:
@@ -58,7 +59,8 @@ class ObjectMeta:
     @classmethod
     def _from_row(cls, size: int, mtime_ns: int, ino: int, etag: str, doc: str) -> ObjectMeta:
         d = json.loads(doc)
-        return cls(size, mtime_ns, ino, etag, d["ct"], d["m"], d["h"], d["ca"], d["c"], d["cty"], d["p"],
+        parts = tuple(d["p"]) if isinstance(d["p"], list) else None
+        return cls(size, mtime_ns, ino, etag, d["ct"], d["m"], d["h"], d["ca"], d["c"], d["cty"], parts,
                    d.get("t") or {})
 
 

@@ -191,7 +191,8 @@ class MultipartOps:
             target.tmp.unlink(missing_ok=True)
             raise no_such_upload(upload.upload_id)
         meta = replace(upload.template, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=etag,
-                       checksum_algorithm=algorithm, checksum=checksum, checksum_type=kind, parts=len(chosen))
+                       checksum_algorithm=algorithm, checksum=checksum, checksum_type=kind,
+                       parts=tuple(p.size for p in chosen))
         self.storage.commit(call.bucket, call.key, target.path, target.tmp, meta)
         self._forget(upload.upload_id)
         output = {"Location": f"/{call.bucket}/{call.key}", "Bucket": call.bucket, "Key": call.key,

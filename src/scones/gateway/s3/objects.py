@@ -120,22 +120,22 @@ class ObjectOps:
         output.update(meta.headers)
         if meta.tags:
             output["TagCount"] = len(meta.tags)
+        check_preconditions(p, meta.etag, mtime)
         part = p.get("PartNumber")
         if part is not None:
+            span: tuple[int, int] | None = _part_span(meta, int(part), size, p.get("Range"))
             if meta.parts:
-                raise S3Error("NotImplemented", "GetObject by partNumber of a multipart object is not implemented "
-                              "by the local S3", 501)
-            if part != 1:
-                raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                              PartNumberRequested=str(part), ActualPartCount="1")
-        check_preconditions(p, meta.etag, mtime)
-        span = parse_range(p.get("Range"), size)
+                output["PartsCount"] = len(meta.parts)
+        else:
+            span = parse_range(p.get("Range"), size)
         status = 200
         offset, length = 0, size
         if span is not None:
             offset, length = span[0], span[1] - span[0] + 1
             output["ContentRange"] = f"bytes {span[0]}-{span[1]}/{size}"
             status = 206
+            if part is not None and size == 0:
+                output.pop("ContentRange")
         elif p.get("ChecksumMode") == "ENABLED":
             output.update(checksum_output(meta))
         for param, member in OVERRIDES.items():
@@ -292,6 +292,18 @@ class ObjectOps:
             output["Deleted"] = deleted
         return Answer(output, root="DeleteResult")
 
+
+
+def _part_span(meta: ObjectMeta, number: int, size: int, range_header: str | None) -> tuple[int, int]:
+    """The bytes of part ``number``: S3 answers them as a range (206); a single-part object is one part."""
+    if range_header:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter", 400)
+    sizes = meta.parts or (size,)
+    if not 1 <= number <= len(sizes):
+        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                      PartNumberRequested=str(number), ActualPartCount=str(len(sizes)))
+    first = sum(sizes[:number - 1])
+    return first, first + sizes[number - 1] - 1
 
 
 def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
