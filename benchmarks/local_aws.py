@@ -121,7 +121,7 @@ def _serve_s3(home: str, port: str) -> None:
     from scones.gateway.s3 import S3Service
 
     logging.basicConfig(level=logging.WARNING)
-    app = Gateway({Service.S3: S3Service(Path(home) / "store", state_dir=Path(home) / "state")})
+    app = Gateway({Service.S3: S3Service(Path(home) / "store", state_dir=Path(home) / "state" / "s3")})
     uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False, lifespan="on")
 
 

@@ -126,3 +126,17 @@ def test_chunked_decoder_refuses_bad_framing(framed: bytes) -> None:
 
 def test_crc32_matches_zlib() -> None:
     assert checksums.checksum_of("CRC32", BODY) == base64.b64encode(zlib.crc32(BODY).to_bytes(4, "big")).decode()
+
+
+def test_signed_payload_hash_is_checked(s3: RunningS3, client: Any, bucket: str) -> None:
+    import hashlib
+
+    wrong = hashlib.sha256(b"another body").hexdigest()
+    response = httpx.put(f"{s3.url}/{bucket}/signed-body", content=BODY, headers={"x-amz-content-sha256": wrong})
+    assert response.status_code == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in response.content
+    right = hashlib.sha256(BODY).hexdigest()
+    assert httpx.put(f"{s3.url}/{bucket}/signed-body", content=BODY,
+                     headers={"x-amz-content-sha256": right}).status_code == 200
+    assert httpx.put(f"{s3.url}/{bucket}/unsigned", content=BODY,
+                     headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}).status_code == 200
+    assert error_of(lambda: client.head_object(Bucket=bucket, Key="nothing"))["Status"] == 404

@@ -60,4 +60,4 @@ def test_files_written_by_hand_or_by_the_store_are_objects(tmp_path: Path) -> No
     # Nothing but objects in the bucket folder: metadata lives in the state folder.
     assert sorted(p.name for p in (store / "mixed").rglob("*")) == ["a.txt", "b.txt", "model", "model.tar.gz",
                                                                    "notes"]
-    assert (state / "s3" / "metadata.sqlite").exists()
+    assert (state / "metadata.sqlite").exists()

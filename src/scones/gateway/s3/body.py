@@ -41,6 +41,7 @@ class Received:
     digests: dict[str, bytes]
     trailers: dict[str, str] = field(default_factory=dict)
     st: os.stat_result | None = None
+    payload_sha256: bytes = b""
 
 
 def _write(fd: int, hashers: Iterable[Hasher], pieces: list[bytes]) -> None:
@@ -51,15 +52,19 @@ def _write(fd: int, hashers: Iterable[Hasher], pieces: list[bytes]) -> None:
 
 
 async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[str], chunked: bool,
-                  expected: int | None, limit: int) -> Received:
+                  expected: int | None, limit: int, payload_sha256: bool = False) -> Received:
     """Stream the body into the new file ``tmp`` open as ``fd`` (closed here; the file removed on any failure).
 
     ``expected`` is the object's length as announced (``Content-Length``, or ``x-amz-decoded-content-length``
-    for aws-chunked bodies); a body of another length is IncompleteBody.
+    for aws-chunked bodies); a body of another length is IncompleteBody. ``payload_sha256``: also hash the
+    body with SHA-256, to check a signed request's ``x-amz-content-sha256``.
     """
     md5 = hashlib.md5()
     named = {a: new_hasher(a) for a in algorithms}
     hashers: list[Hasher] = [md5, *named.values()]
+    payload = hashlib.sha256() if payload_sha256 else None
+    if payload is not None:
+        hashers.append(payload)
     decoder = AwsChunkedDecoder() if chunked else None
     size = 0
     pending: list[bytes] = []
@@ -97,4 +102,5 @@ async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[
             os.unlink(tmp)
         raise
     os.close(fd)
-    return Received(size, md5.digest(), {a: h.digest() for a, h in named.items()}, trailers, st)
+    return Received(size, md5.digest(), {a: h.digest() for a, h in named.items()}, trailers, st,
+                    payload.digest() if payload is not None else b"")

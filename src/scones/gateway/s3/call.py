@@ -88,6 +88,7 @@ async def read_small_body(call: Call, limit: int) -> bytes:
     except ClientDisconnect as exc:
         raise ClientGone() from exc
     body = b"".join(chunks)
+    checksums.check_payload_hash(checksums.signed_payload_hash(call.headers), hashlib.sha256(body).digest())
     md5 = call.params.get("ContentMD5")
     if md5 is not None and checksums.content_md5(md5) != hashlib.md5(body).digest():
         raise bad_digest()

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
 from awscrt import checksums as crt  # type: ignore[import-untyped]
@@ -132,3 +132,17 @@ def combine(algorithm: str, parts: Sequence[tuple[bytes, int]]) -> str:
 
 def decode(value: str) -> bytes:
     return base64.b64decode(value.partition("-")[0])
+
+
+def signed_payload_hash(headers: Mapping[str, str]) -> str | None:
+    """The body's SHA-256 a signed request announces (``x-amz-content-sha256``), when it announces one
+    (not ``UNSIGNED-PAYLOAD`` nor a ``STREAMING-*`` mode)."""
+    value = headers.get("x-amz-content-sha256", "").lower()
+    return value if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else None
+
+
+def check_payload_hash(expected: str | None, computed: bytes) -> None:
+    if expected is not None and computed.hex() != expected:
+        raise S3Error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what "
+                      "was computed.", 400, ClientComputedContentSHA256=expected,
+                      S3ComputedContentSHA256=computed.hex())

@@ -1,11 +1,11 @@
-"""What an object has besides its bytes, kept in ``<state_dir>/s3/metadata.sqlite``, never in a bucket.
+"""What an object has besides its bytes, kept in ``<state_dir>/metadata.sqlite``, never in a bucket.
 
 An object's record (ETag, content type, user metadata, checksum...) is only believed while the file is the
 one it was written for: the record keeps the file's size, mtime and inode, and a file changed or dropped in
 by hand (or by another scones step through ``LocalStore``) gets *derived* metadata instead — MD5 ETag
 computed once and cached, content type from the name. So the folder stays the truth and metadata survives
 restarts. Multipart uploads in progress (their records) live here too; their parts' bytes live in
-``<state_dir>/s3/uploads/<id>/``.
+``<state_dir>/uploads/<id>/``.
 
 One SQLite connection in WAL mode, shared by the event loop and worker threads under a lock; recent
 records are also kept in memory so a hot GET costs no query and no JSON parse.

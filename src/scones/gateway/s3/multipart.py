@@ -1,6 +1,6 @@
 """Multipart uploads: create, upload parts (or copy them), complete, abort, list parts and uploads.
 
-Parts are files in ``<state_dir>/s3/uploads/<upload id>/<part number>`` (written like objects: temporary
+Parts are files in ``<state_dir>/uploads/<upload id>/<part number>`` (written like objects: temporary
 name, then rename), their records in the metadata store. Completing checks the part list as S3 does
 (ascending numbers, known parts with matching ETags, every part but the last at least 5 MiB), then
 concatenates the chosen parts into a temporary file in the bucket folder and publishes it by one rename.

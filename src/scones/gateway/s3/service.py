@@ -8,7 +8,7 @@ no body, as on S3); an operation S3 has but this server does not is 501 ``NotImp
 
 Construct and wire::
 
-    s3 = S3Service(home / "store", state_dir=home / "state", credentials={"AKIA...": "secret"})
+    s3 = S3Service(home / "store", state_dir=home / "state" / "s3", credentials={"AKIA...": "secret"})
     app = Gateway({Service.S3: s3})
 """
 
@@ -46,7 +46,8 @@ XML: Final = ("Content-Type", "application/xml")
 
 
 class S3Service:
-    """The S3 API over ``store_root`` (``SCONES_HOME/store``); what is not an object goes to ``state_dir``.
+    """The S3 API over ``store_root`` (``SCONES_HOME/store``); what is not an object goes to ``state_dir``, a
+    folder of its own (``SCONES_HOME/state/s3``): ``metadata.sqlite`` and ``uploads/``.
 
     ``credentials`` (access key -> secret key) turns on the signature check of presigned URLs; None
     accepts any signature (expiry is always enforced). ``signature_check`` replaces the built-in check.

@@ -74,7 +74,7 @@ def file_md5(fd: int) -> str:
 class Storage:
     def __init__(self, root: Path, state_dir: Path) -> None:
         self.layout = Layout(root)
-        self.state_dir = state_dir / "s3"
+        self.state_dir = state_dir
         self.uploads_dir = self.state_dir / "uploads"
         self.meta = MetadataStore(self.state_dir / "metadata.sqlite")
 

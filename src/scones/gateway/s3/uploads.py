@@ -89,9 +89,11 @@ async def receive_checked(call: Call, fd: int, tmp: Path, wanted: ChecksumReques
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
+    payload_hash = None if chunked else checksums.signed_payload_hash(call.headers)
     received = await receive(call.request, fd, tmp, algorithms=algorithms, chunked=chunked, expected=length,
-                             limit=MAX_PUT_SIZE)
+                             limit=MAX_PUT_SIZE, payload_sha256=payload_hash is not None)
     try:
+        checksums.check_payload_hash(payload_hash, received.payload_sha256)
         verify(call.params, wanted, received)
     except BaseException:
         tmp.unlink(missing_ok=True)
