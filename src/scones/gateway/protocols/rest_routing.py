@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from botocore.model import OperationModel, ServiceModel, StructureShape  # type: ignore[import-untyped]
+from botocore.model import OperationModel, ServiceModel, StructureShape
 
 from scones.gateway.protocols.values import NoSuchOperation
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape  # type: ignore[import-untyped]
+from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from scones.gateway.protocols.rest_routing import Headers, Query, RestRouter
 from scones.gateway.protocols.values import ProtocolError, parse_timestamp, scalar_text, scalar_value
@@ -198,10 +198,10 @@ class RestXmlProtocol:
             if value is not None and isinstance(plan.payload.shape, StructureShape):
                 body = xml_document(plan.payload.shape, value, root or plan.payload.wire, self.namespace)
         elif body_values:
-            shape = operation.output_shape
-            assert isinstance(shape, StructureShape)
-            body = xml_document(shape, body_values, root or shape.serialization.get("name", shape.name),
-                                self.namespace)
+            output_shape = operation.output_shape
+            assert isinstance(output_shape, StructureShape)
+            body = xml_document(output_shape, body_values,
+                                root or output_shape.serialization.get("name", output_shape.name), self.namespace)
         return status, headers, body
 
 

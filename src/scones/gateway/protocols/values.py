@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
-from botocore.model import Shape  # type: ignore[import-untyped]
+from botocore.model import Shape
 
 
 class ProtocolError(Exception):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from xml.parsers import expat
 
-from botocore.model import ListShape, MapShape, Shape, StructureShape  # type: ignore[import-untyped]
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from scones.gateway.protocols.values import ProtocolError, scalar_text, scalar_value
 

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from botocore.model import OperationModel  # type: ignore[import-untyped]
+from botocore.model import OperationModel
 from starlette.requests import ClientDisconnect, Request
 
 from scones.gateway.s3 import checksums

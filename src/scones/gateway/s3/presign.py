@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 from urllib.parse import quote, unquote
 
-from botocore.auth import HmacV1QueryAuth  # type: ignore[import-untyped]
+from botocore.auth import HmacV1QueryAuth
 
 from scones.gateway.protocols.values import iso8601
 from scones.gateway.s3.errors import S3Error, access_denied
