@@ -31,6 +31,7 @@ from scones.config import Settings
 from scones.declarations import Declarations
 from scones.errors import UsageError
 from scones.gateway.app import Gateway
+from scones.gateway.handler import ServiceHandler
 from scones.gateway.routing import Service
 from scones.local_account import LOCAL_REGION
 
@@ -156,7 +157,7 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
             executions.register(spec.name, spec.definition)
         credentials = None if options.credentials is None else \
             {options.credentials.access_key: options.credentials.secret_key}
-        handlers = {
+        handlers: dict[Service, ServiceHandler] = {
             Service.S3: S3Service(store_root, state_dir=settings.home / "state" / "s3", credentials=credentials),
             Service.LAMBDA: LambdaService(runtime),
             Service.STEP_FUNCTIONS: StepFunctionsService(executions, shutdown_grace=options.shutdown_grace),
