@@ -41,7 +41,7 @@ def test_the_readme_notebook_session_runs_verbatim(scones_home: Path, tmp_path: 
     with up_in_thread(settings, UpOptions(port=0)) as (url, _):
         for key, value in exports(url, None).items():
             monkeypatch.setenv(key, value)
-        exec(compile(session_code(), str(README), "exec"), {"__name__": "__notebook__"})  # noqa: S102
+        exec(compile(session_code(), str(README), "exec"), {"__name__": "__notebook__"})
     out = capsys.readouterr().out
     assert "['uploads/bike.png']" in out and "probabilities: [" in out
     assert "SUCCEEDED" in out
