@@ -19,11 +19,11 @@ function build(el, attrs, children) {
       el.setAttribute(key, value === true ? "" : String(value));
     }
   }
-  append(el, children);
+  append(el, ...children);
   return el;
 }
 
-export function append(el, children) {
+export function append(el, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -47,7 +47,7 @@ export function clear(el) {
 
 export function replace(el, ...children) {
   clear(el);
-  return append(el, children);
+  return append(el, ...children);
 }
 
 // -- formatting ---------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import {svg, h} from "./dom.js";
 
 const CHAR = 7.2;        // average glyph width of the node font, for sizing boxes before drawing
 const PAD = 26;
-const LABEL_KINDS = new Set(["choice", "default", "catch", "retry", "branch", "iteration"]);
+const LABEL_KINDS = new Set(["choice", "default", "catch", "branch", "iteration"]);
+const RETRY_ROOM = 52;
 
 function nodeSize(node) {
   if (node.type === "start" || node.type === "end") return {width: 56, height: 28};
@@ -39,10 +40,14 @@ export function drawGraph(graph, {onSelect, title} = {}) {
   for (const c of graph.clusters) g.setNode(c.id, {label: c.label, cluster: true});
   for (const c of graph.clusters) if (c.parent) g.setParent(c.id, c.parent);
   for (const n of graph.nodes) {
-    g.setNode(n.id, {...nodeSize(n), data: n});
+    const size = nodeSize(n);
+    // A state with Retry gets room on its right for the retry loop (dagre's own self-loops are not drawn well).
+    g.setNode(n.id, {width: size.width + (n.retry && n.retry.length ? RETRY_ROOM : 0), height: size.height,
+                     box: size, data: n});
     if (n.parent) g.setParent(n.id, n.parent);
   }
   graph.edges.forEach((e, i) => {
+    if (e.source === e.target) return;  // drawn by hand below
     const label = LABEL_KINDS.has(e.kind) ? clipped(e.label, 48) : "";
     g.setEdge(e.source, e.target, {label, width: label ? label.length * 6.2 + 8 : 0, height: label ? 16 : 0,
                                    labelpos: "c", data: e}, `e${i}`);
@@ -93,8 +98,18 @@ export function drawGraph(graph, {onSelect, title} = {}) {
   const nodes = svg("g", {class: "nodes"});
   const byState = new Map();
   for (const n of graph.nodes) {
-    const box = g.node(n.id);
+    const laid = g.node(n.id);
+    const box = {x: laid.x - (laid.width - laid.box.width) / 2, y: laid.y, width: laid.box.width,
+                 height: laid.box.height};
     const x = box.x - box.width / 2, y = box.y - box.height / 2;
+    if (n.retry && n.retry.length) {
+      const x1 = x + box.width, top = box.y - 9, bottom = box.y + 9;
+      edges.appendChild(svg("g", {class: ["edge", "e-retry"]},
+        svg("title", {}, `retry: ${n.retry.join("; ")}`),
+        svg("path", {d: `M ${x1} ${top} C ${x1 + 34} ${top - 14}, ${x1 + 34} ${bottom + 14}, ${x1 + 2} ${bottom}`,
+                     "marker-end": "url(#arrow-retry)"}),
+        svg("text", {class: "edge-label", x: x1 + 20, y: box.y + 4}, "retry")));
+    }
     let group;
     if (n.type === "start" || n.type === "end") {
       group = svg("g", {class: ["node", "terminal"]},
@@ -149,8 +164,8 @@ export function drawGraph(graph, {onSelect, title} = {}) {
   return {element: h("div", {class: "graph-wrap"}, root), update};
 }
 
-export function legend() {
-  const items = ["succeeded", "retried", "caught", "failed", "running", "aborted", "not reached"];
+export function legend(outcomes = true) {
+  const items = outcomes ? ["succeeded", "retried", "caught", "failed", "running", "aborted", "not reached"] : [];
   return h("ul", {class: "legend", "aria-label": "Outcome colours"},
     items.map((o) => h("li", {class: `o-${o.replace(/ /g, "-")}`}, h("span", {class: "swatch"}), o)),
     h("li", {class: "edge-key"}, "dashed red: Catch · dotted loop: Retry · blue dashes: branch / item"));

@@ -91,12 +91,12 @@ export async function executionPage(view, [name], _params, config) {
       stop && !config.write ? h("p", {class: "note readonly"},
         "Read-only console: start ", h("code", {}, "scones up --console-write"), " to stop executions here.") : null);
     const failed = data.runs.filter((r) => r.outcome === "failed");
-    replace(failure,
+    replace(failure, h("div", {class: "outcome-row"},
       e.error || e.cause ? h("div", {class: "failure", role: "alert"},
         h("h2", {}, failed.length ? `Failed in ${failed[failed.length - 1].state}` : "Failed"),
         h("p", {}, h("strong", {}, "Error: "), e.error || "—"),
         h("p", {class: "cause"}, h("strong", {}, "Cause: "), e.cause || "—")) : null,
-      imageFigure(data.image, "The image:"));
+      imageFigure(data.image, "The image:")));
   }
 
   function eventsById() {

@@ -24,7 +24,7 @@ export async function machinePage(view, [name]) {
   replace(view,
     h("h1", {}, machine.name),
     h("p", {class: "meta"}, `${machine.type} · ${machine.status} · created ${time(machine.creationDate)}`),
-    h("section", {"aria-labelledby": "graph-h"}, h("h2", {id: "graph-h"}, "Definition"), legend(), graph.element),
+    h("section", {"aria-labelledby": "graph-h"}, h("h2", {id: "graph-h"}, "Definition"), legend(false), graph.element),
     h("section", {"aria-labelledby": "start-h"}, h("h2", {id: "start-h"}, "Start an execution"),
       startForm({machines: all.stateMachines.map((m) => m.name), chosen: machine.name,
                  initial: machine.lastInput || "{}", write: machine.write})),
