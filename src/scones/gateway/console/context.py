@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 class Functions(Protocol):
     """The Lambda runtime as the console sees it: the registered functions and what they have done."""
 
-    functions: Mapping[str, Any]
-    activity: Activity
+    @property
+    def functions(self) -> Mapping[str, Any]: ...
+
+    @property
+    def activity(self) -> Activity: ...
 
 
 @dataclass(frozen=True)
