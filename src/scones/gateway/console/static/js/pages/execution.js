@@ -242,7 +242,7 @@ export async function executionPage(view, [name], _params, config) {
       h("p", {class: "note"}, "The state machine is gone; its history is below."),
     iterations, io,
     h("section", {"aria-labelledby": "events-h"}, h("h2", {id: "events-h"}, "Events"),
-      h("div", {class: "filters"}, h("label", {for: "event-filter"}, "Filter"), eventFilter,
+      h("div", {class: "filters"}, h("label", {for: "event-filter"}, "Filter events"), eventFilter,
         h("label", {for: "event-type"}, "Type"), typeFilter),
       eventsBox));
   renderAll();
