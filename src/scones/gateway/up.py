@@ -125,16 +125,17 @@ class LocalAws:
 @contextlib.contextmanager
 def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[LocalAws]:
     """Build the services for a gateway reachable at ``url``; closes what they opened on exit."""
+    from scones.executions.local import local_executions
     from scones.functions.local import scones_functions
     from scones.gateway.console import ConsoleContext, ConsoleService
     from scones.gateway.lambda_api import LambdaService
     from scones.gateway.s3.service import S3Service
     from scones.gateway.sagemaker_runtime import SageMakerRuntimeService
-    from scones.gateway.stepfunctions.service import StepFunctionsService, local_executions
+    from scones.gateway.stepfunctions.service import StepFunctionsService
     from scones.lambda_runtime.user_functions import CACHE_FOLDER, function_roster, local_lambda_runtime
     from scones.progress import note
     from scones.workflow.definitions import read_definition
-    from scones.workflow.environment import failure_listener
+    from scones.workflow.notifications import failure_listener
 
     options.check()
     declared = options.declarations

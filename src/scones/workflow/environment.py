@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Final
 from scones.config import Settings
 from scones.declarations import Declarations
 from scones.errors import NotFoundError, UsageError, WorkflowError
+from scones.executions.local import open_records
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
-from scones.workflow.asl.executor import Execution, ExecutionStatus
+from scones.workflow.notifications import failure_listener
 from scones.workspace import DeclarationOptions, declare
 
 if TYPE_CHECKING:
@@ -35,10 +36,6 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_MODEL_KEY: Final = "model/model.tar.gz"
 DEFAULT_CAPTURE_PREFIX: Final = "data_capture"
-#: Where executions are kept, as ``scones workflow history`` reads them: ``<bucket>/executions/<name>.json``.
-EXECUTIONS_PREFIX: Final = "executions"
-#: The listing index of kept executions, under ``SCONES_HOME`` (not in a bucket: it is not an object).
-EXECUTIONS_INDEX: Final = Path("state") / "executions.sqlite"
 CLASSIFY_FUNCTION: Final = "classifyImage"
 SERIALIZE_FUNCTION: Final = "serializeImageData"
 
@@ -81,12 +78,6 @@ class LocalEnvironment:
     @property
     def bucket(self) -> str:
         return self.settings.bucket
-
-
-def open_records(settings: Settings) -> ExecutionRecords:
-    """The executions kept in the default bucket, with their listing index."""
-    store = LocalStore.in_bucket(settings.store_root, settings.bucket).child(EXECUTIONS_PREFIX)
-    return ExecutionRecords(store, index_path=settings.home / EXECUTIONS_INDEX)
 
 
 @contextlib.contextmanager
@@ -172,27 +163,6 @@ def _notifier(bucket_store: LocalStore, options: PipelineOptions) -> Notifier:
     if options.webhook:
         notifiers.append(WebhookNotifier(options.webhook))
     return FanOutNotifier(notifiers)
-
-
-def failure_listener(make_notifier: Callable[[], Notifier]) -> Callable[[Execution], None]:
-    """Announce every execution that did not succeed (a listener of the execution service). The notifier
-    is made on the first failure, so a run that never fails never loads the notification code."""
-    made: list[Notifier] = []
-
-    def on_end(execution: Execution) -> None:
-        if execution.status is ExecutionStatus.SUCCEEDED:
-            return
-        from scones.workflow.notifications import FailureNotification
-        from scones.workflow.outcomes import last_task_error
-
-        if not made:
-            made.append(make_notifier())
-        error = execution.error or last_task_error(execution.events())
-        made[0].notify(FailureNotification.create(
-            execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
-            error=error, cause=execution.cause, execution_input=execution.input))
-
-    return on_end
 
 
 @contextlib.contextmanager

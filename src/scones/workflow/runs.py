@@ -85,7 +85,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
 
 def history(settings: Settings, name_or_arn: str) -> Execution:
     """``scones workflow history``: a kept execution by name or ARN."""
-    from scones.workflow.environment import open_records
+    from scones.executions.local import open_records
 
     records = open_records(settings)
     try:
