@@ -11,7 +11,7 @@ import pytest
 
 from scones.gateway.routing import Service
 
-from .conftest import XSS, XSS_KEY, XSS_NAME, Console
+from .conftest import SLOW_MACHINE, XSS, XSS_KEY, XSS_NAME, Console
 
 pytestmark = pytest.mark.xdist_group("console")
 
@@ -200,3 +200,28 @@ def test_user_data_comes_back_as_data(console: Console, http: httpx.Client) -> N
     assert detail["execution"]["name"] == XSS_NAME
     assert XSS in detail["states"]
     assert XSS in detail["execution"]["input"]
+
+
+def test_a_running_execution_can_be_stopped_from_the_console(console: Console, http: httpx.Client) -> None:
+    started = http.post(f"/api/state-machines/{SLOW_MACHINE}/executions", headers={"X-Scones-Console": "1"},
+                        json={"name": "to-be-stopped", "input": '{"seconds": 30}'})
+    assert ok(started)["name"] == "to-be-stopped"
+    assert ok(http.get("/api/executions/to-be-stopped"))["states"]["Pause"]["outcome"] == "running"
+    stopped = ok(http.post("/api/executions/to-be-stopped/stop", json={}, headers={"X-Scones-Console": "1"}))
+    assert stopped["status"] == "ABORTED"
+    detail = ok(http.get("/api/executions/to-be-stopped"))
+    assert detail["execution"]["status"] == "ABORTED" and detail["states"]["Pause"]["outcome"] == "aborted"
+
+
+def test_the_monitoring_report_is_linked_and_served_without_script(console: Console, http: httpx.Client) -> None:
+    report = console.settings.store_root / "scones" / "monitor" / "report" / "report.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("<html><body><h1>Drift</h1><script>alert(1)</script></body></html>")
+    try:
+        link = ok(http.get("/api/endpoints/scones-endpoint"))["report"]
+        assert link == {"bucket": "scones", "key": "monitor/report/report.html"}
+        page = http.get("/api/buckets/scones/object", params={"key": link["key"]})
+        assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["content-security-policy"].startswith("sandbox")  # shown, its scripts never run
+    finally:
+        report.unlink()
