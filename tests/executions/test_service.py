@@ -152,3 +152,14 @@ def test_a_short_run_leaves_its_index_rows_for_the_next_lister(tmp_path: Path) -
     assert [s.name for s in lister.summaries().items] == ["from-the-cli"]
     assert not list((tmp_path / "index.sqlite.pending").iterdir())
     lister.close()
+
+
+def test_names_can_be_searched_in_the_listing(records: ExecutionRecords) -> None:
+    service = ExecutionService(records=records)
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for name in ("image-Bike-1", "image-motorcycle-2", "other_bike_3", "100%_done"):
+        service.run("p", {}, name=name)
+    service.flush()
+    assert sorted(s.name for s in service.list(name_contains="bike").items) == ["image-Bike-1", "other_bike_3"]
+    assert [s.name for s in service.list(name_contains="%").items] == ["100%_done"]  # no wildcards
+    service.close()

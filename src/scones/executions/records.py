@@ -279,14 +279,16 @@ class ExecutionRecords:
         return load_execution(self.store, name_or_arn)
 
     def summaries(self, *, state_machine_arn: str | None = None, status: ExecutionStatus | None = None,
-                  limit: int = 100, next_token: str | None = None) -> Page:
-        """Kept executions, newest first, ``limit`` at a time."""
+                  limit: int = 100, next_token: str | None = None, name_contains: str | None = None) -> Page:
+        """Kept executions, newest first, ``limit`` at a time; ``name_contains``: names holding it, any case."""
         with self._lock:
             pending = [ExecutionSummary.of(e) for e in self._pending.values()]
         if self._index is not None:
+            self._index.open()  # listing: rows go straight into the database from now on
             self._index.put_many(pending)
-            return self._index.page(state_machine_arn, status, limit, next_token)
-        rows = [*pending, *self._scan()]
+            return self._index.page(state_machine_arn, status, limit, next_token, name_contains)
+        needle = name_contains.casefold() if name_contains else None
+        rows = [r for r in [*pending, *self._scan()] if needle is None or needle in r.name.casefold()]
         return _page_of(rows, state_machine_arn, status, limit, next_token)
 
     def _scan(self) -> Iterable[ExecutionSummary]:
@@ -447,7 +449,7 @@ class _Index:
             if self._db is None:  # nobody lists in this process: leave the rows for the next lister
                 self.pending.mkdir(parents=True, exist_ok=True)
                 for row in rows:
-                    _write_atomically(self.pending / execution_key(row.name), json.dumps(_row(row)))
+                    _write_atomically(self.pending / f"{row.name}.row", json.dumps(_row(row)))
                 return
             db = self._connection()
             db.execute("BEGIN")  # one transaction for the lot (autocommit would make one per row)
@@ -459,9 +461,14 @@ class _Index:
                 raise
             db.execute("COMMIT")
 
-    def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
+    def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None,
+             name_contains: str | None = None) -> Page:
         where: list[str] = []
         args: list[Any] = []
+        if name_contains:
+            # instr(lower(...)) rather than LIKE: no wildcard characters to escape in a user's text.
+            where.append("instr(lower(name), ?) > 0")
+            args.append(name_contains.lower())
         if machine is not None:
             where.append("state_machine_arn = ?")
             args.append(machine)

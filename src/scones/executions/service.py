@@ -285,19 +285,21 @@ class ExecutionService:
             return [run.record for run in self._live.values()]
 
     def list(self, *, state_machine: str | None = None, status: ExecutionStatus | None = None,
-             limit: int = 100, next_token: str | None = None) -> Page:
-        """ListExecutions: newest first, running ones included, ``limit`` at a time."""
+             limit: int = 100, next_token: str | None = None, name_contains: str | None = None) -> Page:
+        """ListExecutions: newest first, running ones included, ``limit`` at a time; ``name_contains``
+        keeps the executions whose name holds it, whatever the case (the console's search)."""
         machine_arn = self.state_machine_arn(_execution_name(state_machine)) if state_machine else None
+        needle = name_contains.casefold() if name_contains else None
         with self._lock:
             in_memory = [*self._recent.values(), *(run.record for run in self._live.values())]
         live = [ExecutionSummary.of(r) for r in in_memory
                 if (machine_arn is None or r.state_machine_arn == machine_arn)
-                and (status is None or r.status is status)]
+                and (status is None or r.status is status) and (needle is None or needle in r.name.casefold())]
         if next_token is not None:
             start, last = decode_token(next_token)
             live = [r for r in live if (-r.start_time, r.name) > (-start, last)]
         kept = (self.records.summaries(state_machine_arn=machine_arn, status=status, limit=limit,
-                                       next_token=next_token)
+                                       next_token=next_token, name_contains=name_contains)
                 if self.records is not None else Page([], None))
         merged = {r.name: r for r in kept.items}
         merged.update({r.name: r for r in live})  # the copy in memory is the newest

@@ -41,8 +41,7 @@ export async function executionsPage(view, _args, params, config) {
     replace(results,
       rows.length ? table(null, ["Name", "State machine", "Status", "Started", "Duration"], rows,
                           {class: "executions"}) :
-        h("p", {}, "No executions match."),
-      data.partial ? message("info", `Searched ${data.scanned} executions so far; “Next page” searches on.`) : null);
+        h("p", {}, "No executions match."));
     state.next = data.nextToken;
     next.disabled = !data.nextToken;
     prev.disabled = state.tokens.length <= 1;
