@@ -27,6 +27,7 @@ from scones.store import LocalStore
 from scones.workflow.asl.executor import Execution, ExecutionStatus
 
 if TYPE_CHECKING:
+    from scones.workflow.asl.callbacks import WaitingTask
     from scones.workflow.notifications import Notifier
 
 LOG = logging.getLogger(__name__)
@@ -86,9 +87,13 @@ def open_records(settings: Settings) -> ExecutionRecords:
 
 
 @contextlib.contextmanager
-def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *,
-                      state_machine: str) -> Iterator[LocalEnvironment]:
-    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out."""
+def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *, state_machine: str,
+                      on_waiting: Callable[[WaitingTask], None] | None = None) -> Iterator[LocalEnvironment]:
+    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out.
+
+    ``on_waiting`` hears of each task that starts waiting for a callback (its token); ``sns:publish``
+    messages are written to the bucket (``scones.workflow.topics``).
+    """
     bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
     with contextlib.ExitStack() as stack:
         invoker = None
@@ -97,9 +102,14 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
             if CLASSIFY_FUNCTION in plan.functions or plan.calls_dynamic_function:
                 endpoint_url = stack.enter_context(_endpoint(settings, bucket_store, options))
             invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
+        from scones.workflow.asl.callbacks import TaskTokens
+        from scones.workflow.topics import StoreTopicPublisher
+
         records = open_records(settings) if options.keep_history else None
         service = ExecutionService(invoker=invoker, records=records,
-                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))])
+                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
+                                   callbacks=TaskTokens(listeners=() if on_waiting is None else (on_waiting,)),
+                                   publisher=StoreTopicPublisher(bucket_store))
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,

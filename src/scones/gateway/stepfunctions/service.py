@@ -33,6 +33,7 @@ from scones.errors import SconesError
 from scones.executions.service import ExecutionService, Listener
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
+from scones.gateway.stepfunctions.callbacks import CallbackOperations
 from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
@@ -59,12 +60,16 @@ def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None
                      listeners: Sequence[Listener] = ()) -> ExecutionService:
     """The execution service of this machine: executions kept where ``scones workflow history`` reads
     them (``<bucket>/executions/``, listing index under ``SCONES_HOME/state``), state machines under
-    ``SCONES_HOME/state/state-machines/``."""
+    ``SCONES_HOME/state/state-machines/``, ``sns:publish`` messages under ``<bucket>/notifications/sns/``."""
     from scones.executions.machines import StateMachineRegistry
+    from scones.store import LocalStore
     from scones.workflow.environment import open_records
+    from scones.workflow.topics import StoreTopicPublisher
 
     return ExecutionService(invoker=invoker, records=open_records(settings), listeners=listeners,
-                            machines=StateMachineRegistry(settings.home / STATE_MACHINES))
+                            machines=StateMachineRegistry(settings.home / STATE_MACHINES),
+                            publisher=StoreTopicPublisher(LocalStore.in_bucket(settings.store_root,
+                                                                               settings.bucket)))
 
 
 class StepFunctionsService:
@@ -80,6 +85,7 @@ class StepFunctionsService:
         self.protocol = JsonProtocol(service_model("stepfunctions"), skip_length_checks=frozenset({"SensitiveData"}))
         machines = StateMachineOperations(executions)
         runs = ExecutionOperations(executions)
+        callbacks = CallbackOperations(executions)
         #: Operation name -> (method, runs on a worker thread).
         self._operations: dict[str, tuple[Operation, bool]] = {
             "CreateStateMachine": (machines.create_state_machine, True),
@@ -98,6 +104,9 @@ class StepFunctionsService:
             "ListTagsForResource": (machines.list_tags_for_resource, False),
             "TagResource": (machines.tag_resource, True),
             "UntagResource": (machines.untag_resource, True),
+            "SendTaskSuccess": (callbacks.send_task_success, False),
+            "SendTaskFailure": (callbacks.send_task_failure, False),
+            "SendTaskHeartbeat": (callbacks.send_task_heartbeat, False),
         }
         self._closing = False
 
