@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 from scones.workflow.asl.errors import InputError, ValidationError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scones.config import Settings
+    from scones.workflow.asl.callbacks import WaitingTask
     from scones.workflow.asl.executor import Execution
     from scones.workflow.check import CheckReport
     from scones.workflow.environment import PipelineOptions
@@ -55,12 +58,14 @@ def validate_file(path: str | Path) -> list[ValidationError]:
     return validate_definition(read_definition(path))
 
 
-def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *,
-                 name: str | None) -> tuple[ExecutionOutcome, Execution]:
+def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *, name: str | None,
+                 on_waiting: Callable[[WaitingTask], None] | None = None) -> tuple[ExecutionOutcome, Execution]:
     """``scones workflow run``: one execution of ``options.definition``, kept with its history.
 
     Only what the definition needs is started (the Lambda runtime when it calls functions, an
     endpoint when it classifies). Ctrl-C or SIGTERM ends the execution ABORTED and keeps it.
+    ``on_waiting`` hears of each task that waits for a callback: nothing in this process can
+    answer it (it serves no API), so it waits until its timeouts end it, or Ctrl-C.
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
@@ -72,7 +77,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     plan = RunPlan.from_definition(read_definition(options.definition))
     machine = state_machine_name(options.definition, DEFAULT_DEFINITION)
     execution_input = scones_input(settings, plan, execution_input)
-    with local_environment(settings, options, plan, state_machine=machine) as environment:
+    with local_environment(settings, options, plan, state_machine=machine, on_waiting=on_waiting) as environment:
         started = time.perf_counter()
         execution = run_until_done(environment.service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
