@@ -65,6 +65,8 @@ __all__ = ["ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionService"
 
 #: Finished executions remembered in memory (beyond them, ``records`` answers).
 RECENT_EXECUTIONS: Final = 1024
+#: How long an Express execution may run (docs/aws-facts.md, Express workflows).
+EXPRESS_MAX_SECONDS: Final = 300
 #: The cause of executions still running when the service closes (they end ABORTED).
 SHUTDOWN_CAUSE: Final = "The execution was stopped because its service shut down"
 
@@ -233,6 +235,11 @@ class ExecutionService:
             run = machine.executor.start(input, name=name, region=self.region, account=self.account,
                                          execution_arn=arn, role_arn=machine.info.role_arn,
                                          connections=self.connections)
+        # "Maximum duration: 5 minutes" (Standard vs. Express): the sooner of that and the machine's TimeoutSeconds.
+        context = run.context
+        limit = context.start_time + EXPRESS_MAX_SECONDS
+        if context.deadline is None or context.deadline > limit:
+            context.deadline = limit
         with self._lock:
             self._live[arn] = run
         return run
