@@ -18,14 +18,15 @@ from scones.workflow.asl.checks import (
     Checker,
     FieldTable,
     Where,
+    expression_allowed,
     is_int,
+    number_problem,
 )
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, Failure, FailureError, StatesError
 from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import within_payload_limit
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
@@ -80,9 +81,10 @@ class TaskState(ExecutionState):
         for plain in ("TimeoutSeconds", "HeartbeatSeconds"):
             if plain in props and plain + "Path" in props:
                 checker.add(SCHEMA, f"Only one of \"{plain}\" or \"{plain}Path\" can be present", *where)
-            if plain in props and not is_expression(props[plain]):
+            if plain in props and not expression_allowed(props[plain], language):
                 if not is_int(props[plain]) or props[plain] <= 0:
-                    checker.add(SCHEMA, f"{plain} must be a positive integer", *where, plain)
+                    checker.add(SCHEMA, number_problem(props[plain], f"{plain} must be a positive integer"), *where,
+                                plain)
             if plain + "Path" in props:
                 checker.path(props[plain + "Path"], (*where, plain + "Path"), reference=True, nullable=False)
         timeout, heartbeat = props.get("TimeoutSeconds"), props.get("HeartbeatSeconds")
