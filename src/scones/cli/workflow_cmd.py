@@ -80,12 +80,17 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
     click.echo(json.dumps(execution.result(), ensure_ascii=False) if as_json else outcome.format_text())
 
 
-def _announce_waiting(task: Any) -> None:
+def _announce_waiting(task: Any, api_url: str | None) -> None:
     """A task of this run waits for a callback: say so on stderr (stdout stays the result)."""
-    click.echo(f"State '{task.state_name}' waits for a callback with the task token:\n  {task.token}\n"
-               "Nothing in this process can answer it (it serves no Step Functions API): run the state machine "
-               "in 'scones up' to answer with 'scones workflow approve' or 'reject'. Here it waits until its "
-               "TimeoutSeconds or HeartbeatSeconds end it, or Ctrl-C.", err=True)
+    if api_url:
+        answer = (f"Answer it from another shell while this run lasts: scones workflow approve TOKEN --label ... "
+                  f"--endpoint-url {api_url}")
+    else:
+        answer = ("Nothing in this process can answer it (it serves no Step Functions API): run the state machine "
+                  "in 'scones up' to answer with 'scones workflow approve' or 'reject'. Here it waits until its "
+                  "TimeoutSeconds or HeartbeatSeconds end it, or Ctrl-C.")
+    click.echo(f"State '{task.state_name}' waits for a callback with the task token:\n  {task.token}\n{answer}",
+               err=True)
 
 
 def _summary(event: dict[str, Any]) -> str:

@@ -16,19 +16,17 @@ from typing import TYPE_CHECKING, Any
 from scones.workflow.asl.errors import InputError, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from scones.config import Settings
-    from scones.workflow.asl.callbacks import WaitingTask
     from scones.workflow.asl.executor import Execution
     from scones.workflow.check import CheckReport
-    from scones.workflow.environment import PipelineOptions
+    from scones.workflow.environment import PipelineOptions, WaitingListener
     from scones.workflow.load import LoadReport
     from scones.workflow.outcomes import BatchSummary, ExecutionOutcome
     from scones.workflow.pipeline import BatchInterrupted
 
 #: Where ``run-batch``, ``check`` and ``load`` find images when no prefix is given.
 DEFAULT_PREFIX = "dataset/test/"
+SERIALIZE_FUNCTION = "serializeImageData"
 
 
 def parse_input(text: str) -> Any:
@@ -59,25 +57,29 @@ def validate_file(path: str | Path) -> list[ValidationError]:
 
 
 def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *, name: str | None,
-                 on_waiting: Callable[[WaitingTask], None] | None = None) -> tuple[ExecutionOutcome, Execution]:
+                 on_waiting: WaitingListener | None = None) -> tuple[ExecutionOutcome, Execution]:
     """``scones workflow run``: one execution of ``options.definition``, kept with its history.
 
     Only what the definition needs is started (the Lambda runtime when it calls functions, an
     endpoint when it classifies). Ctrl-C or SIGTERM ends the execution ABORTED and keeps it.
-    ``on_waiting`` hears of each task that waits for a callback: nothing in this process can
-    answer it (it serves no API), so it waits until its timeouts end it, or Ctrl-C.
+    ``on_waiting(task, api_url=...)`` hears of each task that waits for a callback, with the URL of
+    the Step Functions API that can answer it: the embedded ``scones up`` when the run has one
+    (declared functions), else None (this process serves no API: the task waits for its timeouts).
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
-    from scones.workflow.definitions import DEFAULT_DEFINITION, read_definition
-    from scones.workflow.environment import local_environment, scones_input, state_machine_name
+    from scones.workflow.environment import chosen_definition, local_environment, scones_input
     from scones.workflow.outcomes import outcome_of
+    from scones.workspace import declare
 
     execution_input = parse_input(input_text)  # before anything starts: a bad input costs nothing
-    plan = RunPlan.from_definition(read_definition(options.definition))
-    machine = state_machine_name(options.definition, DEFAULT_DEFINITION)
-    execution_input = scones_input(settings, plan, execution_input)
-    with local_environment(settings, options, plan, state_machine=machine, on_waiting=on_waiting) as environment:
+    declarations = declare(settings, options.declared)
+    machine, text = chosen_definition(options, declarations)
+    plan = RunPlan.from_definition(text)
+    if SERIALIZE_FUNCTION not in declarations.functions:
+        execution_input = scones_input(settings, plan, execution_input)
+    with local_environment(settings, options, plan, state_machine=machine, declarations=declarations,
+                           on_waiting=on_waiting) as environment:
         started = time.perf_counter()
         execution = run_until_done(environment.service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
@@ -86,7 +88,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
 
 def history(settings: Settings, name_or_arn: str) -> Execution:
     """``scones workflow history``: a kept execution by name or ARN."""
-    from scones.workflow.environment import open_records
+    from scones.executions.local import open_records
 
     records = open_records(settings)
     try:
@@ -140,8 +142,14 @@ def check(settings: Settings, options: PipelineOptions, input_text: str | None) 
         execution_input: Any = {"s3_bucket": settings.bucket, "s3_key": key}
     else:
         execution_input = parse_input(input_text)
-    with local_pipeline(settings, options) as pipeline:
-        return run_check(pipeline, execution_input)
+    from scones.functions.catalog import SCONES_FUNCTIONS
+    from scones.workspace import declare
+
+    declarations = declare(settings, options.declared)
+    # What the built-ins read is known; the user's functions' reads are inferred from what failed.
+    reads = {info.name: info.reads for info in SCONES_FUNCTIONS if info.name not in declarations.functions}
+    with local_pipeline(settings, options, declarations=declarations) as pipeline:
+        return run_check(pipeline, execution_input, reads=reads)
 
 
 def load(settings: Settings, options: PipelineOptions, *, prefix: str, rate: float, duration: float,

@@ -2,7 +2,7 @@
 
 Construct it with the ``ExecutionService`` that owns the executions (built with its
 ``ExecutionRecords`` and a ``StateMachineRegistry``, so executions and state machines
-outlive a restart; ``local_executions`` builds it where the CLI keeps them) and hand it
+outlive a restart; ``scones.executions.local.local_executions`` builds it where the CLI keeps them) and hand it
 to the gateway for ``Service.STEP_FUNCTIONS``::
 
     executions = local_executions(settings, invoker=lambda_runtime)
@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scones.errors import SconesError
-from scones.executions.service import ExecutionService, Listener
+from scones.executions.service import ExecutionService
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
 from scones.gateway.stepfunctions.callbacks import CallbackOperations
@@ -39,8 +38,7 @@ from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
 
 if TYPE_CHECKING:
-    from scones.config import Settings
-    from scones.lambda_runtime.contract import LambdaInvoker
+    pass
 
 LOG = logging.getLogger(__name__)
 
@@ -50,26 +48,6 @@ DEFAULT_SHUTDOWN_GRACE: Final = 2.0
 SHUTDOWN_CAUSE: Final = "The local Step Functions service (scones up) shut down while the execution was running"
 
 Operation = Callable[[dict[str, Any]], Any]
-
-
-#: Where ``scones up`` keeps the state machines made through the API, under ``SCONES_HOME``.
-STATE_MACHINES: Final = Path("state") / "state-machines"
-
-
-def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None,
-                     listeners: Sequence[Listener] = ()) -> ExecutionService:
-    """The execution service of this machine: executions kept where ``scones workflow history`` reads
-    them (``<bucket>/executions/``, listing index under ``SCONES_HOME/state``), state machines under
-    ``SCONES_HOME/state/state-machines/``, ``sns:publish`` messages under ``<bucket>/notifications/sns/``."""
-    from scones.executions.machines import StateMachineRegistry
-    from scones.store import LocalStore
-    from scones.workflow.environment import open_records
-    from scones.workflow.topics import StoreTopicPublisher
-
-    return ExecutionService(invoker=invoker, records=open_records(settings), listeners=listeners,
-                            machines=StateMachineRegistry(settings.home / STATE_MACHINES),
-                            publisher=StoreTopicPublisher(LocalStore.in_bucket(settings.store_root,
-                                                                               settings.bucket)))
 
 
 class StepFunctionsService:

@@ -2,7 +2,7 @@
 
 There is no local SNS: the message goes to the execution's ``MessagePublisher``
 (``scones up`` and ``scones workflow run`` write it where a person can read it, see
-``scones.workflow.topics``), and is recorded in the history either way (TaskScheduled's
+``scones.executions.topics``), and is recorded in the history either way (TaskScheduled's
 parameters). The result is Publish's answer, ``MessageId`` and the SDK metadata, as
 recorded on AWS (docs/aws-facts.md, Task tokens).
 """

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scones.executions.topics import SNS_PREFIX, StoreTopicPublisher, read_messages
 from scones.store import LocalStore
 from scones.workflow.asl import FakeClock, run_execution
 from scones.workflow.asl.connections import Connections
-from scones.workflow.topics import SNS_PREFIX, StoreTopicPublisher, read_messages
 
 
 def test_published_messages_are_written_by_topic_and_read_back_in_order(tmp_path: Path) -> None:
