@@ -58,7 +58,7 @@ class IntegrationPattern(str, Enum):
     WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
 
     @classmethod
-    def split(cls, arn: str) -> tuple[str, IntegrationPattern]:
+    def of_resource(cls, arn: str) -> tuple[str, IntegrationPattern]:
         """``arn:aws:states:::lambda:invoke.waitForTaskToken`` -> (``...:lambda:invoke``, WAIT_FOR_TASK_TOKEN)."""
         for pattern in (cls.RUN_JOB_2, cls.RUN_JOB, cls.WAIT_FOR_TASK_TOKEN):
             if arn.endswith(pattern.value):
@@ -257,7 +257,7 @@ Integration = Callable[[str], TaskResource | None]
 
 
 def lambda_integration(arn: str) -> TaskResource | None:
-    base, pattern = IntegrationPattern.split(arn)
+    base, pattern = IntegrationPattern.of_resource(arn)
     if base == LAMBDA_INVOKE_ARN and pattern in (IntegrationPattern.REQUEST_RESPONSE,
                                                  IntegrationPattern.WAIT_FOR_TASK_TOKEN):
         return LambdaInvoke(arn, pattern)

@@ -81,7 +81,7 @@ class Publish(TaskResource):
 
 
 def sns_integration(arn: str) -> TaskResource | None:
-    base, pattern = IntegrationPattern.split(arn)
+    base, pattern = IntegrationPattern.of_resource(arn)
     if base == PUBLISH_ARN and pattern in (IntegrationPattern.REQUEST_RESPONSE,
                                           IntegrationPattern.WAIT_FOR_TASK_TOKEN):
         return Publish(arn, pattern)

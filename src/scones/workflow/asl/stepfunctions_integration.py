@@ -171,7 +171,7 @@ def _child_input(value: Any) -> Any:
 
 
 def stepfunctions_integration(arn: str) -> TaskResource | None:
-    base, pattern = IntegrationPattern.split(arn)
+    base, pattern = IntegrationPattern.of_resource(arn)
     if base == START_EXECUTION_ARN:
         return StartExecution(arn, pattern)
     return None
