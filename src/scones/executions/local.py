@@ -41,7 +41,9 @@ def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None
     """The execution service of this machine, with its records and its state machines kept on disk."""
     from scones.executions.machines import StateMachineRegistry
 
-    return ExecutionService(invoker=invoker, records=open_records(settings), listeners=listeners,
+    records = open_records(settings)
+    records.open_index()  # a service that answers ListExecutions writes its rows straight into the index
+    return ExecutionService(invoker=invoker, records=records, listeners=listeners,
                             machines=StateMachineRegistry(settings.home / STATE_MACHINES),
                             publisher=bucket_publisher(settings))
 
