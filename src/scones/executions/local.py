@@ -3,7 +3,7 @@
 ``scones workflow run``, ``run-batch`` and ``scones up`` all keep executions under
 ``<bucket>/executions/<name>.json`` (their listing index under ``SCONES_HOME/state``)
 and state machines made through the API under ``SCONES_HOME/state/state-machines/``,
-so one sees what the other ran.
+so one sees what the other ran; ``sns:publish`` messages go to ``<bucket>/notifications/sns/``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService, Listener
+from scones.executions.topics import StoreTopicPublisher
 
 if TYPE_CHECKING:
     from scones.config import Settings
@@ -43,4 +44,12 @@ def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None
     records = open_records(settings)
     records.open_index()  # a service that answers ListExecutions writes its rows straight into the index
     return ExecutionService(invoker=invoker, records=records, listeners=listeners,
-                            machines=StateMachineRegistry(settings.home / STATE_MACHINES))
+                            machines=StateMachineRegistry(settings.home / STATE_MACHINES),
+                            publisher=bucket_publisher(settings))
+
+
+def bucket_publisher(settings: Settings) -> StoreTopicPublisher:
+    """Where local ``sns:publish`` messages go: the default bucket (``scones.executions.topics``)."""
+    from scones.store import LocalStore
+
+    return StoreTopicPublisher(LocalStore.in_bucket(settings.store_root, settings.bucket))

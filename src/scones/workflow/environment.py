@@ -12,8 +12,9 @@ histories under ``<bucket>/executions/`` and announces failures.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -21,16 +22,20 @@ from typing import TYPE_CHECKING, Any, Final
 from scones.config import Settings
 from scones.declarations import Declarations
 from scones.errors import NotFoundError, UsageError, WorkflowError
-from scones.executions.local import open_records
+from scones.executions.local import bucket_publisher, open_records
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
+from scones.workflow.asl.callbacks import TaskTokens
 from scones.workflow.notifications import failure_listener
 from scones.workspace import DeclarationOptions, declare
 
 if TYPE_CHECKING:
     from scones.workflow.notifications import Notifier
+
+#: Hears of a task waiting for a callback: ``(task, api_url=...)``, the URL of the API that can answer it or None.
+WaitingListener = Callable[..., None]
 
 LOG = logging.getLogger(__name__)
 
@@ -82,17 +87,21 @@ class LocalEnvironment:
 
 @contextlib.contextmanager
 def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *, state_machine: str,
-                      declarations: Declarations | None = None) -> Iterator[LocalEnvironment]:
+                      declarations: Declarations | None = None,
+                      on_waiting: WaitingListener | None = None) -> Iterator[LocalEnvironment]:
     """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out.
 
     With the user's own functions or endpoint names declared, that is a whole local AWS (``scones up``, on a
     free port of this machine): their code calls S3 and SageMaker through it, with boto3, unchanged.
+    ``on_waiting(task, api_url)`` hears of each task that starts waiting for a callback, with the URL of the
+    Step Functions API that can answer it (None: nothing in this process serves one). ``sns:publish``
+    messages go to the bucket (``scones.executions.topics``).
     """
     bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
     if declarations is None:
         declarations = declare(settings, options.declared)
     if declarations.functions or declarations.endpoints or declarations.buckets:
-        with _local_aws(settings, options, declarations, plan, state_machine) as environment:
+        with _local_aws(settings, options, declarations, plan, state_machine, on_waiting) as environment:
             yield environment
         return
     with contextlib.ExitStack() as stack:
@@ -103,8 +112,10 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
                 endpoint_url = stack.enter_context(_endpoint(settings, bucket_store, options))
             invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
         records = open_records(settings) if options.keep_history else None
+        heard = () if on_waiting is None else (functools.partial(on_waiting, api_url=None),)
         service = ExecutionService(invoker=invoker, records=records,
-                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))])
+                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
+                                   callbacks=TaskTokens(listeners=heard), publisher=bucket_publisher(settings))
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
@@ -113,7 +124,7 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
 
 @contextlib.contextmanager
 def _local_aws(settings: Settings, options: PipelineOptions, declarations: Declarations, plan: RunPlan,
-               state_machine: str) -> Iterator[LocalEnvironment]:
+               state_machine: str, on_waiting: WaitingListener | None) -> Iterator[LocalEnvironment]:
     from scones.gateway.up import BuiltInOptions, UpOptions, up_in_thread
     from scones.progress import note
 
@@ -128,6 +139,8 @@ def _local_aws(settings: Settings, options: PipelineOptions, declarations: Decla
             note(line)
         if state_machine not in declarations.state_machines:
             served.executions.register(state_machine, plan)
+        if on_waiting is not None:  # this scones up serves the API that answers its tokens
+            served.executions.callbacks.listeners.append(functools.partial(on_waiting, api_url=url))
         yield LocalEnvironment(settings=settings, bucket_store=LocalStore.in_bucket(settings.store_root,
                                                                                      settings.bucket),
                                service=served.executions, records=served.executions.records,

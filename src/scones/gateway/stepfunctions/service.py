@@ -32,6 +32,7 @@ from scones.errors import SconesError
 from scones.executions.service import ExecutionService
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
+from scones.gateway.stepfunctions.callbacks import CallbackOperations
 from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
@@ -62,6 +63,7 @@ class StepFunctionsService:
         self.protocol = JsonProtocol(service_model("stepfunctions"), skip_length_checks=frozenset({"SensitiveData"}))
         machines = StateMachineOperations(executions)
         runs = ExecutionOperations(executions)
+        callbacks = CallbackOperations(executions)
         #: Operation name -> (method, runs on a worker thread).
         self._operations: dict[str, tuple[Operation, bool]] = {
             "CreateStateMachine": (machines.create_state_machine, True),
@@ -80,6 +82,9 @@ class StepFunctionsService:
             "ListTagsForResource": (machines.list_tags_for_resource, False),
             "TagResource": (machines.tag_resource, True),
             "UntagResource": (machines.untag_resource, True),
+            "SendTaskSuccess": (callbacks.send_task_success, False),
+            "SendTaskFailure": (callbacks.send_task_failure, False),
+            "SendTaskHeartbeat": (callbacks.send_task_heartbeat, False),
         }
         self._closing = False
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
+from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.context import ExecutionContext, Frame
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
@@ -149,7 +150,8 @@ class Executor:
     def __init__(self, definition: StateMachine | dict[str, Any] | str | bytes, *,
                  invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
                  resolver: ResourceResolver | None = None, state_machine_name: str = "scones-local",
-                 max_history_events: int | None = MAX_HISTORY_EVENTS) -> None:
+                 max_history_events: int | None = MAX_HISTORY_EVENTS,
+                 connections: Connections | None = None) -> None:
         # A machine built once (``RunPlan``) may back several executors (other invokers, other names).
         self.machine: StateMachine = (definition if isinstance(definition, StateMachine)
                                       else build_state_machine(definition, resolver))
@@ -160,11 +162,14 @@ class Executor:
         #: Where ``run`` saves each finished execution (and a Map's ResultWriter writes); ``start`` saves nothing.
         self.store = store
         self.state_machine_name = state_machine_name
+        #: Task tokens (``self.connections.callbacks`` answers this executor's callbacks), child executions and
+        #: where SNS messages go; an owner of many executors passes its own to ``start``.
+        self.connections = connections or Connections()
 
     def start(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
               stop: threading.Event | None = None, region: str | None = None,
               account: str | None = None, execution_arn: str | None = None,
-              role_arn: str | None = None) -> ExecutionRun:
+              role_arn: str | None = None, connections: Connections | None = None) -> ExecutionRun:
         """Prepare one execution (``ExecutionStarted`` recorded, status RUNNING); ``ExecutionRun.run`` runs it.
 
         Keeping the two apart lets an owner publish the live record (DescribeExecution of a RUNNING
@@ -181,7 +186,7 @@ class Executor:
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
                                       max_history_events=self.max_history_events, execution_arn=execution_arn,
-                                      role_arn=role_arn, **where)
+                                      role_arn=role_arn, connections=connections or self.connections, **where)
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
         # A stop event handed in by the caller is only *set* (no ExecutionRun.stop), so a running Task
@@ -294,7 +299,9 @@ class ExecutionRun:
             record.stop_time = self.context.clock.now()
             record.status = status
             self.done.set()
-            return True
+        # Its tasks wait no more: a late SendTaskSuccess gets TaskTimedOut (also when a stop ended it).
+        self.context.connections.callbacks.close_execution(record.execution_arn)
+        return True
 
 
 _CLOSING_EVENT: Final = {
@@ -357,8 +364,10 @@ def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *
                   name: str | None = None, resolver: ResourceResolver | None = None,
                   state_machine_name: str = "scones-local", seed: int | None = None,
                   stop: threading.Event | None = None,
-                  max_history_events: int | None = MAX_HISTORY_EVENTS) -> Execution:
+                  max_history_events: int | None = MAX_HISTORY_EVENTS,
+                  connections: Connections | None = None) -> Execution:
     """Validate ``definition``, run it once on ``input`` and return the finished execution."""
     executor = Executor(definition, invoker=invoker, clock=clock, store=store, resolver=resolver,
-                        state_machine_name=state_machine_name, max_history_events=max_history_events)
+                        state_machine_name=state_machine_name, max_history_events=max_history_events,
+                        connections=connections)
     return executor.run(input, name=name, seed=seed, stop=stop)

@@ -52,6 +52,7 @@ class EventType(str, Enum):
     MAP_ITERATION_FAILED = "MapIterationFailed"
     TASK_SCHEDULED = "TaskScheduled"
     TASK_STARTED = "TaskStarted"
+    TASK_SUBMITTED = "TaskSubmitted"
     TASK_SUCCEEDED = "TaskSucceeded"
     TASK_FAILED = "TaskFailed"
     TASK_TIMED_OUT = "TaskTimedOut"
@@ -84,6 +85,7 @@ _DETAILS_KEY: Final[dict[EventType, str]] = {
     EventType.MAP_ITERATION_FAILED: "mapIterationFailedEventDetails",
     EventType.TASK_SCHEDULED: "taskScheduledEventDetails",
     EventType.TASK_STARTED: "taskStartedEventDetails",
+    EventType.TASK_SUBMITTED: "taskSubmittedEventDetails",
     EventType.TASK_SUCCEEDED: "taskSucceededEventDetails",
     EventType.TASK_FAILED: "taskFailedEventDetails",
     EventType.TASK_TIMED_OUT: "taskTimedOutEventDetails",
