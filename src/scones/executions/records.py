@@ -305,6 +305,8 @@ class ExecutionRecords:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """``store.atomic_write_bytes`` for the hot path: the folder exists, the writer thread's id makes the
+    temporary name unique (no ``mkstemp`` retries, no ``fchmod``), one ``write`` call."""
     tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
