@@ -45,10 +45,10 @@ class DeclarationOptions:
 
 def declare(settings: Settings, options: DeclarationOptions, *, cwd: Path | None = None) -> Declarations:
     """Everything the flags and the template declare; raises a ``SconesError`` naming each problem."""
+    if options.empty:  # the common run: no flags, nothing more to load
+        return Declarations()
     from scones.declaration_flags import declare_functions, parse_env
 
-    if options.empty:
-        return Declarations()
     base = Path.cwd() if cwd is None else cwd
     template = _template(settings, options.template, base)
     flag_names = {raw.partition("=")[0] for raw in options.functions}
