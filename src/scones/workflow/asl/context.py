@@ -25,6 +25,9 @@ from scones.workflow.asl.variables import UndefinedVariable, VariableScope
 
 if TYPE_CHECKING:
     from scones.store import Store
+    from scones.workflow.asl.distributed.children import ChildRunner
+    from scones.workflow.asl.distributed.map_run import MapRunHost
+    from scones.workflow.asl.distributed.objects import ObjectStore
 
 
 @dataclass
@@ -47,6 +50,14 @@ class ExecutionContext:
     stop: threading.Event | None = None
     #: Whether a running Task must poll ``stop`` (it runs on a helper thread then); see ``Executor.start``.
     tasks_watch_stop: bool = False
+    #: Where a Distributed Map reads items and writes results (S3 buckets as local folders).
+    objects: ObjectStore | None = None
+    #: Who hears of map runs and keeps Standard child executions (the execution service).
+    map_runs: MapRunHost | None = None
+    #: Runs a Distributed Map's child execution (set by ``Executor``, which owns how executions run).
+    run_child: ChildRunner | None = None
+    #: The history quota this execution runs with (its Standard children get the same).
+    history_quota: int | None = MAX_HISTORY_EVENTS
     _jsonata_functions: dict[str, Any] | None = None
 
     def jsonata_functions(self) -> dict[str, Any]:
@@ -101,6 +112,7 @@ class ExecutionContext:
             region=region,
             account=account,
             store=store,
+            history_quota=max_history_events,
         )
 
     def base_context_object(self) -> dict[str, Any]:
