@@ -20,3 +20,11 @@ def progress(iterable: Iterable[T] | None = None, *, enabled: bool = True, **kwa
 
 def iterate(iterable: Iterable[T], *, enabled: bool = True, **kwargs: Any) -> Iterator[T]:
     yield from progress(iterable, enabled=enabled, **kwargs)
+
+
+def note(line: str) -> None:
+    """A one-time notice for the person running scones (which functions are theirs, what a template left out),
+    on stderr beside the progress bars, so it never mixes with a command's output on stdout."""
+    import sys
+
+    sys.stderr.write(line.rstrip("\n") + "\n")

@@ -29,6 +29,7 @@ def run_on_step_functions(app: AppContext, execution_input: Any, *, batch: bool,
 
 #: Local-pipeline options: with --backend aws they would be silently ignored.
 _LOCAL_ONLY: Final = ("endpoint_url", "model", "endpoint_name", "threshold", "isolated", "function_concurrency",
+                      "functions", "env", "endpoints", "template",
                       "strict_timeouts", "webhook")
 
 

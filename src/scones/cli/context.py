@@ -68,5 +68,6 @@ def given_options(names: tuple[str, ...]) -> list[str]:
     from click.core import ParameterSource
 
     ctx = click.get_current_context()
-    return [f"--{name.replace('_', '-')}" for name in names
+    spelled = {p.name: p.opts[0] for p in ctx.command.params if p.name}
+    return [spelled.get(name, f"--{name.replace('_', '-')}") for name in names
             if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]

@@ -42,6 +42,26 @@ def pipeline_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
+    return declaration_options(func)
+
+
+def declaration_options(func: F) -> F:
+    """The user's own workflow: functions, their environment, endpoint names and a SAM/CloudFormation template."""
+    options = [
+        click.option("--function", "functions", multiple=True, metavar="NAME=PATH[:HANDLER]",
+                     help="Run NAME from PATH: a .py file (HANDLER: its function, default lambda_handler), a folder "
+                          "or a .zip (HANDLER: module.function, default lambda_function.lambda_handler); "
+                          "repeatable. Wins over a built-in of the same name."),
+        click.option("--env", "env", multiple=True, metavar="NAME:KEY=VALUE",
+                     help="Set environment variable KEY of function NAME; repeatable."),
+        click.option("--endpoint", "endpoints", multiple=True, metavar="NAME=MODEL_URI",
+                     help="Serve MODEL_URI (model.tar.gz) as SageMaker endpoint NAME, the name the code calls; "
+                          "repeatable."),
+        click.option("--template", callback=not_empty, metavar="FILE",
+                     help="An AWS SAM or CloudFormation template declaring functions, state machines and buckets."),
+    ]
+    for option in reversed(options):
+        func = option(func)
     return func
 
 
@@ -65,7 +85,10 @@ def make_options(definition: str | None = None, **kwargs: Any) -> PipelineOption
     """The library's ``PipelineOptions`` from a command's keyword arguments (others are ignored)."""
     from scones.workflow.definitions import DEFAULT_DEFINITION
     from scones.workflow.environment import PipelineOptions
+    from scones.workspace import DeclarationOptions
 
     fields = PipelineOptions.__dataclass_fields__
-    return PipelineOptions(definition=definition or DEFAULT_DEFINITION,
+    declared = DeclarationOptions(**{k: kwargs.pop(k) for k in ("functions", "env", "endpoints", "template")
+                                     if k in kwargs})
+    return PipelineOptions(definition=definition or DEFAULT_DEFINITION, declared=declared,
                            **{k: v for k, v in kwargs.items() if k in fields and k != "definition"})

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import click
 
 from scones.cli.context import AppContext, not_empty, pass_app
+from scones.cli.options import declaration_options
 from scones.errors import UsageError
-
-
-def _pairs(values: tuple[str, ...], option: str, what: str) -> dict[str, str]:
-    """``NAME=VALUE`` options as a dict; a repeated name or a missing ``=`` is a usage error."""
-    pairs: dict[str, str] = {}
-    for value in values:
-        name, sep, rest = value.partition("=")
-        if not sep or not name or not rest:
-            raise UsageError(f"{option} {value!r} is not NAME={what}", hint=f"e.g. {option} my-name={what.lower()}")
-        if name in pairs:
-            raise UsageError(f"{option} declares {name!r} twice")
-        pairs[name] = rest
-    return pairs
 
 
 @click.command("up")
@@ -29,11 +16,9 @@ def _pairs(values: tuple[str, ...], option: str, what: str) -> dict[str, str]:
               help="Address to bind; anything but loopback needs --access-key and --secret-key.")
 @click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
               help="Port to bind (0: any free port).")
-@click.option("--endpoint", "endpoints", multiple=True, metavar="NAME=MODEL_URI",
-              help="Serve MODEL_URI (model.tar.gz) as SageMaker endpoint NAME; repeatable. scones-endpoint "
-                   "serves the store's model unless given here.")
 @click.option("--state-machine", "state_machines", multiple=True, metavar="NAME=DEFINITION_FILE",
               help="Create state machine NAME from a States Language file; repeatable.")
+@declaration_options
 @click.option("--access-key", envvar="SCONES_UP_ACCESS_KEY", callback=not_empty,
               help="Accept only requests signed with this key (checked with SigV4).")
 @click.option("--secret-key", envvar="SCONES_UP_SECRET_KEY", callback=not_empty,
@@ -41,8 +26,9 @@ def _pairs(values: tuple[str, ...], option: str, what: str) -> dict[str, str]:
 @click.option("--log-level", type=click.Choice(["error", "warning", "info", "debug"]), default="warning",
               show_default=True, help="debug: one line per request.")
 @pass_app
-def up(app: AppContext, host: str, port: int, endpoints: tuple[str, ...], state_machines: tuple[str, ...],
-       access_key: str | None, secret_key: str | None, log_level: str) -> None:
+def up(app: AppContext, host: str, port: int, state_machines: tuple[str, ...], functions: tuple[str, ...],
+       env: tuple[str, ...], endpoints: tuple[str, ...], template: str | None, access_key: str | None,
+       secret_key: str | None, log_level: str) -> None:
     """Serve S3, Lambda, Step Functions and SageMaker Runtime on one port until Ctrl-C.
 
     Unchanged boto3 code, notebooks and the AWS CLI reach it with the variables it prints.
@@ -50,14 +36,14 @@ def up(app: AppContext, host: str, port: int, endpoints: tuple[str, ...], state_
     from scones.gateway.sigv4 import Credentials
     from scones.gateway.up import LocalAws, UpOptions, exports
     from scones.gateway.up import up as serve
+    from scones.workspace import DeclarationOptions
 
     if (access_key is None) != (secret_key is None):
         raise UsageError("--access-key and --secret-key go together")
     credentials = Credentials(access_key, secret_key) if access_key and secret_key else None
-    options = UpOptions(host=host, port=port, endpoints=_pairs(endpoints, "--endpoint", "MODEL_URI"),
-                        state_machines={k: Path(v) for k, v in
-                                        _pairs(state_machines, "--state-machine", "FILE").items()},
-                        credentials=credentials, log_level=log_level)
+    options = UpOptions(host=host, port=port, credentials=credentials, log_level=log_level)
+    declared = DeclarationOptions(functions=functions, env=env, endpoints=endpoints, state_machines=state_machines,
+                                  template=template)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def ready(url: str, served: LocalAws) -> None:
@@ -69,5 +55,5 @@ def up(app: AppContext, host: str, port: int, endpoints: tuple[str, ...], state_
                  "Stop with Ctrl-C."]
         click.echo("\n".join(lines), err=True)
 
-    serve(app.settings, options, on_ready=ready)
+    serve(app.settings, options, declared=declared, on_ready=ready)
     click.echo("scones up: stopped", err=True)

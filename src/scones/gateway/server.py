@@ -42,9 +42,27 @@ def serve_socket(app: Any, sock: socket.socket, *, log_level: str = "warning",
     server = _server(app, sock, log_level)
     if on_ready is not None:
         _when_started(server, on_ready)
-    server.run(sockets=[sock])
+    with _signals_end_serving():
+        server.run(sockets=[sock])
     if not server.started:
         raise GatewayStartError("The gateway failed during start-up; see the log above")
+
+
+@contextlib.contextmanager
+def _signals_end_serving() -> Iterator[None]:
+    """For ``scones up``, Ctrl-C and SIGTERM are the way to stop: a clean end, not an interruption. uvicorn handles
+    them while it serves and raises them again once it has stopped; here that second time does nothing."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    quiet = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in quiet.items():
+            signal.signal(sig, previous)
 
 
 def _when_started(server: Any, callback: Callable[[], None]) -> None:

@@ -20,6 +20,7 @@ points ``AWS_ENDPOINT_URL`` here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.config import Settings
+from scones.declarations import Declarations
 from scones.errors import UsageError
 from scones.gateway.app import Gateway
+from scones.gateway.handler import ServiceHandler
 from scones.gateway.routing import Service
 from scones.local_account import LOCAL_REGION
 
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from scones.executions.service import ExecutionService
     from scones.gateway.sigv4 import Credentials
     from scones.serve.app import Endpoint
+    from scones.workspace import DeclarationOptions
 
 LOG = logging.getLogger(__name__)
 
@@ -48,19 +52,34 @@ LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
+class BuiltInOptions:
+    """The Scones functions' settings: filter threshold, the endpoint classifyImage calls, how they run."""
+
+    threshold: float | None = None
+    endpoint_name: str = DEFAULT_ENDPOINT
+    #: An endpoint outside this gateway (``--endpoint-url``); by default classifyImage calls the gateway.
+    endpoint_url: str | None = None
+    #: The model ``scones-endpoint`` serves (default: the store's ``model/model.tar.gz``).
+    model: str | None = None
+    isolated: bool = False
+    function_concurrency: int | None = None
+    strict_timeouts: bool = False
+
+
+@dataclass(frozen=True)
 class UpOptions:
     """What ``scones up`` was asked to serve; declarations come from flags and templates."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    #: Endpoint name -> model URI (``--endpoint NAME=MODEL_URI``).
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-    #: State machine name -> definition file (``--state-machine NAME=FILE``).
-    state_machines: Mapping[str, Path] = field(default_factory=dict)
+    #: The user's functions, state machines, endpoints and buckets (flags and template).
+    declarations: Declarations = field(default_factory=Declarations)
     credentials: Credentials | None = None
     log_level: str = "warning"
     #: Seconds running executions get to finish when the server stops; the rest end ABORTED.
     shutdown_grace: float = 2.0
+    #: How the Scones built-in functions are wired (the workflow commands' --threshold, --model, ...).
+    built_ins: BuiltInOptions = field(default_factory=lambda: BuiltInOptions())
 
     def check(self) -> None:
         """Binding beyond this machine needs keys to check signatures against."""
@@ -91,13 +110,14 @@ class LocalAws:
     executions: ExecutionService
     runtime: Any
     endpoints: Mapping[str, Endpoint]
+    #: Which function names are the user's and which built-ins, and what a template left out: said once.
+    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         """Lines for the start-up message: what is served under which names."""
         machines = ", ".join(m.name for m in self.executions.state_machines()) or "none"
-        functions = ", ".join(sorted(self.runtime.functions)) or "none"
         endpoints = ", ".join(sorted(self.endpoints)) or "none (no model in the store; pass --endpoint NAME=MODEL)"
-        return [f"state machines: {machines}", f"functions:      {functions}", f"endpoints:      {endpoints}"]
+        return [f"state machines: {machines}", f"endpoints:      {endpoints}", *self.notes]
 
 
 @contextlib.contextmanager
@@ -108,28 +128,37 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
     from scones.gateway.s3.service import S3Service
     from scones.gateway.sagemaker_runtime import SageMakerRuntimeService
     from scones.gateway.stepfunctions.service import StepFunctionsService, local_executions
-    from scones.lambda_runtime.runtime import LocalLambdaRuntime
+    from scones.lambda_runtime.user_functions import CACHE_FOLDER, function_roster, local_lambda_runtime
+    from scones.progress import note
     from scones.workflow.definitions import read_definition
     from scones.workflow.environment import failure_listener
 
     options.check()
+    declared = options.declarations
     store_root = settings.store_root
-    state_dir = settings.home / "state"
-    (store_root / settings.bucket).mkdir(parents=True, exist_ok=True)
+    for bucket in {settings.bucket, *declared.buckets}:
+        (store_root / bucket).mkdir(parents=True, exist_ok=True)
     endpoints = _endpoints(settings, options)
-    functions = scones_functions(store_root=store_root, endpoint_url=url, endpoint_name=DEFAULT_ENDPOINT)
+    wiring = options.built_ins
+    built_ins = scones_functions(store_root=store_root, endpoint_url=wiring.endpoint_url or url,
+                                 endpoint_name=wiring.endpoint_name, threshold=wiring.threshold,
+                                 packaged=wiring.isolated)
     with contextlib.ExitStack() as stack:
-        runtime = stack.enter_context(LocalLambdaRuntime(functions))
+        runtime = stack.enter_context(local_lambda_runtime(
+            declared, deps_cache=settings.cache_dir / CACHE_FOLDER, built_ins=built_ins, endpoint_url=url,
+            isolated=wiring.isolated, max_concurrency=wiring.function_concurrency,
+            strict_timeouts=wiring.strict_timeouts, progress=note))
         executions = local_executions(settings, invoker=runtime,
                                       listeners=[failure_listener(lambda: _notifier(settings))])
         for name, shipped in SCONES_STATE_MACHINES.items():
-            executions.register(name, read_definition(shipped))
-        for name, path in options.state_machines.items():
-            executions.register(name, read_definition(path))
+            if name not in declared.state_machines:
+                executions.register(name, read_definition(shipped))
+        for spec in declared.state_machines.values():
+            executions.register(spec.name, spec.definition)
         credentials = None if options.credentials is None else \
             {options.credentials.access_key: options.credentials.secret_key}
-        handlers = {
-            Service.S3: S3Service(store_root, state_dir=state_dir / "s3", credentials=credentials),
+        handlers: dict[Service, ServiceHandler] = {
+            Service.S3: S3Service(store_root, state_dir=settings.home / "state" / "s3", credentials=credentials),
             Service.LAMBDA: LambdaService(runtime),
             Service.STEP_FUNCTIONS: StepFunctionsService(executions, shutdown_grace=options.shutdown_grace),
             Service.SAGEMAKER_RUNTIME: SageMakerRuntimeService(endpoints),
@@ -139,7 +168,8 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
             from scones.gateway.sigv4 import SignatureVerifier
 
             verifier = SignatureVerifier(options.credentials)
-        yield LocalAws(Gateway(handlers, verifier=verifier), executions, runtime, endpoints)
+        notes = [*function_roster(runtime, built_ins=[f.name for f in built_ins]).lines(), *declared.notes]
+        yield LocalAws(Gateway(handlers, verifier=verifier), executions, runtime, endpoints, notes)
 
 
 def _endpoints(settings: Settings, options: UpOptions) -> dict[str, Endpoint]:
@@ -148,9 +178,9 @@ def _endpoints(settings: Settings, options: UpOptions) -> dict[str, Endpoint]:
     from scones.serve.capture import CaptureConfig
     from scones.serve.config import ServeConfig
 
-    models = dict(options.endpoints)
-    default_model = settings.store_root / settings.bucket / "model" / "model.tar.gz"
-    if DEFAULT_ENDPOINT not in models and default_model.is_file():
+    models = {name: spec.model_uri for name, spec in options.declarations.endpoints.items()}
+    default_model = options.built_ins.model or settings.store_root / settings.bucket / "model" / "model.tar.gz"
+    if DEFAULT_ENDPOINT not in models and (options.built_ins.model or Path(default_model).is_file()):
         models[DEFAULT_ENDPOINT] = str(default_model)
     capture = settings.default_uri("data_capture")
     endpoints: dict[str, Endpoint] = {}
@@ -169,11 +199,17 @@ def _notifier(settings: Settings) -> Any:
     return StoreLogNotifier(LocalStore.in_bucket(settings.store_root, settings.bucket))
 
 
-def up(settings: Settings, options: UpOptions, *, on_ready: Any = None) -> None:
-    """Serve until SIGINT/SIGTERM. ``on_ready(url, local_aws)`` runs once the first request can be answered."""
+def up(settings: Settings, options: UpOptions, *, declared: DeclarationOptions | None = None,
+       on_ready: Any = None) -> None:
+    """Serve until SIGINT/SIGTERM. ``declared``: the declaration flags, read here (every problem before the port
+    opens). ``on_ready(url, local_aws)`` runs once the first request can be answered."""
     from scones.gateway.server import serve_socket
     from scones.http_server import bind_socket
 
+    if declared is not None:
+        from scones.workspace import declare
+
+        options = dataclasses.replace(options, declarations=declare(settings, declared))
     options.check()
     sock = bind_socket(options.host, options.port)
     host = f"[{options.host}]" if ":" in options.host else options.host

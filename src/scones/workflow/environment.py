@@ -14,17 +14,19 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.config import Settings
+from scones.declarations import Declarations
 from scones.errors import NotFoundError, UsageError, WorkflowError
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
 from scones.workflow.asl.executor import Execution, ExecutionStatus
+from scones.workspace import DeclarationOptions, declare
 
 if TYPE_CHECKING:
     from scones.workflow.notifications import Notifier
@@ -61,6 +63,8 @@ class PipelineOptions:
     #: In-process only: run handlers on their own threads so a timeout answers on time even
     #: while a handler blocks in a C call (slower; see the Lambda runtime).
     strict_timeouts: bool = False
+    #: The user's own functions, endpoints, state machines and template, as the flags gave them.
+    declared: DeclarationOptions = field(default_factory=DeclarationOptions)
 
 
 @dataclass
@@ -86,10 +90,20 @@ def open_records(settings: Settings) -> ExecutionRecords:
 
 
 @contextlib.contextmanager
-def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *,
-                      state_machine: str) -> Iterator[LocalEnvironment]:
-    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out."""
+def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *, state_machine: str,
+                      declarations: Declarations | None = None) -> Iterator[LocalEnvironment]:
+    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out.
+
+    With the user's own functions or endpoint names declared, that is a whole local AWS (``scones up``, on a
+    free port of this machine): their code calls S3 and SageMaker through it, with boto3, unchanged.
+    """
     bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
+    if declarations is None:
+        declarations = declare(settings, options.declared)
+    if declarations.functions or declarations.endpoints or declarations.buckets:
+        with _local_aws(settings, options, declarations, plan, state_machine) as environment:
+            yield environment
+        return
     with contextlib.ExitStack() as stack:
         invoker = None
         endpoint_url = None
@@ -104,6 +118,29 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
                                invoker=invoker, endpoint_url=endpoint_url)
+
+
+@contextlib.contextmanager
+def _local_aws(settings: Settings, options: PipelineOptions, declarations: Declarations, plan: RunPlan,
+               state_machine: str) -> Iterator[LocalEnvironment]:
+    from scones.gateway.up import BuiltInOptions, UpOptions, up_in_thread
+    from scones.progress import note
+
+    if options.endpoint_url:
+        check_endpoint_reachable(options.endpoint_url)
+    built_ins = BuiltInOptions(threshold=options.threshold, endpoint_name=options.endpoint_name,
+                               endpoint_url=options.endpoint_url, model=options.model, isolated=options.isolated,
+                               function_concurrency=options.function_concurrency,
+                               strict_timeouts=options.strict_timeouts)
+    with up_in_thread(settings, UpOptions(port=0, declarations=declarations, built_ins=built_ins)) as (url, served):
+        for line in served.notes:
+            note(line)
+        if state_machine not in declarations.state_machines:
+            served.executions.register(state_machine, plan)
+        yield LocalEnvironment(settings=settings, bucket_store=LocalStore.in_bucket(settings.store_root,
+                                                                                     settings.bucket),
+                               service=served.executions, records=served.executions.records,
+                               invoker=served.runtime, endpoint_url=url)
 
 
 def scones_input(settings: Settings, plan: RunPlan, execution_input: Any) -> Any:
@@ -209,6 +246,21 @@ def check_endpoint_reachable(endpoint_url: str, *, timeout: float = 3.0) -> None
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise WorkflowError(f"No endpoint answers at {endpoint_url} ({reason})", hint=hint) from exc
+
+
+def chosen_definition(options: PipelineOptions, declarations: Declarations) -> tuple[str, str]:
+    """``(state machine name, definition text)`` of what a workflow command runs: a state machine the template or a
+    flag declares (by name, or the only one when ``--definition`` is left out), else a file or a shipped one."""
+    from scones.workflow.definitions import DEFAULT_DEFINITION, read_definition
+
+    declared = declarations.state_machines
+    wanted = str(options.definition)
+    if wanted in declared:
+        return wanted, declared[wanted].definition
+    if wanted == DEFAULT_DEFINITION and len(declared) == 1 and not options.declared.empty:
+        only = next(iter(declared.values()))
+        return only.name, only.definition
+    return state_machine_name(options.definition, DEFAULT_DEFINITION), read_definition(options.definition)
 
 
 def state_machine_name(definition: str | Path | None, default: str) -> str:

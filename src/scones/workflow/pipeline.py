@@ -17,13 +17,13 @@ from dataclasses import replace
 from typing import Any
 
 from scones.config import Settings
+from scones.declarations import Declarations
 from scones.errors import WorkflowError
 from scones.executions.plan import RunPlan
 from scones.executions.service import ExecutionService
 from scones.progress import progress
 from scones.workflow.asl.executor import Execution
-from scones.workflow.definitions import DEFAULT_DEFINITION, read_definition
-from scones.workflow.environment import PipelineOptions, local_environment, state_machine_name
+from scones.workflow.environment import PipelineOptions, chosen_definition, local_environment
 from scones.workflow.outcomes import BatchSummary, ExecutionOutcome, outcome_of, summarize
 
 
@@ -112,10 +112,15 @@ class BatchInterrupted(Exception):
 
 
 @contextlib.contextmanager
-def local_pipeline(settings: Settings, options: PipelineOptions | None = None) -> Iterator[LocalPipeline]:
+def local_pipeline(settings: Settings, options: PipelineOptions | None = None, *,
+                   declarations: Declarations | None = None) -> Iterator[LocalPipeline]:
     """``options.definition`` (a shipped name or a file) wired to the local store, Lambda runtime and an endpoint."""
+    from scones.workspace import declare
+
     options = options or PipelineOptions()
-    plan = RunPlan.from_definition(read_definition(options.definition))
-    name = state_machine_name(options.definition, DEFAULT_DEFINITION)
-    with local_environment(settings, options, plan, state_machine=name) as environment:
+    if declarations is None:
+        declarations = declare(settings, options.declared)
+    name, text = chosen_definition(options, declarations)
+    plan = RunPlan.from_definition(text)
+    with local_environment(settings, options, plan, state_machine=name, declarations=declarations) as environment:
         yield LocalPipeline(environment.service, name, bucket=settings.bucket)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 #: Where ``run-batch``, ``check`` and ``load`` find images when no prefix is given.
 DEFAULT_PREFIX = "dataset/test/"
+SERIALIZE_FUNCTION = "serializeImageData"
 
 
 def parse_input(text: str) -> Any:
@@ -64,15 +65,18 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
-    from scones.workflow.definitions import DEFAULT_DEFINITION, read_definition
-    from scones.workflow.environment import local_environment, scones_input, state_machine_name
+    from scones.workflow.environment import chosen_definition, local_environment, scones_input
     from scones.workflow.outcomes import outcome_of
+    from scones.workspace import declare
 
     execution_input = parse_input(input_text)  # before anything starts: a bad input costs nothing
-    plan = RunPlan.from_definition(read_definition(options.definition))
-    machine = state_machine_name(options.definition, DEFAULT_DEFINITION)
-    execution_input = scones_input(settings, plan, execution_input)
-    with local_environment(settings, options, plan, state_machine=machine) as environment:
+    declarations = declare(settings, options.declared)
+    machine, text = chosen_definition(options, declarations)
+    plan = RunPlan.from_definition(text)
+    if SERIALIZE_FUNCTION not in declarations.functions:
+        execution_input = scones_input(settings, plan, execution_input)
+    with local_environment(settings, options, plan, state_machine=machine,
+                           declarations=declarations) as environment:
         started = time.perf_counter()
         execution = run_until_done(environment.service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
@@ -135,8 +139,14 @@ def check(settings: Settings, options: PipelineOptions, input_text: str | None) 
         execution_input: Any = {"s3_bucket": settings.bucket, "s3_key": key}
     else:
         execution_input = parse_input(input_text)
-    with local_pipeline(settings, options) as pipeline:
-        return run_check(pipeline, execution_input)
+    from scones.functions.catalog import SCONES_FUNCTIONS
+    from scones.workspace import declare
+
+    declarations = declare(settings, options.declared)
+    # What the built-ins read is known; the user's functions' reads are inferred from what failed.
+    reads = {info.name: info.reads for info in SCONES_FUNCTIONS if info.name not in declarations.functions}
+    with local_pipeline(settings, options, declarations=declarations) as pipeline:
+        return run_check(pipeline, execution_input, reads=reads)
 
 
 def load(settings: Settings, options: PipelineOptions, *, prefix: str, rate: float, duration: float,

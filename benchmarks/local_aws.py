@@ -1,0 +1,232 @@
+"""The local AWS APIs of ``scones up`` next to moto_server, side by side in one run.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/local_aws.py [--duration 6] [--clients 16]
+
+One function per measured service (``bench_s3``; Step Functions joins later), each starting both servers
+in their own processes (so the client does not share their GIL), driving the same boto3 calls from one
+client shared by N threads (``max_pool_connections=32``), and printing requests/s, p50/p99 latency and the
+ratio. S3: PutObject + GetObject of a 3 KB PNG. Targets (issue: the local S3 API), at 16 clients:
+>= 3 x moto_server's requests/s, p99 <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _shared import REPO, test_pngs
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+    server_cpu_ms: float = float("nan")  # the server process's CPU time per request
+    client_cpu_ms: float = float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    def line(self) -> str:
+        return (f"  {self.name:<14} {self.rate:8.0f} req/s   p50 {self.percentile(0.5):6.2f} ms   "
+                f"p99 {self.percentile(0.99):6.2f} ms   errors {self.errors}   CPU per request: "
+                f"server {self.server_cpu_ms:.2f} ms, client {self.client_cpu_ms:.2f} ms")
+
+
+# -- servers ---------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _process(args: list[str], port: int, what: str) -> Iterator[Server]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(port, proc, what)
+        yield Server(f"http://127.0.0.1:{port}", proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def gateway_s3(home: Path) -> contextlib.AbstractContextManager[Server]:
+    port = _free_port()
+    return _process([sys.executable, __file__, "--serve-s3", str(home), str(port)], port, "the scones gateway")
+
+
+def moto_server() -> contextlib.AbstractContextManager[Server]:
+    port = _free_port()
+    return _process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
+
+
+def _serve_s3(home: str, port: str) -> None:
+    """The child process: the gateway with the S3 service, as ``scones up`` runs it (uvicorn, httptools, uvloop)."""
+    import logging
+
+    import uvicorn
+
+    from scones.gateway.app import Gateway
+    from scones.gateway.routing import Service
+    from scones.gateway.s3 import S3Service
+
+    logging.basicConfig(level=logging.WARNING)
+    app = Gateway({Service.S3: S3Service(Path(home) / "store", state_dir=Path(home) / "state" / "s3")})
+    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False, lifespan="on")
+
+
+# -- load ----------------------------------------------------------------------------------------
+def drive(name: str, server: Server, calls: Callable[[int, int], list[Callable[[], Any]]], clients: int,
+          duration: float, warmup: float = 1.0) -> Result:
+    """``clients`` threads repeat ``calls(thread, i)`` (a list of requests) for ``duration`` seconds."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+    measure_from = [0.0]
+
+    def worker(n: int) -> None:
+        start.wait()
+        i = 0
+        while True:
+            for call in calls(n, i):
+                began = time.perf_counter()
+                if began >= stop_at[0]:
+                    return
+                try:
+                    call()
+                except Exception:
+                    errors[n] += 1
+                if began >= measure_from[0]:
+                    latencies[n].append((time.perf_counter() - began) * 1000)
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    now = time.perf_counter()
+    measure_from[0] = now + warmup
+    stop_at[0] = now + warmup + duration
+    start.wait()
+    time.sleep(max(0.0, measure_from[0] - time.perf_counter()))
+    server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+    for t in threads:
+        t.join()
+    server_cpu, client_cpu = server.cpu_seconds() - server_cpu, time.process_time() - client_cpu
+    flat = [x for per in latencies for x in per]
+    return Result(name, len(flat), duration, flat, sum(errors), server_cpu * 1000 / max(1, len(flat)),
+                  client_cpu * 1000 / max(1, len(flat)))
+
+
+def s3_client(url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing",
+                        config=Config(max_pool_connections=32, retries={"max_attempts": 1},
+                                      s3={"addressing_style": "path"}))
+
+
+def s3_load(name: str, server: Server, png: bytes, clients: int, duration: float) -> Result:
+    client = s3_client(server.url)
+    if "bench" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket="bench")
+
+    def calls(n: int, i: int) -> list[Callable[[], Any]]:
+        key = f"images/{n}/{i % 50}.png"
+        return [lambda: client.put_object(Bucket="bench", Key=key, Body=png, ContentType="image/png"),
+                lambda: client.get_object(Bucket="bench", Key=key)["Body"].read()]
+
+    return drive(name, server, calls, clients, duration)
+
+
+def bench_s3(clients: int, duration: float) -> tuple[Result, Result]:
+    png = test_pngs(1)[0]
+    print(f"S3: PutObject + GetObject of a {len(png)}-byte PNG, {clients} client threads, {duration:.0f} s each; "
+          f"then 1 client thread ({duration / 2:.0f} s) for the latency of a lone request")
+    with tempfile.TemporaryDirectory() as home:
+        with gateway_s3(Path(home)) as server:
+            ours = s3_load("scones gateway", server, png, clients, duration)
+            ours_one = s3_load("  1 client", server, png, 1, duration / 2)
+    with moto_server() as server:
+        moto = s3_load("moto_server", server, png, clients, duration)
+        moto_one = s3_load("  1 client", server, png, 1, duration / 2)
+    for result in (ours, ours_one, moto, moto_one):
+        print(result.line())
+    ratio = ours.rate / moto.rate
+    p99 = ours.percentile(0.99)
+    ok = ratio >= 3 and p99 <= 20 and ours.errors == 0
+    print(f"  ratio {ratio:.1f}x moto_server's requests/s (target >= 3x); server CPU per request "
+          f"{moto.server_cpu_ms / ours.server_cpu_ms:.1f}x less; p99 {p99:.1f} ms at {clients} clients "
+          f"(target <= 20 ms) -> {'met' if ok else 'NOT met'}")
+    # Little's law: N requests in flight at R per second wait N/R on average, whatever the server does.
+    print(f"  note: {clients} clients in flight at {ours.rate:.0f} req/s means {clients / ours.rate * 1000:.0f} ms "
+          f"per request on average (Little's law); the boto3 client spends {ours.client_cpu_ms:.1f} ms of CPU "
+          f"per request under one GIL, so it alone caps a run at ~{1000 / ours.client_cpu_ms:.0f} req/s")
+    return ours, moto
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-s3":
+        _serve_s3(sys.argv[2], sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds measured per server")
+    args = parser.parse_args()
+    bench_s3(args.clients, args.duration)
+
+
+if __name__ == "__main__":
+    main()
