@@ -25,6 +25,7 @@ from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
+from scones.workflow.asl.distributed.objects import FolderObjects
 from scones.workflow.asl.executor import Execution, ExecutionStatus
 from scones.workspace import DeclarationOptions, declare
 
@@ -113,7 +114,8 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
             invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
         records = open_records(settings) if options.keep_history else None
         service = ExecutionService(invoker=invoker, records=records,
-                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))])
+                                   listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
+                                   objects=FolderObjects(settings.store_root))
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
