@@ -381,7 +381,7 @@ def run_child(parent: Frame, run: MapRun, processor: StateMachine, child_input: 
     A Standard child's record (history included) goes to the map-run host, whose sink keeps it; an
     Express child keeps nothing beyond its result.
     """
-    name = new_child_name()
+    name = new_child_name(parent.execution.intrinsics.rng)
     frame = child_frame(parent, run, name, child_input)
     ctx = frame.execution
     express = run.execution_type.value == "EXPRESS"

@@ -11,6 +11,7 @@ child forms as DescribeExecution returns them):
 
 from __future__ import annotations
 
+import random
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -90,10 +91,10 @@ class MapRun:
     def id(self) -> str:
         return self.arn.rsplit(":", 1)[1]
 
-    def child_arn(self, name: str) -> str:
+    def child_arn(self, name: str, rng: random.Random) -> str:
         head, _, machine = self.state_machine_arn.partition(":stateMachine:")
         if self.execution_type is ExecutionType.EXPRESS:
-            return f"{head}:express:{machine}:{name}:{uuid.uuid4()}"
+            return f"{head}:express:{machine}:{name}:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
         return f"{head}:execution:{machine}:{name}"
 
     # -- progress (any thread) --------------------------------------------------------
