@@ -108,7 +108,7 @@ class FolderObjects:
     def open_object(self, bucket: str, key: str) -> BinaryIO:
         path = self._path(bucket, key)
         try:
-            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+            return open(path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise no_such_key(bucket, key) from exc
 

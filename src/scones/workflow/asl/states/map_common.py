@@ -22,7 +22,6 @@ from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.execution_state import ExecutionState
 from scones.workflow.asl.variables import UndefinedVariable
 
-
 #: "Label ... up to 40 characters ... must not contain whitespace, brackets, wildcards, special or
 #: control characters" (developer guide, Map state in Distributed mode); the execution names' rules.
 LABEL_PATTERN: Final = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,40}")
