@@ -39,7 +39,7 @@ class MapRunOperations:
                 "nextToken": tokens.encode(_MAP_RUNS, end) if end < len(runs) else None}
 
     def update_map_run(self, params: dict[str, Any]) -> dict[str, Any]:
-        """New MaxConcurrency or tolerated failures, for the children that start from now on."""
+        """New tolerated failures (in force at once) or MaxConcurrency (recorded; see ``MapRun.update``)."""
         if all(params.get(k) is None for k in ("maxConcurrency", "toleratedFailureCount",
                                                 "toleratedFailurePercentage")):
             raise ValidationException("Must provide at least one of maxConcurrency, toleratedFailureCount or "

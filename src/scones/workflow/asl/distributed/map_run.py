@@ -156,7 +156,8 @@ class MapRun:
 
     def update(self, *, max_concurrency: int | None = None, tolerated_failure_count: int | None = None,
                tolerated_failure_percentage: float | None = None) -> None:
-        """UpdateMapRun: the new values apply to the children started from now on."""
+        """UpdateMapRun: new tolerated failures count from the next ended child on; a new MaxConcurrency
+        is recorded, but a running map run keeps the number of threads it started with."""
         with self._lock:
             if max_concurrency is not None:
                 self.max_concurrency = max_concurrency
