@@ -40,7 +40,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="scones-start-") as tmp:
         definition = Path(tmp) / "pass.asl.json"
         definition.write_text(json.dumps(PASS), encoding="utf-8")
-        env = {**os.environ, "SCONES_HOME": str(Path(tmp) / "home")}
+        # A user's Python caches bytecode; a shell with PYTHONDONTWRITEBYTECODE would time compiling instead.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["SCONES_HOME"] = str(Path(tmp) / "home")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "scones --version": [str(scones), "--version"],

@@ -2,11 +2,16 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/local_aws.py [--duration 6] [--clients 16]
 
-One function per measured service (``bench_s3``; Step Functions joins later), each starting both servers
-in their own processes (so the client does not share their GIL), driving the same boto3 calls from one
-client shared by N threads (``max_pool_connections=32``), and printing requests/s, p50/p99 latency and the
-ratio. S3: PutObject + GetObject of a 3 KB PNG. Targets (issue: the local S3 API), at 16 clients:
->= 3 x moto_server's requests/s, p99 <= 20 ms.
+One function per measured service, each starting both servers in their own processes (so the client does
+not share their GIL) and driving the same boto3 calls, printing the figures side by side:
+
+- S3 (``bench_s3``): PutObject + GetObject of a 3 KB PNG from one client shared by N threads
+  (``max_pool_connections=32``): requests/s, p50/p99 latency, the ratio. Targets at 16 clients:
+  >= 3 x moto_server's requests/s, p99 <= 20 ms.
+- Step Functions (``local_aws_sfn.py``, run from here): StartExecution -> SUCCEEDED of a 3-state Pass machine:
+  p50 <= 10 ms alone; >= 200 executions/s started and finished at 16 clients.
+- ``scones up`` ready (``bench_ready``): from the command's start to its first answered request, without a
+  model (<= 1.5 s) and with one (<= 3 s), beside moto_server's start.
 """
 
 from __future__ import annotations
@@ -217,6 +222,61 @@ def bench_s3(clients: int, duration: float) -> tuple[Result, Result]:
     return ours, moto
 
 
+def _time_to_first_answer(command: list[str], port: int, env: dict[str, str]) -> float:
+    """Seconds from starting ``command`` to its first answered ListBuckets on ``port``."""
+    import boto3
+    from botocore.config import Config
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="y",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=0.2, read_timeout=5))
+    try:
+        while True:
+            try:
+                client.list_buckets()
+                return time.perf_counter() - started
+            except Exception:
+                if proc.poll() is not None or time.perf_counter() - started > 60:
+                    raise RuntimeError(f"{command[0]} did not start") from None
+                time.sleep(0.01)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def bench_ready(repeat: int = 3) -> None:
+    """``scones up`` ready, without and with a model, and moto_server's start for comparison (best of runs)."""
+    from scones.testing import tiny_model_tarball
+
+    scones = str(Path(sys.executable).with_name("scones"))
+    moto = str(Path(sys.executable).with_name("moto_server"))
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="scones-ready-") as tmp:
+        bare, modelled = Path(tmp) / "bare", Path(tmp) / "modelled"
+        model = modelled / "store" / "scones" / "model" / "model.tar.gz"
+        model.parent.mkdir(parents=True)
+        model.write_bytes(tiny_model_tarball())
+        for name, home, command in (("scones up, no model", bare, [scones, "up"]),
+                                    ("scones up, with a model", modelled, [scones, "up"]),
+                                    ("moto_server", bare, [moto])):
+            times = []
+            for _ in range(repeat):
+                port = _free_port()
+                args = [*command, "--port", str(port)] if command[0] == scones else [*command, "-p", str(port)]
+                # A user's Python caches bytecode (the first run writes it).
+                env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+                env["SCONES_HOME"] = str(home)
+                times.append(_time_to_first_answer(args, port, env))
+            figures[name] = min(times)
+    print("\nscones up ready (first request answered), best of", repeat)
+    for name, seconds in figures.items():
+        print(f"  {name:<24} {seconds:6.2f} s")
+    print(f"  targets: <= 1.5 s without a model ({'met' if figures['scones up, no model'] <= 1.5 else 'NOT met'}), "
+          f"<= 3 s with one ({'met' if figures['scones up, with a model'] <= 3 else 'NOT met'})")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-s3":
         _serve_s3(sys.argv[2], sys.argv[3])
@@ -224,8 +284,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=6.0, help="seconds measured per server")
+    parser.add_argument("--skip", action="append", default=[], choices=["s3", "sfn", "ready"])
     args = parser.parse_args()
-    bench_s3(args.clients, args.duration)
+    if "s3" not in args.skip:
+        bench_s3(args.clients, args.duration)
+    if "sfn" not in args.skip:
+        import local_aws_sfn
+
+        print("\nStep Functions: StartExecution -> SUCCEEDED of a 3-state Pass machine")
+        local_aws_sfn.main([])
+    if "ready" not in args.skip:
+        bench_ready()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 from scones.errors import SconesError
 
@@ -34,3 +39,25 @@ def bind_socket(host: str, port: int) -> socket.socket:
                           hint="pass another --port, or 0 for any free port") from exc
     sock.set_inheritable(True)  # worker processes (--workers) accept on it too
     return sock
+
+
+@contextlib.contextmanager
+def running_in_thread(server: Any, sock: socket.socket, *, name: str, startup_timeout: float = 60.0) -> Iterator[None]:
+    """Run a ``uvicorn.Server`` on ``sock`` from a thread of this process until the block ends, then stop it
+    gracefully (requests in flight answered, the app's shutdown run). ``ListenError`` when it does not start."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(5)
+            sock.close()
+            raise ListenError(f"The server {name} did not start; see the log above")
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()

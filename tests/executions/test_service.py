@@ -137,3 +137,29 @@ def test_pages_are_newest_first_and_tokens_continue_them(records: ExecutionRecor
             break
     assert names == [f"e{i}" for i in reversed(range(7))]
     service.close()
+
+
+def test_a_short_run_leaves_its_index_rows_for_the_next_lister(tmp_path: Path) -> None:
+    """workflow run never opens SQLite; scones up (or the console) takes its rows in before it lists."""
+    store = LocalStore(tmp_path / "executions")
+    short = ExecutionService(records=ExecutionRecords(store, index_path=tmp_path / "index.sqlite"))
+    short.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    short.run("p", {}, name="from-the-cli")
+    short.close()
+    assert not (tmp_path / "index.sqlite").exists() and list((tmp_path / "index.sqlite.pending").iterdir())
+    lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    lister.open_index()
+    assert [s.name for s in lister.summaries().items] == ["from-the-cli"]
+    assert not list((tmp_path / "index.sqlite.pending").iterdir())
+    lister.close()
+
+
+def test_names_can_be_searched_in_the_listing(records: ExecutionRecords) -> None:
+    service = ExecutionService(records=records)
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for name in ("image-Bike-1", "image-motorcycle-2", "other_bike_3", "a_b-c"):
+        service.run("p", {}, name=name)
+    service.flush()
+    assert sorted(s.name for s in service.list(name_contains="bike").items) == ["image-Bike-1", "other_bike_3"]
+    assert [s.name for s in service.list(name_contains="_b-").items] == ["a_b-c"]  # "_" is no wildcard here
+    service.close()

@@ -166,3 +166,26 @@ def test_the_command_prints_the_exports_serves_and_stops_on_sigterm(settings: Se
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0 and "scones up: stopped" in rest
+
+
+def test_with_keys_presigned_urls_still_work_and_expire(settings: Settings) -> None:
+    import urllib.error
+    import urllib.request
+
+    from scones.gateway.sigv4 import Credentials
+
+    keys = Credentials("AKIDLOCAL", "the-secret")
+    with up_in_thread(settings, UpOptions(port=0, credentials=keys)) as (url, _):
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDLOCAL",
+                          aws_secret_access_key="the-secret")
+        s3.put_object(Bucket="scones", Key="shared.txt", Body=b"hello")
+        good = s3.generate_presigned_url("get_object", Params={"Bucket": "scones", "Key": "shared.txt"},
+                                         ExpiresIn=60)
+        with urllib.request.urlopen(good) as answer:
+            assert answer.read() == b"hello"
+        forged = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDLOCAL",
+                              aws_secret_access_key="wrong").generate_presigned_url(
+            "get_object", Params={"Bucket": "scones", "Key": "shared.txt"}, ExpiresIn=60)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged)
+        assert refused.value.code == 403

@@ -154,8 +154,7 @@ def test_contract_check_on_clean_and_broken_functions(staged: Staged, endpoint: 
     from scones.lambda_runtime.function import FunctionConfig
     from scones.lambda_runtime.runtime import LocalLambdaRuntime
     from scones.workflow.check import Kind, run_check
-    from scones.workflow.environment import failure_listener
-    from scones.workflow.notifications import StoreLogNotifier
+    from scones.workflow.notifications import StoreLogNotifier, failure_listener
 
     with local_pipeline(staged.settings, options(endpoint, threshold=0.5)) as pipeline:
         report = run_check(pipeline, pipeline.input_for(staged.keys[0]))

@@ -25,10 +25,12 @@ from scones.errors import UsageError
               help="The secret of --access-key.")
 @click.option("--log-level", type=click.Choice(["error", "warning", "info", "debug"]), default="warning",
               show_default=True, help="debug: one line per request.")
+@click.option("--console-write", is_flag=True,
+              help="Let the console (/_console/) start and stop executions; it only reads without this.")
 @pass_app
 def up(app: AppContext, host: str, port: int, state_machines: tuple[str, ...], functions: tuple[str, ...],
        env: tuple[str, ...], endpoints: tuple[str, ...], template: str | None, access_key: str | None,
-       secret_key: str | None, log_level: str) -> None:
+       secret_key: str | None, log_level: str, console_write: bool) -> None:
     """Serve S3, Lambda, Step Functions and SageMaker Runtime on one port until Ctrl-C.
 
     Unchanged boto3 code, notebooks and the AWS CLI reach it with the variables it prints.
@@ -41,15 +43,18 @@ def up(app: AppContext, host: str, port: int, state_machines: tuple[str, ...], f
     if (access_key is None) != (secret_key is None):
         raise UsageError("--access-key and --secret-key go together")
     credentials = Credentials(access_key, secret_key) if access_key and secret_key else None
-    options = UpOptions(host=host, port=port, credentials=credentials, log_level=log_level)
+    options = UpOptions(host=host, port=port, credentials=credentials, log_level=log_level,
+                        console_write=console_write)
     declared = DeclarationOptions(functions=functions, env=env, endpoints=endpoints, state_machines=state_machines,
                                   template=template)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    console_mode = "starts and stops executions" if console_write else "read-only; --console-write to start executions"
+
     def ready(url: str, served: LocalAws) -> None:
         lines = [f"scones up: S3, Lambda, Step Functions and SageMaker Runtime on {url}",
                  *(f"  {line}" for line in served.describe()),
-                 f"  console:        {url}/_console/",
+                 f"  console:        {url}/_console/ ({console_mode})",
                  "Point boto3, notebooks and the AWS CLI here:",
                  *(f"  export {k}={v}" for k, v in exports(url, credentials).items()),
                  "Stop with Ctrl-C."]

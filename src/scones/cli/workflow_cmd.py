@@ -75,8 +75,22 @@ def run(app: AppContext, definition: str | None, input_text: str, name: str | No
         return
     from scones.workflow.runs import run_workflow
 
-    outcome, execution = run_workflow(app.settings, make_options(definition, **options), input_text, name=name)
+    outcome, execution = run_workflow(app.settings, make_options(definition, **options), input_text, name=name,
+                                      on_waiting=_announce_waiting)
     click.echo(json.dumps(execution.result(), ensure_ascii=False) if as_json else outcome.format_text())
+
+
+def _announce_waiting(task: Any, api_url: str | None) -> None:
+    """A task of this run waits for a callback: say so on stderr (stdout stays the result)."""
+    if api_url:
+        answer = (f"Answer it from another shell while this run lasts: scones workflow approve TOKEN --label ... "
+                  f"--endpoint-url {api_url}")
+    else:
+        answer = ("Nothing in this process can answer it (it serves no Step Functions API): run the state machine "
+                  "in 'scones up' to answer with 'scones workflow approve' or 'reject'. Here it waits until its "
+                  "TimeoutSeconds or HeartbeatSeconds end it, or Ctrl-C.")
+    click.echo(f"State '{task.state_name}' waits for a callback with the task token:\n  {task.token}\n{answer}",
+               err=True)
 
 
 def _summary(event: dict[str, Any]) -> str:
@@ -106,6 +120,35 @@ def history(app: AppContext, execution: str, as_json: bool) -> None:
     click.echo(f"{'id':>4}  {'timestamp':24}  {'type':28}  details")
     for event in events:
         click.echo(f"{event['id']:>4}  {event['timestamp']:24}  {event['type']:28}  {_summary(event)}")
+
+
+_ENDPOINT_HELP = ("The Step Functions API holding the token: a running 'scones up' (default: AWS_ENDPOINT_URL, "
+                  "e.g. http://127.0.0.1:4566).")
+
+
+@workflow.command()
+@click.argument("token")
+@click.option("--label", required=True, help="The label the person gives the image (sent as {\"label\": ...}).")
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help=_ENDPOINT_HELP)
+def approve(token: str, label: str, endpoint_url: str | None) -> None:
+    """Answer a task waiting for review: SendTaskSuccess with the label, and the execution goes on."""
+    from scones.workflow.review import approve as send_approval
+
+    output = send_approval(token, label=label, endpoint_url=endpoint_url)
+    click.echo(f"approved: the task goes on with {json.dumps(output)}")
+
+
+@workflow.command()
+@click.argument("token")
+@click.option("--error", default="Rejected", show_default=True, help="The error name the task fails with.")
+@click.option("--cause", default=None, help="Why (the failure's cause).")
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help=_ENDPOINT_HELP)
+def reject(token: str, error: str, cause: str | None, endpoint_url: str | None) -> None:
+    """Answer a task waiting for review with a failure: SendTaskFailure (its Catch may handle it)."""
+    from scones.workflow.review import reject as send_rejection
+
+    send_rejection(token, error=error, cause=cause, endpoint_url=endpoint_url)
+    click.echo(f"rejected: the task fails with {error}")
 
 
 workflow.add_command(run_batch)

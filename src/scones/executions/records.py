@@ -96,6 +96,12 @@ class ExecutionRecords:
         self._error: BaseException | None = None
         self._index = _Index(index_path, self) if index_path is not None and self.folder is not None else None
 
+    def open_index(self) -> None:
+        """Keep the listing index open and write rows straight into it (processes that list executions);
+        without it, rows wait as small files until something lists."""
+        if self._index is not None:
+            self._index.open()
+
     # -- names -------------------------------------------------------------------
     def exists(self, name: str) -> bool:
         with self._lock:
@@ -273,14 +279,16 @@ class ExecutionRecords:
         return load_execution(self.store, name_or_arn)
 
     def summaries(self, *, state_machine_arn: str | None = None, status: ExecutionStatus | None = None,
-                  limit: int = 100, next_token: str | None = None) -> Page:
-        """Kept executions, newest first, ``limit`` at a time."""
+                  limit: int = 100, next_token: str | None = None, name_contains: str | None = None) -> Page:
+        """Kept executions, newest first, ``limit`` at a time; ``name_contains``: names holding it, any case."""
         with self._lock:
             pending = [ExecutionSummary.of(e) for e in self._pending.values()]
         if self._index is not None:
+            self._index.open()  # listing: rows go straight into the database from now on
             self._index.put_many(pending)
-            return self._index.page(state_machine_arn, status, limit, next_token)
-        rows = [*pending, *self._scan()]
+            return self._index.page(state_machine_arn, status, limit, next_token, name_contains)
+        needle = name_contains.casefold() if name_contains else None
+        rows = [r for r in [*pending, *self._scan()] if needle is None or needle in r.name.casefold()]
         return _page_of(rows, state_machine_arn, status, limit, next_token)
 
     def _scan(self) -> Iterable[ExecutionSummary]:
@@ -297,6 +305,8 @@ class ExecutionRecords:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """``store.atomic_write_bytes`` for the hot path: the folder exists, the writer thread's id makes the
+    temporary name unique (no ``mkstemp`` retries, no ``fchmod``), one ``write`` call."""
     tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -368,13 +378,24 @@ def _page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: Exec
 
 
 class _Index:
-    """ListExecutions without reading every history: one row per kept execution, in SQLite."""
+    """ListExecutions without reading every history: one row per kept execution, in SQLite.
+
+    A process that lists (``scones up``, the console) opens the database and writes rows straight
+    into it. A short run that never lists (``scones workflow run``) does not pay for SQLite: it leaves
+    each row as a one-line file in ``<index>.pending/``, which the next lister takes in before it answers.
+    """
 
     def __init__(self, path: Path, records: ExecutionRecords) -> None:
         self.path = path
+        self.pending = path.with_name(path.name + ".pending")
         self.records = records
         self._lock = threading.Lock()
-        self._db: Any = None  # opened on first use: a short CLI run may never need it before its end
+        self._db: Any = None  # opened on first list (or ``open``): a short CLI run never opens it
+
+    def open(self) -> None:
+        """Write rows into the database from now on (long-lived processes)."""
+        with self._lock:
+            self._connection()
 
     def _connection(self) -> Any:
         """The database, opened (and built from the kept files, when new) on first use; call with the lock."""
@@ -397,6 +418,29 @@ class _Index:
         self._db = db
         return db
 
+    def _take_in_pending(self, db: Any) -> None:
+        """Rows short runs left as files: into the database, then the files go (call with the lock)."""
+        try:
+            names = os.listdir(self.pending)
+        except FileNotFoundError:
+            return
+        rows, taken = [], []
+        for name in names:
+            if name.endswith(".tmp"):
+                continue
+            path = self.pending / name
+            try:
+                r = json.loads(path.read_text(encoding="utf-8"))
+                rows.append((r[0], r[1], r[2], r[3], r[4], r[5]))
+            except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
+                LOG.warning("skipping the pending index row %s: %s", path, exc)
+            taken.append(path)
+        if rows:
+            db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", rows)
+        for path in taken:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
     def put(self, row: ExecutionSummary) -> None:
         self.put_many([row])
 
@@ -404,6 +448,11 @@ class _Index:
         if not rows:
             return
         with self._lock:
+            if self._db is None:  # nobody lists in this process: leave the rows for the next lister
+                self.pending.mkdir(parents=True, exist_ok=True)
+                for row in rows:
+                    _write_atomically(self.pending / f"{row.name}.row", json.dumps(_row(row)))
+                return
             db = self._connection()
             db.execute("BEGIN")  # one transaction for the lot (autocommit would make one per row)
             try:
@@ -414,9 +463,14 @@ class _Index:
                 raise
             db.execute("COMMIT")
 
-    def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None) -> Page:
+    def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None,
+             name_contains: str | None = None) -> Page:
         where: list[str] = []
         args: list[Any] = []
+        if name_contains:
+            # instr(lower(...)) rather than LIKE: no wildcard characters to escape in a user's text.
+            where.append("instr(lower(name), ?) > 0")
+            args.append(name_contains.lower())
         if machine is not None:
             where.append("state_machine_arn = ?")
             args.append(machine)
@@ -430,7 +484,9 @@ class _Index:
         sql = (f"SELECT {_INDEX_COLUMNS} FROM executions" + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY start_time DESC, name LIMIT ?")
         with self._lock:
-            rows = self._connection().execute(sql, [*args, limit + 1]).fetchall()
+            db = self._connection()
+            self._take_in_pending(db)
+            rows = db.execute(sql, [*args, limit + 1]).fetchall()
         items = [ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)

@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from scones.errors import NotFoundError, WorkflowError
+from scones.errors import WorkflowError
 from scones.executions.catalog import (
     StateMachine,
     StateMachineAlreadyExists,
@@ -42,14 +42,17 @@ from scones.executions.catalog import (
     StateMachineDeleting,
     StateMachineDoesNotExist,
 )
+from scones.executions.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from scones.executions.machines import MachineInfo, MachineStatus, MachineType, Revision, StateMachineRegistry
 from scones.executions.map_runs import MapRuns
+from scones.executions.nested import ServiceChildren
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
 from scones.executions.workers import ElasticThreads
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
+from scones.workflow.asl.callbacks import CallbackError, CallbackErrorKind, TaskTokens, WaitingTask, token_execution
 from scones.workflow.asl.clock import Clock, SystemClock
-from scones.workflow.asl.errors import InputError
+from scones.workflow.asl.connections import Connections, MessagePublisher
 from scones.workflow.asl.executor import Execution, ExecutionRun, ExecutionStatus, check_execution_name
 from scones.workflow.asl.jsontext import to_compact_json
 
@@ -64,18 +67,12 @@ __all__ = ["ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionService"
 
 #: Finished executions remembered in memory (beyond them, ``records`` answers).
 RECENT_EXECUTIONS: Final = 1024
+#: How long an Express execution may run (docs/aws-facts.md, Express workflows).
+EXPRESS_MAX_SECONDS: Final = 300
 #: The cause of executions still running when the service closes (they end ABORTED).
 SHUTDOWN_CAUSE: Final = "The execution was stopped because its service shut down"
 
 Listener = Callable[[Execution], None]
-
-
-class ExecutionAlreadyExists(InputError):
-    """StartExecution with the name of a kept or running execution."""
-
-
-class ExecutionDoesNotExist(NotFoundError):
-    """No execution with that name or ARN, running or kept."""
 
 
 class ExecutionService:
@@ -84,12 +81,16 @@ class ExecutionService:
     ``invoker`` is the Lambda runtime Task states call; ``records`` keeps finished
     executions (``None``: kept only while running, e.g. ``run-batch --no-history``);
     ``listeners`` hear of every finished execution, on the thread that ran it.
+    ``callbacks`` holds the task tokens of every execution here (SendTaskSuccess and its
+    kin answer through ``send_task_*``); ``publisher`` receives ``sns:publish`` messages.
+    Executions started by executions (``states:startExecution``) run here too.
     """
 
     def __init__(self, *, invoker: LambdaInvoker | None = None, records: ExecutionRecords | None = None,
                  clock: Clock | None = None, listeners: Sequence[Listener] = (), region: str = LOCAL_REGION,
                  account: str = LOCAL_ACCOUNT, owns_records: bool = True,
-                 machines: StateMachineRegistry | None = None, objects: ObjectStore | None = None) -> None:
+                 machines: StateMachineRegistry | None = None, callbacks: TaskTokens | None = None,
+                 publisher: MessagePublisher | None = None, objects: ObjectStore | None = None) -> None:
         self.invoker = invoker
         self.records = records
         self._owns_records = owns_records
@@ -105,6 +106,8 @@ class ExecutionService:
         self._lock = threading.Lock()
         self._threads = ElasticThreads("scones-execution")
         self._closed = False
+        #: What the executions reach beyond the interpreter: task tokens, child executions, SNS messages.
+        self.connections = Connections(callbacks or TaskTokens(), ServiceChildren(self), publisher)
         #: The buckets Distributed Maps read items from and write results to.
         self.objects = objects
         #: The map runs of Distributed Maps; their Standard children are kept like any execution.
@@ -216,7 +219,7 @@ class ExecutionService:
             with self.machines.changes:
                 machine = self.state_machine(machine.name)  # the revision in effect now
                 run = machine.executor.start(input, name=name, region=self.region, account=self.account,
-                                             role_arn=machine.info.role_arn)
+                                             role_arn=machine.info.role_arn, connections=self.connections)
         except BaseException:
             if claimed:
                 with self._lock:
@@ -237,7 +240,13 @@ class ExecutionService:
         with self.machines.changes:
             machine = self.state_machine(machine.name)
             run = machine.executor.start(input, name=name, region=self.region, account=self.account,
-                                         execution_arn=arn, role_arn=machine.info.role_arn)
+                                         execution_arn=arn, role_arn=machine.info.role_arn,
+                                         connections=self.connections)
+        # "Maximum duration: 5 minutes" (Standard vs. Express): the sooner of that and the machine's TimeoutSeconds.
+        context = run.context
+        limit = context.start_time + EXPRESS_MAX_SECONDS
+        if context.deadline is None or context.deadline > limit:
+            context.deadline = limit
         with self._lock:
             self._live[arn] = run
         return run
@@ -297,19 +306,21 @@ class ExecutionService:
             return [run.record for run in self._live.values()]
 
     def list(self, *, state_machine: str | None = None, status: ExecutionStatus | None = None,
-             limit: int = 100, next_token: str | None = None) -> Page:
-        """ListExecutions: newest first, running ones included, ``limit`` at a time."""
+             limit: int = 100, next_token: str | None = None, name_contains: str | None = None) -> Page:
+        """ListExecutions: newest first, running ones included, ``limit`` at a time; ``name_contains``
+        keeps the executions whose name holds it, whatever the case (the console's search)."""
         machine_arn = self.state_machine_arn(_execution_name(state_machine)) if state_machine else None
+        needle = name_contains.casefold() if name_contains else None
         with self._lock:
             in_memory = [*self._recent.values(), *(run.record for run in self._live.values())]
         live = [ExecutionSummary.of(r) for r in in_memory
                 if (machine_arn is None or r.state_machine_arn == machine_arn)
-                and (status is None or r.status is status)]
+                and (status is None or r.status is status) and (needle is None or needle in r.name.casefold())]
         if next_token is not None:
             start, last = decode_token(next_token)
             live = [r for r in live if (-r.start_time, r.name) > (-start, last)]
         kept = (self.records.summaries(state_machine_arn=machine_arn, status=status, limit=limit,
-                                       next_token=next_token)
+                                       next_token=next_token, name_contains=name_contains)
                 if self.records is not None else Page([], None))
         merged = {r.name: r for r in kept.items}
         merged.update({r.name: r for r in live})  # the copy in memory is the newest
@@ -337,6 +348,37 @@ class ExecutionService:
             run.done.wait(timeout)
             return run.record
         return self.describe(name_or_arn)
+
+    # -- task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) ---------------
+    @property
+    def callbacks(self) -> TaskTokens:
+        return self.connections.callbacks
+
+    def send_task_success(self, token: str, output: str) -> WaitingTask:
+        """The task waiting with ``token`` succeeds with ``output`` (JSON text); ``CallbackError`` as AWS refuses."""
+        return self._answer(token, lambda: self.callbacks.succeed(token, output))
+
+    def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> WaitingTask:
+        return self._answer(token, lambda: self.callbacks.fail(token, error, cause))
+
+    def send_task_heartbeat(self, token: str) -> WaitingTask:
+        return self._answer(token, lambda: self.callbacks.heartbeat(token))
+
+    def _answer(self, token: str, answer: Callable[[], WaitingTask]) -> WaitingTask:
+        """A token no task holds any more gets TaskTimedOut when its execution is known here (it ended, was
+        stopped, or moved on), TaskDoesNotExist otherwise (docs/aws-facts.md, Task tokens)."""
+        try:
+            return answer()
+        except CallbackError as exc:
+            if exc.kind is not CallbackErrorKind.TASK_DOES_NOT_EXIST:
+                raise
+            arn = token_execution(token)
+            try:
+                if arn is not None:
+                    self.describe(arn)
+            except ExecutionDoesNotExist:
+                raise exc from None
+            raise CallbackError(CallbackErrorKind.TASK_TIMED_OUT) from exc
 
     # -- life cycle ----------------------------------------------------------------
     def flush(self) -> None:
@@ -368,7 +410,9 @@ class ExecutionService:
         """The same state machines, records and listeners, calling functions through ``invoker`` (a recording
         wrapper, say); closing it leaves the records open for this service."""
         other = ExecutionService(invoker=invoker, records=self.records, clock=self.clock, listeners=self.listeners,
-                                 region=self.region, account=self.account, owns_records=False, objects=self.objects)
+                                 region=self.region, account=self.account, owns_records=False,
+                                 callbacks=self.callbacks, publisher=self.connections.publisher,
+                                 objects=self.objects)
         for machine in self.state_machines():
             other.register(machine.name, machine.plan, info=machine.info)
         return other

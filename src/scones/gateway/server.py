@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from scones.errors import SconesError
-from scones.http_server import bind_socket
+from scones.http_server import ListenError, bind_socket, running_in_thread
 
 #: In-flight requests get this long to finish once a stop is asked for.
 GRACEFUL_SHUTDOWN_SECONDS: Final = 10
@@ -78,23 +78,14 @@ def _when_started(server: Any, callback: Callable[[], None]) -> None:
 @contextlib.contextmanager
 def serving_in_thread(app: Any, sock: socket.socket, *, startup_timeout: float = 60.0) -> Iterator[None]:
     """Serve on a bound socket from a thread of this process; stop gracefully on exit."""
-    server = _server(app, sock, "warning")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="scones-up", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(5)
-            sock.close()
-            raise GatewayStartError("The gateway did not start; see the log above")
-        time.sleep(0.01)
+    stack = contextlib.ExitStack()
     try:
+        stack.enter_context(running_in_thread(_server(app, sock, "warning"), sock, name="scones-up",
+                                              startup_timeout=startup_timeout))
+    except ListenError as exc:
+        raise GatewayStartError("The gateway did not start; see the log above") from exc
+    with stack:
         yield
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
 
 
 @contextlib.contextmanager

@@ -80,6 +80,8 @@ class UpOptions:
     shutdown_grace: float = 2.0
     #: How the Scones built-in functions are wired (the workflow commands' --threshold, --model, ...).
     built_ins: BuiltInOptions = field(default_factory=lambda: BuiltInOptions())
+    #: The console (``/_console/``) may start and stop executions (``--console-write``); it only reads otherwise.
+    console_write: bool = False
 
     def check(self) -> None:
         """Binding beyond this machine needs keys to check signatures against."""
@@ -123,15 +125,17 @@ class LocalAws:
 @contextlib.contextmanager
 def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[LocalAws]:
     """Build the services for a gateway reachable at ``url``; closes what they opened on exit."""
+    from scones.executions.local import local_executions
     from scones.functions.local import scones_functions
+    from scones.gateway.console import ConsoleContext, ConsoleService
     from scones.gateway.lambda_api import LambdaService
     from scones.gateway.s3.service import S3Service
     from scones.gateway.sagemaker_runtime import SageMakerRuntimeService
-    from scones.gateway.stepfunctions.service import StepFunctionsService, local_executions
+    from scones.gateway.stepfunctions.service import StepFunctionsService
     from scones.lambda_runtime.user_functions import CACHE_FOLDER, function_roster, local_lambda_runtime
     from scones.progress import note
     from scones.workflow.definitions import read_definition
-    from scones.workflow.environment import failure_listener
+    from scones.workflow.notifications import failure_listener
 
     options.check()
     declared = options.declarations
@@ -162,6 +166,10 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
             Service.LAMBDA: LambdaService(runtime),
             Service.STEP_FUNCTIONS: StepFunctionsService(executions, shutdown_grace=options.shutdown_grace),
             Service.SAGEMAKER_RUNTIME: SageMakerRuntimeService(endpoints),
+            Service.CONSOLE: ConsoleService(
+                ConsoleContext(executions, runtime, endpoints, store_root, settings.bucket,
+                               write=options.console_write),
+                hosts=_console_hosts(options.host)),
         }
         verifier = None
         if options.credentials is not None:
@@ -170,6 +178,12 @@ def local_aws(settings: Settings, options: UpOptions, url: str) -> Iterator[Loca
             verifier = SignatureVerifier(options.credentials)
         notes = [*function_roster(runtime, built_ins=[f.name for f in built_ins]).lines(), *declared.notes]
         yield LocalAws(Gateway(handlers, verifier=verifier), executions, runtime, endpoints, notes)
+
+
+def _console_hosts(host: str) -> tuple[str, ...] | None:
+    """The host names the console answers for: on loopback, loopback names only (a page elsewhere cannot
+    reach it through a name of its own, DNS rebinding); bound wider, any (signatures are checked then)."""
+    return (*LOOPBACK, host) if host in LOOPBACK else None
 
 
 def _endpoints(settings: Settings, options: UpOptions) -> dict[str, Endpoint]:

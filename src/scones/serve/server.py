@@ -13,15 +13,13 @@ import json
 import logging
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from scones.errors import SconesError
-from scones.http_server import ListenError, bind_socket
+from scones.http_server import ListenError, bind_socket, running_in_thread
 from scones.serve.app import CONFIG_ENV, Endpoint, build_app
 from scones.serve.config import ServeConfig
 from scones.serve.process import end_with_parent, return_large_blocks_to_the_os
@@ -114,19 +112,10 @@ def serve_in_thread(config: ServeConfig, *, endpoint: Endpoint | None = None,
     server = uvicorn.Server(uv_config)
     sock = _bind(config)
     port = int(sock.getsockname()[1])
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="scones-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(5)
-            sock.close()
-            raise ServerStartError("The in-process endpoint did not start; see the log above")
-        time.sleep(0.01)
+    stack = contextlib.ExitStack()
     try:
+        stack.enter_context(running_in_thread(server, sock, name="scones-serve", startup_timeout=startup_timeout))
+    except ListenError as exc:
+        raise ServerStartError("The in-process endpoint did not start; see the log above") from exc
+    with stack:
         yield ThreadedServer(url=f"http://{config.host}:{port}", endpoint=ep)
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()

@@ -12,6 +12,7 @@ histories under ``<bucket>/executions/`` and announces failures.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,25 +22,26 @@ from typing import TYPE_CHECKING, Any, Final
 from scones.config import Settings
 from scones.declarations import Declarations
 from scones.errors import NotFoundError, UsageError, WorkflowError
+from scones.executions.local import bucket_publisher, open_records
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
+from scones.workflow.asl.callbacks import TaskTokens
 from scones.workflow.asl.distributed.objects import FolderObjects
-from scones.workflow.asl.executor import Execution, ExecutionStatus
+from scones.workflow.notifications import failure_listener
 from scones.workspace import DeclarationOptions, declare
 
 if TYPE_CHECKING:
     from scones.workflow.notifications import Notifier
 
+#: Hears of a task waiting for a callback: ``(task, api_url=...)``, the URL of the API that can answer it or None.
+WaitingListener = Callable[..., None]
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_MODEL_KEY: Final = "model/model.tar.gz"
 DEFAULT_CAPTURE_PREFIX: Final = "data_capture"
-#: Where executions are kept, as ``scones workflow history`` reads them: ``<bucket>/executions/<name>.json``.
-EXECUTIONS_PREFIX: Final = "executions"
-#: The listing index of kept executions, under ``SCONES_HOME`` (not in a bucket: it is not an object).
-EXECUTIONS_INDEX: Final = Path("state") / "executions.sqlite"
 CLASSIFY_FUNCTION: Final = "classifyImage"
 SERIALIZE_FUNCTION: Final = "serializeImageData"
 
@@ -84,25 +86,23 @@ class LocalEnvironment:
         return self.settings.bucket
 
 
-def open_records(settings: Settings) -> ExecutionRecords:
-    """The executions kept in the default bucket, with their listing index."""
-    store = LocalStore.in_bucket(settings.store_root, settings.bucket).child(EXECUTIONS_PREFIX)
-    return ExecutionRecords(store, index_path=settings.home / EXECUTIONS_INDEX)
-
-
 @contextlib.contextmanager
 def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *, state_machine: str,
-                      declarations: Declarations | None = None) -> Iterator[LocalEnvironment]:
+                      declarations: Declarations | None = None,
+                      on_waiting: WaitingListener | None = None) -> Iterator[LocalEnvironment]:
     """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out.
 
     With the user's own functions or endpoint names declared, that is a whole local AWS (``scones up``, on a
     free port of this machine): their code calls S3 and SageMaker through it, with boto3, unchanged.
+    ``on_waiting(task, api_url)`` hears of each task that starts waiting for a callback, with the URL of the
+    Step Functions API that can answer it (None: nothing in this process serves one). ``sns:publish``
+    messages go to the bucket (``scones.executions.topics``).
     """
     bucket_store = LocalStore.in_bucket(settings.store_root, settings.bucket)
     if declarations is None:
         declarations = declare(settings, options.declared)
     if declarations.functions or declarations.endpoints or declarations.buckets:
-        with _local_aws(settings, options, declarations, plan, state_machine) as environment:
+        with _local_aws(settings, options, declarations, plan, state_machine, on_waiting) as environment:
             yield environment
         return
     with contextlib.ExitStack() as stack:
@@ -113,8 +113,10 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
                 endpoint_url = stack.enter_context(_endpoint(settings, bucket_store, options))
             invoker = stack.enter_context(_lambda_runtime(settings, options, endpoint_url or ""))
         records = open_records(settings) if options.keep_history else None
+        heard = () if on_waiting is None else (functools.partial(on_waiting, api_url=None),)
         service = ExecutionService(invoker=invoker, records=records,
                                    listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
+                                   callbacks=TaskTokens(listeners=heard), publisher=bucket_publisher(settings),
                                    objects=FolderObjects(settings.store_root))
         stack.callback(service.close)
         service.register(state_machine, plan)
@@ -124,7 +126,7 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
 
 @contextlib.contextmanager
 def _local_aws(settings: Settings, options: PipelineOptions, declarations: Declarations, plan: RunPlan,
-               state_machine: str) -> Iterator[LocalEnvironment]:
+               state_machine: str, on_waiting: WaitingListener | None) -> Iterator[LocalEnvironment]:
     from scones.gateway.up import BuiltInOptions, UpOptions, up_in_thread
     from scones.progress import note
 
@@ -139,6 +141,8 @@ def _local_aws(settings: Settings, options: PipelineOptions, declarations: Decla
             note(line)
         if state_machine not in declarations.state_machines:
             served.executions.register(state_machine, plan)
+        if on_waiting is not None:  # this scones up serves the API that answers its tokens
+            served.executions.callbacks.listeners.append(functools.partial(on_waiting, api_url=url))
         yield LocalEnvironment(settings=settings, bucket_store=LocalStore.in_bucket(settings.store_root,
                                                                                      settings.bucket),
                                service=served.executions, records=served.executions.records,
@@ -174,27 +178,6 @@ def _notifier(bucket_store: LocalStore, options: PipelineOptions) -> Notifier:
     if options.webhook:
         notifiers.append(WebhookNotifier(options.webhook))
     return FanOutNotifier(notifiers)
-
-
-def failure_listener(make_notifier: Callable[[], Notifier]) -> Callable[[Execution], None]:
-    """Announce every execution that did not succeed (a listener of the execution service). The notifier
-    is made on the first failure, so a run that never fails never loads the notification code."""
-    made: list[Notifier] = []
-
-    def on_end(execution: Execution) -> None:
-        if execution.status is ExecutionStatus.SUCCEEDED:
-            return
-        from scones.workflow.notifications import FailureNotification
-        from scones.workflow.outcomes import last_task_error
-
-        if not made:
-            made.append(make_notifier())
-        error = execution.error or last_task_error(execution.events())
-        made[0].notify(FailureNotification.create(
-            execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
-            error=error, cause=execution.cause, execution_input=execution.input))
-
-    return on_end
 
 
 @contextlib.contextmanager

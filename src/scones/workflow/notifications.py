@@ -12,14 +12,14 @@ import json
 import logging
 import os
 import threading
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from scones.store import Store
+from scones.workflow.asl.executor import Execution, ExecutionStatus
 
 LOG = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class WebhookNotifier:
         self.timeout_seconds = timeout_seconds
 
     def notify(self, notification: FailureNotification) -> None:
+        import urllib.request
+
         body = json.dumps(notification.to_json()).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
@@ -142,3 +144,23 @@ def read_failures(store: Store, key: str = FAILURE_LOG_KEY) -> list[FailureNotif
         return []
     return [FailureNotification.from_json(json.loads(line))
             for line in store.get_text(key).splitlines() if line.strip()]
+
+
+def failure_listener(make_notifier: Callable[[], Notifier]) -> Callable[[Execution], None]:
+    """Announce every execution that did not succeed (a listener of the execution service). The notifier
+    is made on the first failure, so a run that never fails never loads the notification code."""
+    made: list[Notifier] = []
+
+    def on_end(execution: Execution) -> None:
+        if execution.status is ExecutionStatus.SUCCEEDED:
+            return
+        from scones.workflow.outcomes import last_task_error
+
+        if not made:
+            made.append(make_notifier())
+        error = execution.error or last_task_error(execution.events())
+        made[0].notify(FailureNotification.create(
+            execution_name=execution.name, execution_arn=execution.execution_arn, status=execution.status.value,
+            error=error, cause=execution.cause, execution_input=execution.input))
+
+    return on_end

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from scones.config import Settings
     from scones.workflow.asl.executor import Execution
     from scones.workflow.check import CheckReport
-    from scones.workflow.environment import PipelineOptions
+    from scones.workflow.environment import PipelineOptions, WaitingListener
     from scones.workflow.load import LoadReport
     from scones.workflow.outcomes import BatchSummary, ExecutionOutcome
     from scones.workflow.pipeline import BatchInterrupted
@@ -56,12 +56,15 @@ def validate_file(path: str | Path) -> list[ValidationError]:
     return validate_definition(read_definition(path))
 
 
-def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *,
-                 name: str | None) -> tuple[ExecutionOutcome, Execution]:
+def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, *, name: str | None,
+                 on_waiting: WaitingListener | None = None) -> tuple[ExecutionOutcome, Execution]:
     """``scones workflow run``: one execution of ``options.definition``, kept with its history.
 
     Only what the definition needs is started (the Lambda runtime when it calls functions, an
     endpoint when it classifies). Ctrl-C or SIGTERM ends the execution ABORTED and keeps it.
+    ``on_waiting(task, api_url=...)`` hears of each task that waits for a callback, with the URL of
+    the Step Functions API that can answer it: the embedded ``scones up`` when the run has one
+    (declared functions), else None (this process serves no API: the task waits for its timeouts).
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
@@ -75,8 +78,8 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     plan = RunPlan.from_definition(text)
     if SERIALIZE_FUNCTION not in declarations.functions:
         execution_input = scones_input(settings, plan, execution_input)
-    with local_environment(settings, options, plan, state_machine=machine,
-                           declarations=declarations) as environment:
+    with local_environment(settings, options, plan, state_machine=machine, declarations=declarations,
+                           on_waiting=on_waiting) as environment:
         started = time.perf_counter()
         execution = run_until_done(environment.service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
@@ -85,7 +88,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
 
 def history(settings: Settings, name_or_arn: str) -> Execution:
     """``scones workflow history``: a kept execution by name or ARN."""
-    from scones.workflow.environment import open_records
+    from scones.executions.local import open_records
 
     records = open_records(settings)
     try:

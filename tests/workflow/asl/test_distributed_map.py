@@ -182,7 +182,7 @@ def test_batches_by_bytes_and_path_forms() -> None:
     assert [len(b["Items"]) for b in by_bytes.output] == [2, 2, 1]
     by_path = run(dmap(ItemBatcher={"MaxItemsPerBatchPath": "$.n"}, ItemsPath="$.xs"), {"n": 3, "xs": [1, 2, 3, 4]})
     assert [b["Items"] for b in by_path.output] == [[1, 2, 3], [4]]
-    bad = run(dmap(ItemBatcher={"MaxItemsPerBatchPath": "$.n"}, ItemsPath="$.xs"), {"n": "3", "xs": [1]})
+    bad = run(dmap(ItemBatcher={"MaxItemsPerBatchPath": "$.n"}, ItemsPath="$.xs"), {"n": "three", "xs": [1]})
     assert bad.error == "States.Runtime" and "MaxItemsPerBatchPath" in (bad.cause or "")
 
 
@@ -223,8 +223,8 @@ def test_tolerated_failure_path_forms() -> None:
     assert pct.error == "States.ExceedToleratedFailureThreshold"
     bad = run(dmap(FAIL_ABOVE_ONE, "C", ItemsPath="$.xs", ToleratedFailureCountPath="$.n"), {"xs": [1], "n": -1})
     assert bad.error == "States.Runtime"
-    assert bad.cause == ("An error occurred while executing the state 'M' (entered at the event id #2). The "
-                         "ToleratedFailureCountPath field refers to value \"-1\" which is not a valid integer: $.n")
+    assert bad.cause == ("An error occurred while executing the state 'M' (entered at the event id #2). "
+                         "ToleratedFailureCount cannot be negative.")
 
 
 # -- ResultWriter -------------------------------------------------------------------------

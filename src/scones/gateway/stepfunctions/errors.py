@@ -28,6 +28,7 @@ from scones.executions.service import (
 from scones.executions.service import (
     StateMachineDoesNotExist as StateMachineDoesNotExistError,
 )
+from scones.workflow.asl.callbacks import CallbackError, CallbackErrorKind
 from scones.workflow.asl.errors import DefinitionError, InputError
 
 
@@ -90,6 +91,27 @@ class InvalidToken(SfnError):
     @classmethod
     def of(cls, token: str) -> InvalidToken:
         return cls(f"Invalid Token: '{token}'")
+
+
+class TaskDoesNotExist(SfnError):
+    code = "TaskDoesNotExist"
+
+
+class TaskTimedOut(SfnError):
+    code = "TaskTimedOut"
+
+
+class InvalidOutput(SfnError):
+    code = "InvalidOutput"
+
+
+#: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat refusals, by the kind the execution service names.
+_CALLBACK_ERRORS: Final[dict[CallbackErrorKind, type[SfnError]]] = {
+    CallbackErrorKind.INVALID_TOKEN: InvalidToken,
+    CallbackErrorKind.TASK_DOES_NOT_EXIST: TaskDoesNotExist,
+    CallbackErrorKind.TASK_TIMED_OUT: TaskTimedOut,
+    CallbackErrorKind.INVALID_OUTPUT: InvalidOutput,
+}
 
 
 class InvalidLoggingConfiguration(SfnError):
@@ -190,6 +212,8 @@ def translate(exc: SconesError, subject: str) -> SfnError | None:
     error is not the client's (the gateway logs it and answers 500)."""
     if isinstance(exc, DefinitionError):
         return InvalidDefinition.of(exc)
+    if isinstance(exc, CallbackError):  # its message is AWS's already
+        return _CALLBACK_ERRORS[exc.kind](exc.message)
     if isinstance(exc, InvalidTokenError):
         return InvalidToken("Invalid Token: the nextToken was not handed out by this endpoint")
     for kind in type(exc).__mro__:

@@ -2,7 +2,7 @@
 
 Construct it with the ``ExecutionService`` that owns the executions (built with its
 ``ExecutionRecords`` and a ``StateMachineRegistry``, so executions and state machines
-outlive a restart; ``local_executions`` builds it where the CLI keeps them) and hand it
+outlive a restart; ``scones.executions.local.local_executions`` builds it where the CLI keeps them) and hand it
 to the gateway for ``Service.STEP_FUNCTIONS``::
 
     executions = local_executions(settings, invoker=lambda_runtime)
@@ -22,25 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scones.errors import SconesError
-from scones.executions.service import ExecutionService, Listener
+from scones.executions.service import ExecutionService
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
+from scones.gateway.stepfunctions.callbacks import CallbackOperations
 from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.map_runs import MapRunOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
 
 if TYPE_CHECKING:
-    from scones.config import Settings
-    from scones.lambda_runtime.contract import LambdaInvoker
+    pass
 
 LOG = logging.getLogger(__name__)
 
@@ -50,24 +49,6 @@ DEFAULT_SHUTDOWN_GRACE: Final = 2.0
 SHUTDOWN_CAUSE: Final = "The local Step Functions service (scones up) shut down while the execution was running"
 
 Operation = Callable[[dict[str, Any]], Any]
-
-
-#: Where ``scones up`` keeps the state machines made through the API, under ``SCONES_HOME``.
-STATE_MACHINES: Final = Path("state") / "state-machines"
-
-
-def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None,
-                     listeners: Sequence[Listener] = ()) -> ExecutionService:
-    """The execution service of this machine: executions kept where ``scones workflow history`` reads
-    them (``<bucket>/executions/``, listing index under ``SCONES_HOME/state``), state machines under
-    ``SCONES_HOME/state/state-machines/``."""
-    from scones.executions.machines import StateMachineRegistry
-    from scones.workflow.asl.distributed.objects import FolderObjects
-    from scones.workflow.environment import open_records
-
-    return ExecutionService(invoker=invoker, records=open_records(settings), listeners=listeners,
-                            machines=StateMachineRegistry(settings.home / STATE_MACHINES),
-                            objects=FolderObjects(settings.store_root))
 
 
 class StepFunctionsService:
@@ -84,6 +65,7 @@ class StepFunctionsService:
         machines = StateMachineOperations(executions)
         map_runs = MapRunOperations(executions)
         runs = ExecutionOperations(executions, map_runs.list_executions)
+        callbacks = CallbackOperations(executions)
         #: Operation name -> (method, runs on a worker thread).
         self._operations: dict[str, tuple[Operation, bool]] = {
             "CreateStateMachine": (machines.create_state_machine, True),
@@ -105,6 +87,9 @@ class StepFunctionsService:
             "ListTagsForResource": (machines.list_tags_for_resource, False),
             "TagResource": (machines.tag_resource, True),
             "UntagResource": (machines.untag_resource, True),
+            "SendTaskSuccess": (callbacks.send_task_success, False),
+            "SendTaskFailure": (callbacks.send_task_failure, False),
+            "SendTaskHeartbeat": (callbacks.send_task_heartbeat, False),
         }
         self._closing = False
 

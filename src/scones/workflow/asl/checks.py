@@ -57,6 +57,17 @@ def pointer(where: Where) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in where)
 
 
+def expression_allowed(value: Any, language: QueryLanguage) -> bool:
+    """A ``{% ... %}`` string stands for a value in JSONata states only: in a JSONPath state it is a string like any
+    other, refused where a number or a timestamp is expected, as AWS refuses it (docs/aws-facts.md, Validation)."""
+    return language is QueryLanguage.JSONATA and is_expression(value)
+
+
+def number_problem(value: Any, fallback: str) -> str:
+    """The message for a value that is not the number a field needs: AWS's for a string, else ``fallback``."""
+    return "Expected value of type Integer" if isinstance(value, str) else fallback
+
+
 def is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 

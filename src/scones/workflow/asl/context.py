@@ -12,11 +12,12 @@ import random
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, interruptible_sleep, iso_timestamp
+from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.intrinsics import IntrinsicContext
@@ -50,6 +51,8 @@ class ExecutionContext:
     stop: threading.Event | None = None
     #: Whether a running Task must poll ``stop`` (it runs on a helper thread then); see ``Executor.start``.
     tasks_watch_stop: bool = False
+    #: Task tokens, child executions, published messages (``connections``).
+    connections: Connections = field(default_factory=Connections)
     #: Where a Distributed Map reads items and writes results (S3 buckets as local folders).
     objects: ObjectStore | None = None
     #: Who hears of map runs and keeps Standard child executions (the execution service).
@@ -92,7 +95,7 @@ class ExecutionContext:
                invoker: LambdaInvoker | None, store: Store | None = None, seed: int | None = None,
                region: str = "us-east-1", account: str = "123456789012",
                max_history_events: int | None = MAX_HISTORY_EVENTS, execution_arn: str | None = None,
-               role_arn: str | None = None) -> ExecutionContext:
+               role_arn: str | None = None, connections: Connections | None = None) -> ExecutionContext:
         """``execution_arn`` overrides the Standard-workflow form (an Express execution's ARN is
         ``...:express:<machine>:<name>:<id>``); ``role_arn`` is the state machine's role."""
         sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
@@ -112,21 +115,29 @@ class ExecutionContext:
             region=region,
             account=account,
             store=store,
+            connections=connections or Connections(),
             history_quota=max_history_events,
         )
 
+    @property
+    def express(self) -> bool:
+        """An Express execution (``arn:...:express:<machine>:<name>:<id>``)."""
+        return self.execution_arn.split(":", 6)[5:6] == ["express"]
+
     def base_context_object(self) -> dict[str, Any]:
-        return {
-            "Execution": {
-                "Id": self.execution_arn,
-                "Input": self.input,
-                "StartTime": iso_timestamp(self.start_time),
-                "Name": self.execution_name,
-                "RoleArn": self.role_arn,
-                "RedriveCount": 0,
-            },
-            "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
+        execution: dict[str, Any] = {
+            "Id": self.execution_arn,
+            "Input": self.input,
+            "StartTime": iso_timestamp(self.start_time),
+            "Name": self.execution_name,
+            "RoleArn": self.role_arn,
         }
+        if not self.express:
+            # Redrive is for Standard executions only, so an Express context has no RedriveCount
+            # (docs/aws-facts.md, Express workflows: a reading of the docs, not a recording).
+            execution["RedriveCount"] = 0
+        return {"Execution": execution,
+                "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name}}
 
 
 class Frame:

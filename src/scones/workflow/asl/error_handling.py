@@ -72,8 +72,8 @@ class Retrier:
             jitter=JitterStrategy(props.get("JitterStrategy", "NONE")),
         )
 
-    def matches(self, error: str | None) -> bool:
-        return any(error_matches(p, error) for p in self.error_equals)
+    def matches(self, error: str | None, aliases: tuple[str, ...] = ()) -> bool:
+        return any(error_matches(p, error, aliases) for p in self.error_equals)
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds before retry number ``attempt`` (1-based): interval x backoff^(attempt-1), capped, jittered."""
@@ -93,9 +93,9 @@ class RetryState:
         self.attempts = [0] * len(retriers)
         self.total = 0
 
-    def decide(self, error: str | None) -> tuple[RetryOutcome, Retrier | None, int]:
+    def decide(self, error: str | None, aliases: tuple[str, ...] = ()) -> tuple[RetryOutcome, Retrier | None, int]:
         for i, retrier in enumerate(self.retriers):
-            if retrier.matches(error):
+            if retrier.matches(error, aliases):
                 if self.attempts[i] >= retrier.max_attempts:
                     return RetryOutcome.EXHAUSTED, retrier, self.attempts[i]
                 self.attempts[i] += 1
@@ -141,13 +141,13 @@ class Catcher:
         return cls(tuple(props["ErrorEquals"]), props["Next"], path_spec(props, "ResultPath"),
                    optional_field(props, language, "Assign"), optional_field(props, language, "Output"))
 
-    def matches(self, error: str | None) -> bool:
-        return any(error_matches(p, error) for p in self.error_equals)
+    def matches(self, error: str | None, aliases: tuple[str, ...] = ()) -> bool:
+        return any(error_matches(p, error, aliases) for p in self.error_equals)
 
 
-def find_catcher(catchers: list[Catcher], error: str | None) -> Catcher | None:
+def find_catcher(catchers: list[Catcher], error: str | None, aliases: tuple[str, ...] = ()) -> Catcher | None:
     for catcher in catchers:
-        if catcher.matches(error):
+        if catcher.matches(error, aliases):
             return catcher
     return None
 

@@ -72,12 +72,16 @@ KNOWN_ERROR_NAMES: Final = frozenset(e.value for e in StatesError)
 _NOT_MATCHED_BY_WILDCARDS: Final = frozenset({StatesError.RUNTIME.value, StatesError.DATA_LIMIT_EXCEEDED.value})
 
 
-def error_matches(pattern: str, error: str | None) -> bool:
+def error_matches(pattern: str, error: str | None, aliases: tuple[str, ...] = ()) -> bool:
     """Whether an ``ErrorEquals`` entry matches ``error``, with AWS's wildcard rules.
 
     ``States.ALL`` matches any error name except the terminal ones;
     ``States.TaskFailed`` matches any error except ``States.Timeout`` (and the terminal ones).
+    ``aliases`` are further names the failure answers to without being reported under them
+    (a heartbeat timeout is reported as ``States.Timeout`` and also matches ``States.HeartbeatTimeout``).
     """
+    if pattern in aliases:
+        return True
     name = error or ""
     if pattern == name:
         return name != StatesError.RUNTIME.value
@@ -96,6 +100,8 @@ class Failure:
 
     error: str | None
     cause: str | None = None
+    #: Names a Retry or Catch may match besides ``error`` (never reported; see ``error_matches``).
+    aliases: tuple[str, ...] = ()
 
     def as_output(self) -> dict[str, str | None]:
         """The error output a Catch hands on: ``{"Error": ..., "Cause": ...}``."""
@@ -118,6 +124,12 @@ class FailureError(Exception):
     def of(cls, error: StatesError | str, cause: str | None) -> FailureError:
         name = error.value if isinstance(error, StatesError) else error
         return cls(Failure(name, cause))
+
+    @classmethod
+    def heartbeat_timeout(cls) -> FailureError:
+        """No heartbeat within ``HeartbeatSeconds``: AWS records ``States.Timeout`` (TaskTimedOut, no cause),
+        and ``States.HeartbeatTimeout`` matches it in Retry and Catch (docs/aws-facts.md, Task tokens)."""
+        return cls(Failure(StatesError.TIMEOUT.value, None, (StatesError.HEARTBEAT_TIMEOUT.value,)))
 
 
 @dataclass(frozen=True)

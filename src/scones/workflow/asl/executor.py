@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
+from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.context import ExecutionContext, Frame
 from scones.workflow.asl.distributed.children import ChildResult, child_frame, new_child_name
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
@@ -152,7 +153,8 @@ class Executor:
     def __init__(self, definition: StateMachine | dict[str, Any] | str | bytes, *,
                  invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
                  resolver: ResourceResolver | None = None, state_machine_name: str = "scones-local",
-                 max_history_events: int | None = MAX_HISTORY_EVENTS, objects: ObjectStore | None = None,
+                 max_history_events: int | None = MAX_HISTORY_EVENTS,
+                 connections: Connections | None = None, objects: ObjectStore | None = None,
                  map_runs: MapRunHost | None = None) -> None:
         # A machine built once (``RunPlan``) may back several executors (other invokers, other names).
         self.machine: StateMachine = (definition if isinstance(definition, StateMachine)
@@ -168,11 +170,14 @@ class Executor:
         #: Who hears of map runs and keeps their Standard child executions.
         self.map_runs = map_runs
         self.state_machine_name = state_machine_name
+        #: Task tokens (``self.connections.callbacks`` answers this executor's callbacks), child executions and
+        #: where SNS messages go; an owner of many executors passes its own to ``start``.
+        self.connections = connections or Connections()
 
     def start(self, input: Any = None, *, name: str | None = None, seed: int | None = None,
               stop: threading.Event | None = None, region: str | None = None,
               account: str | None = None, execution_arn: str | None = None,
-              role_arn: str | None = None) -> ExecutionRun:
+              role_arn: str | None = None, connections: Connections | None = None) -> ExecutionRun:
         """Prepare one execution (``ExecutionStarted`` recorded, status RUNNING); ``ExecutionRun.run`` runs it.
 
         Keeping the two apart lets an owner publish the live record (DescribeExecution of a RUNNING
@@ -189,7 +194,7 @@ class Executor:
         ctx = ExecutionContext.create(name=name, state_machine_name=self.state_machine_name, input=execution_input,
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
                                       max_history_events=self.max_history_events, execution_arn=execution_arn,
-                                      role_arn=role_arn, **where)
+                                      role_arn=role_arn, connections=connections or self.connections, **where)
         ctx.objects = self.objects
         ctx.map_runs = self.map_runs
         ctx.run_child = run_child
@@ -305,7 +310,9 @@ class ExecutionRun:
             record.stop_time = self.context.clock.now()
             record.status = status
             self.done.set()
-            return True
+        # Its tasks wait no more: a late SendTaskSuccess gets TaskTimedOut (also when a stop ended it).
+        self.context.connections.callbacks.close_execution(record.execution_arn)
+        return True
 
 
 _CLOSING_EVENT: Final = {
@@ -368,10 +375,12 @@ def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *
                   name: str | None = None, resolver: ResourceResolver | None = None,
                   state_machine_name: str = "scones-local", seed: int | None = None,
                   stop: threading.Event | None = None,
-                  max_history_events: int | None = MAX_HISTORY_EVENTS) -> Execution:
+                  max_history_events: int | None = MAX_HISTORY_EVENTS,
+                  connections: Connections | None = None) -> Execution:
     """Validate ``definition``, run it once on ``input`` and return the finished execution."""
     executor = Executor(definition, invoker=invoker, clock=clock, store=store, resolver=resolver,
-                        state_machine_name=state_machine_name, max_history_events=max_history_events)
+                        state_machine_name=state_machine_name, max_history_events=max_history_events,
+                        connections=connections)
     return executor.run(input, name=name, seed=seed, stop=stop)
 
 

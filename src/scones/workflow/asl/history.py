@@ -56,6 +56,7 @@ class EventType(str, Enum):
     MAP_RUN_ABORTED = "MapRunAborted"
     TASK_SCHEDULED = "TaskScheduled"
     TASK_STARTED = "TaskStarted"
+    TASK_SUBMITTED = "TaskSubmitted"
     TASK_SUCCEEDED = "TaskSucceeded"
     TASK_FAILED = "TaskFailed"
     TASK_TIMED_OUT = "TaskTimedOut"
@@ -90,6 +91,7 @@ _DETAILS_KEY: Final[dict[EventType, str]] = {
     EventType.MAP_RUN_FAILED: "mapRunFailedEventDetails",
     EventType.TASK_SCHEDULED: "taskScheduledEventDetails",
     EventType.TASK_STARTED: "taskStartedEventDetails",
+    EventType.TASK_SUBMITTED: "taskSubmittedEventDetails",
     EventType.TASK_SUCCEEDED: "taskSucceededEventDetails",
     EventType.TASK_FAILED: "taskFailedEventDetails",
     EventType.TASK_TIMED_OUT: "taskTimedOutEventDetails",

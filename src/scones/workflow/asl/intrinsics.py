@@ -196,7 +196,9 @@ class _Parser:
         while self.pos < len(text):
             ch = text[self.pos]
             if quote:
-                if ch == quote:
+                if ch == "\\":  # an escaped quote ($['a\'b']) does not end the quoted name
+                    self.pos += 1
+                elif ch == quote:
                     quote = ""
             elif ch in "'\"" and depth:
                 quote = ch
@@ -287,15 +289,17 @@ def format_value(value: Any) -> str:
 
 def _format(call: FunctionCall, args: list[Any], ctx: IntrinsicContext) -> Any:
     template = call.args[0]
-    _need(call, isinstance(template, StringArg), "the first argument must be a string literal")
-    assert isinstance(template, StringArg)
+    # The template may also come from a path or a variable ("States.Format($AnswerTemplate, ...)" runs on AWS,
+    # recorded by LocalStack): its value is used as it is, only a literal's escapes are read.
+    literal = isinstance(template, StringArg)
+    _need(call, literal or isinstance(args[0], str), f"the first argument must be a string, got {_show(args[0])}")
+    raw = template.raw if isinstance(template, StringArg) else args[0]
     values = args[1:]
     out: list[str] = []
-    raw = template.raw
     i = used = 0
     while i < len(raw):
         ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw):
+        if literal and ch == "\\" and i + 1 < len(raw):
             out.append(raw[i + 1])
             i += 2
             continue

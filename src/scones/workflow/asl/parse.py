@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from scones.workflow.asl.errors import DefinitionError, ValidationError
+from scones.workflow.asl.integrations import default_resolver
 from scones.workflow.asl.jsontext import JsonTextError, parse_json
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.query_language import QueryLanguage, Scope, resolve_query_language
-from scones.workflow.asl.resources import ResourceResolver, TaskResource, default_resolver
+from scones.workflow.asl.resources import ResourceResolver, TaskResource
 from scones.workflow.asl.states.base import State
 from scones.workflow.asl.states.registry import STATE_TYPES
 from scones.workflow.asl.validate import validate_document

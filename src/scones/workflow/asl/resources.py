@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.lambda_runtime.contract import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
@@ -47,15 +49,54 @@ LAMBDA_EVENTS: Final = TaskEvents(EventType.LAMBDA_FUNCTION_SCHEDULED, EventType
                                   EventType.LAMBDA_FUNCTION_TIMED_OUT)
 
 
+class IntegrationPattern(str, Enum):
+    """How a Task waits, by the suffix of its ``Resource`` ("Service integration patterns", developer guide)."""
+
+    REQUEST_RESPONSE = ""
+    RUN_JOB = ".sync"
+    RUN_JOB_2 = ".sync:2"
+    WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
+    @classmethod
+    def of_resource(cls, arn: str) -> tuple[str, IntegrationPattern]:
+        """``arn:aws:states:::lambda:invoke.waitForTaskToken`` -> (``...:lambda:invoke``, WAIT_FOR_TASK_TOKEN)."""
+        for pattern in (cls.RUN_JOB_2, cls.RUN_JOB, cls.WAIT_FOR_TASK_TOKEN):
+            if arn.endswith(pattern.value):
+                return arn[:-len(pattern.value)], pattern
+        return arn, cls.REQUEST_RESPONSE
+
+
+#: Waits for an event inside the Task's limits (``task_wait.wait_for`` with the Task's deadline bound).
+JobWait = Callable[[threading.Event], None]
+
+
+class Job(ABC):
+    """A job a run-a-job (``.sync``) Task started: what TaskSubmitted records, and how to wait for its result."""
+
+    submitted: Any
+
+    @abstractmethod
+    def complete(self, wait: JobWait) -> Any:
+        """Wait (through ``wait``) for the job's end; return the task's result or raise FailureError."""
+
+
 class TaskResource(ABC):
     events: TaskEvents
 
-    def __init__(self, arn: str) -> None:
+    def __init__(self, arn: str, pattern: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE) -> None:
         self.arn = arn
+        #: Request-response: ``call``'s result is the task's. With a task token, ``call``'s result is what
+        #: TaskSubmitted records and a callback gives the task's; a run-a-job task uses ``start_job`` instead.
+        self.pattern = pattern
 
     @abstractmethod
     def call(self, frame: Frame, arguments: Any) -> Any:
         """Do the work; return the raw result or raise FailureError."""
+
+    def start_job(self, frame: Frame, arguments: Any) -> Job:
+        """Run a job (``.sync``): start it; the Task records ``Job.submitted`` and waits with ``Job.complete``."""
+        raise FailureError.of(StatesError.RUNTIME, f"{frame.error_prefix()} The resource '{self.arn}' does not "
+                              "support the run-a-job (.sync) integration pattern")
 
     @abstractmethod
     def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
@@ -109,7 +150,7 @@ _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _http_date(epoch: float) -> str:
+def http_date(epoch: float) -> str:
     """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale."""
     t = time.gmtime(epoch)
     return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
@@ -128,7 +169,7 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
         "Connection": "keep-alive",
         "x-amzn-RequestId": result.request_id,
         "Content-Length": str(len(body.encode("utf-8"))),
-        "Date": _http_date(now),
+        "Date": http_date(now),
         "X-Amzn-Trace-Id": f"root=1-{int(now):08x}-{result.request_id.replace('-', '')[:24]};sampled=0",
         "Content-Type": "application/json",
     }
@@ -146,7 +187,11 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
 
 
 class LambdaInvoke(TaskResource):
-    """``arn:aws:states:::lambda:invoke``: Parameters name the function and payload."""
+    """``arn:aws:states:::lambda:invoke``: Parameters name the function and payload.
+
+    With ``.waitForTaskToken`` the invocation result is what TaskSubmitted records, and the task waits for
+    the callback ("Invoke an AWS Lambda function with Step Functions", developer guide).
+    """
 
     events = SERVICE_EVENTS
 
@@ -169,16 +214,21 @@ class LambdaInvoke(TaskResource):
 
     def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
                           heartbeat: int | None) -> dict[str, Any]:
-        details: dict[str, Any] = {"resourceType": "lambda", "resource": "invoke", "region": frame.execution.region,
-                                   "parameters": arguments}
-        if timeout is not None:
-            details["timeoutInSeconds"] = timeout
-        if heartbeat is not None:
-            details["heartbeatInSeconds"] = heartbeat
-        return details
+        return service_scheduled_details(frame, self.event_identity(), arguments, timeout, heartbeat)
 
     def event_identity(self) -> dict[str, Any]:
-        return {"resourceType": "lambda", "resource": "invoke"}
+        return {"resourceType": "lambda", "resource": "invoke" + self.pattern.value}
+
+
+def service_scheduled_details(frame: Frame, identity: dict[str, Any], arguments: Any, timeout: int | None,
+                              heartbeat: int | None) -> dict[str, Any]:
+    """TaskScheduled of an optimised integration: ``resourceType``, ``resource``, region, parameters, limits."""
+    details: dict[str, Any] = {**identity, "region": frame.execution.region, "parameters": arguments}
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = heartbeat
+    return details
 
 
 class LambdaFunction(TaskResource):
@@ -207,15 +257,17 @@ Integration = Callable[[str], TaskResource | None]
 
 
 def lambda_integration(arn: str) -> TaskResource | None:
-    if arn == LAMBDA_INVOKE_ARN:
-        return LambdaInvoke(arn)
+    base, pattern = IntegrationPattern.of_resource(arn)
+    if base == LAMBDA_INVOKE_ARN and pattern in (IntegrationPattern.REQUEST_RESPONSE,
+                                                 IntegrationPattern.WAIT_FOR_TASK_TOKEN):
+        return LambdaInvoke(arn, pattern)
     if _LAMBDA_FUNCTION_ARN.match(arn):
         return LambdaFunction(arn)
     return None
 
 
 class ResourceResolver:
-    """The integrations an executor supports, tried in order."""
+    """The integrations an executor supports, tried in order (``integrations.default_resolver`` has them all)."""
 
     def __init__(self, integrations: Sequence[Integration] = (lambda_integration,)) -> None:
         self.integrations = list(integrations)
@@ -229,7 +281,3 @@ class ResourceResolver:
 
     def with_integration(self, integration: Integration) -> ResourceResolver:
         return ResourceResolver([integration, *self.integrations])
-
-
-def default_resolver() -> ResourceResolver:
-    return ResourceResolver()

@@ -11,8 +11,9 @@ from typing import Any
 
 from scones.workflow.asl.checks import Checker
 from scones.workflow.asl.errors import ValidationError
+from scones.workflow.asl.integrations import default_resolver
 from scones.workflow.asl.query_language import QueryLanguage
-from scones.workflow.asl.resources import ResourceResolver, default_resolver
+from scones.workflow.asl.resources import ResourceResolver
 from scones.workflow.asl.states.registry import STATE_TYPES
 from scones.workflow.asl.variable_check import check_variables
 

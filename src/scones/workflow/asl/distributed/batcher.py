@@ -18,6 +18,7 @@ from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import to_compact_json
+from scones.workflow.asl.map_numbers import path_number
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.variables import UndefinedVariable
@@ -82,6 +83,8 @@ class ItemBatcher:
         except (PathNotFound, UndefinedVariable) as exc:
             raise FailureError.of(StatesError.RUNTIME,
                                   f"{frame.error_prefix()} Invalid path '{field.source}' for {field.name}") from exc
+        if field.name.endswith("Path"):
+            value = path_number(frame, field.name, field.source, value)
         if not is_int(value) or value < 1:
             raise FailureError.of(
                 StatesError.RUNTIME,

@@ -129,7 +129,7 @@ def child_frame(parent: Frame, run: MapRun, name: str, child_input: Any) -> Fram
         intrinsics=outer.intrinsics, region=outer.region, account=outer.account, store=outer.store,
         stop=outer.stop,  # StopExecution of the parent stops its children too
         tasks_watch_stop=outer.tasks_watch_stop, objects=outer.objects, map_runs=outer.map_runs,
-        run_child=outer.run_child, history_quota=outer.history_quota)
+        run_child=outer.run_child, history_quota=outer.history_quota, connections=outer.connections)
     frame = Frame(ctx, ctx.base_context_object(), VariableScope())
     frame.event(EventType.EXECUTION_STARTED, {"input": child_input, "roleArn": ctx.role_arn})
     return frame

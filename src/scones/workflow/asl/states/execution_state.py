@@ -51,16 +51,16 @@ class ExecutionState(State):
                 assigned = flow.assignments(frame, raw, effective, result)
                 return Outcome(flow.output(frame, raw, effective, result), self.next, assigned)
             except FailureError as exc:
-                error = exc.failure.error
+                error, aliases = exc.failure.error, exc.failure.aliases
                 if retry is not None:
-                    outcome, retrier, attempt = retry.decide(error)
+                    outcome, retrier, attempt = retry.decide(error, aliases)
                     if outcome is RetryOutcome.RETRY:
                         assert retrier is not None
                         frame.execution.pause(retrier.delay(attempt, frame.execution.intrinsics.rng), frame.cancel)
                         if self.has_retry_count:
                             frame.set_retry_count(retry.total)
                         continue
-                catcher = find_catcher(self.catchers, error)
+                catcher = find_catcher(self.catchers, error, aliases)
                 if catcher is None:
                     raise
                 return self._caught(frame, raw, exc, catcher)

@@ -6,7 +6,19 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Final
 
-from scones.workflow.asl.checks import COMMON, ERRORS, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where, is_int
+from scones.workflow.asl.checks import (
+    COMMON,
+    ERRORS,
+    FLOW,
+    JSONPATH_IO,
+    SCHEMA,
+    Checker,
+    FieldTable,
+    Where,
+    expression_allowed,
+    is_int,
+    number_problem,
+)
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.distributed.batcher import ItemBatcher
 from scones.workflow.asl.distributed.item_reader import ItemReader
@@ -14,8 +26,8 @@ from scones.workflow.asl.distributed.result_writer import ResultWriter
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import Field, JsonataField, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import json_type_name, to_compact_json
+from scones.workflow.asl.map_numbers import path_number
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.query_language import QueryLanguage
@@ -72,12 +84,13 @@ class MapCommon(ExecutionState):
         if "ItemReader" in props:
             ItemReader.validate(checker, props["ItemReader"], (*where, "ItemReader"), language)
         for key in ("MaxConcurrency", "ToleratedFailureCount"):
-            if key in props and not is_expression(props[key]) and (not is_int(props[key]) or props[key] < 0):
-                checker.add(SCHEMA, f"{key} must be a non-negative integer", *where, key)
+            if key in props and not expression_allowed(props[key], language) and (
+                    not is_int(props[key]) or props[key] < 0):
+                checker.add(SCHEMA, number_problem(props[key], f"{key} must be a non-negative integer"), *where, key)
             if key in props and key + "Path" in props:
                 checker.add(SCHEMA, f"Only one of \"{key}\" or \"{key}Path\" can be present", *where)
         pct = props.get("ToleratedFailurePercentage")
-        if pct is not None and not is_expression(pct) and (
+        if pct is not None and not expression_allowed(pct, language) and (
                 isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 100):
             checker.add(SCHEMA, "ToleratedFailurePercentage must be a number between 0 and 100", *where,
                         "ToleratedFailurePercentage")
@@ -130,14 +143,7 @@ class MapCommon(ExecutionState):
             raise FailureError.of(StatesError.RUNTIME,
                                   f"{frame.error_prefix()} Invalid path '{field.source}' for {field.name}") from exc
         if field.name.endswith("Path"):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and (
-                not integer or float(value).is_integer())
-            if not ok:
-                kind = "a valid integer" if integer else "a valid number"
-                raise FailureError.of(
-                    StatesError.RUNTIME,
-                    f"{frame.error_prefix()} The {field.name} field refers to value \"{to_compact_json(value)}\" "
-                    f"which is not {kind}: {field.source}")
+            return path_number(frame, field.name, field.source, value)
         return value
 
     def _items(self, frame: Frame, raw: Any, effective: Any) -> list[Any]:

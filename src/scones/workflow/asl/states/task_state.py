@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, ClassVar, Final
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, TypeVar
 
+from scones.workflow.asl.callbacks import CallbackFailure, CallbackSuccess, WaitingTask
 from scones.workflow.asl.checks import (
     BAD_RESOURCE,
     COMMON,
@@ -16,26 +18,30 @@ from scones.workflow.asl.checks import (
     Checker,
     FieldTable,
     Where,
+    expression_allowed,
     is_int,
+    number_problem,
 )
 from scones.workflow.asl.clock import SystemClock
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, FailureError, StatesError
+from scones.workflow.asl.errors import ExecutionAborted, ExecutionTimedOut, Failure, FailureError, StatesError
 from scones.workflow.asl.fields import Field, optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import within_payload_limit
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
-from scones.workflow.asl.resources import TaskResource
+from scones.workflow.asl.resources import IntegrationPattern, Job, TaskResource
 from scones.workflow.asl.states.base import BuildContext
 from scones.workflow.asl.states.execution_state import ExecutionState
+from scones.workflow.asl.task_wait import Heartbeat, wait_for
 from scones.workflow.asl.variables import UndefinedVariable
 
 #: "If not provided, the default value of TimeoutSeconds is 99999999" (developer guide).
 DEFAULT_TIMEOUT_SECONDS: Final = 99_999_999
 #: How often a running task looks for a StopExecution request (real time only).
 STOP_POLL_SECONDS: Final = 0.05
+
+T = TypeVar("T")
 
 
 class TaskState(ExecutionState):
@@ -54,9 +60,8 @@ class TaskState(ExecutionState):
         super().__init__(name, props, language)
         self.resource = resource
         self.timeout = optional_field(props, language, "TimeoutSeconds", "TimeoutSecondsPath")
-        # Validated and recorded in TaskScheduled, never enforced: SendTaskHeartbeat exists for activities
-        # and .waitForTaskToken/.sync tasks (API reference); a request-response Lambda invocation, the only
-        # kind the local resources offer, has nobody to send heartbeats, so only TimeoutSeconds ends it.
+        # Recorded in TaskScheduled; enforced while a .waitForTaskToken task waits for its callback
+        # (SendTaskHeartbeat keeps it waiting). A request-response call has nobody to send heartbeats.
         self.heartbeat = optional_field(props, language, "HeartbeatSeconds", "HeartbeatSecondsPath")
 
     @classmethod
@@ -76,9 +81,10 @@ class TaskState(ExecutionState):
         for plain in ("TimeoutSeconds", "HeartbeatSeconds"):
             if plain in props and plain + "Path" in props:
                 checker.add(SCHEMA, f"Only one of \"{plain}\" or \"{plain}Path\" can be present", *where)
-            if plain in props and not is_expression(props[plain]):
+            if plain in props and not expression_allowed(props[plain], language):
                 if not is_int(props[plain]) or props[plain] <= 0:
-                    checker.add(SCHEMA, f"{plain} must be a positive integer", *where, plain)
+                    checker.add(SCHEMA, number_problem(props[plain], f"{plain} must be a positive integer"), *where,
+                                plain)
             if plain + "Path" in props:
                 checker.path(props[plain + "Path"], (*where, plain + "Path"), reference=True, nullable=False)
         timeout, heartbeat = props.get("TimeoutSeconds"), props.get("HeartbeatSeconds")
@@ -102,6 +108,21 @@ class TaskState(ExecutionState):
         return value
 
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
+        waiting: WaitingTask | None = None
+        if self.resource.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
+            # "the task token can be accessed in the Parameters field ... with $$.Task.Token": a new token per
+            # attempt, opened before Parameters are evaluated (developer guide, "Wait for a Callback").
+            execution = frame.execution
+            waiting = execution.connections.callbacks.open(execution.execution_arn, self.name, execution.clock.now)
+            frame.context_object = {**frame.context_object, "Task": {"Token": waiting.token}}
+        try:
+            return self._attempt(frame, raw, effective, waiting)
+        finally:
+            if waiting is not None:
+                frame.execution.connections.callbacks.close(waiting)
+                frame.context_object = {k: v for k, v in frame.context_object.items() if k != "Task"}
+
+    def _attempt(self, frame: Frame, raw: Any, effective: Any, waiting: WaitingTask | None) -> Any:
         flow = self.flow
         arguments = flow.parameters_value(frame, effective, raw) if flow.has_parameters() else effective
         timeout = self._seconds(frame, raw, effective, self.timeout, "TimeoutSeconds")
@@ -112,12 +133,23 @@ class TaskState(ExecutionState):
                 f"The state/task '{self.name}' has an input (after Parameters) with a size exceeding the maximum "
                 f"number of bytes service limit.")
         resource = self.resource
+        pattern = resource.pattern
         events = resource.events
         identity = resource.event_identity()
+        clock = frame.execution.clock
         frame.event(events.scheduled, resource.scheduled_details(frame, arguments, timeout, heartbeat))
         frame.event(events.started, dict(identity) if identity else None)
+        deadline = None if timeout is None else clock.now() + timeout
         try:
-            result = self._call(frame, arguments, timeout)
+            if pattern in (IntegrationPattern.RUN_JOB, IntegrationPattern.RUN_JOB_2):
+                job: Job = self._call(frame, lambda: resource.start_job(frame, arguments), timeout)
+                frame.event(EventType.TASK_SUBMITTED, {**identity, "output": job.submitted})
+                result = job.complete(lambda done: wait_for(frame, done, task_deadline=deadline))
+            else:
+                result = self._call(frame, lambda: resource.call(frame, arguments), timeout)
+                if waiting is not None:
+                    frame.event(EventType.TASK_SUBMITTED, {**identity, "output": result})
+                    result = self._callback(frame, waiting, deadline, heartbeat)
         except FailureError as exc:
             failure = exc.failure
             details = dict(identity)
@@ -141,7 +173,20 @@ class TaskState(ExecutionState):
         frame.event(events.succeeded, details)
         return result
 
-    def _call(self, frame: Frame, arguments: Any, timeout: int | None) -> Any:
+    @staticmethod
+    def _callback(frame: Frame, waiting: WaitingTask, deadline: float | None, heartbeat: int | None) -> Any:
+        """Wait for SendTaskSuccess/SendTaskFailure. "The heartbeat timeout doesn't begin counting until after the
+        Lambda function has completed executing and returned a result" (developer guide, Lambda integration)."""
+        waiting.beat()
+        beat = None if heartbeat is None else Heartbeat(float(heartbeat), lambda: waiting.last_beat)
+        wait_for(frame, waiting.answered, task_deadline=deadline, heartbeat=beat)
+        outcome = waiting.outcome
+        if isinstance(outcome, CallbackFailure):
+            raise FailureError(Failure(outcome.error, outcome.cause))
+        assert isinstance(outcome, CallbackSuccess)
+        return outcome.output
+
+    def _call(self, frame: Frame, action: Callable[[], T], timeout: int | None) -> T:
         execution = frame.execution
         clock = execution.clock
         limit = float(timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS)
@@ -157,7 +202,7 @@ class TaskState(ExecutionState):
         if not isinstance(clock, SystemClock) or (timeout is None and deadline is None
                                                   and not execution.tasks_watch_stop):
             started = clock.now()
-            result = self.resource.call(frame, arguments)
+            result = action()
             if clock.now() - started > limit:
                 raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
             return result
@@ -168,7 +213,7 @@ class TaskState(ExecutionState):
 
         def target() -> None:
             try:
-                box["result"] = self.resource.call(frame, arguments)
+                box["result"] = action()
             except BaseException as exc:  # handed to the waiting thread below
                 box["error"] = exc
 
@@ -189,7 +234,8 @@ class TaskState(ExecutionState):
             raise ExecutionTimedOut() if execution_first else FailureError.of(StatesError.TIMEOUT, None)
         if "error" in box:
             raise box["error"]
-        return box["result"]
+        value: T = box["result"]
+        return value
 
     def may_block(self) -> bool:
         return self.resource.may_block()

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from scones.workflow.asl.checks import COMMON, FLOW, JSONPATH_IO, SCHEMA, Checker, FieldTable, Where, is_int
+from scones.workflow.asl.checks import (
+    COMMON,
+    FLOW,
+    JSONPATH_IO,
+    SCHEMA,
+    Checker,
+    FieldTable,
+    Where,
+    expression_allowed,
+    is_int,
+    number_problem,
+)
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import optional_field
 from scones.workflow.asl.history import EventType
-from scones.workflow.asl.jsonata_eval import is_expression
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.paths import PathNotFound
 from scones.workflow.asl.query_language import QueryLanguage
@@ -20,6 +30,11 @@ from scones.workflow.asl.variables import UndefinedVariable
 #: "You must specify time as an integer value from 0 to 99999999" (Wait state docs).
 MAX_WAIT_SECONDS: Final = 99_999_999
 _DELAY_FIELDS: Final = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
+
+
+def _shown(value: Any) -> str:
+    """How a cause shows a selected value: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else to_compact_json(value)
 
 
 class WaitState(State):
@@ -42,16 +57,17 @@ class WaitState(State):
                   language: QueryLanguage) -> None:
         if sum(k in props for k in _DELAY_FIELDS) != 1:
             checker.add(SCHEMA, "Exactly one of Seconds, SecondsPath, Timestamp or TimestampPath is required", *where)
-        if "Seconds" in props and not is_expression(props["Seconds"]):
+        if "Seconds" in props and not expression_allowed(props["Seconds"], language):
             if not is_int(props["Seconds"]) or not 0 <= props["Seconds"] <= MAX_WAIT_SECONDS:
-                checker.add(SCHEMA, f"Seconds must be an integer from 0 to {MAX_WAIT_SECONDS}", *where, "Seconds")
+                checker.add(SCHEMA, number_problem(props["Seconds"], f"Seconds must be an integer from 0 to "
+                                                                     f"{MAX_WAIT_SECONDS}"), *where, "Seconds")
         for key in ("SecondsPath", "TimestampPath"):
             if key in props:
                 checker.path(props[key], (*where, key), reference=True, nullable=False)
-        if "Timestamp" in props and not is_expression(props["Timestamp"]):
+        if "Timestamp" in props and not expression_allowed(props["Timestamp"], language):
             if parse_timestamp(props["Timestamp"]) is None:
-                checker.add(SCHEMA, f"The value \"{props['Timestamp']}\" is not a valid ISO-8601 timestamp",
-                            *where, "Timestamp")
+                # AWS's words, also for a {% %} string in a JSONPath state (recorded by LocalStack).
+                checker.add(SCHEMA, "String does not match RFC3339 timestamp", *where, "Timestamp")
 
     def _until(self, frame: Frame, raw: Any, effective: Any) -> float:
         """Seconds to wait from now."""
@@ -60,6 +76,11 @@ class WaitState(State):
         try:
             value = field.eval(frame, effective, raw)
         except PathNotFound as exc:
+            if field.name in ("SecondsPath", "TimestampPath"):
+                # AWS: "The SecondsPath parameter does not reference an input value: $.path" (recorded by
+                # LocalStack); TimestampPath is worded the same way (docs/aws-facts.md, Wait).
+                raise self._runtime(frame, f"The {field.name} parameter does not reference an input value: "
+                                           f"{field.source}") from exc
             raise FailureError.of(StatesError.RUNTIME,
                                   f"{frame.error_prefix()} Invalid path '{field.source}' : No results for path: "
                                   f"{exc.normalized}") from exc
@@ -74,14 +95,7 @@ class WaitState(State):
                     f"{MAX_WAIT_SECONDS}, but was '{to_compact_json(value)}'")
             return float(value)
         if field.name == "SecondsPath":
-            if not isinstance(value, (int, float)) or isinstance(value, bool) \
-                    or not 0 <= value <= MAX_WAIT_SECONDS \
-                    or (isinstance(value, float) and not value.is_integer()):
-                raise FailureError.of(
-                    StatesError.RUNTIME,
-                    f"{frame.error_prefix()} The SecondsPath parameter does not reference a valid integer "
-                    f"value: {field.source} == {to_compact_json(value)}")
-            return float(value)
+            return float(self._seconds_path(frame, field.source, value))
         when = parse_timestamp(value)
         if when is None:
             if field.name == "Timestamp":
@@ -89,12 +103,27 @@ class WaitState(State):
                     self.language.evaluation_error,
                     f"{frame.error_prefix()} The Timestamp field cannot be parsed as an ISO-8601 extended offset "
                     f"date-time format string: {value}")
-            shown = value if isinstance(value, str) else to_compact_json(value)
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The TimestampPath parameter does not reference a valid ISO-8601 "
-                f"extended offset date-time format string: {field.source} == {shown}")
+            raise self._runtime(frame, f"The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                                       f"offset date-time format string: {field.source} == {_shown(value)}")
         return when.timestamp() - now
+
+    @classmethod
+    def _seconds_path(cls, frame: Frame, path: str, value: Any) -> int:
+        """What SecondsPath selected, as AWS checks it: a whole number (a JSON integer; 1.5 and "1" are not),
+        not negative (docs/aws-facts.md, Wait)."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise cls._runtime(frame, f"The SecondsPath parameter cannot be parsed as a long value: "
+                                      f"{path} == {_shown(value)}")
+        if value < 0:
+            raise cls._runtime(frame, f"The SecondsPath parameter references a negative value: {path} == {value}")
+        if value > MAX_WAIT_SECONDS:  # scones' own refusal (AWS's wording for it is not recorded)
+            raise cls._runtime(frame, f"The SecondsPath parameter does not reference a valid integer value: "
+                                      f"{path} == {value} (at most {MAX_WAIT_SECONDS})")
+        return value
+
+    @staticmethod
+    def _runtime(frame: Frame, message: str) -> FailureError:
+        return FailureError.of(StatesError.RUNTIME, f"{frame.error_prefix()} {message}")
 
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         effective = self.flow.effective_input(frame, raw)
