@@ -169,3 +169,32 @@ def test_run_does_not_import_heavy_libraries(tmp_path: Path) -> None:
             "print('HEAVY=' + ','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_run_reads_and_writes_the_store_without_a_server(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Distributed Map's ItemReader and ResultWriter use ``SCONES_HOME/store/<bucket>`` directly."""
+    monkeypatch.setenv("SCONES_HOME", str(tmp_path / "home"))
+    objects = tmp_path / "home" / "store" / "inputs" / "todo"
+    objects.mkdir(parents=True)
+    for name in ("a.txt", "b.txt"):
+        (objects / name).write_text(name)
+    (tmp_path / "home" / "store" / "outputs").mkdir()
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                       "Parameters": {"Bucket": "inputs", "Prefix": "todo/"}},
+        "ItemSelector": {"key.$": "$$.Map.Item.Value.Key"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket": "outputs", "Prefix": "done"}}}}}
+    code, out, _ = invoke(["workflow", "run", "--definition", write(tmp_path, "d.json", definition), "--json"],
+                          capsys)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "SUCCEEDED", result
+    manifest_key = result["output"]["ResultWriterDetails"]["Key"]
+    manifest = json.loads((tmp_path / "home" / "store" / "outputs" / manifest_key).read_text())
+    [written] = manifest["ResultFiles"]["SUCCEEDED"]
+    entries = json.loads((tmp_path / "home" / "store" / "outputs" / written["Key"]).read_text())
+    assert sorted(json.loads(e["Output"])["key"] for e in entries) == ["todo/a.txt", "todo/b.txt"]

@@ -36,6 +36,8 @@ from scones.workflow.asl.parse import load_definition
 
 if TYPE_CHECKING:
     from scones.lambda_runtime.contract import LambdaInvoker
+    from scones.workflow.asl.distributed.map_run import MapRunHost
+    from scones.workflow.asl.distributed.objects import ObjectStore
 
 LOG = logging.getLogger(__name__)
 
@@ -75,8 +77,11 @@ class StateMachineCatalog:
     a state machine still runs (a deletion waits for it)."""
 
     def __init__(self, *, invoker: LambdaInvoker | None, clock: Clock, region: str, account: str,
-                 registry: StateMachineRegistry | None, running: Callable[[str], bool]) -> None:
+                 registry: StateMachineRegistry | None, running: Callable[[str], bool],
+                 objects: ObjectStore | None = None, map_runs: MapRunHost | None = None) -> None:
         self.invoker = invoker
+        self.objects = objects
+        self.map_runs = map_runs
         self.clock = clock
         self.region = region
         self.account = account
@@ -109,7 +114,8 @@ class StateMachineCatalog:
             now = self.clock.now()
             info = MachineInfo(name, self.arn(name), MachineType.STANDARD, now,
                                (Revision(text, self.default_role_arn(), now),))
-        executor = Executor(plan.machine, invoker=self.invoker, clock=self.clock, state_machine_name=name)
+        executor = Executor(plan.machine, invoker=self.invoker, clock=self.clock, state_machine_name=name,
+                            objects=self.objects, map_runs=self.map_runs)
         machine = StateMachine(name, info.arn, plan, executor, info)
         self._put(machine)
         return machine

@@ -40,12 +40,13 @@ def local_executions(settings: Settings, *, invoker: LambdaInvoker | None = None
                      listeners: Sequence[Listener] = ()) -> ExecutionService:
     """The execution service of this machine, with its records and its state machines kept on disk."""
     from scones.executions.machines import StateMachineRegistry
+    from scones.workflow.asl.distributed.objects import FolderObjects
 
     records = open_records(settings)
     records.open_index()  # a service that answers ListExecutions writes its rows straight into the index
     return ExecutionService(invoker=invoker, records=records, listeners=listeners,
                             machines=StateMachineRegistry(settings.home / STATE_MACHINES),
-                            publisher=bucket_publisher(settings))
+                            publisher=bucket_publisher(settings), objects=FolderObjects(settings.store_root))
 
 
 def bucket_publisher(settings: Settings) -> StoreTopicPublisher:

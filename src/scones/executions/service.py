@@ -44,6 +44,7 @@ from scones.executions.catalog import (
 )
 from scones.executions.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from scones.executions.machines import MachineInfo, MachineStatus, MachineType, Revision, StateMachineRegistry
+from scones.executions.map_runs import MapRuns
 from scones.executions.nested import ServiceChildren
 from scones.executions.plan import RunPlan
 from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
@@ -57,6 +58,7 @@ from scones.workflow.asl.jsontext import to_compact_json
 
 if TYPE_CHECKING:
     from scones.lambda_runtime.contract import LambdaInvoker
+    from scones.workflow.asl.distributed.objects import ObjectStore
 
 LOG = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ class ExecutionService:
                  clock: Clock | None = None, listeners: Sequence[Listener] = (), region: str = LOCAL_REGION,
                  account: str = LOCAL_ACCOUNT, owns_records: bool = True,
                  machines: StateMachineRegistry | None = None, callbacks: TaskTokens | None = None,
-                 publisher: MessagePublisher | None = None) -> None:
+                 publisher: MessagePublisher | None = None, objects: ObjectStore | None = None) -> None:
         self.invoker = invoker
         self.records = records
         self._owns_records = owns_records
@@ -106,9 +108,14 @@ class ExecutionService:
         self._closed = False
         #: What the executions reach beyond the interpreter: task tokens, child executions, SNS messages.
         self.connections = Connections(callbacks or TaskTokens(), ServiceChildren(self), publisher)
+        #: The buckets Distributed Maps read items from and write results to.
+        self.objects = objects
+        #: The map runs of Distributed Maps; their Standard children are kept like any execution.
+        self.map_runs = MapRuns(self._keep_child)
         #: The state machines (and, with ``machines``, where those made by ``create_state_machine`` are kept).
         self.machines = StateMachineCatalog(invoker=invoker, clock=self.clock, region=region, account=account,
-                                            registry=machines, running=self._running_of)
+                                            registry=machines, running=self._running_of, objects=objects,
+                                            map_runs=self.map_runs)
 
     # -- state machines (see ``StateMachineCatalog``) -------------------------------
     @property
@@ -274,6 +281,11 @@ class ExecutionService:
             except Exception:  # a listener's failure never changes the execution's outcome
                 LOG.exception("a listener failed on execution %s", record.name)
 
+    def _keep_child(self, record: Execution) -> None:
+        """A Distributed Map's Standard child ended: kept like any execution (listeners are not told)."""
+        if self.records is not None:
+            self.records.submit(record)
+
     # -- looking at executions ----------------------------------------------------
     def describe(self, name_or_arn: str) -> Execution:
         """DescribeExecution: the live record of a running execution, or the kept one."""
@@ -399,7 +411,8 @@ class ExecutionService:
         wrapper, say); closing it leaves the records open for this service."""
         other = ExecutionService(invoker=invoker, records=self.records, clock=self.clock, listeners=self.listeners,
                                  region=self.region, account=self.account, owns_records=False,
-                                 callbacks=self.callbacks, publisher=self.connections.publisher)
+                                 callbacks=self.callbacks, publisher=self.connections.publisher,
+                                 objects=self.objects)
         for machine in self.state_machines():
             other.register(machine.name, machine.plan, info=machine.info)
         return other

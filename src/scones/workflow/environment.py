@@ -28,6 +28,7 @@ from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
 from scones.workflow.asl.callbacks import TaskTokens
+from scones.workflow.asl.distributed.objects import FolderObjects
 from scones.workflow.notifications import failure_listener
 from scones.workspace import DeclarationOptions, declare
 
@@ -115,7 +116,8 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
         heard = () if on_waiting is None else (functools.partial(on_waiting, api_url=None),)
         service = ExecutionService(invoker=invoker, records=records,
                                    listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
-                                   callbacks=TaskTokens(listeners=heard), publisher=bucket_publisher(settings))
+                                   callbacks=TaskTokens(listeners=heard), publisher=bucket_publisher(settings),
+                                   objects=FolderObjects(settings.store_root))
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,

@@ -58,13 +58,6 @@ def test_map_failure_propagates_the_iteration_error() -> None:
     assert "MapIterationFailed" in types and "MapStateFailed" in types
 
 
-def test_map_item_batcher() -> None:
-    definition = map_of({"P": {"Type": "Pass", "End": True}}, "P",
-                        ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"tag": "x"}})
-    assert run(definition, [1, 2, 3]).output == [{"Items": [1, 2], "BatchInput": {"tag": "x"}},
-                                                 {"Items": [3], "BatchInput": {"tag": "x"}}]
-
-
 def test_map_tolerated_failures() -> None:
     processor = {"C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 1, "Next": "F"}],
                        "Default": "P"},
@@ -73,21 +66,6 @@ def test_map_tolerated_failures() -> None:
     assert ok.status.value == "SUCCEEDED" and ok.output == [1, {"Error": "Big"}]
     too_many = run(map_of(processor, "C", ToleratedFailurePercentage=40), [1, 2, 3])
     assert too_many.error == "States.ExceedToleratedFailureThreshold"
-
-
-def test_map_result_writer_writes_to_the_store(tmp_path: Any) -> None:
-    import json
-
-    from scones.store import LocalStore
-
-    store = LocalStore(tmp_path)
-    definition = map_of({"P": {"Type": "Pass", "End": True}}, "P", ResultWriter={
-        "Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}})
-    execution = run(definition, [1, 2], store=store)
-    key = execution.output["ResultWriterDetails"]["Key"]
-    manifest = json.loads(store.get_text(key))
-    results_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
-    assert json.loads(store.get_text(results_key)) == [1, 2]
 
 
 def test_parallel_outputs_in_branch_order_and_branch_failure_fails_the_state() -> None:

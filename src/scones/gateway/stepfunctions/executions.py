@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any, Final
 
 from scones.executions.machines import MachineType
@@ -35,8 +36,11 @@ _NEVER: Final = frozenset({"PENDING_REDRIVE"})
 
 
 class ExecutionOperations:
-    def __init__(self, executions: ExecutionService) -> None:
+    def __init__(self, executions: ExecutionService,
+                 map_run_executions: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.executions = executions
+        #: ListExecutions of a map run (``MapRunOperations.list_executions``).
+        self.map_run_executions = map_run_executions
         self.completions = Completions()
         executions.listeners.append(self.completions.heard)
 
@@ -71,7 +75,9 @@ class ExecutionOperations:
         if len(given) != 1:
             raise ValidationException("Must provide a StateMachine ARN or a MapRun ARN, but not both",
                                       reason="MISSING_REQUIRED_PARAMETER")
-        if given == ["mapRunArn"]:  # Distributed Map runs are not served here
+        if given == ["mapRunArn"]:
+            if self.map_run_executions is not None:
+                return self.map_run_executions(params)
             raise ResourceNotFound(f"Resource not found: '{params['mapRunArn']}'")
         machine = self.executions.state_machine(arns.state_machine_name(params["stateMachineArn"]))
         if machine.type is MachineType.EXPRESS:

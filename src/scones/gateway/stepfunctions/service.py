@@ -35,6 +35,7 @@ from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
 from scones.gateway.stepfunctions.callbacks import CallbackOperations
 from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
+from scones.gateway.stepfunctions.map_runs import MapRunOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ class StepFunctionsService:
         # "SensitiveData" (execution input) is limited in UTF-8 bytes and refused as InvalidExecutionInput.
         self.protocol = JsonProtocol(service_model("stepfunctions"), skip_length_checks=frozenset({"SensitiveData"}))
         machines = StateMachineOperations(executions)
-        runs = ExecutionOperations(executions)
+        map_runs = MapRunOperations(executions)
+        runs = ExecutionOperations(executions, map_runs.list_executions)
         callbacks = CallbackOperations(executions)
         #: Operation name -> (method, runs on a worker thread).
         self._operations: dict[str, tuple[Operation, bool]] = {
@@ -78,6 +80,9 @@ class StepFunctionsService:
             "ListExecutions": (runs.list_executions, True),
             "GetExecutionHistory": (runs.get_execution_history, True),
             "StopExecution": (runs.stop_execution, False),
+            "DescribeMapRun": (map_runs.describe_map_run, False),
+            "ListMapRuns": (map_runs.list_map_runs, False),
+            "UpdateMapRun": (map_runs.update_map_run, False),
             "ValidateStateMachineDefinition": (machines.validate_state_machine_definition, True),
             "ListTagsForResource": (machines.list_tags_for_resource, False),
             "TagResource": (machines.tag_resource, True),

@@ -26,6 +26,9 @@ from scones.workflow.asl.variables import UndefinedVariable, VariableScope
 
 if TYPE_CHECKING:
     from scones.store import Store
+    from scones.workflow.asl.distributed.children import ChildRunner
+    from scones.workflow.asl.distributed.map_run import MapRunHost
+    from scones.workflow.asl.distributed.objects import ObjectStore
 
 
 @dataclass
@@ -50,6 +53,14 @@ class ExecutionContext:
     tasks_watch_stop: bool = False
     #: Task tokens, child executions, published messages (``connections``).
     connections: Connections = field(default_factory=Connections)
+    #: Where a Distributed Map reads items and writes results (S3 buckets as local folders).
+    objects: ObjectStore | None = None
+    #: Who hears of map runs and keeps Standard child executions (the execution service).
+    map_runs: MapRunHost | None = None
+    #: Runs a Distributed Map's child execution (set by ``Executor``, which owns how executions run).
+    run_child: ChildRunner | None = None
+    #: The history quota this execution runs with (its Standard children get the same).
+    history_quota: int | None = MAX_HISTORY_EVENTS
     _jsonata_functions: dict[str, Any] | None = None
 
     def jsonata_functions(self) -> dict[str, Any]:
@@ -105,6 +116,7 @@ class ExecutionContext:
             account=account,
             store=store,
             connections=connections or Connections(),
+            history_quota=max_history_events,
         )
 
     @property

@@ -16,6 +16,7 @@ from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.context import ExecutionContext, Frame
+from scones.workflow.asl.distributed.children import ChildResult, child_frame, new_child_name
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.jsontext import parse_json, to_compact_json, within_payload_limit
@@ -26,6 +27,8 @@ from scones.workflow.asl.variables import VariableScope
 
 if TYPE_CHECKING:
     from scones.store import Store
+    from scones.workflow.asl.distributed.map_run import MapRun, MapRunHost
+    from scones.workflow.asl.distributed.objects import ObjectStore
 
 LOG = logging.getLogger(__name__)
 
@@ -151,7 +154,8 @@ class Executor:
                  invoker: LambdaInvoker | None = None, clock: Clock | None = None, store: Store | None = None,
                  resolver: ResourceResolver | None = None, state_machine_name: str = "scones-local",
                  max_history_events: int | None = MAX_HISTORY_EVENTS,
-                 connections: Connections | None = None) -> None:
+                 connections: Connections | None = None, objects: ObjectStore | None = None,
+                 map_runs: MapRunHost | None = None) -> None:
         # A machine built once (``RunPlan``) may back several executors (other invokers, other names).
         self.machine: StateMachine = (definition if isinstance(definition, StateMachine)
                                       else build_state_machine(definition, resolver))
@@ -159,8 +163,12 @@ class Executor:
         self.max_history_events = max_history_events
         self.invoker = invoker
         self.clock: Clock = clock or SystemClock()
-        #: Where ``run`` saves each finished execution (and a Map's ResultWriter writes); ``start`` saves nothing.
+        #: Where ``run`` saves each finished execution; ``start`` saves nothing.
         self.store = store
+        #: The buckets a Distributed Map reads items from and writes results to.
+        self.objects = objects
+        #: Who hears of map runs and keeps their Standard child executions.
+        self.map_runs = map_runs
         self.state_machine_name = state_machine_name
         #: Task tokens (``self.connections.callbacks`` answers this executor's callbacks), child executions and
         #: where SNS messages go; an owner of many executors passes its own to ``start``.
@@ -187,6 +195,9 @@ class Executor:
                                       clock=self.clock, invoker=self.invoker, store=self.store, seed=seed,
                                       max_history_events=self.max_history_events, execution_arn=execution_arn,
                                       role_arn=role_arn, connections=connections or self.connections, **where)
+        ctx.objects = self.objects
+        ctx.map_runs = self.map_runs
+        ctx.run_child = run_child
         if self.machine.timeout_seconds:
             ctx.deadline = ctx.start_time + self.machine.timeout_seconds
         # A stop event handed in by the caller is only *set* (no ExecutionRun.stop), so a running Task
@@ -371,3 +382,23 @@ def run_execution(definition: dict[str, Any] | str | bytes, input: Any = None, *
                         state_machine_name=state_machine_name, max_history_events=max_history_events,
                         connections=connections)
     return executor.run(input, name=name, seed=seed, stop=stop)
+
+
+def run_child(parent: Frame, run: MapRun, processor: StateMachine, child_input: Any, items: int) -> ChildResult:
+    """One child execution of a Distributed Map, run to its end on this thread like any execution.
+
+    A Standard child's record (history included) goes to the map-run host, whose sink keeps it; an
+    Express child keeps nothing beyond its result.
+    """
+    name = new_child_name(parent.execution.intrinsics.rng)
+    frame = child_frame(parent, run, name, child_input)
+    ctx = frame.execution
+    express = run.execution_type.value == "EXPRESS"
+    record = Execution(name=name, execution_arn=ctx.execution_arn, state_machine_arn=ctx.state_machine_arn,
+                       status=ExecutionStatus.RUNNING, input=child_input, start_time=ctx.start_time,
+                       history=None if express else ctx.history)
+    ExecutionRun(processor, frame, record).run()
+    if not express and ctx.map_runs is not None:
+        ctx.map_runs.child_ended(record)
+    return ChildResult(name, record.execution_arn, child_input, record.status.value, record.output, record.error,
+                       record.cause, record.start_time, record.stop_time or record.start_time, items)

@@ -50,6 +50,10 @@ class EventType(str, Enum):
     MAP_ITERATION_STARTED = "MapIterationStarted"
     MAP_ITERATION_SUCCEEDED = "MapIterationSucceeded"
     MAP_ITERATION_FAILED = "MapIterationFailed"
+    MAP_RUN_STARTED = "MapRunStarted"
+    MAP_RUN_SUCCEEDED = "MapRunSucceeded"
+    MAP_RUN_FAILED = "MapRunFailed"
+    MAP_RUN_ABORTED = "MapRunAborted"
     TASK_SCHEDULED = "TaskScheduled"
     TASK_STARTED = "TaskStarted"
     TASK_SUBMITTED = "TaskSubmitted"
@@ -83,6 +87,8 @@ _DETAILS_KEY: Final[dict[EventType, str]] = {
     EventType.MAP_ITERATION_STARTED: "mapIterationStartedEventDetails",
     EventType.MAP_ITERATION_SUCCEEDED: "mapIterationSucceededEventDetails",
     EventType.MAP_ITERATION_FAILED: "mapIterationFailedEventDetails",
+    EventType.MAP_RUN_STARTED: "mapRunStartedEventDetails",
+    EventType.MAP_RUN_FAILED: "mapRunFailedEventDetails",
     EventType.TASK_SCHEDULED: "taskScheduledEventDetails",
     EventType.TASK_STARTED: "taskStartedEventDetails",
     EventType.TASK_SUBMITTED: "taskSubmittedEventDetails",

@@ -1,0 +1,167 @@
+"""The object store a Distributed Map reads items from and writes results to.
+
+The interpreter only sees ``ObjectStore``; ``FolderObjects`` is the local one:
+a bucket is the folder ``<root>/<bucket>``, an object the file below it (the
+layout of ``scones.store.LocalStore`` and of ``scones up``'s S3), read directly,
+so ``scones workflow run`` needs no server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol
+
+#: Writes in progress and staged publications in the store: never objects (see ``scones.store``).
+_STAGING_MARK: Final = ".scones-staging-"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One object of a listing: ListObjectsV2's ``Contents`` entry."""
+
+    key: str
+    size: int
+    last_modified: float
+    etag: str  # without quotes
+
+
+class ObjectError(Exception):
+    """An S3 call failed; ``cause`` words it as Step Functions reports an S3 error."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    @property
+    def cause(self) -> str:
+        request_id = uuid.uuid4().hex[:16].upper()
+        return (f"{self.message} (Service: S3, Status Code: {self.status}, Error Code: {self.code}, "
+                f"Request ID: {request_id})")
+
+
+def no_such_bucket(bucket: str) -> ObjectError:
+    return ObjectError("NoSuchBucket", f"The specified bucket does not exist: {bucket}", 404)
+
+
+def no_such_key(bucket: str, key: str) -> ObjectError:
+    return ObjectError("NoSuchKey", f"The specified key does not exist: s3://{bucket}/{key}", 404)
+
+
+class ObjectStore(Protocol):
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        """The objects under ``prefix`` in key order (UTF-8 bytes, as S3 lists them), one at a time."""
+        ...
+
+    def open_object(self, bucket: str, key: str) -> BinaryIO:
+        """The object's bytes, to read; ``ObjectError`` when the bucket or the key does not exist."""
+        ...
+
+    def put_object(self, bucket: str, key: str, source: BinaryIO) -> int:
+        """Write ``source`` (read to its end) as the object; returns its size. The bucket must exist."""
+        ...
+
+
+class FolderObjects:
+    """``ObjectStore`` over a local folder: buckets are its sub-folders."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def _bucket(self, bucket: str) -> Path:
+        if not bucket or "/" in bucket or bucket in (".", "..") or bucket.startswith(_STAGING_MARK) \
+                or "\x00" in bucket:
+            raise no_such_bucket(bucket)
+        path = self.root / bucket
+        if not path.is_dir():
+            raise no_such_bucket(bucket)
+        return path
+
+    def _path(self, bucket: str, key: str) -> Path:
+        base = self._bucket(bucket)
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in key \
+                or "\x00" in key:
+            raise no_such_key(bucket, key)
+        path = base.joinpath(*parts)
+        real = os.path.realpath(path)
+        if not real.startswith(os.path.realpath(base) + os.sep):
+            raise no_such_key(bucket, key)
+        return path
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
+        base = self._bucket(bucket)
+        # Descend only into the folder the prefix names: "a/b/c" lists below "a/b" and keeps keys from "a/b/c".
+        folder, _, _ = prefix.rpartition("/")
+        start = base.joinpath(*folder.split("/")) if folder else base
+        if not start.is_dir():
+            return
+        yield from _walk(start, f"{folder}/" if folder else "", prefix)
+
+    def open_object(self, bucket: str, key: str) -> BinaryIO:
+        path = self._path(bucket, key)
+        try:
+            return open(path, "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise no_such_key(bucket, key) from exc
+
+    def put_object(self, bucket: str, key: str, source: BinaryIO) -> int:
+        path = self._path(bucket, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+                    size += len(chunk)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return size
+
+
+def _walk(folder: Path, key_prefix: str, wanted: str) -> Iterator[ObjectInfo]:
+    # Only names are held (a folder's as "<name>/", so all its keys sort together), and sorted in place:
+    # str order is code point order, which is the UTF-8 byte order S3 lists keys in. A folder of
+    # 100,000 objects costs a few MB here, not a DirEntry with its cached stat each.
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in entries
+                     if not (e.name.startswith(_STAGING_MARK) or (e.name.startswith(".") and e.name.endswith(".tmp")))]
+    except OSError:
+        return
+    names.sort()
+    for name in names:
+        key = key_prefix + name
+        path = os.path.join(folder, name)
+        if name.endswith("/"):
+            if key.startswith(wanted) or wanted.startswith(key):
+                yield from _walk(Path(path), key, wanted)
+            continue
+        if not key.startswith(wanted):
+            continue
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue  # removed meanwhile
+        if stat.S_ISREG(st.st_mode):
+            yield ObjectInfo(key, st.st_size, st.st_mtime, _md5(path))
+
+
+def _md5(path: str) -> str:
+    """The ETag S3 gives an object written in one piece."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
