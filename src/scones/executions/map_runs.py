@@ -12,11 +12,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from scones.errors import NotFoundError
-from scones.workflow.asl.distributed.map_run import MapRun, MapRunStatus
 from scones.workflow.asl.executor import Execution
+
+if TYPE_CHECKING:  # a service whose machines have no Distributed Map never loads it
+    from scones.workflow.asl.distributed.map_run import MapRun
 
 #: Map runs remembered (beyond them the oldest finished ones are forgotten first).
 RECENT_MAP_RUNS: Final = 4096
@@ -37,6 +39,8 @@ class MapRuns:
 
     # -- MapRunHost ---------------------------------------------------------------------
     def map_run_started(self, run: MapRun) -> None:
+        from scones.workflow.asl.distributed.map_run import MapRunStatus
+
         with self._lock:
             self._runs[run.arn] = run
             if len(self._runs) > self.capacity:

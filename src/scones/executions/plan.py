@@ -44,6 +44,8 @@ class RunPlan:
     resources: frozenset[str] = frozenset()
     #: Some Map state writes its results to S3 (``ResultWriter``).
     writes_results: bool = False
+    #: Some Map state reads its items from S3 (``ItemReader``) or writes its results there.
+    uses_objects: bool = False
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any] | str | bytes) -> RunPlan:
@@ -51,11 +53,13 @@ class RunPlan:
         document = load_definition(definition if isinstance(definition, (str, bytes)) else dict(definition))
         machine = build_state_machine(document)
         function_states: dict[str, str] = {}
-        dynamic = writes = False
+        dynamic = writes = objects = False
         resources: set[str] = set()
         for name, state in states_of(document):
             if "ResultWriter" in state:
                 writes = True
+            if "ResultWriter" in state or "ItemReader" in state:
+                objects = True
             resource = state.get("Resource")
             if state.get("Type") != "Task" or not isinstance(resource, str):
                 continue
@@ -69,7 +73,8 @@ class RunPlan:
                 dynamic = True
         language = str(document.get("QueryLanguage", "JSONPath"))
         return cls(document=document, machine=machine, query_language=language, function_states=function_states,
-                   calls_dynamic_function=dynamic, resources=frozenset(resources), writes_results=writes)
+                   calls_dynamic_function=dynamic, resources=frozenset(resources), writes_results=writes,
+                   uses_objects=objects)
 
     @property
     def functions(self) -> frozenset[str]:

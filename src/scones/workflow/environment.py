@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.config import Settings
-from scones.declarations import Declarations
 from scones.errors import NotFoundError, UsageError, WorkflowError
 from scones.executions.local import bucket_publisher, open_records
 from scones.executions.plan import RunPlan
@@ -28,11 +27,12 @@ from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
 from scones.workflow.asl.callbacks import TaskTokens
-from scones.workflow.asl.distributed.objects import FolderObjects
 from scones.workflow.notifications import failure_listener
 from scones.workspace import DeclarationOptions, declare
 
 if TYPE_CHECKING:
+    from scones.declarations import Declarations
+    from scones.workflow.asl.distributed.objects import ObjectStore
     from scones.workflow.notifications import Notifier
 
 #: Hears of a task waiting for a callback: ``(task, api_url=...)``, the URL of the API that can answer it or None.
@@ -117,11 +117,20 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
         service = ExecutionService(invoker=invoker, records=records,
                                    listeners=[failure_listener(lambda: _notifier(bucket_store, options))],
                                    callbacks=TaskTokens(listeners=heard), publisher=bucket_publisher(settings),
-                                   objects=FolderObjects(settings.store_root))
+                                   objects=_objects(settings, plan))
         stack.callback(service.close)
         service.register(state_machine, plan)
         yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
                                invoker=invoker, endpoint_url=endpoint_url)
+
+
+def _objects(settings: Settings, plan: RunPlan) -> ObjectStore | None:
+    """The store's buckets for a Distributed Map's ``ItemReader``/``ResultWriter``; imported only when used."""
+    if not plan.uses_objects:
+        return None
+    from scones.workflow.asl.distributed.objects import FolderObjects
+
+    return FolderObjects(settings.store_root)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol, TypeGuard
 
 from scones.workflow.asl.errors import ValidationError
-from scones.workflow.asl.intrinsics import IntrinsicSyntaxError, parse_intrinsic
 from scones.workflow.asl.jsonata_eval import JsonataSyntaxError, check_syntax, is_expression, strip_delimiters
 from scones.workflow.asl.jsontext import json_type_name
 from scones.workflow.asl.paths import JsonPath, PathSyntaxError
@@ -258,6 +257,8 @@ class Checker:
                 self.template(sub, (*where, i))
 
     def intrinsic(self, text: str, where: Where) -> None:
+        from scones.workflow.asl.intrinsics import IntrinsicSyntaxError, parse_intrinsic  # only when used
+
         try:
             parse_intrinsic(text)
         except IntrinsicSyntaxError as exc:

@@ -20,7 +20,6 @@ from scones.workflow.asl.clock import Clock, interruptible_sleep, iso_timestamp
 from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.errors import Cancelled, ExecutionAborted, ExecutionTimedOut
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
-from scones.workflow.asl.intrinsics import IntrinsicContext
 from scones.workflow.asl.paths import PathScope
 from scones.workflow.asl.variables import UndefinedVariable, VariableScope
 
@@ -29,6 +28,18 @@ if TYPE_CHECKING:
     from scones.workflow.asl.distributed.children import ChildRunner
     from scones.workflow.asl.distributed.map_run import MapRunHost
     from scones.workflow.asl.distributed.objects import ObjectStore
+
+
+@dataclass(frozen=True)
+class IntrinsicContext:
+    """What intrinsic functions need beyond their arguments: randomness, injectable for tests.
+
+    It lives here, not in ``intrinsics``, so that a definition without intrinsic functions never imports
+    their parser.
+    """
+
+    rng: random.Random
+    new_uuid: Callable[[], str]
 
 
 @dataclass

@@ -16,7 +16,6 @@ from scones.lambda_runtime.contract import LambdaInvoker
 from scones.workflow.asl.clock import Clock, SystemClock, iso_timestamp
 from scones.workflow.asl.connections import Connections
 from scones.workflow.asl.context import ExecutionContext, Frame
-from scones.workflow.asl.distributed.children import ChildResult, child_frame, new_child_name
 from scones.workflow.asl.errors import Failure, FailureError, HistoryLimitExceeded, InputError, StatesError
 from scones.workflow.asl.history import MAX_HISTORY_EVENTS, EventType, History
 from scones.workflow.asl.jsontext import parse_json, to_compact_json, within_payload_limit
@@ -27,6 +26,7 @@ from scones.workflow.asl.variables import VariableScope
 
 if TYPE_CHECKING:
     from scones.store import Store
+    from scones.workflow.asl.distributed.children import ChildResult
     from scones.workflow.asl.distributed.map_run import MapRun, MapRunHost
     from scones.workflow.asl.distributed.objects import ObjectStore
 
@@ -390,6 +390,8 @@ def run_child(parent: Frame, run: MapRun, processor: StateMachine, child_input: 
     A Standard child's record (history included) goes to the map-run host, whose sink keeps it; an
     Express child keeps nothing beyond its result.
     """
+    from scones.workflow.asl.distributed.children import ChildResult, child_frame, new_child_name
+
     name = new_child_name(parent.execution.intrinsics.rng)
     frame = child_frame(parent, run, name, child_input)
     ctx = frame.execution

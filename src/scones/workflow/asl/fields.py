@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.intrinsics import FunctionCall, parse_intrinsic
 from scones.workflow.asl.jsonata_eval import JExpr, JsonataExpression, JTemplate, compile_jsonata_template, to_jsonata
 from scones.workflow.asl.paths import JsonPath, resolve
 from scones.workflow.asl.payload import Template, compile_template
 from scones.workflow.asl.query_language import QueryLanguage
+
+if TYPE_CHECKING:
+    from scones.workflow.asl.intrinsics import FunctionCall
 
 #: The JSONPath fields that take an intrinsic function as well as a path ("ErrorPath ... a reference path or an
 #: intrinsic function", Fail state docs).
@@ -134,6 +136,8 @@ def compile_field(value: Any, language: QueryLanguage, name: str) -> Field:
         return JsonataField(name, value, template) if template.dynamic else Literal(name, value)
     if name.endswith("Path"):
         if name in _PATH_OR_INTRINSIC and isinstance(value, str) and not value.startswith("$"):
+            from scones.workflow.asl.intrinsics import parse_intrinsic  # only definitions that use them
+
             return IntrinsicField(name, value, parse_intrinsic(value))
         return PathField(name, value, JsonPath(value))
     payload = compile_template(value)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from scones.workflow.asl.context import IntrinsicContext
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsontext import JsonTextError, parse_json, to_compact_json
 from scones.workflow.asl.paths import JsonPath, PathScope, PathSyntaxError, resolve
@@ -74,14 +75,6 @@ class FunctionCall:
 
 
 Arg = StringArg | ValueArg | PathArg | FunctionCall
-
-
-@dataclass(frozen=True)
-class IntrinsicContext:
-    """What functions need beyond their arguments: randomness, injectable for tests."""
-
-    rng: random.Random
-    new_uuid: Callable[[], str]
 
 
 # -- parser -------------------------------------------------------------------

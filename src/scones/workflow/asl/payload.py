@@ -8,14 +8,16 @@ costs nothing per use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scones.workflow.asl.context import Frame
 from scones.workflow.asl.errors import FailureError, StatesError
-from scones.workflow.asl.intrinsics import FunctionCall, parse_intrinsic
 from scones.workflow.asl.jsontext import to_compact_json
 from scones.workflow.asl.paths import JsonPath, PathNotFound, Root, resolve
 from scones.workflow.asl.variables import UndefinedVariable
+
+if TYPE_CHECKING:
+    from scones.workflow.asl.intrinsics import FunctionCall
 
 
 class Template:
@@ -123,6 +125,8 @@ def compile_template(value: Any) -> Template:
                 if sub.startswith("$"):
                     entries.append((name, PathValue(JsonPath(sub), key)))
                 else:
+                    from scones.workflow.asl.intrinsics import parse_intrinsic  # only definitions that use them
+
                     entries.append((name, IntrinsicValue(parse_intrinsic(sub), key)))
             else:
                 entries.append((key, compile_template(sub)))

@@ -20,9 +20,6 @@ from scones.workflow.asl.checks import (
     number_problem,
 )
 from scones.workflow.asl.context import Frame
-from scones.workflow.asl.distributed.batcher import ItemBatcher
-from scones.workflow.asl.distributed.item_reader import ItemReader
-from scones.workflow.asl.distributed.result_writer import ResultWriter
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.fields import Field, JsonataField, optional_field
 from scones.workflow.asl.history import EventType
@@ -82,6 +79,8 @@ class MapCommon(ExecutionState):
         if "ItemsPath" in props:
             checker.path(props["ItemsPath"], (*where, "ItemsPath"), reference=True, nullable=False)
         if "ItemReader" in props:
+            from scones.workflow.asl.distributed.item_reader import ItemReader  # only Distributed Maps pay for it
+
             ItemReader.validate(checker, props["ItemReader"], (*where, "ItemReader"), language)
         for key in ("MaxConcurrency", "ToleratedFailureCount"):
             if key in props and not expression_allowed(props[key], language) and (
@@ -98,8 +97,12 @@ class MapCommon(ExecutionState):
             if key in props:
                 checker.path(props[key], (*where, key), reference=True, nullable=False)
         if "ItemBatcher" in props:
+            from scones.workflow.asl.distributed.batcher import ItemBatcher
+
             ItemBatcher.validate(checker, props["ItemBatcher"], (*where, "ItemBatcher"), language)
         if "ResultWriter" in props:
+            from scones.workflow.asl.distributed.result_writer import ResultWriter
+
             ResultWriter.validate(checker, props["ResultWriter"], (*where, "ResultWriter"), language)
         label = props.get("Label")
         if label is not None and (not isinstance(label, str) or not LABEL_PATTERN.fullmatch(label)):

@@ -16,7 +16,6 @@ from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import BuildContext
-from scones.workflow.asl.states.distributed_map_state import DistributedMapState
 from scones.workflow.asl.states.map_common import MapCommon
 
 
@@ -27,6 +26,9 @@ class MapState(MapCommon):
         processor = props.get("ItemProcessor") or props["Iterator"]
         machine = context.machine(processor, language)
         if (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
+            # Imported here: a definition without a Distributed Map (and `scones workflow run`'s start) skips it.
+            from scones.workflow.asl.states.distributed_map_state import DistributedMapState
+
             return DistributedMapState(name, props, language, machine)
         return cls(name, props, language, machine)
 
