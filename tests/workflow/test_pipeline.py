@@ -287,6 +287,8 @@ def test_an_interrupted_batch_starts_nothing_new_and_reports_what_ran(monkeypatc
 
     class Fake:
         class service:
+            records = None
+
             @staticmethod
             def flush() -> None:
                 pass

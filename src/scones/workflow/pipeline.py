@@ -58,6 +58,10 @@ class LocalPipeline:
         (histories written included)."""
         if concurrency < 1:
             raise WorkflowError(f"--concurrency must be at least 1, got {concurrency}")
+        if len(inputs) > 1 and self.service.records is not None:
+            # Many executions: their listing rows go into the index in one transaction per written batch,
+            # not as one small file each (creating a file costs more CPU than running a short execution).
+            self.service.records.open_index()
         results: list[ExecutionOutcome | None] = [None] * len(inputs)
         started = time.perf_counter()
         interrupted: BaseException | None = None
