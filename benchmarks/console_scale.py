@@ -5,8 +5,11 @@ Targets (server time: the console's handler and the JSON of its answer, no netwo
 - the executions list's first page with 100,000 records: at most 200 ms;
 - an execution's detail with 1,000 events (graph, outcomes, events): at most 300 ms.
 
-The records are written the way ``scones up`` keeps them, through ``ExecutionRecords`` (one
-``<name>.json`` each and the SQLite listing index), into a temporary folder.
+The records are written through ``ExecutionRecords`` (one ``<name>.json`` each) by a process that
+does not list, as 100,000 scripted ``scones workflow run`` calls would: their rows wait in the
+index's journal, and the console's first listing takes them in (printed as "first"). The medians are
+what every later listing costs, and what ``scones up`` (which writes rows straight into the index)
+costs from the start.
 
     python benchmarks/console_scale.py [--executions 100000]
 """
@@ -77,10 +80,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        records = ExecutionRecords(LocalStore(folder / "executions"), index_path=folder / "index.sqlite")
+        index = folder / "index.sqlite"
+        made = ExecutionRecords(LocalStore(folder / "executions"), index_path=index)
+        made.open_index()  # the index exists (any earlier run made it); the writer below only appends rows
+        made.close()
+        short_runs = ExecutionRecords(LocalStore(folder / "executions"), index_path=index)
         started = time.perf_counter()
-        fill(records, args.executions)
+        fill(short_runs, args.executions)
+        short_runs.close()
         print(f"wrote {args.executions:,} executions through ExecutionRecords in {time.perf_counter() - started:.1f} s")
+        records = ExecutionRecords(LocalStore(folder / "executions"), index_path=index)
         service = ExecutionService(records=records)
         service.register(MACHINE, BIG)
         ctx = ConsoleContext(service, NoFunctions(), {}, folder / "store", "scones")
@@ -92,7 +101,8 @@ def main() -> None:
         assert events >= 1000, events
 
         first, median = timed(lambda: list_executions(ctx), args.runs)
-        print(f"executions list, first page of {args.executions:,}: first {first:.1f} ms, median {median:.1f} ms "
+        print(f"executions list, first page of {args.executions:,}: first {first:.1f} ms (takes in the rows the "
+              f"writer left in the journal), median {median:.1f} ms "
               f"(target {LIST_TARGET_MS:.0f} ms: {'met' if median <= LIST_TARGET_MS else 'NOT met'})")
         _, filtered = timed(lambda: list_executions(ctx, status="FAILED"), args.runs)
         print(f"  filtered by status FAILED: median {filtered:.1f} ms")

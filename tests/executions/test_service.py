@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 from scones.executions import ExecutionAlreadyExists, ExecutionDoesNotExist, ExecutionRecords, ExecutionService
 from scones.store import LocalStore
 from scones.workflow.asl import CallableLambdaInvoker, ExecutionStatus
+from scones.workflow.asl.executor import Execution
 
 WAITS = {"StartAt": "Work", "States": {"Work": {
     "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload",
@@ -140,17 +143,79 @@ def test_pages_are_newest_first_and_tokens_continue_them(records: ExecutionRecor
 
 
 def test_a_short_run_leaves_its_index_rows_for_the_next_lister(tmp_path: Path) -> None:
-    """workflow run never opens SQLite; scones up (or the console) takes its rows in before it lists."""
+    """workflow run does not open SQLite once the index exists; scones up (or the console) takes its rows
+    in from the journal before it lists."""
+    import sqlite3
+
     store = LocalStore(tmp_path / "executions")
-    short = ExecutionService(records=ExecutionRecords(store, index_path=tmp_path / "index.sqlite"))
-    short.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
-    short.run("p", {}, name="from-the-cli")
-    short.close()
-    assert not (tmp_path / "index.sqlite").exists() and list((tmp_path / "index.sqlite.pending").iterdir())
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    for name in ("first-in-this-home", "from-the-cli"):
+        short = ExecutionService(records=ExecutionRecords(store, index_path=tmp_path / "index.sqlite"))
+        short.register("p", definition)
+        short.run("p", {}, name=name)
+        short.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "index.sqlite")) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM executions")] == ["first-in-this-home"]
+    assert "from-the-cli" in (tmp_path / "index.sqlite.rows").read_text()
     lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
     lister.open_index()
-    assert [s.name for s in lister.summaries().items] == ["from-the-cli"]
-    assert not list((tmp_path / "index.sqlite.pending").iterdir())
+    assert [s.name for s in lister.summaries().items] == ["from-the-cli", "first-in-this-home"]
+    assert not list(tmp_path.glob("index.sqlite.rows*"))
+    lister.close()
+
+
+def test_rows_appended_while_a_lister_takes_the_journal_are_all_kept(tmp_path: Path) -> None:
+    """Writers in other threads (processes, in real use) append while a lister takes the journal in."""
+    store = LocalStore(tmp_path / "executions")
+    lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    lister.open_index()
+    lister.summaries()  # the database exists: writers below append to the journal
+    index = tmp_path / "index.sqlite"
+
+    def write(worker: int) -> None:
+        writer = ExecutionRecords(store, index_path=index)
+        for i in range(100):
+            at = float(worker * 1000 + i)
+            writer.write(Execution(f"w{worker}-{i}", f"arn:aws:states:us-east-1:123456789012:execution:p:w{worker}-{i}",
+                                   "arn:aws:states:us-east-1:123456789012:stateMachine:p", ExecutionStatus.SUCCEEDED,
+                                   {}, at, at + 1, output={}))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        lister.summaries(limit=1)
+    for thread in threads:
+        thread.join()
+    names: set[str] = set()
+    token = None
+    while True:
+        page = lister.summaries(limit=1000, next_token=token)
+        names |= {s.name for s in page.items}
+        token = page.next_token
+        if token is None:
+            break
+    assert names == {f"w{w}-{i}" for w in range(4) for i in range(100)}
+    lister.close()
+
+
+def test_a_damaged_journal_line_is_skipped_and_earlier_row_files_are_taken_in(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = LocalStore(tmp_path / "executions")
+    records = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    records.open_index()
+    records.close()
+    good = ["kept", "arn:aws:states:us-east-1:123456789012:execution:p:kept",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:p", "SUCCEEDED", 2.0, 3.0]
+    (tmp_path / "index.sqlite.rows").write_text('["half a li\n' + json.dumps(good) + "\n")
+    (tmp_path / "index.sqlite.pending").mkdir()
+    older = [*good[:2], good[2], "FAILED", 1.0, 1.5]
+    older[0], older[1] = "older", "arn:aws:states:us-east-1:123456789012:execution:p:older"
+    (tmp_path / "index.sqlite.pending" / "older.row").write_text(json.dumps(older))
+    lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    with caplog.at_level("WARNING"):
+        assert [s.name for s in lister.summaries().items] == ["kept", "older"]
+    assert "skipping a line of the index journal" in caplog.text
     lister.close()
 
 

@@ -380,14 +380,18 @@ def _page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: Exec
 class _Index:
     """ListExecutions without reading every history: one row per kept execution, in SQLite.
 
-    A process that lists (``scones up``, the console) opens the database and writes rows straight
-    into it. A short run that never lists (``scones workflow run``) does not pay for SQLite: it leaves
-    each row as a one-line file in ``<index>.pending/``, which the next lister takes in before it answers.
+    A process that lists (``scones up``, the console, a batch) opens the database and writes rows
+    straight into it. A short run that never lists (``scones workflow run``) does not pay for SQLite
+    once the database exists: it appends its row to ``<index>.rows``, a JSON Lines journal, which the
+    next lister takes in before it answers. One journal, not a file per row: after 100,000 scripted
+    runs, taking in 100,000 small files took 85 s; the journal is one read and one transaction.
+    (``<index>.pending/``, one file per row, is what earlier versions left; it is still taken in.)
     """
 
     def __init__(self, path: Path, records: ExecutionRecords) -> None:
         self.path = path
         self.pending = path.with_name(path.name + ".pending")
+        self.journal = path.with_name(path.name + ".rows")
         self.records = records
         self._lock = threading.Lock()
         self._db: Any = None  # opened on first list (or ``open``): a short CLI run never opens it
@@ -413,30 +417,29 @@ class _Index:
         db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
         db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions (state_machine_arn, start_time DESC, name)")
         if fresh:
-            db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                           [_row(r) for r in self.records._scan()])
+            _insert(db, [_row(r) for r in self.records._scan()])
         self._db = db
         return db
 
     def _take_in_pending(self, db: Any) -> None:
-        """Rows short runs left as files: into the database, then the files go (call with the lock)."""
+        """Rows short runs left (the journal, and row files of earlier versions): into the database in one
+        transaction, then their files go (call with the lock)."""
+        rows, taken = _take_journal(self.journal)
         try:
             names = os.listdir(self.pending)
         except FileNotFoundError:
-            return
-        rows, taken = [], []
+            names = []
         for name in names:
             if name.endswith(".tmp"):
                 continue
             path = self.pending / name
             try:
-                r = json.loads(path.read_text(encoding="utf-8"))
-                rows.append((r[0], r[1], r[2], r[3], r[4], r[5]))
+                rows.append(_row_of(json.loads(path.read_text(encoding="utf-8"))))
             except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
                 LOG.warning("skipping the pending index row %s: %s", path, exc)
             taken.append(path)
         if rows:
-            db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", rows)
+            _insert(db, rows)
         for path in taken:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -448,20 +451,11 @@ class _Index:
         if not rows:
             return
         with self._lock:
-            if self._db is None:  # nobody lists in this process: leave the rows for the next lister
-                self.pending.mkdir(parents=True, exist_ok=True)
-                for row in rows:
-                    _write_atomically(self.pending / f"{row.name}.row", json.dumps(_row(row)))
+            if self._db is None and self.path.exists():  # nobody lists in this process: leave them in the journal
+                _append_rows(self.journal, [_row(r) for r in rows])
                 return
-            db = self._connection()
-            db.execute("BEGIN")  # one transaction for the lot (autocommit would make one per row)
-            try:
-                db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                               [_row(r) for r in rows])
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            # A process that lists, or the first run in this home: the database (made now, when missing).
+            _insert(self._connection(), [_row(r) for r in rows])
 
     def page(self, machine: str | None, status: ExecutionStatus | None, limit: int, token: str | None,
              name_contains: str | None = None) -> Page:
@@ -500,3 +494,78 @@ class _Index:
 
 def _row(r: ExecutionSummary) -> tuple[Any, ...]:
     return (r.name, r.execution_arn, r.state_machine_arn, r.status.value, r.start_time, r.stop_time)
+
+
+def _row_of(values: Any) -> tuple[Any, ...]:
+    """A row read back from JSON: the six columns, or an error for anything else."""
+    if not isinstance(values, list) or len(values) != 6 or not all(isinstance(v, str) for v in values[:4]):
+        raise ValueError(f"not an index row: {values!r}")
+    return tuple(values)
+
+
+def _insert(db: Any, rows: list[tuple[Any, ...]]) -> None:
+    """One transaction for the lot: the connection autocommits, which would make one per row."""
+    db.execute("BEGIN")
+    try:
+        db.executemany(f"INSERT OR REPLACE INTO executions ({_INDEX_COLUMNS}) VALUES (?,?,?,?,?,?)", rows)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _append_rows(journal: Path, rows: list[tuple[Any, ...]]) -> None:
+    """Append whole lines to the journal under a shared lock, which a taker's exclusive lock waits for.
+
+    A taker renames the journal before reading it: a writer that opened the file just before holds its
+    shared lock (so the taker reads after this write), or finds the name now points elsewhere and
+    opens the new journal. ``O_APPEND`` keeps concurrent writers' lines whole.
+    """
+    import fcntl
+
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                current = os.stat(journal).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                return
+        finally:
+            os.close(fd)  # and the lock with it
+    raise OSError(f"could not append to {journal}: it kept being taken away")
+
+
+def _take_journal(journal: Path) -> tuple[list[tuple[Any, ...]], list[Path]]:
+    """The rows of the journal, taken under a name of this lister's (and of any a killed lister left).
+
+    Rows are whole executions' summaries: taking one twice (two listers at once) inserts it twice, which
+    ``INSERT OR REPLACE`` makes harmless.
+    """
+    import fcntl
+
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(journal, journal.with_name(f"{journal.name}.{os.getpid()}.{threading.get_ident()}.taking"))
+    rows: list[tuple[Any, ...]] = []
+    taken: list[Path] = []
+    for path in journal.parent.glob(f"{journal.name}.*.taking"):
+        try:
+            with open(path, "rb") as file:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX)  # writers that opened it before the rename finish
+                data = file.read()
+        except FileNotFoundError:
+            continue  # another lister took it
+        for line in data.splitlines():
+            try:
+                rows.append(_row_of(json.loads(line)))
+            except ValueError as exc:
+                LOG.warning("skipping a line of the index journal %s: %s", path, exc)
+        taken.append(path)
+    return rows, taken
