@@ -10,7 +10,6 @@ removed and nothing becomes visible.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from scones.gateway.s3.checksums import Hasher, new_hasher
 from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.errors import S3Error, entity_too_large
-from scones.gateway.s3.storage import write_all
+from scones.gateway.s3.storage import filling, write_all
 
 FLUSH_BYTES: Final = 1 << 20
 #: Below this the last block is written on the event loop (a thread hop costs more than the write).
@@ -69,7 +68,7 @@ async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[
     size = 0
     pending: list[bytes] = []
     pending_size = 0
-    try:
+    with filling(fd, tmp):
         try:
             async for chunk in request.stream():
                 if not chunk:
@@ -96,11 +95,5 @@ async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[
         elif pending:
             _write(fd, hashers, pending)
         st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
     return Received(size, md5.digest(), {a: h.digest() for a, h in named.items()}, trailers, st,
                     payload.digest() if payload is not None else b"")

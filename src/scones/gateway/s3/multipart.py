@@ -12,7 +12,6 @@ created without one gets S3's default full-object CRC64NVME.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import secrets
@@ -30,7 +29,7 @@ from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
 from scones.gateway.s3.metadata import Part, Upload
 from scones.gateway.s3.objects import ObjectOps, checksum_output, parse_copy_source, template
-from scones.gateway.s3.storage import Storage, create_temp, write_all
+from scones.gateway.s3.storage import Storage, create_temp, filling, write_all
 from scones.gateway.s3.uploads import receive_checked, requested_checksum
 
 Handler = Callable[[Call], Awaitable[Answer]]
@@ -331,7 +330,7 @@ class MultipartOps:
 def _concatenate(parts: list[Path], fd: int, tmp: Path) -> os.stat_result:
     """The parts, one after the other, in the new ``tmp`` open as ``fd`` (closed here; blocking; the kernel
     copies: ``copy_file_range``)."""
-    try:
+    with filling(fd, tmp):
         for path in parts:
             with open(path, "rb") as src:
                 size = os.fstat(src.fileno()).st_size
@@ -348,12 +347,6 @@ def _concatenate(parts: list[Path], fd: int, tmp: Path) -> os.stat_result:
                         break
                     copied += n
         st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
     return st
 
 
@@ -362,7 +355,7 @@ def _copy_part(src_fd: int, offset: int, length: int, tmp: Path,
     md5 = hashlib.md5()
     hashers = {a: checksums.new_hasher(a) for a in algorithms}
     fd = create_temp(tmp)
-    try:
+    with filling(fd, tmp):
         left = length
         while left > 0:
             block = os.pread(src_fd, min(1 << 20, left), offset)
@@ -374,10 +367,4 @@ def _copy_part(src_fd: int, offset: int, length: int, tmp: Path,
             write_all(fd, block)
             offset += len(block)
             left -= len(block)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
     return md5.hexdigest(), {a: h.digest() for a, h in hashers.items()}, length - left

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import time
@@ -22,7 +21,7 @@ from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, n
 from scones.gateway.s3.layout import check_key
 from scones.gateway.s3.metadata import ObjectMeta
 from scones.gateway.s3.responses import SMALL_BODY
-from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, write_all
+from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, filling, write_all
 from scones.gateway.s3.uploads import content_encoding, is_aws_chunked, receive_checked, requested_checksum
 
 Handler = Callable[[Call], Awaitable[Answer]]
@@ -312,7 +311,7 @@ def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path
     hashing them (blocking)."""
     md5 = hashlib.md5()
     hasher = checksums.new_hasher(algorithm)
-    try:
+    with filling(fd, tmp):
         left = length
         while left > 0 and src_fd is not None:
             block = os.pread(src_fd, min(1 << 20, left), offset)
@@ -324,10 +323,4 @@ def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path
             offset += len(block)
             left -= len(block)
         st = os.fstat(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
     return md5.hexdigest(), hasher.digest(), st

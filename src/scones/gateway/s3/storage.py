@@ -310,3 +310,17 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
 
 def create_temp(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+
+
+@contextlib.contextmanager
+def filling(fd: int, tmp: Path) -> Iterator[None]:
+    """Own the new temporary file ``tmp`` (open as ``fd``) while it is written: closed at the end, and on
+    any failure (a client gone, a bad checksum, a cancelled task) removed too, so no half-written file stays."""
+    try:
+        yield
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
