@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from scones.gateway.protocols.values import ProtocolError
 
-class S3Error(Exception):
+
+class S3Error(ProtocolError):
     """An S3 error answer: ``code`` and ``status`` as AWS sends them, ``fields`` as extra XML elements."""
-
-    def __init__(self, code: str, message: str, status: int = 400, **fields: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields
-
-    def __repr__(self) -> str:
-        return f"S3Error({self.code!r}, {self.message!r}, {self.status})"
 
 
 #: Five GiB: the largest single PutObject or part S3 accepts.

@@ -33,7 +33,7 @@ from scones.gateway.s3.body import ClientGone
 from scones.gateway.s3.buckets import NAMESPACE, BucketOps, Handler
 from scones.gateway.s3.call import Answer, Call
 from scones.gateway.s3.conditions import NotModified
-from scones.gateway.s3.errors import S3Error, not_implemented
+from scones.gateway.s3.errors import not_implemented
 from scones.gateway.s3.multipart import MultipartOps
 from scones.gateway.s3.objects import ObjectOps
 from scones.gateway.s3.presign import SignatureCheck, check_presigned, is_presigned, presigned_signature_matches
@@ -135,7 +135,7 @@ class S3Service:
                 raise not_implemented(operation.name)
             answer = await handler(Call(request, operation, params, headers, request_id))
             return self._respond(operation, answer, request_id)
-        except (S3Error, ProtocolError) as exc:
+        except ProtocolError as exc:  # S3Error is one
             response = self._error(method, exc.code, exc.message, exc.status, exc.fields, request_id)
         except NotModified:
             response = S3Response(304, [("x-amz-request-id", request_id)])
