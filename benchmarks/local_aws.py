@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _shared import REPO, test_pngs
+from _shared import REPO, cpu_seconds, free_port, port_answers, stop, test_pngs, wait_until
 
 
 @dataclass
@@ -60,35 +59,13 @@ class Result:
 
 
 # -- servers ---------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
-
-
 @dataclass
 class Server:
     url: str
     pid: int
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux /proc; NaN elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
 
 @contextlib.contextmanager
@@ -96,24 +73,19 @@ def _process(args: list[str], port: int, what: str) -> Iterator[Server]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, proc, what)
+        wait_until(lambda: port_answers(port), proc, what)
         yield Server(f"http://127.0.0.1:{port}", proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def gateway_s3(home: Path) -> contextlib.AbstractContextManager[Server]:
-    port = _free_port()
+    port = free_port()
     return _process([sys.executable, __file__, "--serve-s3", str(home), str(port)], port, "the scones gateway")
 
 
 def moto_server() -> contextlib.AbstractContextManager[Server]:
-    port = _free_port()
+    port = free_port()
     return _process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
 
 
@@ -318,7 +290,7 @@ def bench_ready(repeat: int = 3) -> None:
                                     ("moto_server", bare, [moto])):
             times = []
             for _ in range(repeat):
-                port = _free_port()
+                port = free_port()
                 args = [*command, "--port", str(port)] if command[0] == scones else [*command, "-p", str(port)]
                 # A user's Python caches bytecode (the first run writes it).
                 env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -36,12 +36,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from _shared import cpu_seconds, free_port, port_answers, stop, wait_until
+
 ROLE = "arn:aws:iam::123456789012:role/benchmark-sfn-role"
 DEFINITION = json.dumps({"StartAt": "One", "States": {
     "One": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.one", "Next": "Two"},
@@ -83,21 +84,22 @@ def scones_server() -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen([sys.executable, __file__, "serve", "--port", "0", "--home", tmp,
                                  "--ready-file", str(ready)], stdout=subprocess.DEVNULL)
         try:
-            port = _wait_for(lambda: json.loads(ready.read_text())["port"] if ready.exists() else None, proc)
+            port = wait_until(lambda: json.loads(ready.read_text())["port"] if ready.exists() else None, proc,
+                              "the scones gateway")
             yield f"http://127.0.0.1:{port}", proc.pid
         finally:
-            _stop(proc)
+            stop(proc, signal.SIGINT)
 
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     moto = Path(sys.executable).with_name("moto_server")
     proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: _answers(port), proc)
+        wait_until(lambda: port_answers(port), proc, "moto_server")
         import urllib.request
 
         config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
@@ -105,51 +107,7 @@ def moto_server() -> Iterator[tuple[str, int]]:
                                                       headers={"Content-Type": "application/json"}), timeout=10)
         yield url, proc.pid
     finally:
-        _stop(proc)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(port: int) -> bool | None:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return None
-
-
-def _wait_for(check: Callable[[], Any], proc: subprocess.Popen[bytes], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
-        try:
-            found = check()
-        except (OSError, ValueError, KeyError):
-            found = None
-        if found:
-            return found
-        time.sleep(0.05)
-    raise RuntimeError("the server did not start")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        stop(proc, signal.SIGINT)
 
 
 # -- measuring -----------------------------------------------------------------------------
