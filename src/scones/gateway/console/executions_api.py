@@ -16,7 +16,7 @@ from scones.gateway.console.context import ConsoleContext
 from scones.gateway.console.errors import BadRequest, Conflict, NotFound, ReadOnly
 from scones.gateway.console.graph import definition_graph
 from scones.gateway.console.images import find_image_data, parse_json_text, s3_reference
-from scones.gateway.console.outcomes import Outcome, fail_states_of, read_history
+from scones.gateway.console.outcomes import Outcome, event_details, fail_states_of, read_history
 from scones.workflow.asl.errors import InputError
 from scones.workflow.asl.executor import Execution, ExecutionStatus, check_execution_name
 from scones.workflow.asl.jsontext import PAYLOAD_LIMIT_BYTES, JsonTextError, parse_json, to_compact_json
@@ -123,7 +123,7 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
     for run in runs:
         for item in run.get("iterations") or []:
             entered = by_id.get(item["inputEventId"] or -1)
-            ref = s3_reference(parse_json_text(_details(entered).get("input"))) if entered else None
+            ref = s3_reference(parse_json_text(event_details(entered).get("input")))
             item["image"] = {"bucket": ref[0], "key": ref[1]} if ref else None
     return {
         "execution": {"name": execution.name, "arn": execution.execution_arn,
@@ -144,13 +144,6 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
     }
 
 
-def _details(event: dict[str, Any] | None) -> dict[str, Any]:
-    for key, value in (event or {}).items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            return value
-    return {}
-
-
 def _failed_image(execution: Execution, runs: list[Any], by_id: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     """The image a failed execution was about: its input's ``s3_bucket``/``s3_key``, or the ``image_data``
     in the input of the state that failed."""
@@ -161,7 +154,7 @@ def _failed_image(execution: Execution, runs: list[Any], by_id: dict[int, dict[s
         return {"kind": "s3", "bucket": ref[0], "key": ref[1]}
     for run in reversed(runs):
         if run.outcome in (Outcome.FAILED, Outcome.CAUGHT):
-            value = parse_json_text(_details(by_id.get(run.entered_event)).get("input"))
+            value = parse_json_text(event_details(by_id.get(run.entered_event)).get("input"))
             found = find_image_data(value)
             if found is not None:
                 return {"kind": "inline", "state": run.state, **found}
