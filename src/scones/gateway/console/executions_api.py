@@ -119,18 +119,14 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
         pass  # a state machine deleted since: the history is still shown
     reading = read_history(events, running=running, fail_states=fail_states)
     by_id = {int(e["id"]): e for e in events}
-    runs = reading.to_json()["runs"]
+    runs = [run.to_json() for run in reading.runs]
     for run in runs:
         for item in run.get("iterations") or []:
             entered = by_id.get(item["inputEventId"] or -1)
             ref = s3_reference(parse_json_text(event_details(entered).get("input")))
             item["image"] = {"bucket": ref[0], "key": ref[1]} if ref else None
     return {
-        "execution": {"name": execution.name, "arn": execution.execution_arn,
-                      "stateMachine": machine_name(execution.state_machine_arn), "status": execution.status.value,
-                      "startDate": execution.start_time, "stopDate": execution.stop_time,
-                      "durationMs": None if execution.stop_time is None
-                      else round((execution.stop_time - execution.start_time) * 1000, 3),
+        "execution": {**_item(ExecutionSummary.of(execution)), "arn": execution.execution_arn,
                       "input": to_compact_json(execution.input),
                       "output": to_compact_json(execution.output)
                       if execution.status is ExecutionStatus.SUCCEEDED else None,

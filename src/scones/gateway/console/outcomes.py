@@ -119,9 +119,6 @@ class Reading:
     runs: list[Run]
     states: dict[str, StateSummary]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"runs": [r.to_json() for r in self.runs], "states": {k: v.to_json() for k, v in self.states.items()}}
-
 
 def timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
