@@ -200,6 +200,12 @@ def test_what_the_reader_opens_stays_open_while_the_execution_is_followed(tab: T
     expect(first_event).to_be_visible()
 
 
+def test_an_address_with_a_broken_escape_says_so(tab: Tab) -> None:
+    tab.open("#/executions/%E0%A4%A")  # a '%' that starts no UTF-8 character: decodeURIComponent throws
+    expect(tab.page.get_by_role("heading", name="Could not load this page")).to_be_visible()
+    expect(tab.page.get_by_role("alert")).to_contain_text("URI malformed")
+
+
 def test_names_inputs_and_keys_show_as_text(tab: Tab) -> None:
     page = tab.page
     tab.open("#/executions")
