@@ -53,7 +53,10 @@ export async function endpointPage(view, [name]) {
     more.disabled = !cursor;
     status.textContent = page.note || (records.children.length ? `${records.children.length} records shown` : "No captured records yet.");
   }
-  more.addEventListener("click", loadCaptures);
+  more.addEventListener("click", () => loadCaptures().catch((err) => {
+    more.disabled = false;
+    status.textContent = `Could not load older records: ${err.message}`;
+  }));
 
   const report = e.report ? link(objectUrl(e.report.bucket, e.report.key), "Open the monitoring report",
                                  {target: "_blank", rel: "noopener"}) :
