@@ -45,7 +45,7 @@ def state_machine(ctx: ConsoleContext, name: str) -> dict[str, Any]:
     return {"name": machine.name, "arn": machine.arn, "type": machine.type.value,
             "status": machine.info.status.value, "creationDate": machine.info.creation_date,
             "definition": definition, "graph": definition_graph(machine.plan.document).to_json(),
-            "lastInput": _last_input(ctx, machine.name), "write": ctx.write}
+            "lastInput": _last_input(ctx, machine.name)}
 
 
 def _last_input(ctx: ConsoleContext, machine: str) -> str | None:
@@ -136,7 +136,6 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
         "states": {k: v.to_json() for k, v in reading.states.items()},
         "events": events,
         "image": _failed_image(execution, reading.runs, by_id),
-        "write": ctx.write,
     }
 
 
