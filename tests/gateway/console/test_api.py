@@ -128,6 +128,8 @@ def test_buckets_list_preview_and_download(console: Console, http: httpx.Client)
     ("/api/buckets/scones/object", {}, 400),
     ("/api/buckets/scones/object", {"key": "images/"}, 400),
     ("/api/buckets/scones/object", {"key": "images/none.png"}, 404),
+    ("/api/buckets/scones/object", {"key": "a" * 300}, 404),  # longer than a file name can be
+    ("/api/buckets/scones/preview", {"key": "a" * 300}, 404),
     ("/api/buckets/scones/objects", {"prefix": "../"}, 400),
     ("/api/nothing", {}, 404),
     ("/static/../service.py", {}, 404),
@@ -140,6 +142,11 @@ def test_refusals_are_json_with_a_status_never_a_traceback(http: httpx.Client, p
     assert "Traceback" not in response.text
     if path.startswith("/api/"):
         assert set(response.json()) == {"error", "message"}
+
+
+def test_a_prefix_no_folder_can_have_lists_nothing(http: httpx.Client) -> None:
+    listing = ok(http.get("/api/buckets/scones/objects", params={"prefix": "a" * 300 + "/"}))
+    assert listing["prefixes"] == [] and listing["objects"] == []
 
 
 def test_a_symbolic_link_out_of_the_store_is_not_followed(console: Console, http: httpx.Client) -> None:

@@ -7,6 +7,7 @@ the test's output folder (and to ``$SCONES_CONSOLE_SCREENSHOTS`` when set, to re
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -176,6 +177,33 @@ def test_an_execution_started_from_the_editor_is_watched_to_its_end(tab: Tab) ->
     expect(page.get_by_role("button", name="Pause, Wait, succeeded")).to_be_visible()
     expect(page.get_by_text("succeeded", exact=True).first).to_be_visible()
     assert page.evaluate("window.sconesNoReload") is True  # followed live, never reloaded
+
+
+def test_what_the_reader_opens_stays_open_while_the_execution_is_followed(tab: Tab, console: Console) -> None:
+    name = "console-kept-open"
+    console.client("stepfunctions").start_execution(stateMachineArn=console.machine_arn(SLOW_MACHINE), name=name,
+                                                    input=json.dumps({"seconds": 6}))
+    page = tab.page
+    tab.open(f"#/executions/{name}")
+    expect(page.get_by_role("button", name="Pause, Wait, running")).to_be_visible()
+    page.get_by_text("Execution input and output", exact=True).click()
+    page.locator("table.events-table details").first.locator("summary").click()
+    execution_input = page.get_by_label("Execution input", exact=True)
+    first_event = page.get_by_label("Event 1", exact=True)
+    expect(execution_input).to_be_visible()
+    expect(first_event).to_be_visible()
+    page.wait_for_timeout(2500)  # polled twice meanwhile, with nothing new while it waits
+    expect(execution_input).to_be_visible()
+    expect(first_event).to_be_visible()
+    expect(page.get_by_role("button", name="Pause, Wait, succeeded")).to_be_visible()
+    expect(execution_input).to_be_visible()  # and drawn again once the history grew
+    expect(first_event).to_be_visible()
+
+
+def test_an_address_with_a_broken_escape_says_so(tab: Tab) -> None:
+    tab.open("#/executions/%E0%A4%A")  # a '%' that starts no UTF-8 character: decodeURIComponent throws
+    expect(tab.page.get_by_role("heading", name="Could not load this page")).to_be_visible()
+    expect(tab.page.get_by_role("alert")).to_contain_text("URI malformed")
 
 
 def test_names_inputs_and_keys_show_as_text(tab: Tab) -> None:

@@ -73,7 +73,7 @@ def listing(ctx: ConsoleContext, bucket: str, prefix: str = "", after: str | Non
     folder_key, _, start = prefix.rpartition("/")
     folder = _safe(ctx, bucket, folder_key) if folder_key else base
     lead = f"{folder_key}/" if folder_key else ""
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # os.path's tests say False, not OSError, for a name too long to exist
         return {"bucket": bucket, "prefix": prefix, "prefixes": [], "objects": [], "next": None}
     with os.scandir(folder) as found:
         entries = sorted((e for e in found if e.name.startswith(start) and not _hidden(e.name)),
@@ -96,7 +96,7 @@ def stored_object(ctx: ConsoleContext, bucket: str, key: str) -> StoredObject:
     if not key or key.endswith("/"):
         raise BadRequest("Name an object (a key that does not end in '/')")
     path = _safe(ctx, bucket, key)
-    if not path.is_file():
+    if not os.path.isfile(path):  # as in listing: a segment past the file system's limit is no object either
         raise NotFound(f"No object {key!r} in bucket {bucket!r}")
     return StoredObject(key, path, path.stat().st_size)
 

@@ -16,7 +16,7 @@ from scones.gateway.console.context import ConsoleContext
 from scones.gateway.console.errors import BadRequest, Conflict, NotFound, ReadOnly
 from scones.gateway.console.graph import definition_graph
 from scones.gateway.console.images import find_image_data, parse_json_text, s3_reference
-from scones.gateway.console.outcomes import Outcome, fail_states_of, read_history
+from scones.gateway.console.outcomes import Outcome, event_details, fail_states_of, read_history
 from scones.workflow.asl.errors import InputError
 from scones.workflow.asl.executor import Execution, ExecutionStatus, check_execution_name
 from scones.workflow.asl.jsontext import PAYLOAD_LIMIT_BYTES, JsonTextError, parse_json, to_compact_json
@@ -45,7 +45,7 @@ def state_machine(ctx: ConsoleContext, name: str) -> dict[str, Any]:
     return {"name": machine.name, "arn": machine.arn, "type": machine.type.value,
             "status": machine.info.status.value, "creationDate": machine.info.creation_date,
             "definition": definition, "graph": definition_graph(machine.plan.document).to_json(),
-            "lastInput": _last_input(ctx, machine.name), "write": ctx.write}
+            "lastInput": _last_input(ctx, machine.name)}
 
 
 def _last_input(ctx: ConsoleContext, machine: str) -> str | None:
@@ -119,18 +119,14 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
         pass  # a state machine deleted since: the history is still shown
     reading = read_history(events, running=running, fail_states=fail_states)
     by_id = {int(e["id"]): e for e in events}
-    runs = reading.to_json()["runs"]
+    runs = [run.to_json() for run in reading.runs]
     for run in runs:
         for item in run.get("iterations") or []:
             entered = by_id.get(item["inputEventId"] or -1)
-            ref = s3_reference(parse_json_text(_details(entered).get("input"))) if entered else None
+            ref = s3_reference(parse_json_text(event_details(entered).get("input")))
             item["image"] = {"bucket": ref[0], "key": ref[1]} if ref else None
     return {
-        "execution": {"name": execution.name, "arn": execution.execution_arn,
-                      "stateMachine": machine_name(execution.state_machine_arn), "status": execution.status.value,
-                      "startDate": execution.start_time, "stopDate": execution.stop_time,
-                      "durationMs": None if execution.stop_time is None
-                      else round((execution.stop_time - execution.start_time) * 1000, 3),
+        "execution": {**_item(ExecutionSummary.of(execution)), "arn": execution.execution_arn,
                       "input": to_compact_json(execution.input),
                       "output": to_compact_json(execution.output)
                       if execution.status is ExecutionStatus.SUCCEEDED else None,
@@ -140,15 +136,7 @@ def execution_detail(ctx: ConsoleContext, name: str) -> dict[str, Any]:
         "states": {k: v.to_json() for k, v in reading.states.items()},
         "events": events,
         "image": _failed_image(execution, reading.runs, by_id),
-        "write": ctx.write,
     }
-
-
-def _details(event: dict[str, Any] | None) -> dict[str, Any]:
-    for key, value in (event or {}).items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            return value
-    return {}
 
 
 def _failed_image(execution: Execution, runs: list[Any], by_id: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
@@ -161,7 +149,7 @@ def _failed_image(execution: Execution, runs: list[Any], by_id: dict[int, dict[s
         return {"kind": "s3", "bucket": ref[0], "key": ref[1]}
     for run in reversed(runs):
         if run.outcome in (Outcome.FAILED, Outcome.CAUGHT):
-            value = parse_json_text(_details(by_id.get(run.entered_event)).get("input"))
+            value = parse_json_text(event_details(by_id.get(run.entered_event)).get("input"))
             found = find_image_data(value)
             if found is not None:
                 return {"kind": "inline", "state": run.state, **found}

@@ -119,9 +119,6 @@ class Reading:
     runs: list[Run]
     states: dict[str, StateSummary]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"runs": [r.to_json() for r in self.runs], "states": {k: v.to_json() for k, v in self.states.items()}}
-
 
 def timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -144,7 +141,7 @@ def read_history(events: Sequence[Mapping[str, Any]], *, running: bool,
         types[event_id] = kind
         parent = run_of.get(prev)
         where = iteration_of.get(prev)
-        details = _details(event)
+        details = event_details(event)
         if kind == "MapIterationStarted":
             where = (str(details.get("name", "")), int(details.get("index", 0)))
             item = Iteration(where[0], where[1], first_event=event_id)
@@ -243,8 +240,9 @@ def _summaries(runs: list[Run]) -> dict[str, StateSummary]:
     return out
 
 
-def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    for key, value in event.items():
+def event_details(event: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The event's ``…EventDetails`` member (every event type names its own), or an empty mapping."""
+    for key, value in (event or {}).items():
         if key.endswith("EventDetails") and isinstance(value, Mapping):
             return value
     return {}

@@ -35,5 +35,3 @@ export async function post(path, body) {
     body: JSON.stringify(body || {}),
   }));
 }
-
-export const enc = encodeURIComponent;

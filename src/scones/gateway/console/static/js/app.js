@@ -45,10 +45,10 @@ async function show() {
   for (const [pattern, page] of ROUTES) {
     const m = path.match(pattern);
     if (!m) continue;
-    const args = m.slice(1).map((p) => decodeURIComponent(p));
     const view = h("div", {class: "page"});
     replace(main, view);
     try {
+      const args = m.slice(1).map((p) => decodeURIComponent(p));  // URIError on a broken %-escape
       current = await page()(view, args, params, config);
     } catch (err) {
       replace(view, h("h1", {}, "Could not load this page"), message("error", err.message || String(err)));

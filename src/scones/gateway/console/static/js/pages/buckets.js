@@ -53,7 +53,8 @@ export async function bucketPage(view, [bucket], params) {
     after = page.next;
     more.hidden = !after;
   }
-  more.addEventListener("click", load);
+  more.addEventListener("click", () => load().catch((err) =>
+    replace(previewBox, message("error", `Could not list more: ${err.message}`))));
 
   const crumbs = [link(route("buckets"), "Buckets"), " / ", prefixLink(bucket, "", bucket)];
   let acc = "";

@@ -1,8 +1,6 @@
 import {get} from "../api.js";
 import {h, svg, replace, append, table, link, route, duration, message, objectUrl, dataImage} from "../dom.js";
 
-const ms = (v) => (v === null || v === undefined ? "—" : duration(v));
-
 export async function endpointsPage(view) {
   const data = await get("/endpoints");
   replace(view, h("h1", {}, "Endpoints"),
@@ -10,7 +8,7 @@ export async function endpointsPage(view) {
       data.endpoints.map((e) => h("tr", {},
         h("td", {}, link(route("endpoints", e.name), e.name)), h("td", {}, e.variant), h("td", {}, e.model),
         h("td", {class: "num"}, String(e.invocations)), h("td", {class: "num"}, String(e.errors)),
-        h("td", {class: "num"}, ms(e.latency.meanMs))))) :
+        h("td", {class: "num"}, duration(e.latency.meanMs))))) :
       message("info", "No endpoints: put a model at <bucket>/model/model.tar.gz or start scones up --endpoint NAME=MODEL."));
 }
 
@@ -55,7 +53,10 @@ export async function endpointPage(view, [name]) {
     more.disabled = !cursor;
     status.textContent = page.note || (records.children.length ? `${records.children.length} records shown` : "No captured records yet.");
   }
-  more.addEventListener("click", loadCaptures);
+  more.addEventListener("click", () => loadCaptures().catch((err) => {
+    more.disabled = false;
+    status.textContent = `Could not load older records: ${err.message}`;
+  }));
 
   const report = e.report ? link(objectUrl(e.report.bucket, e.report.key), "Open the monitoring report",
                                  {target: "_blank", rel: "noopener"}) :
@@ -68,7 +69,7 @@ export async function endpointPage(view, [name]) {
       h("dt", {}, "Classes"), h("dd", {}, e.classes ? e.classes.join(", ") : "—"),
       h("dt", {}, "Threshold"), h("dd", {}, `${e.threshold} (${e.thresholdSource === "default" ? "filterInferences' default" : e.thresholdSource})`),
       h("dt", {}, "Invocations"), h("dd", {}, `${e.invocations} (${e.errors} errors)`),
-      h("dt", {}, "Latency"), h("dd", {}, `mean ${ms(e.latency.meanMs)} · p50 ≤ ${ms(e.latency.p50Ms)} · p99 ≤ ${ms(e.latency.p99Ms)}`),
+      h("dt", {}, "Latency"), h("dd", {}, `mean ${duration(e.latency.meanMs)} · p50 ≤ ${duration(e.latency.p50Ms)} · p99 ≤ ${duration(e.latency.p99Ms)}`),
       h("dt", {}, "Data Capture"), h("dd", {}, e.capture || "off"),
       h("dt", {}, "Monitoring"), h("dd", {}, report)),
     h("h2", {}, "Invocations per minute"), perMinuteChart(e.perMinute),

@@ -56,6 +56,7 @@ export async function executionPage(view, [name], _params, config) {
                                   autocomplete: "off"});
   const typeFilter = h("select", {id: "event-type"}, h("option", {value: ""}, "All types"));
   const eventsBox = h("div", {class: "events"});
+  const openEvents = new Set();  // the ids of the events whose details the reader opened
   let graph = null;
 
   function selectState(state) {
@@ -174,7 +175,8 @@ export async function executionPage(view, [name], _params, config) {
 
   function renderIO() {
     const e = data.execution;
-    replace(io, h("details", {}, h("summary", {}, "Execution input and output"),
+    const open = io.firstChild ? io.firstChild.open : false;
+    replace(io, h("details", {open: open || null}, h("summary", {}, "Execution input and output"),
       h("h3", {}, "Input"), pre(pretty(e.input), "Execution input"),
       h("h3", {}, "Output"), e.output !== null ? pre(pretty(e.output), "Execution output") : h("p", {}, "—")));
   }
@@ -196,9 +198,21 @@ export async function executionPage(view, [name], _params, config) {
       if (needle && !`${e.type} ${state} ${text}`.toLowerCase().includes(needle)) continue;
       const short = text.length > 140 ? text.slice(0, 139) + "…" : text;
       const more = h("details", {}, h("summary", {}, short || "—"));
+      const fill = () => {
+        if (more.children.length === 1) more.appendChild(pre(JSON.stringify(d, null, 2), `Event ${e.id}`));
+      };
+      if (openEvents.has(e.id)) {
+        fill();
+        more.open = true;
+      }
       more.addEventListener("toggle", () => {
-        if (more.open && more.children.length === 1) more.appendChild(pre(JSON.stringify(d, null, 2), `Event ${e.id}`));
-      }, {once: false});
+        if (more.open) {
+          openEvents.add(e.id);
+          fill();
+        } else {
+          openEvents.delete(e.id);
+        }
+      });
       rows.push(h("tr", {class: /Failed|TimedOut|Aborted/.test(e.type) ? "bad" : null},
         h("td", {class: "num"}, String(e.id)), h("td", {}, e.type), h("td", {}, state),
         h("td", {class: "num"}, `+${Date.parse(e.timestamp) - start} ms`), h("td", {class: "details-cell"}, more)));
@@ -219,13 +233,22 @@ export async function executionPage(view, [name], _params, config) {
     renderEvents();
   }
 
+  let refreshError = null;  // one line while refreshing fails, gone once it works again
   async function refresh() {
     if (stopped) return;
     try {
-      data = await get(`/executions/${encodeURIComponent(name)}`);
-      renderAll();
+      const fresh = await get(`/executions/${encodeURIComponent(name)}`);
+      // The history only grows: with no new event and the same status there is nothing new to draw,
+      // and drawing it again would close whatever the reader opened.
+      const changed = fresh.events.length !== data.events.length || fresh.execution.status !== data.execution.status;
+      data = fresh;
+      if (refreshError) refreshError.remove();
+      refreshError = null;
+      if (changed) renderAll();
     } catch (err) {
-      append(failure, message("error", `Could not refresh: ${err.message}`));
+      if (refreshError) refreshError.remove();
+      refreshError = message("error", `Could not refresh: ${err.message}`);
+      append(failure, refreshError);
     }
     schedule();
   }

@@ -1,8 +1,6 @@
 import {get} from "../api.js";
 import {h, replace, table, link, route, time, duration, pre, message} from "../dom.js";
 
-const ms = (v) => (v === null || v === undefined ? "—" : duration(v));
-
 export async function functionsPage(view) {
   const data = await get("/functions");
   replace(view, h("h1", {}, "Functions"),
@@ -10,7 +8,7 @@ export async function functionsPage(view) {
       data.functions.map((f) => h("tr", {},
         h("td", {}, link(route("functions", f.name), f.name)), h("td", {}, h("code", {}, f.handler)),
         h("td", {class: "num"}, String(f.invocations)), h("td", {class: "num"}, String(f.errors)),
-        h("td", {class: "num"}, ms(f.p50Ms)), h("td", {class: "num"}, ms(f.p99Ms))))) :
+        h("td", {class: "num"}, duration(f.p50Ms)), h("td", {class: "num"}, duration(f.p99Ms))))) :
       h("p", {}, "No functions."));
 }
 
@@ -25,7 +23,7 @@ export async function functionPage(view, [name]) {
       h("dt", {}, "Memory"), h("dd", {}, `${f.memoryMb} MB`),
       h("dt", {}, "Invocations"), h("dd", {}, String(f.invocations)),
       h("dt", {}, "Errors"), h("dd", {}, String(f.errors)),
-      h("dt", {}, "Duration p50 / p99"), h("dd", {}, `${ms(f.p50Ms)} / ${ms(f.p99Ms)}`)),
+      h("dt", {}, "Duration p50 / p99"), h("dd", {}, `${duration(f.p50Ms)} / ${duration(f.p99Ms)}`)),
     h("h2", {}, `Recent invocations (${f.recent.length}, newest first)`),
     f.recent.length ? f.recent.map((r) => h("details", {class: ["invocation", r.errorType ? "bad" : null]},
       h("summary", {}, `${time(r.started)} · ${duration(r.durationMs)} · ${r.errorType || "ok"} · ${r.requestId}`),

@@ -14,7 +14,7 @@ export async function machinesPage(view) {
       h("p", {}, "No state machines yet."));
 }
 
-export async function machinePage(view, [name]) {
+export async function machinePage(view, [name], _params, config) {
   const [machine, recent, all] = await Promise.all([
     get(`/state-machines/${encodeURIComponent(name)}`),
     get("/executions", {stateMachine: name, limit: 10}),
@@ -27,7 +27,7 @@ export async function machinePage(view, [name]) {
     h("section", {"aria-labelledby": "graph-h"}, h("h2", {id: "graph-h"}, "Definition"), legend(false), graph.element),
     h("section", {"aria-labelledby": "start-h"}, h("h2", {id: "start-h"}, "Start an execution"),
       startForm({machines: all.stateMachines.map((m) => m.name), chosen: machine.name,
-                 initial: machine.lastInput || "{}", write: machine.write})),
+                 initial: machine.lastInput || "{}", write: config.write})),
     h("section", {"aria-labelledby": "recent-h"}, h("h2", {id: "recent-h"}, "Recent executions"),
       recent.items.length ? table(null, ["Name", "Status", "Started", "Duration"], recent.items.map((e) =>
         h("tr", {}, h("td", {}, link(route("executions", e.name), e.name)), h("td", {}, statusBadge(e.status)),
