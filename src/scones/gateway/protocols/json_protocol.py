@@ -36,6 +36,8 @@ from typing import Any, Final
 
 from starlette.responses import Response
 
+from scones.gateway.protocols.values import ProtocolError
+
 # botocore's model objects (``botocore.model``), read through the few attributes used here; botocore
 # ships no type information, so they are typed loosely rather than through a stub package.
 ServiceModel = Any
@@ -47,19 +49,6 @@ BAD_REQUEST: Final = 400
 UNKNOWN_OPERATION: Final = "UnknownOperationException"
 SERIALIZATION: Final = "SerializationException"
 VALIDATION: Final = "ValidationException"
-
-
-class ProtocolError(Exception):
-    """A request the protocol itself rejects (before any service sees it)."""
-
-    def __init__(self, code: str, message: str, status: int = BAD_REQUEST) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def __repr__(self) -> str:
-        return f"ProtocolError({self.code!r}, {self.message!r}, {self.status})"
 
 
 class JsonProtocol:
