@@ -33,7 +33,7 @@ from scones.executions.service import ExecutionService
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
 from scones.gateway.stepfunctions.callbacks import CallbackOperations
-from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
+from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.map_runs import MapRunOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
@@ -101,9 +101,7 @@ class StepFunctionsService:
             params = self.protocol.parse(operation, body)
             subject = str(params.get("executionArn") or params.get("stateMachineArn") or params.get("name") or "")
             output = await self._call(operation.name, params)
-        except ProtocolError as exc:
-            return self.protocol.error(exc.code, exc.message, status=exc.status)
-        except SfnError as exc:
+        except ProtocolError as exc:  # the protocol's refusals, and every SfnError
             return self.protocol.error(exc.code, exc.message, status=exc.status, fields=exc.fields)
         except SconesError as exc:
             error = translate(exc, subject)
