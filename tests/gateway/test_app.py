@@ -58,3 +58,15 @@ def test_a_service_not_served_is_named_in_its_own_error_shape(url: str) -> None:
         client(url, "lambda").list_functions()
     error = caught.value.response["Error"]
     assert (error["Code"], error["Message"]) == ("UnknownOperationException", "lambda is not served here")
+
+
+class FailingVerifier:
+    async def check(self, service: Service, request: Request) -> Response | None:
+        raise RuntimeError("a bug in the signature check")
+
+
+def test_a_failing_signature_check_is_answered_like_a_failing_service() -> None:
+    with gateway_in_thread(Gateway({Service.S3: Broken()}, verifier=FailingVerifier())) as url:
+        with pytest.raises(ClientError) as caught:
+            client(url, "s3").list_buckets()
+    assert caught.value.response["Error"]["Code"] == "InternalError"

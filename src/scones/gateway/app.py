@@ -53,8 +53,7 @@ class Gateway:
             response = error_response(service, "UnknownOperationException", f"{service.value} is not served here",
                                       400)
         else:
-            refused = await self.verifier.check(service, request) if self.verifier is not None else None
-            response = refused or await self._handle(handler, service, request)
+            response = await self._handle(handler, service, request)
         await response(scope, receive, send)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug("%s %s %s -> %d (%.1f ms)", service.value, scope["method"], scope["path"],
@@ -62,7 +61,8 @@ class Gateway:
 
     async def _handle(self, handler: ServiceHandler, service: Service, request: Request) -> Response:
         try:
-            return await handler.handle(request)
+            refused = await self.verifier.check(service, request) if self.verifier is not None else None
+            return refused or await handler.handle(request)
         except Exception:
             LOG.exception("%s failed on %s %s", service.value, request.method, request.url.path)
             return error_response(service, "InternalError" if service is Service.S3 else "InternalFailure",
