@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from scones.gateway.app import Gateway
 from scones.gateway.lambda_api import LambdaService
@@ -90,3 +91,15 @@ def test_list_and_get_functions(lambda_client: Any) -> None:
     assert lambda_client.get_function_configuration(FunctionName="echo")["Runtime"] == "python3.12"
     with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
         lambda_client.get_function(FunctionName="nope")
+
+
+@pytest.mark.parametrize("max_items", [0, -1])
+def test_a_page_size_below_one_is_a_validation_error(lambda_client: Any, max_items: int) -> None:
+    unchecked = boto3.client("lambda", endpoint_url=lambda_client.meta.endpoint_url, region_name="us-east-1",
+                             aws_access_key_id="k", aws_secret_access_key="s",
+                             config=Config(retries={"max_attempts": 1}, parameter_validation=False))
+    with pytest.raises(ClientError) as caught:
+        unchecked.list_functions(MaxItems=max_items)
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationException" and f"Value '{max_items}' at 'maxItems'" in error["Message"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -116,6 +116,14 @@ def test_each_per_service_variable_routes_its_service(served: tuple[str, Any], m
             client.invoke_endpoint(EndpointName="nope", ContentType="image/png", Body=png((1, 2, 3)))
 
 
+def test_on_ipv6_loopback_the_url_puts_the_host_in_brackets(settings: Settings) -> None:
+    with up_in_thread(settings, UpOptions(host="::1", port=0)) as (url, _):
+        assert url.startswith("http://[::1]:")
+        sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1", aws_access_key_id="k",
+                           aws_secret_access_key="s")
+        assert "scones-workflow" in [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
+
+
 def test_binding_beyond_loopback_needs_keys(settings: Settings) -> None:
     with pytest.raises(UsageError, match="--access-key and --secret-key"):
         with up_in_thread(settings, UpOptions(host="0.0.0.0", port=0)):

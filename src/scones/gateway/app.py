@@ -3,7 +3,7 @@
 A raw ASGI callable rather than a router: the service is decided from headers
 and the path before any body is read (``routing``), and each service parses
 its own protocol. A service's unexpected exception becomes that service's
-``InternalFailure``-style answer (500) and one logged traceback; the server stays up.
+``InternalFailure``-style answer (500; S3's ``InternalError``) and one logged traceback; the server stays up.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from scones.gateway.errors import error_response
 from scones.gateway.handler import ServiceHandler
 from scones.gateway.routing import Service, service_of
 
@@ -49,12 +50,10 @@ class Gateway:
         request = Request(scope, receive)
         handler = self.handlers.get(service)
         if handler is None:
-            response: Response = JSONResponse(
-                {"__type": "UnknownOperationException", "message": f"{service.value} is not served here"},
-                status_code=400)
+            response = error_response(service, "UnknownOperationException", f"{service.value} is not served here",
+                                      400)
         else:
-            refused = await self.verifier.check(service, request) if self.verifier is not None else None
-            response = refused or await self._handle(handler, service, request)
+            response = await self._handle(handler, service, request)
         await response(scope, receive, send)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug("%s %s %s -> %d (%.1f ms)", service.value, scope["method"], scope["path"],
@@ -62,11 +61,12 @@ class Gateway:
 
     async def _handle(self, handler: ServiceHandler, service: Service, request: Request) -> Response:
         try:
-            return await handler.handle(request)
+            refused = await self.verifier.check(service, request) if self.verifier is not None else None
+            return refused or await handler.handle(request)
         except Exception:
             LOG.exception("%s failed on %s %s", service.value, request.method, request.url.path)
-            return JSONResponse({"__type": "InternalFailure", "message": "The local service failed; see its log"},
-                                status_code=500)
+            return error_response(service, "InternalError" if service is Service.S3 else "InternalFailure",
+                                  "The local service failed; see its log", 500)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -145,9 +145,14 @@ class LambdaService:
         query = parse_qs(request.url.query)
         marker = query.get("Marker", [None])[0]
         try:
-            limit = min(MAX_LIST_ITEMS, int(query.get("MaxItems", [MAX_LIST_ITEMS])[0]))
+            requested = int(query.get("MaxItems", [MAX_LIST_ITEMS])[0])
         except ValueError as exc:
             raise LambdaApiError("InvalidParameterValueException", "MaxItems must be a number", 400) from exc
+        if requested < 1:  # a page of 0 would hand back its own marker: a client following it never ends
+            raise LambdaApiError("ValidationException", f"1 validation error detected: Value '{requested}' at "
+                                 "'maxItems' failed to satisfy constraint: Member must have value greater than or "
+                                 "equal to 1", 400)
+        limit = min(MAX_LIST_ITEMS, requested)
         names = sorted(self.runtime.functions)
         start = names.index(marker) if marker in names else 0
         chosen = names[start:start + limit]

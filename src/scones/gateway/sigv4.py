@@ -22,8 +22,9 @@ from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from scones.gateway.errors import error_response
 from scones.gateway.routing import Service
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -69,22 +70,23 @@ class SignatureVerifier:
         if service is Service.S3 and "authorization" not in request.headers and (
                 "X-Amz-Signature" in request.query_params or "Signature" in request.query_params):
             return None
+        s3 = service is Service.S3
         claim = read_claim(request)
         if claim is None:
-            return _error(service, "MissingAuthenticationToken" if service is not Service.S3 else "AccessDenied",
-                          "Request is missing Authentication Token" if service is not Service.S3
-                          else "Access Denied: the request is not signed")
+            return error_response(service, "AccessDenied" if s3 else "MissingAuthenticationToken",
+                                  "Access Denied: the request is not signed" if s3
+                                  else "Request is missing Authentication Token", 403)
         if claim.access_key != self.credentials.access_key:
-            return _error(service, "InvalidAccessKeyId" if service is Service.S3 else "UnrecognizedClientException",
-                          "The AWS Access Key Id you provided does not exist in our records."
-                          if service is Service.S3 else "The security token included in the request is invalid.")
-        s3 = service is Service.S3
+            return error_response(service, "InvalidAccessKeyId" if s3 else "UnrecognizedClientException",
+                                  "The AWS Access Key Id you provided does not exist in our records." if s3
+                                  else "The security token included in the request is invalid.", 403)
         body = b"" if s3 else await request.body()
         expected = expected_signature(request, claim, self.credentials.secret_key, body, s3)
-        if expected is None or not hmac.compare_digest(expected, claim.signature):
-            return _error(service, "SignatureDoesNotMatch" if service is Service.S3 else "InvalidSignatureException",
-                          "The request signature we calculated does not match the signature you provided. "
-                          "Check your key and signing method.")
+        # As bytes: compare_digest refuses str with non-ASCII characters, which a presigned query may carry.
+        if expected is None or not hmac.compare_digest(expected.encode(), claim.signature.encode()):
+            return error_response(service, "SignatureDoesNotMatch" if s3 else "InvalidSignatureException",
+                                  "The request signature we calculated does not match the signature you provided. "
+                                  "Check your key and signing method.", 403)
         return None
 
 
@@ -123,7 +125,9 @@ def expected_signature(request: Request, claim: SignedRequest, secret_key: str, 
     query = request.scope["query_string"].decode("latin-1")
     if claim.presigned:
         query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "X-Amz-Signature"])
-    url = f"http://{headers.get('host', 'localhost')}{raw_path.decode('latin-1')}" + (f"?{query}" if query else "")
+    # The signer reads the host from the signed ``host`` header; in the URL it would be parsed, and a host
+    # such as ``[x`` is a ValueError there rather than a signature that does not match.
+    url = f"http://localhost{raw_path.decode('latin-1')}" + (f"?{query}" if query else "")
     aws_request = AWSRequest(method=request.method, url=url, headers=headers, data=body)
     aws_request.context["timestamp"] = claim.timestamp
     credentials = BotoCredentials(claim.access_key, secret_key)
@@ -134,12 +138,3 @@ def expected_signature(request: Request, claim: SignedRequest, secret_key: str, 
         signer = (S3SigV4Auth if s3 else SigV4Auth)(credentials, claim.service, claim.region)
     canonical = signer.canonical_request(aws_request)
     return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
-
-
-def _error(service: Service, code: str, message: str) -> Response:
-    if service is Service.S3:
-        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-                "</Error>")
-        return Response(body, status_code=403, media_type="application/xml")
-    return JSONResponse({"__type": code, "message": message}, status_code=403,
-                        headers={"x-amzn-ErrorType": code})

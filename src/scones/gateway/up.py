@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,16 +219,12 @@ def up(settings: Settings, options: UpOptions, *, declared: DeclarationOptions |
     """Serve until SIGINT/SIGTERM. ``declared``: the declaration flags, read here (every problem before the port
     opens). ``on_ready(url, local_aws)`` runs once the first request can be answered."""
     from scones.gateway.server import serve_socket
-    from scones.http_server import bind_socket
 
     if declared is not None:
         from scones.workspace import declare
 
         options = dataclasses.replace(options, declarations=declare(settings, declared))
-    options.check()
-    sock = bind_socket(options.host, options.port)
-    host = f"[{options.host}]" if ":" in options.host else options.host
-    url = f"http://{host}:{sock.getsockname()[1]}"
+    sock, url = _bind(options)
     with local_aws(settings, options, url) as served:
         serve_socket(served.gateway, sock, log_level=options.log_level,
                      on_ready=None if on_ready is None else (lambda: on_ready(url, served)))
@@ -237,10 +234,18 @@ def up(settings: Settings, options: UpOptions, *, declared: DeclarationOptions |
 def up_in_thread(settings: Settings, options: UpOptions) -> Iterator[tuple[str, LocalAws]]:
     """``scones up`` in a thread of this process (tests, notebooks); yields its URL and services."""
     from scones.gateway.server import serving_in_thread
+
+    sock, url = _bind(options)
+    with local_aws(settings, options, url) as served, serving_in_thread(served.gateway, sock):
+        yield url, served
+
+
+def _bind(options: UpOptions) -> tuple[socket.socket, str]:
+    """The gateway's socket, bound before the services are built (the functions call its URL back), and that
+    URL, an IPv6 host in brackets."""
     from scones.http_server import bind_socket
 
     options.check()
     sock = bind_socket(options.host, options.port)
-    url = f"http://{options.host}:{sock.getsockname()[1]}"
-    with local_aws(settings, options, url) as served, serving_in_thread(served.gateway, sock):
-        yield url, served
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    return sock, f"http://{host}:{sock.getsockname()[1]}"

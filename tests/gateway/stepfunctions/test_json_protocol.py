@@ -80,3 +80,13 @@ def test_operations_are_found_by_their_target_only(target: str | None) -> None:
     with pytest.raises(ProtocolError) as exc:
         protocol.operation(target)
     assert (exc.value.code, exc.value.status) == ("UnknownOperationException", 400)
+
+
+@pytest.mark.parametrize("stamp", [1e300, -1e300, "9999999-01-01T00:00:00Z"])
+def test_a_timestamp_no_datetime_holds_is_a_serialization_error(stamp: Any) -> None:
+    protocol = JsonProtocol(service_model("kinesis"))  # awsJson 1.1, with a timestamp member in a request
+    operation = protocol.operation("Kinesis_20131202.GetShardIterator")
+    with pytest.raises(ProtocolError) as exc:
+        protocol.parse(operation, json.dumps({"StreamName": "s", "ShardId": "0", "ShardIteratorType": "AT_TIMESTAMP",
+                                              "Timestamp": stamp}).encode())
+    assert exc.value.code == "SerializationException"

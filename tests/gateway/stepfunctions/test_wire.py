@@ -29,10 +29,13 @@ def post(gateway: Running, target: str, body: bytes | str) -> httpx.Response:
     ("AWSStepFunctions.ListStateMachines", "[1, 2]", 400, "SerializationException"),
     ("AWSStepFunctions.ListStateMachines", b"\xff\xfe", 400, "SerializationException"),
     ("AWSStepFunctions.ListStateMachines", '{"maxResults": "ten"}', 400, "SerializationException"),
+    ("AWSStepFunctions.ListStateMachines", '{"maxResults": NaN}', 400, "SerializationException"),
+    ("AWSStepFunctions.ListStateMachines", '{"maxResults": Infinity}', 400, "SerializationException"),
+    ("AWSStepFunctions.ListStateMachines", '{"maxResults": 1e400}', 400, "SerializationException"),
     ("AWSStepFunctions.DescribeExecution", "{}", 400, "ValidationException"),
     ("AWSStepFunctions.CreateActivity", '{"name": "a"}', 501, "NotImplemented"),
-], ids=["unknown", "empty-name", "malformed", "not-an-object", "not-utf8", "wrong-type", "missing-member",
-        "not-served"])
+], ids=["unknown", "empty-name", "malformed", "not-an-object", "not-utf8", "wrong-type", "nan", "infinity",
+        "too-large-a-number", "missing-member", "not-served"])
 def test_bad_requests_get_the_error_shape_never_a_500(gateway: Running, target: str, body: str, status: int,
                                                       code: str) -> None:
     response = post(gateway, target, body)

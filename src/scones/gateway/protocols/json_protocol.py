@@ -36,6 +36,8 @@ from typing import Any, Final
 
 from starlette.responses import Response
 
+from scones.gateway.protocols.values import ProtocolError
+
 # botocore's model objects (``botocore.model``), read through the few attributes used here; botocore
 # ships no type information, so they are typed loosely rather than through a stub package.
 ServiceModel = Any
@@ -47,19 +49,6 @@ BAD_REQUEST: Final = 400
 UNKNOWN_OPERATION: Final = "UnknownOperationException"
 SERIALIZATION: Final = "SerializationException"
 VALIDATION: Final = "ValidationException"
-
-
-class ProtocolError(Exception):
-    """A request the protocol itself rejects (before any service sees it)."""
-
-    def __init__(self, code: str, message: str, status: int = BAD_REQUEST) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def __repr__(self) -> str:
-        return f"ProtocolError({self.code!r}, {self.message!r}, {self.status})"
 
 
 class JsonProtocol:
@@ -92,7 +81,7 @@ class JsonProtocol:
         type, and ``ValidationException`` listing every broken constraint, worded as AWS words them.
         """
         try:
-            document = json.loads(body) if body.strip() else {}
+            document = json.loads(body, parse_constant=_not_json) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProtocolError(SERIALIZATION, f"The request body is not valid JSON: {exc}") from exc
         if not isinstance(document, dict):
@@ -225,7 +214,8 @@ class _Reader:
         return value
 
     def integer(self, shape: Shape, value: Any, path: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not value.is_integer()):  # 1.5, and 1e400 (read as infinity)
             raise _wrong_type(path, "an integer", value)
         self._range(shape, int(value), path)
         return int(value)
@@ -272,9 +262,17 @@ def _json_type(value: Any) -> str:
     return "null"
 
 
+def _not_json(constant: str) -> Any:
+    """Python's ``json`` reads ``NaN`` and ``Infinity``; JSON (and AWS's front door) has no such values."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def _timestamp(value: Any, path: str) -> datetime:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # beyond what a datetime holds
+            raise ProtocolError(SERIALIZATION, f"'{path}' is not a timestamp") from exc
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

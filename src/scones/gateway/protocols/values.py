@@ -7,9 +7,10 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.model import Shape
+if TYPE_CHECKING:  # botocore.model costs a third of a second to import; the JSON protocol does without it
+    from botocore.model import Shape
 
 
 class ProtocolError(Exception):

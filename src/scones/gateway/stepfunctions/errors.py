@@ -8,8 +8,8 @@ so the message reads as AWS's does (``Execution Does Not Exist: '<arn>'``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Callable
+from typing import Final
 
 from scones.errors import SconesError
 from scones.executions.records import InvalidToken as InvalidTokenError
@@ -28,24 +28,20 @@ from scones.executions.service import (
 from scones.executions.service import (
     StateMachineDoesNotExist as StateMachineDoesNotExistError,
 )
+from scones.gateway.protocols.values import ProtocolError
 from scones.workflow.asl.callbacks import CallbackError, CallbackErrorKind
 from scones.workflow.asl.errors import DefinitionError, InputError
 
 
-class SfnError(Exception):
-    """An error answer: ``code`` is the ``__type`` botocore raises as ``ClientError``."""
+class SfnError(ProtocolError):
+    """An error answer: ``code`` is the ``__type`` botocore raises as ``ClientError``; each subclass names its
+    code and status once. ``fields`` are members of the error shape besides ``message`` (``reason``...)."""
 
-    code: ClassVar[str] = "InternalFailure"
-    status: ClassVar[int] = 400
+    code = "InternalFailure"
+    status = 400
 
-    def __init__(self, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        #: Members of the error shape besides ``message`` (``ValidationException``'s ``reason``).
-        self.fields: Mapping[str, Any] = fields
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r})"
+    def __init__(self, message: str, **fields: str) -> None:
+        super().__init__(self.code, message, self.status, **fields)
 
 
 class InvalidArn(SfnError):

@@ -22,7 +22,6 @@ from scones.gateway.stepfunctions.errors import (
     ExecutionDoesNotExist,
     InvalidExecutionInput,
     InvalidName,
-    ResourceNotFound,
     StateMachineTypeNotSupported,
     ValidationException,
 )
@@ -37,7 +36,7 @@ _NEVER: Final = frozenset({"PENDING_REDRIVE"})
 
 class ExecutionOperations:
     def __init__(self, executions: ExecutionService,
-                 map_run_executions: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+                 map_run_executions: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self.executions = executions
         #: ListExecutions of a map run (``MapRunOperations.list_executions``).
         self.map_run_executions = map_run_executions
@@ -76,9 +75,7 @@ class ExecutionOperations:
             raise ValidationException("Must provide a StateMachine ARN or a MapRun ARN, but not both",
                                       reason="MISSING_REQUIRED_PARAMETER")
         if given == ["mapRunArn"]:
-            if self.map_run_executions is not None:
-                return self.map_run_executions(params)
-            raise ResourceNotFound(f"Resource not found: '{params['mapRunArn']}'")
+            return self.map_run_executions(params)
         machine = self.executions.state_machine(arns.state_machine_name(params["stateMachineArn"]))
         if machine.type is MachineType.EXPRESS:
             raise StateMachineTypeNotSupported.here()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,13 +33,10 @@ from scones.executions.service import ExecutionService
 from scones.gateway.model import service_model
 from scones.gateway.protocols.json_protocol import JsonProtocol, ProtocolError
 from scones.gateway.stepfunctions.callbacks import CallbackOperations
-from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, SfnError, translate
+from scones.gateway.stepfunctions.errors import NotServed, ServiceUnavailable, translate
 from scones.gateway.stepfunctions.executions import ExecutionOperations
 from scones.gateway.stepfunctions.map_runs import MapRunOperations
 from scones.gateway.stepfunctions.state_machines import StateMachineOperations
-
-if TYPE_CHECKING:
-    pass
 
 LOG = logging.getLogger(__name__)
 
@@ -54,12 +51,9 @@ Operation = Callable[[dict[str, Any]], Any]
 class StepFunctionsService:
     """AWS Step Functions (awsJson 1.0, ``X-Amz-Target: AWSStepFunctions.*``) over an ``ExecutionService``."""
 
-    def __init__(self, executions: ExecutionService, *, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
-                 owns_executions: bool = True) -> None:
+    def __init__(self, executions: ExecutionService, *, shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE) -> None:
         self.executions = executions
         self.shutdown_grace = shutdown_grace
-        #: Whether ``shutdown`` closes the execution service (False when another front-end shares it).
-        self.owns_executions = owns_executions
         # "SensitiveData" (execution input) is limited in UTF-8 bytes and refused as InvalidExecutionInput.
         self.protocol = JsonProtocol(service_model("stepfunctions"), skip_length_checks=frozenset({"SensitiveData"}))
         machines = StateMachineOperations(executions)
@@ -101,9 +95,7 @@ class StepFunctionsService:
             params = self.protocol.parse(operation, body)
             subject = str(params.get("executionArn") or params.get("stateMachineArn") or params.get("name") or "")
             output = await self._call(operation.name, params)
-        except ProtocolError as exc:
-            return self.protocol.error(exc.code, exc.message, status=exc.status)
-        except SfnError as exc:
+        except ProtocolError as exc:  # the protocol's refusals, and every SfnError
             return self.protocol.error(exc.code, exc.message, status=exc.status, fields=exc.fields)
         except SconesError as exc:
             error = translate(exc, subject)
@@ -134,8 +126,6 @@ class StepFunctionsService:
         """Stop taking requests; give running executions ``shutdown_grace`` seconds, abort the rest, and
         write every record."""
         self._closing = True
-        if not self.owns_executions:
-            return
         running = len(self.executions.running())
         if running:
             LOG.info("Step Functions: %d execution(s) still running; %.1f s to end before they are aborted",
