@@ -63,7 +63,7 @@ class DistributedMapState(MapCommon):
         ctx = frame.execution
         max_concurrency = int(self._number(frame, raw, effective, self.max_concurrency) or 0)
         count = self._number(frame, raw, effective, self.tolerated_count)
-        percentage = self._number(frame, raw, effective, self.tolerated_percentage, integer=False)
+        percentage = self._number(frame, raw, effective, self.tolerated_percentage)
         limits = self.batcher.limits(frame, raw, effective) if self.batcher is not None else None
         writer = self.writer
         destination = writer.destination(frame, raw, effective) if writer is not None and writer.exports else None

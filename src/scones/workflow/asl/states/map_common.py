@@ -136,7 +136,7 @@ class MapCommon(ExecutionState):
 
     # -- dynamic numbers -------------------------------------------------------
     @staticmethod
-    def _number(frame: Frame, raw: Any, effective: Any, field: Field | None, integer: bool = True) -> Any:
+    def _number(frame: Frame, raw: Any, effective: Any, field: Field | None) -> Any:
         """The value of a number field, or of its ``...Path`` twin (which must select a non-negative number)."""
         if field is None:
             return None

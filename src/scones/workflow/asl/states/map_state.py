@@ -34,7 +34,7 @@ class MapState(MapCommon):
 
     def _tolerance(self, frame: Frame, raw: Any, effective: Any, n: int) -> int:
         count = self._number(frame, raw, effective, self.tolerated_count)
-        pct = self._number(frame, raw, effective, self.tolerated_percentage, integer=False)
+        pct = self._number(frame, raw, effective, self.tolerated_percentage)
         allowed = -1
         if count is not None:
             allowed = max(allowed, int(count))
