@@ -292,6 +292,15 @@ def test_result_writer_to_a_missing_bucket_fails(tmp_path: Path) -> None:
     assert "NoSuchBucket" in (execution.cause or "")
 
 
+def test_result_writer_key_the_folder_cannot_hold_fails_the_writer(tmp_path: Path) -> None:
+    put(tmp_path, "results", "runs", "a file where the Prefix needs a folder")
+    execution = run(dmap(ResultWriter=writer()), [1], root=tmp_path)
+    assert execution.error == "States.ResultWriterFailed", execution.result()
+    assert re.match(r"The local store cannot hold the key s3://results/runs/[0-9a-f-]{36}/SUCCEEDED_0\.json: .*"
+                    r"Error Code: InvalidArgument", execution.cause or ""), execution.cause
+    assert not [p for p in (tmp_path / "results").iterdir() if p.name != "runs"]  # no temporary file left
+
+
 def test_output_past_the_payload_quota_without_a_writer_fails_early() -> None:
     big = {"P": {"Type": "Pass", "Result": "x" * 100_000, "End": True}}
     host = Host()

@@ -56,6 +56,17 @@ def no_such_key(bucket: str, key: str) -> ObjectError:
     return ObjectError("NoSuchKey", f"The specified key does not exist: s3://{bucket}/{key}", 404)
 
 
+def _cannot_write(bucket: str, key: str, exc: OSError) -> ObjectError:
+    """A write the local folder refused, worded as S3 refuses a request (the Map then fails with
+    ``States.ResultWriterFailed`` rather than an internal error): a key a file layout cannot hold
+    (a part of it is already an object, or it is a folder of other keys) is the user's to change."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        return ObjectError("InvalidArgument", f"The local store cannot hold the key s3://{bucket}/{key}: a part of "
+                           "it is already an object (a file), or it is a folder holding other keys", 400)
+    return ObjectError("InternalError", f"The local store cannot write s3://{bucket}/{key}: {exc.strerror or exc}",
+                       500)
+
+
 class ObjectStore(Protocol):
     def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         """The objects under ``prefix`` in key order (UTF-8 bytes, as S3 lists them), one at a time."""
@@ -115,8 +126,11 @@ class FolderObjects:
 
     def put_object(self, bucket: str, key: str, source: BinaryIO) -> int:
         path = self._path(bucket, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise _cannot_write(bucket, key, exc) from exc
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -124,8 +138,10 @@ class FolderObjects:
                     out.write(chunk)
                     size += len(chunk)
             os.replace(temp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _cannot_write(bucket, key, exc) from exc
             raise
         return size
 
