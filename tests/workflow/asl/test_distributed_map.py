@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from scones.store import FILE_MODE
 from scones.workflow.asl import CallableLambdaInvoker, Execution, Executor, FakeClock
 from scones.workflow.asl.distributed.map_run import MapRun
 from scones.workflow.asl.distributed.objects import FolderObjects
@@ -268,6 +269,7 @@ def test_result_writer_files_and_output(tmp_path: Path) -> None:
                          "RedriveStatus", "StartDate", "StateMachineArn", "Status", "StopDate"]
     assert (bad["Error"], bad["Cause"], bad["Status"]) == ("Big", "too big", "FAILED")
     assert host.runs[0].describe()["itemCounts"]["resultsWritten"] == 2
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {FILE_MODE}  # as the store writes objects
 
 
 def test_writer_config_shapes_files_and_output(tmp_path: Path) -> None:

@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Protocol
 
-#: Writes in progress and staged publications in the store: never objects (see ``scones.store``).
-_STAGING_MARK: Final = ".scones-staging-"
+from scones.store import FILE_MODE, STAGING_MARK
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ class FolderObjects:
         self.root = Path(root)
 
     def _bucket(self, bucket: str) -> Path:
-        if not bucket or "/" in bucket or bucket in (".", "..") or bucket.startswith(_STAGING_MARK) \
+        if not bucket or "/" in bucket or bucket in (".", "..") or bucket.startswith(STAGING_MARK) \
                 or "\x00" in bucket:
             raise no_such_bucket(bucket)
         path = self.root / bucket
@@ -134,6 +133,7 @@ class FolderObjects:
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), FILE_MODE)  # an object's mode, as scones.store writes them, not mkstemp's 0600
                 while chunk := source.read(1 << 20):
                     out.write(chunk)
                     size += len(chunk)
@@ -153,7 +153,7 @@ def _walk(folder: Path, key_prefix: str, wanted: str) -> Iterator[ObjectInfo]:
     try:
         with os.scandir(folder) as entries:
             names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in entries
-                     if not (e.name.startswith(_STAGING_MARK) or (e.name.startswith(".") and e.name.endswith(".tmp")))]
+                     if not (e.name.startswith(STAGING_MARK) or (e.name.startswith(".") and e.name.endswith(".tmp")))]
     except OSError:
         return
     names.sort()
