@@ -93,6 +93,17 @@ def test_children_are_executions_of_the_map_run(finished: tuple[Any, str], gatew
                                             "ExecutionSucceeded"]
 
 
+def test_list_executions_of_a_map_run_by_status(finished: tuple[Any, str], gateway: Running) -> None:
+    sfn, arn = finished
+    map_run = sfn.list_map_runs(executionArn=arn)["mapRuns"][0]["mapRunArn"]
+    gateway.executions.flush()
+    assert len(sfn.list_executions(mapRunArn=map_run, statusFilter="SUCCEEDED")["executions"]) == 3
+    assert sfn.list_executions(mapRunArn=map_run, statusFilter="FAILED")["executions"] == []
+    # No local execution is ever PENDING_REDRIVE or redriven (as ListExecutions of a state machine says).
+    assert sfn.list_executions(mapRunArn=map_run, statusFilter="PENDING_REDRIVE")["executions"] == []
+    assert sfn.list_executions(mapRunArn=map_run, redriveFilter="REDRIVEN")["executions"] == []
+
+
 def test_update_map_run(finished: tuple[Any, str]) -> None:
     sfn, arn = finished
     map_run = sfn.list_map_runs(executionArn=arn)["mapRuns"][0]["mapRunArn"]

@@ -56,10 +56,12 @@ class MapRunOperations:
         """ListExecutions(mapRunArn): the run's Standard children (kept under its children's state machine)."""
         run = self._run(params["mapRunArn"])
         status = params.get("statusFilter")
+        if (status is not None and status not in ExecutionStatus.__members__) \
+                or params.get("redriveFilter") == "REDRIVEN":
+            return {"executions": []}  # PENDING_REDRIVE or redriven: no local execution is (redrive is not served)
         machine = run.state_machine_arn.split(":stateMachine:", 1)[1]
         page = self.executions.list(state_machine=machine, limit=10_000,
-                                    status=ExecutionStatus(status) if status in ExecutionStatus.__members__
-                                    else None)
+                                    status=ExecutionStatus(status) if status is not None else None)
         children = [s for s in page.items
                     if s.start_time >= run.start_time and (run.stop_time is None or s.start_time <= run.stop_time)]
         start = tokens.offset(params.get("nextToken"), _MAP_RUNS, len(children))
