@@ -119,11 +119,14 @@ class ResultWriter:
 
 
 class ResultFiles:
-    """The result entries of one map run, spooled by status until ``publish``."""
+    """The result entries of one map run, spooled by status until ``publish`` writes them to ``bucket``
+    under ``prefix`` (``ResultWriter.destination``)."""
 
-    def __init__(self, writer: ResultWriter, run: MapRun) -> None:
+    def __init__(self, writer: ResultWriter, run: MapRun, bucket: str, prefix: str) -> None:
         self.writer = writer
         self.run = run
+        self.bucket = bucket
+        self.prefix = prefix
         self._files: dict[FileStatus, IO[bytes]] = {}
         self._counts: dict[FileStatus, int] = {}
         self._written_items = 0
@@ -162,9 +165,10 @@ class ResultFiles:
             spool.write(text + b"\n")
         self._counts[status] = count + 1
 
-    def publish(self, frame: Frame, bucket: str, prefix: str) -> dict[str, Any]:
+    def publish(self, frame: Frame) -> dict[str, Any]:
         """Write the files and the manifest; the Map's output. ``States.ResultWriterFailed`` when the store
         refuses (no such bucket)."""
+        bucket, prefix = self.bucket, self.prefix
         store = frame.execution.objects
         if store is None:
             raise FailureError.of(StatesError.RESULT_WRITER_FAILED,

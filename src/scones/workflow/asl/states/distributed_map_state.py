@@ -75,7 +75,7 @@ class DistributedMapState(MapCommon):
         if ctx.map_runs is not None:
             ctx.map_runs.map_run_started(run)
         frame.event(EventType.MAP_RUN_STARTED, {"mapRunArn": run.arn})
-        files = ResultFiles(writer, run) if writer is not None and destination is not None else None
+        files = ResultFiles(writer, run, *destination) if writer is not None and destination is not None else None
         collector = _Collector(self, run, files)
         try:
             try:
@@ -87,25 +87,22 @@ class DistributedMapState(MapCommon):
                     self._run_in_order(frame, run, inputs, collector)
                 collector.check_threshold(final=True)
             except FailureError as exc:
-                if files is not None and destination is not None \
-                        and exc.failure.error == StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value:
-                    files.publish(frame, *destination)  # the results so far are still exported
+                if files is not None and exc.failure.error == StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value:
+                    files.publish(frame)  # the results so far are still exported
                 raise
-            output = files.publish(frame, *destination) if files is not None and destination is not None \
-                else collector.output()
+            output = files.publish(frame) if files is not None else collector.output()
         except FailureError as exc:
-            if files is not None:
-                files.close()
             run.end(MapRunStatus.FAILED, ctx.clock.now())
             details = {k: v for k, v in (("error", exc.failure.error), ("cause", exc.failure.cause))
                        if v is not None}
             frame.event(EventType.MAP_RUN_FAILED, details)
             raise
         except (ExecutionAborted, Cancelled):
-            if files is not None:
-                files.close()
             run.end(MapRunStatus.ABORTED, ctx.clock.now())
             raise
+        finally:
+            if files is not None:
+                files.close()  # the spooled results, whatever ended the run (publish has closed them already)
         run.end(MapRunStatus.SUCCEEDED, ctx.clock.now())
         frame.event(EventType.MAP_RUN_SUCCEEDED)
         return output
