@@ -33,12 +33,10 @@ from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsontext import PAYLOAD_LIMIT_BYTES, to_compact_json
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.query_language import QueryLanguage
-from scones.workflow.asl.states.map_common import LABEL_PATTERN, MapCommon
+from scones.workflow.asl.states.map_common import LABEL_PATTERN, THRESHOLD_CAUSE, MapCommon
 
 #: The most children of one map run that run at once on this machine (threads), whatever MaxConcurrency says.
 MAX_CHILD_THREADS: Final = 256
-#: The cause AWS gives when a map run fails on its tolerated failure threshold.
-THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 
 
 class DistributedMapState(MapCommon):

@@ -34,6 +34,8 @@ from scones.workflow.asl.variables import UndefinedVariable
 #: "Label ... up to 40 characters ... must not contain whitespace, brackets, wildcards, special or
 #: control characters" (developer guide, Map state in Distributed mode); the execution names' rules.
 LABEL_PATTERN: Final = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,40}")
+#: The cause AWS gives when a Map fails on its tolerated failure threshold (both modes).
+THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 
 
 class MapCommon(ExecutionState):
