@@ -54,9 +54,6 @@ class DistributedMapState(MapCommon):
             label = name if LABEL_PATTERN.fullmatch(name) else uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:8]
         self.label: str = label
 
-    def may_block(self) -> bool:
-        return self.processor.may_block()
-
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         ctx = frame.execution
         max_concurrency = int(self._number(frame, raw, effective, self.max_concurrency) or 0)

@@ -64,6 +64,9 @@ class MapCommon(ExecutionState):
         self.tolerated_percentage = optional_field(props, language, "ToleratedFailurePercentagePath",
                                                    "ToleratedFailurePercentage")
 
+    def may_block(self) -> bool:
+        return self.processor.may_block()
+
     @classmethod
     def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
         has_processor, has_iterator = "ItemProcessor" in props, "Iterator" in props

@@ -83,6 +83,3 @@ class MapState(MapCommon):
             raise
         frame.event(EventType.MAP_STATE_SUCCEEDED)
         return results
-
-    def may_block(self) -> bool:
-        return self.processor.may_block()
