@@ -95,6 +95,15 @@ def test_list_objects_prefix_that_is_not_a_folder_and_max_items(tmp_path: Path) 
 
 
 # -- ItemReader: getObject ----------------------------------------------------------------
+@pytest.mark.parametrize("prefix", ["../secret/", "../secret/in/k", "/in/", "in//", "./in/", "link/"])
+def test_list_objects_prefix_no_key_can_have_lists_nothing(tmp_path: Path, prefix: str) -> None:
+    put(tmp_path, "data", "in/a.txt", "in the bucket")
+    put(tmp_path, "secret", "in/k.txt", "another bucket")
+    (tmp_path / "data" / "link").symlink_to(tmp_path / "secret" / "in")
+    listed = run(dmap(ItemReader=reader("listObjectsV2", Bucket="data", Prefix=prefix)), root=tmp_path)
+    assert listed.status.value == "SUCCEEDED" and listed.output == [], listed.result()
+
+
 def test_get_object_json_array_with_item_selector(tmp_path: Path) -> None:
     put(tmp_path, "data", "items.json", json.dumps([{"n": 1}, {"n": 2}]))
     execution = run(dmap(ItemReader=reader("getObject", Bucket="data", Key="items.json",

@@ -97,13 +97,8 @@ class FolderObjects:
 
     def _path(self, bucket: str, key: str) -> Path:
         base = self._bucket(bucket)
-        parts = key.split("/")
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in key \
-                or "\x00" in key:
-            raise no_such_key(bucket, key)
-        path = base.joinpath(*parts)
-        real = os.path.realpath(path)
-        if not real.startswith(os.path.realpath(base) + os.sep):
+        path = _below(base, key)
+        if path is None:
             raise no_such_key(bucket, key)
         return path
 
@@ -111,9 +106,9 @@ class FolderObjects:
         base = self._bucket(bucket)
         # Descend only into the folder the prefix names: "a/b/c" lists below "a/b" and keeps keys from "a/b/c".
         folder, _, _ = prefix.rpartition("/")
-        start = base.joinpath(*folder.split("/")) if folder else base
-        if not start.is_dir():
-            return
+        start = _below(base, folder) if folder else base
+        if start is None or not start.is_dir():
+            return  # a folder no key can lie below ("../x/", "a//b/", out of the store): nothing to list
         yield from _walk(start, f"{folder}/" if folder else "", prefix)
 
     def open_object(self, bucket: str, key: str) -> BinaryIO:
@@ -144,6 +139,18 @@ class FolderObjects:
                 raise _cannot_write(bucket, key, exc) from exc
             raise
         return size
+
+
+def _below(base: Path, key: str) -> Path | None:
+    """The file (or folder) ``key`` names under ``base``; None when no object can have that key here: an
+    empty, ``.`` or ``..`` part, a backslash or NUL, or a path that leads out of ``base`` through a link."""
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "\\" in key or "\x00" in key:
+        return None
+    path = base.joinpath(*parts)
+    if not os.path.realpath(path).startswith(os.path.realpath(base) + os.sep):
+        return None
+    return path
 
 
 def _walk(folder: Path, key_prefix: str, wanted: str) -> Iterator[ObjectInfo]:
