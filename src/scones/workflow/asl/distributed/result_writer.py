@@ -158,7 +158,7 @@ class ResultFiles:
             spool = self._files[status] = tempfile.SpooledTemporaryFile(_SPOOL_BYTES)
             if self.writer.output_type is OutputType.JSON:
                 spool.write(b"[")
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = to_compact_json(value).encode("utf-8")
         if self.writer.output_type is OutputType.JSON:
             spool.write((b"," if count else b"") + text)
         else:
