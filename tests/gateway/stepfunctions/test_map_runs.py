@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from scones.gateway.stepfunctions import map_runs as map_runs_api
 from scones.workflow.asl.distributed.objects import FolderObjects
 
 from .conftest import wait_for
@@ -91,6 +92,34 @@ def test_children_are_executions_of_the_map_run(finished: tuple[Any, str], gatew
     history = sfn.get_execution_history(executionArn=child["executionArn"])["events"]
     assert [e["type"] for e in history] == ["ExecutionStarted", "PassStateEntered", "PassStateExited",
                                             "ExecutionSucceeded"]
+
+
+def test_list_executions_of_a_map_run_by_status(finished: tuple[Any, str], gateway: Running) -> None:
+    sfn, arn = finished
+    map_run = sfn.list_map_runs(executionArn=arn)["mapRuns"][0]["mapRunArn"]
+    gateway.executions.flush()
+    assert len(sfn.list_executions(mapRunArn=map_run, statusFilter="SUCCEEDED")["executions"]) == 3
+    assert sfn.list_executions(mapRunArn=map_run, statusFilter="FAILED")["executions"] == []
+    # No local execution is ever PENDING_REDRIVE or redriven (as ListExecutions of a state machine says).
+    assert sfn.list_executions(mapRunArn=map_run, statusFilter="PENDING_REDRIVE")["executions"] == []
+    assert sfn.list_executions(mapRunArn=map_run, redriveFilter="REDRIVEN")["executions"] == []
+
+
+def test_children_of_an_older_map_run_are_found_behind_newer_ones(finished: tuple[Any, str], gateway: Running,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sfn, arn = finished
+    first = sfn.list_map_runs(executionArn=arn)["mapRuns"][0]["mapRunArn"]
+    machine = sfn.describe_execution(executionArn=arn)["stateMachineArn"]
+    again = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    assert wait_for(sfn, again)["status"] == "SUCCEEDED"
+    second = sfn.list_map_runs(executionArn=again)["mapRuns"][0]["mapRunArn"]
+    gateway.executions.flush()
+    # Pages of two executions: the newer run's three children come before the older run's.
+    monkeypatch.setattr(map_runs_api, "_CHILDREN_PAGE", 2)
+    older = sfn.list_executions(mapRunArn=first)["executions"]
+    newer = sfn.list_executions(mapRunArn=second)["executions"]
+    assert len(older) == len(newer) == 3
+    assert not {c["executionArn"] for c in older} & {c["executionArn"] for c in newer}
 
 
 def test_update_map_run(finished: tuple[Any, str]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from scones.store import FILE_MODE
 from scones.workflow.asl import CallableLambdaInvoker, Execution, Executor, FakeClock
 from scones.workflow.asl.distributed.map_run import MapRun
 from scones.workflow.asl.distributed.objects import FolderObjects
@@ -94,6 +95,15 @@ def test_list_objects_prefix_that_is_not_a_folder_and_max_items(tmp_path: Path) 
 
 
 # -- ItemReader: getObject ----------------------------------------------------------------
+@pytest.mark.parametrize("prefix", ["../secret/", "../secret/in/k", "/in/", "in//", "./in/", "link/"])
+def test_list_objects_prefix_no_key_can_have_lists_nothing(tmp_path: Path, prefix: str) -> None:
+    put(tmp_path, "data", "in/a.txt", "in the bucket")
+    put(tmp_path, "secret", "in/k.txt", "another bucket")
+    (tmp_path / "data" / "link").symlink_to(tmp_path / "secret" / "in")
+    listed = run(dmap(ItemReader=reader("listObjectsV2", Bucket="data", Prefix=prefix)), root=tmp_path)
+    assert listed.status.value == "SUCCEEDED" and listed.output == [], listed.result()
+
+
 def test_get_object_json_array_with_item_selector(tmp_path: Path) -> None:
     put(tmp_path, "data", "items.json", json.dumps([{"n": 1}, {"n": 2}]))
     execution = run(dmap(ItemReader=reader("getObject", Bucket="data", Key="items.json",
@@ -268,6 +278,7 @@ def test_result_writer_files_and_output(tmp_path: Path) -> None:
                          "RedriveStatus", "StartDate", "StateMachineArn", "Status", "StopDate"]
     assert (bad["Error"], bad["Cause"], bad["Status"]) == ("Big", "too big", "FAILED")
     assert host.runs[0].describe()["itemCounts"]["resultsWritten"] == 2
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {FILE_MODE}  # as the store writes objects
 
 
 def test_writer_config_shapes_files_and_output(tmp_path: Path) -> None:
@@ -290,6 +301,15 @@ def test_result_writer_to_a_missing_bucket_fails(tmp_path: Path) -> None:
     execution = run(dmap(ResultWriter=writer()), [1], root=tmp_path)
     assert execution.error == "States.ResultWriterFailed"
     assert "NoSuchBucket" in (execution.cause or "")
+
+
+def test_result_writer_key_the_folder_cannot_hold_fails_the_writer(tmp_path: Path) -> None:
+    put(tmp_path, "results", "runs", "a file where the Prefix needs a folder")
+    execution = run(dmap(ResultWriter=writer()), [1], root=tmp_path)
+    assert execution.error == "States.ResultWriterFailed", execution.result()
+    assert re.match(r"The local store cannot hold the key s3://results/runs/[0-9a-f-]{36}/SUCCEEDED_0\.json: .*"
+                    r"Error Code: InvalidArgument", execution.cause or ""), execution.cause
+    assert not [p for p in (tmp_path / "results").iterdir() if p.name != "runs"]  # no temporary file left
 
 
 def test_output_past_the_payload_quota_without_a_writer_fails_early() -> None:

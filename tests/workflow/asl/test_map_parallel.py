@@ -4,6 +4,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from scones.workflow.asl import FakeClock
 
 from .helpers import run
@@ -105,3 +107,23 @@ def test_variables_do_not_leak_out_of_parallel_branches() -> None:
             "B2": {"Type": "Pass", "Parameters": {"inner.$": "$inner"}, "End": True}}}]},
         "R": {"Type": "Pass", "Parameters": {"x.$": "$x", "branch.$": "$[0]"}, "End": True}}}
     assert run(definition, {}).output == {"x": 1, "branch": {"inner": 1}}
+
+
+@pytest.mark.parametrize("mode", ["INLINE", "DISTRIBUTED"])
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("MaxConcurrency", "{% 'two' %}", None), ("MaxConcurrency", "{% -1 %}", None),
+    ("ToleratedFailureCount", "{% 1.5 %}", None), ("ToleratedFailurePercentage", "{% 500 %}", None),
+    ("MaxConcurrency", "{% 1 + 1 %}", [1, 2]), ("ToleratedFailurePercentage", "{% 12.5 %}", [1, 2]),
+])
+def test_jsonata_number_fields_are_checked_like_their_literals(mode: str, field: str, value: str,
+                                                                expected: list[int] | None) -> None:
+    config: dict[str, Any] = {"Mode": mode, **({"ExecutionType": "EXPRESS"} if mode == "DISTRIBUTED" else {})}
+    definition = {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "Items": "{% [1, 2] %}", field: value, "ItemProcessor": {
+            "ProcessorConfig": config, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    execution = run(definition, {})
+    if expected is not None:
+        assert execution.output == expected, execution.result()
+        return
+    assert execution.error == "States.QueryEvaluationError", execution.result()
+    assert f"specified for the field '{field}' returned" in (execution.cause or "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from scones.executions.map_runs import MapRunDoesNotExist
+from scones.executions.records import ExecutionSummary
 from scones.executions.service import ExecutionService
 from scones.gateway.stepfunctions import arns, shapes, tokens
 from scones.gateway.stepfunctions.errors import InvalidArn, ResourceNotFound, ValidationException
@@ -19,6 +20,8 @@ from scones.workflow.asl.distributed.map_run import MapRun
 from scones.workflow.asl.executor import ExecutionStatus
 
 _MAP_RUNS: Final = "map-runs"
+#: Executions read at a time while looking for a map run's children.
+_CHILDREN_PAGE: Final = 10_000
 MAP_RUN: Final = "mapRun"
 
 
@@ -56,12 +59,10 @@ class MapRunOperations:
         """ListExecutions(mapRunArn): the run's Standard children (kept under its children's state machine)."""
         run = self._run(params["mapRunArn"])
         status = params.get("statusFilter")
-        machine = run.state_machine_arn.split(":stateMachine:", 1)[1]
-        page = self.executions.list(state_machine=machine, limit=10_000,
-                                    status=ExecutionStatus(status) if status in ExecutionStatus.__members__
-                                    else None)
-        children = [s for s in page.items
-                    if s.start_time >= run.start_time and (run.stop_time is None or s.start_time <= run.stop_time)]
+        if (status is not None and status not in ExecutionStatus.__members__) \
+                or params.get("redriveFilter") == "REDRIVEN":
+            return {"executions": []}  # PENDING_REDRIVE or redriven: no local execution is (redrive is not served)
+        children = self._children(run, ExecutionStatus(status) if status is not None else None)
         start = tokens.offset(params.get("nextToken"), _MAP_RUNS, len(children))
         end = start + tokens.page_size(params.get("maxResults"))
         items = []
@@ -70,6 +71,26 @@ class MapRunOperations:
             item["mapRunArn"] = run.arn
             items.append(item)
         return {"executions": items, "nextToken": tokens.encode(_MAP_RUNS, end) if end < len(children) else None}
+
+    def _children(self, run: MapRun, status: ExecutionStatus | None) -> list[ExecutionSummary]:
+        """The executions of the run's children's state machine started while it ran, newest first.
+
+        Read page by page until a page reaches back before the run's start: later runs of the same
+        state (same label) add executions in front of these, so no fixed number of newest ones is enough.
+        """
+        machine = run.state_machine_arn.split(":stateMachine:", 1)[1]
+        children: list[ExecutionSummary] = []
+        token: str | None = None
+        while True:
+            page = self.executions.list(state_machine=machine, status=status, limit=_CHILDREN_PAGE, next_token=token)
+            for summary in page.items:
+                if summary.start_time < run.start_time:
+                    return children
+                if run.stop_time is None or summary.start_time <= run.stop_time:
+                    children.append(summary)
+            if page.next_token is None:
+                return children
+            token = page.next_token
 
     def _run(self, arn: str) -> MapRun:
         if arns.parse(arn).resource_type != MAP_RUN:

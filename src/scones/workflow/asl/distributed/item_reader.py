@@ -47,7 +47,6 @@ _CONFIG_FIELDS: Final = frozenset({"InputType", "CSVHeaderLocation", "CSVHeaders
 class ItemReader:
     def __init__(self, props: dict[str, Any], language: QueryLanguage) -> None:
         self.resource: str = props["Resource"]
-        self.language = language
         self.arguments = optional_field(props, language, "Arguments", "Parameters")
         config: dict[str, Any] = props.get("ReaderConfig") or {}
         self.input_type = InputType(config["InputType"]) if "InputType" in config else None

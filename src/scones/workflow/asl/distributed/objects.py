@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Protocol
 
-#: Writes in progress and staged publications in the store: never objects (see ``scones.store``).
-_STAGING_MARK: Final = ".scones-staging-"
+from scones.store import FILE_MODE, STAGING_MARK
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,17 @@ def no_such_key(bucket: str, key: str) -> ObjectError:
     return ObjectError("NoSuchKey", f"The specified key does not exist: s3://{bucket}/{key}", 404)
 
 
+def _cannot_write(bucket: str, key: str, exc: OSError) -> ObjectError:
+    """A write the local folder refused, worded as S3 refuses a request (the Map then fails with
+    ``States.ResultWriterFailed`` rather than an internal error): a key a file layout cannot hold
+    (a part of it is already an object, or it is a folder of other keys) is the user's to change."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        return ObjectError("InvalidArgument", f"The local store cannot hold the key s3://{bucket}/{key}: a part of "
+                           "it is already an object (a file), or it is a folder holding other keys", 400)
+    return ObjectError("InternalError", f"The local store cannot write s3://{bucket}/{key}: {exc.strerror or exc}",
+                       500)
+
+
 class ObjectStore(Protocol):
     def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         """The objects under ``prefix`` in key order (UTF-8 bytes, as S3 lists them), one at a time."""
@@ -77,7 +87,7 @@ class FolderObjects:
         self.root = Path(root)
 
     def _bucket(self, bucket: str) -> Path:
-        if not bucket or "/" in bucket or bucket in (".", "..") or bucket.startswith(_STAGING_MARK) \
+        if not bucket or "/" in bucket or bucket in (".", "..") or bucket.startswith(STAGING_MARK) \
                 or "\x00" in bucket:
             raise no_such_bucket(bucket)
         path = self.root / bucket
@@ -87,13 +97,8 @@ class FolderObjects:
 
     def _path(self, bucket: str, key: str) -> Path:
         base = self._bucket(bucket)
-        parts = key.split("/")
-        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in key \
-                or "\x00" in key:
-            raise no_such_key(bucket, key)
-        path = base.joinpath(*parts)
-        real = os.path.realpath(path)
-        if not real.startswith(os.path.realpath(base) + os.sep):
+        path = _below(base, key)
+        if path is None:
             raise no_such_key(bucket, key)
         return path
 
@@ -101,9 +106,9 @@ class FolderObjects:
         base = self._bucket(bucket)
         # Descend only into the folder the prefix names: "a/b/c" lists below "a/b" and keeps keys from "a/b/c".
         folder, _, _ = prefix.rpartition("/")
-        start = base.joinpath(*folder.split("/")) if folder else base
-        if not start.is_dir():
-            return
+        start = _below(base, folder) if folder else base
+        if start is None or not start.is_dir():
+            return  # a folder no key can lie below ("../x/", "a//b/", out of the store): nothing to list
         yield from _walk(start, f"{folder}/" if folder else "", prefix)
 
     def open_object(self, bucket: str, key: str) -> BinaryIO:
@@ -115,19 +120,37 @@ class FolderObjects:
 
     def put_object(self, bucket: str, key: str, source: BinaryIO) -> int:
         path = self._path(bucket, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise _cannot_write(bucket, key, exc) from exc
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), FILE_MODE)  # an object's mode, as scones.store writes them, not mkstemp's 0600
                 while chunk := source.read(1 << 20):
                     out.write(chunk)
                     size += len(chunk)
             os.replace(temp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _cannot_write(bucket, key, exc) from exc
             raise
         return size
+
+
+def _below(base: Path, key: str) -> Path | None:
+    """The file (or folder) ``key`` names under ``base``; None when no object can have that key here: an
+    empty, ``.`` or ``..`` part, a backslash or NUL, or a path that leads out of ``base`` through a link."""
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "\\" in key or "\x00" in key:
+        return None
+    path = base.joinpath(*parts)
+    if not os.path.realpath(path).startswith(os.path.realpath(base) + os.sep):
+        return None
+    return path
 
 
 def _walk(folder: Path, key_prefix: str, wanted: str) -> Iterator[ObjectInfo]:
@@ -137,7 +160,7 @@ def _walk(folder: Path, key_prefix: str, wanted: str) -> Iterator[ObjectInfo]:
     try:
         with os.scandir(folder) as entries:
             names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in entries
-                     if not (e.name.startswith(_STAGING_MARK) or (e.name.startswith(".") and e.name.endswith(".tmp")))]
+                     if not (e.name.startswith(STAGING_MARK) or (e.name.startswith(".") and e.name.endswith(".tmp")))]
     except OSError:
         return
     names.sort()

@@ -119,11 +119,14 @@ class ResultWriter:
 
 
 class ResultFiles:
-    """The result entries of one map run, spooled by status until ``publish``."""
+    """The result entries of one map run, spooled by status until ``publish`` writes them to ``bucket``
+    under ``prefix`` (``ResultWriter.destination``)."""
 
-    def __init__(self, writer: ResultWriter, run: MapRun) -> None:
+    def __init__(self, writer: ResultWriter, run: MapRun, bucket: str, prefix: str) -> None:
         self.writer = writer
         self.run = run
+        self.bucket = bucket
+        self.prefix = prefix
         self._files: dict[FileStatus, IO[bytes]] = {}
         self._counts: dict[FileStatus, int] = {}
         self._written_items = 0
@@ -155,16 +158,17 @@ class ResultFiles:
             spool = self._files[status] = tempfile.SpooledTemporaryFile(_SPOOL_BYTES)
             if self.writer.output_type is OutputType.JSON:
                 spool.write(b"[")
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = to_compact_json(value).encode("utf-8")
         if self.writer.output_type is OutputType.JSON:
             spool.write((b"," if count else b"") + text)
         else:
             spool.write(text + b"\n")
         self._counts[status] = count + 1
 
-    def publish(self, frame: Frame, bucket: str, prefix: str) -> dict[str, Any]:
+    def publish(self, frame: Frame) -> dict[str, Any]:
         """Write the files and the manifest; the Map's output. ``States.ResultWriterFailed`` when the store
         refuses (no such bucket)."""
+        bucket, prefix = self.bucket, self.prefix
         store = frame.execution.objects
         if store is None:
             raise FailureError.of(StatesError.RESULT_WRITER_FAILED,

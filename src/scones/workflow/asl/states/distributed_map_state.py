@@ -33,12 +33,10 @@ from scones.workflow.asl.history import EventType
 from scones.workflow.asl.jsontext import PAYLOAD_LIMIT_BYTES, to_compact_json
 from scones.workflow.asl.program import StateMachine
 from scones.workflow.asl.query_language import QueryLanguage
-from scones.workflow.asl.states.map_common import LABEL_PATTERN, MapCommon
+from scones.workflow.asl.states.map_common import LABEL_PATTERN, THRESHOLD_CAUSE, MapCommon
 
 #: The most children of one map run that run at once on this machine (threads), whatever MaxConcurrency says.
 MAX_CHILD_THREADS: Final = 256
-#: The cause AWS gives when a map run fails on its tolerated failure threshold.
-THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 
 
 class DistributedMapState(MapCommon):
@@ -56,14 +54,11 @@ class DistributedMapState(MapCommon):
             label = name if LABEL_PATTERN.fullmatch(name) else uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:8]
         self.label: str = label
 
-    def may_block(self) -> bool:
-        return self.processor.may_block()
-
     def _work(self, frame: Frame, raw: Any, effective: Any) -> Any:
         ctx = frame.execution
         max_concurrency = int(self._number(frame, raw, effective, self.max_concurrency) or 0)
         count = self._number(frame, raw, effective, self.tolerated_count)
-        percentage = self._number(frame, raw, effective, self.tolerated_percentage, integer=False)
+        percentage = self._number(frame, raw, effective, self.tolerated_percentage)
         limits = self.batcher.limits(frame, raw, effective) if self.batcher is not None else None
         writer = self.writer
         destination = writer.destination(frame, raw, effective) if writer is not None and writer.exports else None
@@ -75,7 +70,7 @@ class DistributedMapState(MapCommon):
         if ctx.map_runs is not None:
             ctx.map_runs.map_run_started(run)
         frame.event(EventType.MAP_RUN_STARTED, {"mapRunArn": run.arn})
-        files = ResultFiles(writer, run) if writer is not None and destination is not None else None
+        files = ResultFiles(writer, run, *destination) if writer is not None and destination is not None else None
         collector = _Collector(self, run, files)
         try:
             try:
@@ -87,25 +82,22 @@ class DistributedMapState(MapCommon):
                     self._run_in_order(frame, run, inputs, collector)
                 collector.check_threshold(final=True)
             except FailureError as exc:
-                if files is not None and destination is not None \
-                        and exc.failure.error == StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value:
-                    files.publish(frame, *destination)  # the results so far are still exported
+                if files is not None and exc.failure.error == StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value:
+                    files.publish(frame)  # the results so far are still exported
                 raise
-            output = files.publish(frame, *destination) if files is not None and destination is not None \
-                else collector.output()
+            output = files.publish(frame) if files is not None else collector.output()
         except FailureError as exc:
-            if files is not None:
-                files.close()
             run.end(MapRunStatus.FAILED, ctx.clock.now())
             details = {k: v for k, v in (("error", exc.failure.error), ("cause", exc.failure.cause))
                        if v is not None}
             frame.event(EventType.MAP_RUN_FAILED, details)
             raise
         except (ExecutionAborted, Cancelled):
-            if files is not None:
-                files.close()
             run.end(MapRunStatus.ABORTED, ctx.clock.now())
             raise
+        finally:
+            if files is not None:
+                files.close()  # the spooled results, whatever ended the run (publish has closed them already)
         run.end(MapRunStatus.SUCCEEDED, ctx.clock.now())
         frame.event(EventType.MAP_RUN_SUCCEEDED)
         return output

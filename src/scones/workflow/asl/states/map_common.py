@@ -34,6 +34,8 @@ from scones.workflow.asl.variables import UndefinedVariable
 #: "Label ... up to 40 characters ... must not contain whitespace, brackets, wildcards, special or
 #: control characters" (developer guide, Map state in Distributed mode); the execution names' rules.
 LABEL_PATTERN: Final = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,40}")
+#: The cause AWS gives when a Map fails on its tolerated failure threshold (both modes).
+THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 
 
 class MapCommon(ExecutionState):
@@ -61,6 +63,9 @@ class MapCommon(ExecutionState):
         self.tolerated_count = optional_field(props, language, "ToleratedFailureCountPath", "ToleratedFailureCount")
         self.tolerated_percentage = optional_field(props, language, "ToleratedFailurePercentagePath",
                                                    "ToleratedFailurePercentage")
+
+    def may_block(self) -> bool:
+        return self.processor.may_block()
 
     @classmethod
     def _validate_work(cls, checker: Checker, props: dict[str, Any], where: Where, language: QueryLanguage) -> None:
@@ -136,8 +141,9 @@ class MapCommon(ExecutionState):
 
     # -- dynamic numbers -------------------------------------------------------
     @staticmethod
-    def _number(frame: Frame, raw: Any, effective: Any, field: Field | None, integer: bool = True) -> Any:
-        """The value of a number field, or of its ``...Path`` twin (which must select a non-negative number)."""
+    def _number(frame: Frame, raw: Any, effective: Any, field: Field | None) -> Any:
+        """The value of a number field, or of its ``...Path`` twin (which must select a non-negative number);
+        a JSONata expression's value must be what the field's literal must be."""
         if field is None:
             return None
         try:
@@ -147,6 +153,8 @@ class MapCommon(ExecutionState):
                                   f"{frame.error_prefix()} Invalid path '{field.source}' for {field.name}") from exc
         if field.name.endswith("Path"):
             return path_number(frame, field.name, field.source, value)
+        if isinstance(field, JsonataField):  # a literal was checked with the definition; an expression's result not
+            return _expression_number(frame, field, value)
         return value
 
     def _items(self, frame: Frame, raw: Any, effective: Any) -> list[Any]:
@@ -188,3 +196,20 @@ class MapCommon(ExecutionState):
         finally:
             frame.context_object = saved
 
+
+def _expression_number(frame: Frame, field: JsonataField, value: Any) -> int | float:
+    """A number field's JSONata value, held to the definition check's rules (a non-negative integer; a
+    percentage from 0 to 100), so a wrong one fails the state instead of the interpreter. Our wording:
+    AWS's cause for this case is not recorded."""
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if field.name == "ToleratedFailurePercentage":
+        if number and 0 <= value <= 100:
+            return float(value)
+        rule = "a number between 0 and 100"
+    else:
+        if number and value >= 0 and float(value).is_integer():
+            return int(value)
+        rule = "a non-negative integer"
+    raise FailureError.of(StatesError.QUERY_EVALUATION_ERROR,
+                          f"{frame.error_prefix()} The JSONata expression '{field.source}' specified for the field "
+                          f"'{field.name}' returned {to_compact_json(value)}; {field.name} must be {rule}")

@@ -16,7 +16,7 @@ from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.history import EventType
 from scones.workflow.asl.query_language import QueryLanguage
 from scones.workflow.asl.states.base import BuildContext
-from scones.workflow.asl.states.map_common import MapCommon
+from scones.workflow.asl.states.map_common import THRESHOLD_CAUSE, MapCommon
 
 
 class MapState(MapCommon):
@@ -34,7 +34,7 @@ class MapState(MapCommon):
 
     def _tolerance(self, frame: Frame, raw: Any, effective: Any, n: int) -> int:
         count = self._number(frame, raw, effective, self.tolerated_count)
-        pct = self._number(frame, raw, effective, self.tolerated_percentage, integer=False)
+        pct = self._number(frame, raw, effective, self.tolerated_percentage)
         allowed = -1
         if count is not None:
             allowed = max(allowed, int(count))
@@ -68,8 +68,7 @@ class MapState(MapCommon):
                             failures.append(exc)
                             if len(failures) <= allowed:
                                 return exc.failure.as_output()
-                        raise FailureError.of(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                              "The specified tolerated failure threshold was exceeded") from exc
+                        raise FailureError.of(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD, THRESHOLD_CAUSE) from exc
                     raise
                 child.variables.release()
                 child.event(EventType.MAP_ITERATION_SUCCEEDED, {"name": name, "index": index})
@@ -84,6 +83,3 @@ class MapState(MapCommon):
             raise
         frame.event(EventType.MAP_STATE_SUCCEEDED)
         return results
-
-    def may_block(self) -> bool:
-        return self.processor.may_block()
