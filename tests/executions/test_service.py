@@ -228,3 +228,23 @@ def test_names_can_be_searched_in_the_listing(records: ExecutionRecords) -> None
     assert sorted(s.name for s in service.list(name_contains="bike").items) == ["image-Bike-1", "other_bike_3"]
     assert [s.name for s in service.list(name_contains="_b-").items] == ["a_b-c"]  # "_" is no wildcard here
     service.close()
+
+
+def test_kept_executions_are_paged_and_searched_without_an_index(tmp_path: Path) -> None:
+    """A store without a listing index is read file by file, and pages the same way as the index does."""
+    from scones.workflow.asl import FakeClock
+
+    store = LocalStore(tmp_path / "executions")
+    clock = FakeClock()
+    with ExecutionService(records=ExecutionRecords(store), clock=clock) as first:
+        first.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        for name in ("bike-1", "car-2", "Bike-3", "bike-4"):
+            first.run("p", {}, name=name)
+            clock.sleep(1)
+    later = ExecutionService(records=ExecutionRecords(store))  # nothing in memory: every row comes from a file
+    later.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    page = later.list(state_machine="p", limit=2, name_contains="BIKE")
+    assert [s.name for s in page.items] == ["bike-4", "Bike-3"] and page.next_token is not None
+    rest = later.list(state_machine="p", limit=2, name_contains="BIKE", next_token=page.next_token)
+    assert [s.name for s in rest.items] == ["bike-1"] and rest.next_token is None
+    later.close()

@@ -287,9 +287,7 @@ class ExecutionRecords:
             self._index.open()  # listing: rows go straight into the database from now on
             self._index.put_many(pending)
             return self._index.page(state_machine_arn, status, limit, next_token, name_contains)
-        needle = name_contains.casefold() if name_contains else None
-        rows = [r for r in [*pending, *self._scan()] if needle is None or needle in r.name.casefold()]
-        return _page_of(rows, state_machine_arn, status, limit, next_token)
+        return page_of([*pending, *self._scan()], state_machine_arn, status, limit, next_token, name_contains)
 
     def _scan(self) -> Iterable[ExecutionSummary]:
         """Every kept execution, read from its file (slow: for stores without an index)."""
@@ -364,16 +362,25 @@ class InvalidToken(WorkflowError):
     """A ``nextToken`` that was not handed out by a list call."""
 
 
-def _page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: ExecutionStatus | None, limit: int,
-             token: str | None) -> Page:
+def page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: ExecutionStatus | None, limit: int,
+            token: str | None, name_contains: str | None = None, *, more: bool = False) -> Page:
+    """The page of ``rows`` the filters and ``token`` choose, as the index would answer it; a name given twice
+    keeps its last row. ``more``: rows beyond these exist elsewhere (another page of the index)."""
+    needle = name_contains.casefold() if name_contains else None
     chosen = {r.name: r for r in rows
-              if (machine is None or r.state_machine_arn == machine) and (status is None or r.status is status)}
+              if (machine is None or r.state_machine_arn == machine) and (status is None or r.status is status)
+              and (needle is None or needle in r.name.casefold())}
     ordered = sorted(chosen.values(), key=lambda r: (-r.start_time, r.name))
     if token is not None:
         start, name = decode_token(token)
         ordered = [r for r in ordered if (-r.start_time, r.name) > (-start, name)]
+    return _first(ordered, limit, more=more)
+
+
+def _first(ordered: list[ExecutionSummary], limit: int, *, more: bool = False) -> Page:
+    """The first ``limit`` of ``ordered`` (newest first), with the token of what follows, if anything does."""
     items = ordered[:limit]
-    more = len(ordered) > limit
+    more = more or len(ordered) > limit
     return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
 
 
@@ -481,9 +488,7 @@ class _Index:
             db = self._connection()
             self._take_in_pending(db)
             rows = db.execute(sql, [*args, limit + 1]).fetchall()
-        items = [ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+        return _first([ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows], limit)
 
     def close(self) -> None:
         with self._lock:

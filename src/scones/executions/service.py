@@ -47,7 +47,7 @@ from scones.executions.machines import MachineInfo, MachineStatus, MachineType, 
 from scones.executions.map_runs import MapRuns
 from scones.executions.nested import ServiceChildren
 from scones.executions.plan import RunPlan
-from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
+from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, page_of
 from scones.executions.workers import ElasticThreads
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 from scones.workflow.asl.callbacks import CallbackError, CallbackErrorKind, TaskTokens, WaitingTask, token_execution
@@ -310,24 +310,14 @@ class ExecutionService:
         """ListExecutions: newest first, running ones included, ``limit`` at a time; ``name_contains``
         keeps the executions whose name holds it, whatever the case (the console's search)."""
         machine_arn = self.state_machine_arn(_execution_name(state_machine)) if state_machine else None
-        needle = name_contains.casefold() if name_contains else None
         with self._lock:
             in_memory = [*self._recent.values(), *(run.record for run in self._live.values())]
-        live = [ExecutionSummary.of(r) for r in in_memory
-                if (machine_arn is None or r.state_machine_arn == machine_arn)
-                and (status is None or r.status is status) and (needle is None or needle in r.name.casefold())]
-        if next_token is not None:
-            start, last = decode_token(next_token)
-            live = [r for r in live if (-r.start_time, r.name) > (-start, last)]
         kept = (self.records.summaries(state_machine_arn=machine_arn, status=status, limit=limit,
                                        next_token=next_token, name_contains=name_contains)
                 if self.records is not None else Page([], None))
-        merged = {r.name: r for r in kept.items}
-        merged.update({r.name: r for r in live})  # the copy in memory is the newest
-        ordered = sorted(merged.values(), key=lambda r: (-r.start_time, r.name))
-        items = ordered[:limit]
-        more = len(ordered) > limit or kept.next_token is not None
-        return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+        # The copy in memory is the newest: it comes last, so it is the one a name keeps.
+        return page_of([*kept.items, *map(ExecutionSummary.of, in_memory)], machine_arn, status, limit, next_token,
+                       name_contains, more=kept.next_token is not None)
 
     def stop(self, name_or_arn: str, *, error: str | None = None, cause: str | None = None) -> Execution:
         """StopExecution: a running execution ends ABORTED now; a finished one is left as it is."""
