@@ -132,7 +132,7 @@ def run_batch(settings: Settings, options: PipelineOptions, *, prefix: str | Non
 def check(settings: Settings, options: PipelineOptions, input_text: str | None) -> CheckReport:
     """``scones workflow check``: one real execution (of the first test image by default), then every
     contract problem between its states."""
-    from scones.workflow.check import run_check
+    from scones.workflow.check import catalogue_reads, run_check
     from scones.workflow.environment import resolve_prefix
     from scones.workflow.outcomes import image_keys
     from scones.workflow.pipeline import local_pipeline
@@ -142,12 +142,11 @@ def check(settings: Settings, options: PipelineOptions, input_text: str | None) 
         execution_input: Any = {"s3_bucket": settings.bucket, "s3_key": key}
     else:
         execution_input = parse_input(input_text)
-    from scones.functions.catalog import SCONES_FUNCTIONS
     from scones.workspace import declare
 
     declarations = declare(settings, options.declared)
     # What the built-ins read is known; the user's functions' reads are inferred from what failed.
-    reads = {info.name: info.reads for info in SCONES_FUNCTIONS if info.name not in declarations.functions}
+    reads = {name: read for name, read in catalogue_reads().items() if name not in declarations.functions}
     with local_pipeline(settings, options, declarations=declarations) as pipeline:
         return run_check(pipeline, execution_input, reads=reads)
 
