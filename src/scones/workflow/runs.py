@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 #: Where ``run-batch``, ``check`` and ``load`` find images when no prefix is given.
 DEFAULT_PREFIX = "dataset/test/"
-SERIALIZE_FUNCTION = "serializeImageData"
 
 
 def parse_input(text: str) -> Any:
@@ -68,7 +67,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
-    from scones.workflow.environment import chosen_definition, local_environment, scones_input
+    from scones.workflow.environment import SERIALIZE_FUNCTION, chosen_definition, local_environment, scones_input
     from scones.workflow.outcomes import outcome_of
     from scones.workspace import declare
 
