@@ -260,10 +260,6 @@ class ExecutionRecords:
     # -- reading -----------------------------------------------------------------
     def find(self, name: str) -> Execution | None:
         """A kept execution by name, or None."""
-        with self._lock:
-            pending = self._pending.get(name)
-        if pending is not None:
-            return pending
         try:
             return self.load(name)
         except NotFoundError:
