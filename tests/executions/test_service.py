@@ -248,3 +248,29 @@ def test_kept_executions_are_paged_and_searched_without_an_index(tmp_path: Path)
     rest = later.list(state_machine="p", limit=2, name_contains="BIKE", next_token=page.next_token)
     assert [s.name for s in rest.items] == ["bike-1"] and rest.next_token is None
     later.close()
+
+
+def test_a_damaged_index_is_built_again_from_the_kept_executions(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The index holds nothing the history files do not: a damaged one is replaced, not a traceback."""
+    store = LocalStore(tmp_path / "executions")
+    with ExecutionService(records=ExecutionRecords(store)) as service:
+        service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        service.run("p", {}, name="kept")
+    (tmp_path / "index.sqlite").write_bytes(b"not a database, whatever it once was" * 100)
+    lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    with caplog.at_level("WARNING"):
+        lister.open_index()
+        assert [s.name for s in lister.summaries().items] == ["kept"]
+    assert "is damaged" in caplog.text
+    lister.close()
+
+
+def test_an_index_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> None:
+    from scones.errors import StoreError
+
+    (tmp_path / "index.sqlite").mkdir()  # e.g. a folder in the way
+    records = ExecutionRecords(LocalStore(tmp_path / "executions"), index_path=tmp_path / "index.sqlite")
+    with pytest.raises(StoreError, match="Cannot open the executions index"):
+        records.open_index()
+    records.close()

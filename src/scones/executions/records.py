@@ -405,23 +405,51 @@ class _Index:
             self._connection()
 
     def _connection(self) -> Any:
-        """The database, opened (and built from the kept files, when new) on first use; call with the lock."""
+        """The database, opened (and built from the kept files, when new) on first use; call with the lock.
+
+        It holds nothing the ``.json`` files do not: a damaged one (a crash, a disk filling up) is
+        deleted and built again, rather than ending every listing with SQLite's error.
+        """
         if self._db is not None:
             return self._db
         import sqlite3
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                self._db = self._open(sqlite3)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage, nothing to rebuild
+                    raise
+                LOG.warning("the executions index %s is damaged (%s): building it again from the kept executions",
+                            self.path, exc)
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(f"{self.path}{suffix}")
+                self._db = self._open(sqlite3)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the executions index {self.path}: {exc}",
+                             hint="check that folder's permissions and free space; deleting the file is safe "
+                                  "(it is built again from the kept executions)") from exc
+        return self._db
+
+    def _open(self, sqlite3: Any) -> Any:
+        """Connect, make the schema, and fill a new database from the kept files."""
         fresh = not self.path.exists()
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
-                   "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
-        db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
-        db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions (state_machine_arn, start_time DESC, name)")
-        if fresh:
-            _insert(db, [_row(r) for r in self.records._scan()])
-        self._db = db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
+                       "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
+            db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
+            db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions "
+                       "(state_machine_arn, start_time DESC, name)")
+            if fresh:
+                _insert(db, [_row(r) for r in self.records._scan()])
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _take_in_pending(self, db: Any) -> None:
