@@ -274,3 +274,32 @@ def test_an_index_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> None
     with pytest.raises(StoreError, match="Cannot open the executions index"):
         records.open_index()
     records.close()
+
+
+def test_close_keeps_a_run_whose_thread_has_not_handed_it_over_yet(tmp_path: Path) -> None:
+    """``scones workflow run`` wakes when its execution ends and closes the service at once: the history
+    must be written by then even when the execution's own thread is still on its way to hand it over."""
+    import time
+
+    heard: list[str] = []
+
+    def slow_listener(record: Execution) -> None:
+        time.sleep(0.2)
+        heard.append(record.name)
+
+    service = ExecutionService(records=ExecutionRecords(LocalStore(tmp_path / "executions")),
+                               listeners=[slow_listener])
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    handed_over = service._keep
+
+    def late_keep(run: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.2)  # the execution's thread, descheduled between the end and the hand-over
+        handed_over(run)
+
+    service._keep = late_keep  # type: ignore[method-assign]
+    for name in ("late-1", "late-2"):
+        service.start("p", {}, name=name).done.wait(10)
+    service.close()
+    assert (tmp_path / "executions" / "late-1.json").exists() and (tmp_path / "executions" / "late-2.json").exists()
+    assert sorted(heard) == ["late-1", "late-2"]  # the listeners were heard out before close returned

@@ -104,6 +104,9 @@ class ExecutionService:
         # The last finished ones, so a record is found right after its end even when nothing is kept.
         self._recent: OrderedDict[str, Execution] = OrderedDict()
         self._lock = threading.Lock()
+        #: Finished runs being handed to the records and the listeners (``_keep``): ``close`` waits for them.
+        self._handing_over = 0
+        self._handed_over = threading.Condition(self._lock)
         self._threads = ElasticThreads("scones-execution")
         self._closed = False
         #: What the executions reach beyond the interpreter: task tokens, child executions, SNS messages.
@@ -272,14 +275,20 @@ class ExecutionService:
             self._recent[key] = record
             if len(self._recent) > RECENT_EXECUTIONS:
                 self._recent.popitem(last=False)
-        if self.records is not None and not _is_express(record.execution_arn):
-            self.records.submit(record)
-        self.machines.ended(record.state_machine_arn)
-        for listener in self.listeners:
-            try:
-                listener(record)
-            except Exception:  # a listener's failure never changes the execution's outcome
-                LOG.exception("a listener failed on execution %s", record.name)
+            self._handing_over += 1
+        try:
+            if self.records is not None and not _is_express(record.execution_arn):
+                self.records.submit(record)
+            self.machines.ended(record.state_machine_arn)
+            for listener in self.listeners:
+                try:
+                    listener(record)
+                except Exception:  # a listener's failure never changes the execution's outcome
+                    LOG.exception("a listener failed on execution %s", record.name)
+        finally:
+            with self._lock:
+                self._handing_over -= 1
+                self._handed_over.notify_all()
 
     def _keep_child(self, record: Execution) -> None:
         """A Distributed Map's Standard child ended: kept like any execution (listeners are not told)."""
@@ -390,6 +399,12 @@ class ExecutionService:
                 run.done.wait(max(0.0, deadline - time.monotonic()))
             if stop_running and not run.done.is_set():
                 self.stop(record.execution_arn, cause=cause)
+            if run.done.is_set():
+                # Ended, but its thread may not have handed it over yet (a waiter woke first): kept now,
+                # while the records are still open, or the process could end without its history.
+                self._keep(run)
+        with self._lock:
+            self._handed_over.wait_for(lambda: self._handing_over == 0)
         if self.records is not None:
             if self._owns_records:
                 self.records.close()
