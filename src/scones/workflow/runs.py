@@ -78,9 +78,9 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     if SERIALIZE_FUNCTION not in declarations.functions:
         execution_input = scones_input(settings, plan, execution_input)
     with local_environment(settings, options, plan, state_machine=machine, declarations=declarations,
-                           on_waiting=on_waiting) as environment:
+                           on_waiting=on_waiting) as service:
         started = time.perf_counter()
-        execution = run_until_done(environment.service, machine, execution_input, name=name)
+        execution = run_until_done(service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
     return outcome_of(execution, seconds), execution
 
