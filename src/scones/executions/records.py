@@ -16,7 +16,7 @@ for ever.
 
 Listing many executions (ListExecutions, the console) reads a small SQLite index
 kept beside the store, not every history; it is rebuilt from the ``.json`` files
-when it is missing.
+when it is missing or damaged.
 """
 
 from __future__ import annotations
