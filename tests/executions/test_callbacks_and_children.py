@@ -135,3 +135,14 @@ def test_stopping_the_parent_stops_its_sync_child(service: ExecutionService) -> 
     child = service.wait(child_arn, 10)
     assert child.status is ExecutionStatus.ABORTED
     assert "waiting-parent" in (child.cause or "")
+
+
+@pytest.mark.parametrize("arn", [f"{ACCOUNT_ARN}:stateMachine", f"{ACCOUNT_ARN}:stateMachine:", "stateMachine:child"])
+def test_a_state_machine_arn_without_a_name_fails_the_task_with_invalid_arn(service: ExecutionService,
+                                                                          arn: str) -> None:
+    """A definition's mistake: a Task error its Catch can take, not an internal error of the interpreter."""
+    service.register("parent", {"StartAt": "Start", "States": {"Start": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {"StateMachineArn": arn}, "End": True}}})
+    record = service.run("parent", {})
+    assert record.error == "StepFunctions.InvalidArnException" and arn in (record.cause or "")

@@ -228,3 +228,78 @@ def test_names_can_be_searched_in_the_listing(records: ExecutionRecords) -> None
     assert sorted(s.name for s in service.list(name_contains="bike").items) == ["image-Bike-1", "other_bike_3"]
     assert [s.name for s in service.list(name_contains="_b-").items] == ["a_b-c"]  # "_" is no wildcard here
     service.close()
+
+
+def test_kept_executions_are_paged_and_searched_without_an_index(tmp_path: Path) -> None:
+    """A store without a listing index is read file by file, and pages the same way as the index does."""
+    from scones.workflow.asl import FakeClock
+
+    store = LocalStore(tmp_path / "executions")
+    clock = FakeClock()
+    with ExecutionService(records=ExecutionRecords(store), clock=clock) as first:
+        first.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        for name in ("bike-1", "car-2", "Bike-3", "bike-4"):
+            first.run("p", {}, name=name)
+            clock.sleep(1)
+    later = ExecutionService(records=ExecutionRecords(store))  # nothing in memory: every row comes from a file
+    later.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    page = later.list(state_machine="p", limit=2, name_contains="BIKE")
+    assert [s.name for s in page.items] == ["bike-4", "Bike-3"] and page.next_token is not None
+    rest = later.list(state_machine="p", limit=2, name_contains="BIKE", next_token=page.next_token)
+    assert [s.name for s in rest.items] == ["bike-1"] and rest.next_token is None
+    later.close()
+
+
+def test_a_damaged_index_is_built_again_from_the_kept_executions(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The index holds nothing the history files do not: a damaged one is replaced, not a traceback."""
+    store = LocalStore(tmp_path / "executions")
+    with ExecutionService(records=ExecutionRecords(store)) as service:
+        service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        service.run("p", {}, name="kept")
+    (tmp_path / "index.sqlite").write_bytes(b"not a database, whatever it once was" * 100)
+    lister = ExecutionRecords(store, index_path=tmp_path / "index.sqlite")
+    with caplog.at_level("WARNING"):
+        lister.open_index()
+        assert [s.name for s in lister.summaries().items] == ["kept"]
+    assert "is damaged" in caplog.text
+    lister.close()
+
+
+def test_an_index_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> None:
+    from scones.errors import StoreError
+
+    (tmp_path / "index.sqlite").mkdir()  # e.g. a folder in the way
+    records = ExecutionRecords(LocalStore(tmp_path / "executions"), index_path=tmp_path / "index.sqlite")
+    with pytest.raises(StoreError, match="Cannot open the executions index"):
+        records.open_index()
+    records.close()
+
+
+def test_close_keeps_a_run_whose_thread_has_not_handed_it_over_yet(tmp_path: Path) -> None:
+    """``scones workflow run`` wakes when its execution ends and closes the service at once: the history
+    must be written by then even when the execution's own thread is still on its way to hand it over."""
+    import time
+
+    heard: list[str] = []
+
+    def slow_listener(record: Execution) -> None:
+        time.sleep(0.2)
+        heard.append(record.name)
+
+    service = ExecutionService(records=ExecutionRecords(LocalStore(tmp_path / "executions")),
+                               listeners=[slow_listener])
+    service.register("p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    handed_over = service._keep
+
+    def late_keep(run: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.2)  # the execution's thread, descheduled between the end and the hand-over
+        handed_over(run)
+
+    service._keep = late_keep  # type: ignore[method-assign]
+    for name in ("late-1", "late-2"):
+        service.start("p", {}, name=name).done.wait(10)
+    service.close()
+    assert (tmp_path / "executions" / "late-1.json").exists() and (tmp_path / "executions" / "late-2.json").exists()
+    assert sorted(heard) == ["late-1", "late-2"]  # the listeners were heard out before close returned

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final
 
+from scones.store import atomic_write_bytes
 from scones.workflow.asl.errors import ValidationError
 
 LOG = logging.getLogger(__name__)
@@ -209,17 +209,10 @@ class StateMachineRegistry:
         return found
 
     def put(self, info: MachineInfo) -> None:
-        text = json.dumps(info.to_json(), ensure_ascii=False, indent=1)
+        data = json.dumps(info.to_json(), ensure_ascii=False, indent=1).encode("utf-8")
         path = self._path(info.name)
-        tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
         with self._lock:
-            try:
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-                raise
+            atomic_write_bytes(path, data)
 
     def remove(self, name: str) -> None:
         with self._lock, contextlib.suppress(FileNotFoundError):

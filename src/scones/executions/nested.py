@@ -29,9 +29,11 @@ class ServiceChildren:
 
     def start_child(self, state_machine_arn: str, input: Any, *, name: str | None, parent_arn: str) -> Child:
         service = self._service
-        if not state_machine_arn.startswith("arn:") or state_machine_arn.split(":")[5:6] != ["stateMachine"]:
+        parts = state_machine_arn.split(":")
+        if parts[0] != "arn" or parts[5:6] != ["stateMachine"] or not parts[6:7] or not parts[6]:
+            # A state machine ARN names the state machine: ``arn:aws:states:<region>:<account>:stateMachine:<name>``.
             raise ServiceCallError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {state_machine_arn}'")
-        machine = state_machine_arn.split(":")[6]
+        machine = parts[6]
         try:
             run = service.start(machine, input, name=name)
         except StateMachineDoesNotExist as exc:

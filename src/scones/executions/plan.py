@@ -35,15 +35,10 @@ class RunPlan:
 
     document: Mapping[str, Any]
     machine: StateMachine
-    query_language: str
     #: Function name -> the first state (in definition order) that calls it.
     function_states: Mapping[str, str] = field(default_factory=dict)
     #: A Task names its function only at run time (``FunctionName.$``, a JSONata expression).
     calls_dynamic_function: bool = False
-    #: Every Task ``Resource`` of the definition (nested Map and Parallel states included).
-    resources: frozenset[str] = frozenset()
-    #: Some Map state writes its results to S3 (``ResultWriter``).
-    writes_results: bool = False
     #: Some Map state reads its items from S3 (``ItemReader``) or writes its results there.
     uses_objects: bool = False
 
@@ -53,17 +48,13 @@ class RunPlan:
         document = load_definition(definition if isinstance(definition, (str, bytes)) else dict(definition))
         machine = build_state_machine(document)
         function_states: dict[str, str] = {}
-        dynamic = writes = objects = False
-        resources: set[str] = set()
+        dynamic = objects = False
         for name, state in states_of(document):
-            if "ResultWriter" in state:
-                writes = True
             if "ResultWriter" in state or "ItemReader" in state:
                 objects = True
             resource = state.get("Resource")
             if state.get("Type") != "Task" or not isinstance(resource, str):
                 continue
-            resources.add(resource)
             target = _function_target(resource, state)
             if target is None:
                 continue
@@ -71,10 +62,8 @@ class RunPlan:
                 function_states.setdefault(function_name(target), name)
             else:
                 dynamic = True
-        language = str(document.get("QueryLanguage", "JSONPath"))
-        return cls(document=document, machine=machine, query_language=language, function_states=function_states,
-                   calls_dynamic_function=dynamic, resources=frozenset(resources), writes_results=writes,
-                   uses_objects=objects)
+        return cls(document=document, machine=machine, function_states=function_states,
+                   calls_dynamic_function=dynamic, uses_objects=objects)
 
     @property
     def functions(self) -> frozenset[str]:

@@ -16,7 +16,7 @@ for ever.
 
 Listing many executions (ListExecutions, the console) reads a small SQLite index
 kept beside the store, not every history; it is rebuilt from the ``.json`` files
-when it is missing.
+when it is missing or damaged.
 """
 
 from __future__ import annotations
@@ -260,10 +260,6 @@ class ExecutionRecords:
     # -- reading -----------------------------------------------------------------
     def find(self, name: str) -> Execution | None:
         """A kept execution by name, or None."""
-        with self._lock:
-            pending = self._pending.get(name)
-        if pending is not None:
-            return pending
         try:
             return self.load(name)
         except NotFoundError:
@@ -287,9 +283,7 @@ class ExecutionRecords:
             self._index.open()  # listing: rows go straight into the database from now on
             self._index.put_many(pending)
             return self._index.page(state_machine_arn, status, limit, next_token, name_contains)
-        needle = name_contains.casefold() if name_contains else None
-        rows = [r for r in [*pending, *self._scan()] if needle is None or needle in r.name.casefold()]
-        return _page_of(rows, state_machine_arn, status, limit, next_token)
+        return page_of([*pending, *self._scan()], state_machine_arn, status, limit, next_token, name_contains)
 
     def _scan(self) -> Iterable[ExecutionSummary]:
         """Every kept execution, read from its file (slow: for stores without an index)."""
@@ -364,16 +358,25 @@ class InvalidToken(WorkflowError):
     """A ``nextToken`` that was not handed out by a list call."""
 
 
-def _page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: ExecutionStatus | None, limit: int,
-             token: str | None) -> Page:
+def page_of(rows: Iterable[ExecutionSummary], machine: str | None, status: ExecutionStatus | None, limit: int,
+            token: str | None, name_contains: str | None = None, *, more: bool = False) -> Page:
+    """The page of ``rows`` the filters and ``token`` choose, as the index would answer it; a name given twice
+    keeps its last row. ``more``: rows beyond these exist elsewhere (another page of the index)."""
+    needle = name_contains.casefold() if name_contains else None
     chosen = {r.name: r for r in rows
-              if (machine is None or r.state_machine_arn == machine) and (status is None or r.status is status)}
+              if (machine is None or r.state_machine_arn == machine) and (status is None or r.status is status)
+              and (needle is None or needle in r.name.casefold())}
     ordered = sorted(chosen.values(), key=lambda r: (-r.start_time, r.name))
     if token is not None:
         start, name = decode_token(token)
         ordered = [r for r in ordered if (-r.start_time, r.name) > (-start, name)]
+    return _first(ordered, limit, more=more)
+
+
+def _first(ordered: list[ExecutionSummary], limit: int, *, more: bool = False) -> Page:
+    """The first ``limit`` of ``ordered`` (newest first), with the token of what follows, if anything does."""
     items = ordered[:limit]
-    more = len(ordered) > limit
+    more = more or len(ordered) > limit
     return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
 
 
@@ -402,23 +405,51 @@ class _Index:
             self._connection()
 
     def _connection(self) -> Any:
-        """The database, opened (and built from the kept files, when new) on first use; call with the lock."""
+        """The database, opened (and built from the kept files, when new) on first use; call with the lock.
+
+        It holds nothing the ``.json`` files do not: a damaged one (a crash, a disk filling up) is
+        deleted and built again, rather than ending every listing with SQLite's error.
+        """
         if self._db is not None:
             return self._db
         import sqlite3
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                self._db = self._open(sqlite3)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage, nothing to rebuild
+                    raise
+                LOG.warning("the executions index %s is damaged (%s): building it again from the kept executions",
+                            self.path, exc)
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(f"{self.path}{suffix}")
+                self._db = self._open(sqlite3)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the executions index {self.path}: {exc}",
+                             hint="check that folder's permissions and free space; deleting the file is safe "
+                                  "(it is built again from the kept executions)") from exc
+        return self._db
+
+    def _open(self, sqlite3: Any) -> Any:
+        """Connect, make the schema, and fill a new database from the kept files."""
         fresh = not self.path.exists()
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
-                   "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
-        db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
-        db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions (state_machine_arn, start_time DESC, name)")
-        if fresh:
-            _insert(db, [_row(r) for r in self.records._scan()])
-        self._db = db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS executions (name TEXT PRIMARY KEY, execution_arn TEXT, "
+                       "state_machine_arn TEXT, status TEXT, start_time REAL, stop_time REAL)")
+            db.execute("CREATE INDEX IF NOT EXISTS by_start ON executions (start_time DESC, name)")
+            db.execute("CREATE INDEX IF NOT EXISTS by_machine ON executions "
+                       "(state_machine_arn, start_time DESC, name)")
+            if fresh:
+                _insert(db, [_row(r) for r in self.records._scan()])
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _take_in_pending(self, db: Any) -> None:
@@ -481,9 +512,7 @@ class _Index:
             db = self._connection()
             self._take_in_pending(db)
             rows = db.execute(sql, [*args, limit + 1]).fetchall()
-        items = [ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+        return _first([ExecutionSummary(r[0], r[1], r[2], ExecutionStatus(r[3]), r[4], r[5]) for r in rows], limit)
 
     def close(self) -> None:
         with self._lock:

@@ -47,7 +47,7 @@ from scones.executions.machines import MachineInfo, MachineStatus, MachineType, 
 from scones.executions.map_runs import MapRuns
 from scones.executions.nested import ServiceChildren
 from scones.executions.plan import RunPlan
-from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, decode_token, encode_token
+from scones.executions.records import ExecutionRecords, ExecutionSummary, Page, page_of
 from scones.executions.workers import ElasticThreads
 from scones.local_account import LOCAL_ACCOUNT, LOCAL_REGION
 from scones.workflow.asl.callbacks import CallbackError, CallbackErrorKind, TaskTokens, WaitingTask, token_execution
@@ -104,6 +104,9 @@ class ExecutionService:
         # The last finished ones, so a record is found right after its end even when nothing is kept.
         self._recent: OrderedDict[str, Execution] = OrderedDict()
         self._lock = threading.Lock()
+        #: Finished runs being handed to the records and the listeners (``_keep``): ``close`` waits for them.
+        self._handing_over = 0
+        self._handed_over = threading.Condition(self._lock)
         self._threads = ElasticThreads("scones-execution")
         self._closed = False
         #: What the executions reach beyond the interpreter: task tokens, child executions, SNS messages.
@@ -272,14 +275,20 @@ class ExecutionService:
             self._recent[key] = record
             if len(self._recent) > RECENT_EXECUTIONS:
                 self._recent.popitem(last=False)
-        if self.records is not None and not _is_express(record.execution_arn):
-            self.records.submit(record)
-        self.machines.ended(record.state_machine_arn)
-        for listener in self.listeners:
-            try:
-                listener(record)
-            except Exception:  # a listener's failure never changes the execution's outcome
-                LOG.exception("a listener failed on execution %s", record.name)
+            self._handing_over += 1
+        try:
+            if self.records is not None and not _is_express(record.execution_arn):
+                self.records.submit(record)
+            self.machines.ended(record.state_machine_arn)
+            for listener in self.listeners:
+                try:
+                    listener(record)
+                except Exception:  # a listener's failure never changes the execution's outcome
+                    LOG.exception("a listener failed on execution %s", record.name)
+        finally:
+            with self._lock:
+                self._handing_over -= 1
+                self._handed_over.notify_all()
 
     def _keep_child(self, record: Execution) -> None:
         """A Distributed Map's Standard child ended: kept like any execution (listeners are not told)."""
@@ -310,24 +319,14 @@ class ExecutionService:
         """ListExecutions: newest first, running ones included, ``limit`` at a time; ``name_contains``
         keeps the executions whose name holds it, whatever the case (the console's search)."""
         machine_arn = self.state_machine_arn(_execution_name(state_machine)) if state_machine else None
-        needle = name_contains.casefold() if name_contains else None
         with self._lock:
             in_memory = [*self._recent.values(), *(run.record for run in self._live.values())]
-        live = [ExecutionSummary.of(r) for r in in_memory
-                if (machine_arn is None or r.state_machine_arn == machine_arn)
-                and (status is None or r.status is status) and (needle is None or needle in r.name.casefold())]
-        if next_token is not None:
-            start, last = decode_token(next_token)
-            live = [r for r in live if (-r.start_time, r.name) > (-start, last)]
         kept = (self.records.summaries(state_machine_arn=machine_arn, status=status, limit=limit,
                                        next_token=next_token, name_contains=name_contains)
                 if self.records is not None else Page([], None))
-        merged = {r.name: r for r in kept.items}
-        merged.update({r.name: r for r in live})  # the copy in memory is the newest
-        ordered = sorted(merged.values(), key=lambda r: (-r.start_time, r.name))
-        items = ordered[:limit]
-        more = len(ordered) > limit or kept.next_token is not None
-        return Page(items, encode_token(items[-1].start_time, items[-1].name) if more and items else None)
+        # The copy in memory is the newest: it comes last, so it is the one a name keeps.
+        return page_of([*kept.items, *map(ExecutionSummary.of, in_memory)], machine_arn, status, limit, next_token,
+                       name_contains, more=kept.next_token is not None)
 
     def stop(self, name_or_arn: str, *, error: str | None = None, cause: str | None = None) -> Execution:
         """StopExecution: a running execution ends ABORTED now; a finished one is left as it is."""
@@ -400,6 +399,12 @@ class ExecutionService:
                 run.done.wait(max(0.0, deadline - time.monotonic()))
             if stop_running and not run.done.is_set():
                 self.stop(record.execution_arn, cause=cause)
+            if run.done.is_set():
+                # Ended, but its thread may not have handed it over yet (a waiter woke first): kept now,
+                # while the records are still open, or the process could end without its history.
+                self._keep(run)
+        with self._lock:
+            self._handed_over.wait_for(lambda: self._handing_over == 0)
         if self.records is not None:
             if self._owns_records:
                 self.records.close()

@@ -23,7 +23,6 @@ from scones.config import Settings
 from scones.errors import NotFoundError, UsageError, WorkflowError
 from scones.executions.local import bucket_publisher, open_records
 from scones.executions.plan import RunPlan
-from scones.executions.records import ExecutionRecords
 from scones.executions.service import ExecutionService
 from scones.store import LocalStore
 from scones.workflow.asl.callbacks import TaskTokens
@@ -70,27 +69,12 @@ class PipelineOptions:
     declared: DeclarationOptions = field(default_factory=DeclarationOptions)
 
 
-@dataclass
-class LocalEnvironment:
-    """What ``local_environment`` started: use ``service`` to run executions."""
-
-    settings: Settings
-    bucket_store: LocalStore
-    service: ExecutionService
-    records: ExecutionRecords | None
-    invoker: Any = None
-    endpoint_url: str | None = None
-
-    @property
-    def bucket(self) -> str:
-        return self.settings.bucket
-
-
 @contextlib.contextmanager
 def local_environment(settings: Settings, options: PipelineOptions, plan: RunPlan, *, state_machine: str,
                       declarations: Declarations | None = None,
-                      on_waiting: WaitingListener | None = None) -> Iterator[LocalEnvironment]:
-    """Start what ``plan`` needs, register it as ``state_machine``, and stop everything on the way out.
+                      on_waiting: WaitingListener | None = None) -> Iterator[ExecutionService]:
+    """Start what ``plan`` needs, register it as ``state_machine``, and yield the service that runs it; stop
+    everything on the way out.
 
     With the user's own functions or endpoint names declared, that is a whole local AWS (``scones up``, on a
     free port of this machine): their code calls S3 and SageMaker through it, with boto3, unchanged.
@@ -102,8 +86,8 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
     if declarations is None:
         declarations = declare(settings, options.declared)
     if declarations.functions or declarations.endpoints or declarations.buckets:
-        with _local_aws(settings, options, declarations, plan, state_machine, on_waiting) as environment:
-            yield environment
+        with _local_aws(settings, options, declarations, plan, state_machine, on_waiting) as service:
+            yield service
         return
     with contextlib.ExitStack() as stack:
         invoker = None
@@ -120,8 +104,7 @@ def local_environment(settings: Settings, options: PipelineOptions, plan: RunPla
                                    objects=_objects(settings, plan))
         stack.callback(service.close)
         service.register(state_machine, plan)
-        yield LocalEnvironment(settings=settings, bucket_store=bucket_store, service=service, records=records,
-                               invoker=invoker, endpoint_url=endpoint_url)
+        yield service
 
 
 def _objects(settings: Settings, plan: RunPlan) -> ObjectStore | None:
@@ -135,7 +118,7 @@ def _objects(settings: Settings, plan: RunPlan) -> ObjectStore | None:
 
 @contextlib.contextmanager
 def _local_aws(settings: Settings, options: PipelineOptions, declarations: Declarations, plan: RunPlan,
-               state_machine: str, on_waiting: WaitingListener | None) -> Iterator[LocalEnvironment]:
+               state_machine: str, on_waiting: WaitingListener | None) -> Iterator[ExecutionService]:
     from scones.gateway.up import BuiltInOptions, UpOptions, up_in_thread
     from scones.progress import note
 
@@ -152,10 +135,7 @@ def _local_aws(settings: Settings, options: PipelineOptions, declarations: Decla
             served.executions.register(state_machine, plan)
         if on_waiting is not None:  # this scones up serves the API that answers its tokens
             served.executions.callbacks.listeners.append(functools.partial(on_waiting, api_url=url))
-        yield LocalEnvironment(settings=settings, bucket_store=LocalStore.in_bucket(settings.store_root,
-                                                                                     settings.bucket),
-                               service=served.executions, records=served.executions.records,
-                               invoker=served.runtime, endpoint_url=url)
+        yield served.executions
 
 
 def scones_input(settings: Settings, plan: RunPlan, execution_input: Any) -> Any:

@@ -126,5 +126,5 @@ def local_pipeline(settings: Settings, options: PipelineOptions | None = None, *
         declarations = declare(settings, options.declared)
     name, text = chosen_definition(options, declarations)
     plan = RunPlan.from_definition(text)
-    with local_environment(settings, options, plan, state_machine=name, declarations=declarations) as environment:
-        yield LocalPipeline(environment.service, name, bucket=settings.bucket)
+    with local_environment(settings, options, plan, state_machine=name, declarations=declarations) as service:
+        yield LocalPipeline(service, name, bucket=settings.bucket)

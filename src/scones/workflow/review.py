@@ -26,25 +26,24 @@ _HINTS: Final = {
 }
 
 
-def approve(token: str, *, label: str, endpoint_url: str | None, region: str | None = None) -> dict[str, Any]:
+def approve(token: str, *, label: str, endpoint_url: str | None) -> dict[str, Any]:
     """``SendTaskSuccess`` with ``{"label": label}``; returns the output sent."""
     output = {"label": label}
-    send_task_success(token, output, endpoint_url=endpoint_url, region=region)
+    send_task_success(token, output, endpoint_url=endpoint_url)
     return output
 
 
-def reject(token: str, *, error: str | None, cause: str | None, endpoint_url: str | None,
-           region: str | None = None) -> None:
+def reject(token: str, *, error: str | None, cause: str | None, endpoint_url: str | None) -> None:
     """``SendTaskFailure``: the waiting task fails with ``error`` and ``cause`` (its Catch may take it)."""
     kwargs = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-    _call("send_task_failure", endpoint_url, region, taskToken=token, **kwargs)
+    _call("send_task_failure", endpoint_url, taskToken=token, **kwargs)
 
 
-def send_task_success(token: str, output: Any, *, endpoint_url: str | None, region: str | None = None) -> None:
-    _call("send_task_success", endpoint_url, region, taskToken=token, output=json.dumps(output))
+def send_task_success(token: str, output: Any, *, endpoint_url: str | None) -> None:
+    _call("send_task_success", endpoint_url, taskToken=token, output=json.dumps(output))
 
 
-def _call(operation: str, endpoint_url: str | None, region: str | None, **params: Any) -> None:
+def _call(operation: str, endpoint_url: str | None, **params: Any) -> None:
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -57,7 +56,7 @@ def _call(operation: str, endpoint_url: str | None, region: str | None, **params
     # A local endpoint without --access-key checks no signature, but boto3 signs every request.
     signed = session.get_credentials() is not None
     client = session.client("stepfunctions", endpoint_url=endpoint_url,
-                            region_name=region or session.region_name or LOCAL_REGION,
+                            region_name=session.region_name or LOCAL_REGION,
                             config=Config(inject_host_prefix=False, retries={"max_attempts": 2}),
                             aws_access_key_id=None if signed else "scones",
                             aws_secret_access_key=None if signed else "scones")

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 #: Where ``run-batch``, ``check`` and ``load`` find images when no prefix is given.
 DEFAULT_PREFIX = "dataset/test/"
-SERIALIZE_FUNCTION = "serializeImageData"
 
 
 def parse_input(text: str) -> Any:
@@ -68,7 +67,7 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     """
     from scones.executions.interrupt import run_until_done
     from scones.executions.plan import RunPlan
-    from scones.workflow.environment import chosen_definition, local_environment, scones_input
+    from scones.workflow.environment import SERIALIZE_FUNCTION, chosen_definition, local_environment, scones_input
     from scones.workflow.outcomes import outcome_of
     from scones.workspace import declare
 
@@ -79,9 +78,9 @@ def run_workflow(settings: Settings, options: PipelineOptions, input_text: str, 
     if SERIALIZE_FUNCTION not in declarations.functions:
         execution_input = scones_input(settings, plan, execution_input)
     with local_environment(settings, options, plan, state_machine=machine, declarations=declarations,
-                           on_waiting=on_waiting) as environment:
+                           on_waiting=on_waiting) as service:
         started = time.perf_counter()
-        execution = run_until_done(environment.service, machine, execution_input, name=name)
+        execution = run_until_done(service, machine, execution_input, name=name)
         seconds = time.perf_counter() - started
     return outcome_of(execution, seconds), execution
 
@@ -132,7 +131,7 @@ def run_batch(settings: Settings, options: PipelineOptions, *, prefix: str | Non
 def check(settings: Settings, options: PipelineOptions, input_text: str | None) -> CheckReport:
     """``scones workflow check``: one real execution (of the first test image by default), then every
     contract problem between its states."""
-    from scones.workflow.check import run_check
+    from scones.workflow.check import catalogue_reads, run_check
     from scones.workflow.environment import resolve_prefix
     from scones.workflow.outcomes import image_keys
     from scones.workflow.pipeline import local_pipeline
@@ -142,12 +141,11 @@ def check(settings: Settings, options: PipelineOptions, input_text: str | None) 
         execution_input: Any = {"s3_bucket": settings.bucket, "s3_key": key}
     else:
         execution_input = parse_input(input_text)
-    from scones.functions.catalog import SCONES_FUNCTIONS
     from scones.workspace import declare
 
     declarations = declare(settings, options.declared)
     # What the built-ins read is known; the user's functions' reads are inferred from what failed.
-    reads = {info.name: info.reads for info in SCONES_FUNCTIONS if info.name not in declarations.functions}
+    reads = {name: read for name, read in catalogue_reads().items() if name not in declarations.functions}
     with local_pipeline(settings, options, declarations=declarations) as pipeline:
         return run_check(pipeline, execution_input, reads=reads)
 
