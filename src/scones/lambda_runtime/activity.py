@@ -9,7 +9,6 @@ results larger than ``MAX_KEPT_BYTES`` are replaced by a note), and the last
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -107,7 +106,3 @@ def _shallow_size(value: Any, depth: int) -> int:
         return 8
     items = value.values() if isinstance(value, dict) else value
     return sum(_shallow_size(item, depth - 1) for item in items) + 8 * len(value)
-
-
-def now() -> float:
-    return time.time()
