@@ -45,6 +45,8 @@ Outcome = tuple[Any, bool]
 LATEST: Final = "$LATEST"
 #: A function's timeout when its configuration gives none (docs/aws-facts.md, Lambda: limits).
 DEFAULT_TIMEOUT_SECONDS: Final = 3.0
+#: A function's memory when its configuration gives none, as CreateFunction and the templates default it.
+DEFAULT_MEMORY_MB: Final = 128
 #: Synchronous invoke limit, request and response (docs/aws-facts.md, Lambda: payload limits).
 MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 #: Deepest nesting of arrays and objects that marshals. AWS's runtime encodes under Python's default
