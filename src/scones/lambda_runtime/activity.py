@@ -72,7 +72,9 @@ class Activity:
         record = InvocationRecord(function, request_id, started, duration_ms, error_type, _kept(event), _kept(result),
                                   log)
         with self._lock:
-            activity = self._functions.setdefault(function, FunctionActivity())
+            activity = self._functions.get(function)
+            if activity is None:  # not setdefault: that would build (and drop) one with two deques per call
+                activity = self._functions[function] = FunctionActivity()
             activity.invocations += 1
             activity.errors += error_type is not None
             activity.recent.append(record)
