@@ -23,11 +23,10 @@ from typing import Final
 
 from scones.declarations import Declarations, FunctionSpec, Origin
 from scones.errors import SconesError, UsageError
+from scones.lambda_runtime.contract import FUNCTION_NAME
 from scones.lambda_runtime.names import nearest
 from scones.lambda_runtime.user_code import DEFAULT_FILE_HANDLER, DEFAULT_MODULE_HANDLER, check_code
 
-#: Lambda's rule for a function name given as a name (docs/aws-facts.md, Lambda: function names).
-FUNCTION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Lambda's rule for an environment variable's key (docs/aws-facts.md, Lambda: environment variables).
 ENV_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 FUNCTION_FORM: Final = "--function NAME=PATH[:HANDLER]"

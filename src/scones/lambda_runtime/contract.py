@@ -236,6 +236,9 @@ _ARN: Final = re.compile(
     r"(?::(?P<qualifier>[^:]+))?$"
 )
 _PARTIAL: Final = re.compile(r"^(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
+#: Lambda's rule for a function name given as a name (docs/aws-facts.md, Lambda: function names): what a
+#: declaration may call a function.
+FUNCTION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAME_QUALIFIER: Final = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$")
 
 
