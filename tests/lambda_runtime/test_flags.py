@@ -123,6 +123,15 @@ def test_handler_defined_in_a_branch_or_imported_counts(tmp_path: Path) -> None:
     assert set(declared.functions) == {"a", "b", "c"}
 
 
+def test_handler_bound_by_a_loop_a_with_or_a_match_counts(tmp_path: Path) -> None:
+    write(tmp_path / "looped.py", "for lambda_handler in [lambda e, c: 1]:\n    pass\n")
+    write(tmp_path / "withed.py", "import contextlib\nwith contextlib.nullcontext(len) as lambda_handler:\n    pass\n")
+    write(tmp_path / "matched.py", "import sys\nmatch sys.platform:\n    case _:\n"
+                                   "        def lambda_handler(e, c):\n            return 1\n")
+    declared = declare_functions(["a=looped.py", "b=withed.py", "c=matched.py"], cwd=tmp_path)
+    assert set(declared.functions) == {"a", "b", "c"}
+
+
 def test_missing_handler_lists_the_functions_there(tmp_path: Path) -> None:
     write(tmp_path / "lambda.py", "def resize(e, c):\n    pass\n\ndef crop(e, c):\n    pass\n")
     message = bad(tmp_path, ["f=lambda.py"])
