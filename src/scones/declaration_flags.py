@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from scones.declarations import Declarations, FunctionSpec, Origin
 from scones.errors import SconesError, UsageError
+from scones.lambda_runtime.contract import FUNCTION_NAME
 from scones.lambda_runtime.names import nearest
 from scones.lambda_runtime.user_code import DEFAULT_FILE_HANDLER, DEFAULT_MODULE_HANDLER, check_code
 
-#: Lambda's rule for a function name given as a name (docs/aws-facts.md, Lambda: function names).
-FUNCTION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Lambda's rule for an environment variable's key (docs/aws-facts.md, Lambda: environment variables).
 ENV_KEY: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 FUNCTION_FORM: Final = "--function NAME=PATH[:HANDLER]"
@@ -35,10 +34,14 @@ ENV_FORM: Final = "--env NAME:KEY=VALUE"
 
 
 def declare_functions(functions: Sequence[str], environment: Sequence[str] = (), *,
-                      cwd: Path | None = None) -> Declarations:
+                      cwd: Path | None = None, template: Mapping[str, FunctionSpec] | None = None) -> Declarations:
     """``Declarations.functions`` from the values of ``--function`` and ``--env`` (relative paths from ``cwd``,
-    default the current folder). Raises ``UsageError`` listing every problem found."""
+    default the current folder). Raises ``UsageError`` listing every problem found.
+
+    ``template``: the functions a template declares. ``--env`` sets their variables by the same rules, and they
+    come back too, after the template's own order; a ``--function`` of one of their names is a problem."""
     base = Path.cwd() if cwd is None else cwd
+    declared = dict(template or {})
     problems: list[SconesError] = []
     specs: dict[str, FunctionSpec] = {}
     for raw in functions:
@@ -51,25 +54,31 @@ def declare_functions(functions: Sequence[str], environment: Sequence[str] = (),
             problems.append(UsageError(f"{spec.name} is declared twice: {specs[spec.name].declared_at} and "
                                        f"{spec.declared_at}", hint="keep one --function per name"))
             continue
+        if spec.name in declared:
+            problems.append(UsageError(f"The function {spec.name!r} is declared twice: "
+                                       f"{declared[spec.name].declared_at or 'the template'} and {spec.declared_at}",
+                                       hint="declare it once: in the template or by a flag"))
+            continue
         specs[spec.name] = spec
+    declared.update(specs)
     environments: dict[str, dict[str, str]] = {}
     for raw in environment:
         try:
             name, key, value = parse_env(raw)
-            _set_env(environments.setdefault(name, {}), name, key, value, raw, specs)
+            _set_env(environments.setdefault(name, {}), name, key, value, raw, declared, template is not None)
         except UsageError as exc:
             problems.append(exc)
     for name, env in environments.items():
-        if name in specs:
-            specs[name] = dataclasses.replace(specs[name], environment={**specs[name].environment, **env})
-    for spec in specs.values():
+        if name in declared:
+            declared[name] = dataclasses.replace(declared[name], environment={**declared[name].environment, **env})
+    for name in specs:
         try:
-            check_code(spec)
+            check_code(declared[name])
         except UsageError as exc:
             problems.append(exc)
     if problems:
         raise _together(problems)
-    return Declarations(functions=specs)
+    return Declarations(functions=declared)
 
 
 def parse_function(raw: str, base: Path) -> FunctionSpec:
@@ -115,10 +124,11 @@ def _split_target(target: str, base: Path) -> tuple[str, str | None]:
 
 
 def _set_env(env: dict[str, str], name: str, key: str, value: str, raw: str,
-             specs: dict[str, FunctionSpec]) -> None:
+             specs: Mapping[str, FunctionSpec], with_template: bool) -> None:
     if name not in specs:
         guess = nearest(name, specs)
-        raise UsageError(f"--env {raw}: no --function declares {name}",
+        raise UsageError(f"--env {raw}: no --function declares {name}" + (", nor the template" if with_template
+                                                                          else ""),
                          hint=f"did you mean {guess}?" if guess else "declare it with --function NAME=PATH first")
     if key in env and env[key] != value:
         raise UsageError(f"--env {raw}: {name}'s {key} is already set to {env[key]!r}",

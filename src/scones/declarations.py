@@ -16,9 +16,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Final
 
+from scones.lambda_runtime.contract import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS
+
 DEFAULT_RUNTIME: Final = "python3.12"
-DEFAULT_TIMEOUT_SECONDS: Final = 3.0
-DEFAULT_MEMORY_MB: Final = 128
 
 
 class Origin(str, Enum):

@@ -9,7 +9,6 @@ added here: whoever runs the declarations adds them for the names left free.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import TYPE_CHECKING, TypeVar
 from scones.declarations import (
     Declarations,
     EndpointSpec,
-    FunctionSpec,
     Origin,
     StateMachineSpec,
 )
@@ -47,23 +45,13 @@ def declare(settings: Settings, options: DeclarationOptions, *, cwd: Path | None
     """Everything the flags and the template declare; raises a ``SconesError`` naming each problem."""
     if options.empty:  # the common run: no flags, nothing more to load
         return Declarations()
-    from scones.declaration_flags import declare_functions, parse_env
+    from scones.declaration_flags import declare_functions
 
     base = Path.cwd() if cwd is None else cwd
     template = _template(settings, options.template, base)
-    flag_names = {raw.partition("=")[0] for raw in options.functions}
-    own_env = [raw for raw in options.env if raw.partition(":")[0] in flag_names or raw.partition(":")[0]
-               not in template.functions]
-    flags = declare_functions(options.functions, own_env, cwd=base)
-    functions = dict(template.functions)
-    for raw in options.env:
-        name = raw.partition(":")[0]
-        if name in template.functions and name not in flag_names:
-            _, key, value = parse_env(raw)
-            spec = functions[name]
-            functions[name] = dataclasses.replace(spec, environment={**spec.environment, key: value})
+    functions = declare_functions(options.functions, options.env, cwd=base, template=template.functions)
     return Declarations(
-        functions=_merged("function", functions, flags.functions),
+        functions=functions.functions,
         state_machines=_merged("state machine", template.state_machines,
                                _state_machines(options.state_machines, base)),
         endpoints=_merged("endpoint", template.endpoints, _endpoints(options.endpoints, base)),
@@ -125,7 +113,7 @@ def _claim(found: Mapping[str, object], name: str, raw: str, what: str) -> None:
         raise UsageError(f"{raw}: the {what} {name!r} is declared twice", hint=f"keep one declaration per {what}")
 
 
-Spec = TypeVar("Spec", FunctionSpec, StateMachineSpec, EndpointSpec)
+Spec = TypeVar("Spec", StateMachineSpec, EndpointSpec)
 
 
 def _merged(what: str, template: Mapping[str, Spec], flags: Mapping[str, Spec]) -> dict[str, Spec]:

@@ -171,3 +171,15 @@ def test_nesting_past_the_runtimes_recursion_limit_fails_whatever_this_process_a
         assert marshal(nested(contract.MAX_NESTING - 5), "r")[1] is False
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_an_in_process_import_time_print_is_in_the_cold_invocation_log_only(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"scones_cold_print_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text("print('loading the model')\n\n"
+                                         "def lambda_handler(event, context):\n    print('handled')\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with LocalLambdaRuntime([FunctionConfig("f", f"{name}.lambda_handler")]) as rt:
+        cold, warm = rt.invoke("f", {}), rt.invoke("f", {})
+    assert "loading the model\n" in cold.log and "handled\n" in cold.log
+    assert "loading the model" not in warm.log and "handled\n" in warm.log

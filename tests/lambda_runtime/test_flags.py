@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scones.declaration_flags import declare_functions
-from scones.declarations import Origin
+from scones.declarations import FunctionSpec, Origin
 from scones.errors import UsageError
 
 HANDLER = "def lambda_handler(event, context):\n    return event\n"
@@ -123,6 +123,15 @@ def test_handler_defined_in_a_branch_or_imported_counts(tmp_path: Path) -> None:
     assert set(declared.functions) == {"a", "b", "c"}
 
 
+def test_handler_bound_by_a_loop_a_with_or_a_match_counts(tmp_path: Path) -> None:
+    write(tmp_path / "looped.py", "for lambda_handler in [lambda e, c: 1]:\n    pass\n")
+    write(tmp_path / "withed.py", "import contextlib\nwith contextlib.nullcontext(len) as lambda_handler:\n    pass\n")
+    write(tmp_path / "matched.py", "import sys\nmatch sys.platform:\n    case _:\n"
+                                   "        def lambda_handler(e, c):\n            return 1\n")
+    declared = declare_functions(["a=looped.py", "b=withed.py", "c=matched.py"], cwd=tmp_path)
+    assert set(declared.functions) == {"a", "b", "c"}
+
+
 def test_missing_handler_lists_the_functions_there(tmp_path: Path) -> None:
     write(tmp_path / "lambda.py", "def resize(e, c):\n    pass\n\ndef crop(e, c):\n    pass\n")
     message = bad(tmp_path, ["f=lambda.py"])
@@ -173,3 +182,21 @@ def test_a_runtime_other_than_python_is_refused(tmp_path: Path) -> None:
     spec = declare_functions(["f=app.py"], cwd=tmp_path).functions["f"]
     with pytest.raises(CodeError, match="runtime nodejs20.x .*scones runs Python functions only"):
         check_code(dataclasses.replace(spec, runtime="nodejs20.x"))
+
+
+def test_env_reaches_template_functions_by_the_same_rules(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", HANDLER)
+    template = {"t": FunctionSpec(name="t", code=tmp_path / "app.py", handler="lambda_handler",
+                                  origin=Origin.TEMPLATE, environment={"OLD": "x", "XY": "0"},
+                                  declared_at="template.yaml: T")}
+    declared = declare_functions(["f=app.py"], ["t:XY=1", "f:AB=2"], cwd=tmp_path, template=template)
+    assert list(declared.functions) == ["t", "f"]
+    assert declared.functions["t"].environment == {"OLD": "x", "XY": "1"}
+    assert declared.functions["t"].origin is Origin.TEMPLATE and declared.functions["f"].environment == {"AB": "2"}
+    with pytest.raises(UsageError, match="t's XY is already set to '1'"):
+        declare_functions([], ["t:XY=1", "t:XY=2"], cwd=tmp_path, template=template)
+    with pytest.raises(UsageError) as info:
+        declare_functions([], ["T:XY=1"], cwd=tmp_path, template=template)
+    assert "no --function declares T, nor the template" in str(info.value) and "did you mean t?" in str(info.value)
+    with pytest.raises(UsageError, match="'t' is declared twice: template.yaml: T and --function t=app.py"):
+        declare_functions(["t=app.py"], cwd=tmp_path, template=template)

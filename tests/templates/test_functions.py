@@ -130,8 +130,10 @@ W = "template.yaml: Resources.Fn.Properties"
     (one("{CodeUri: src/, Handler: app.handler}") + "  Again:\n    Type: AWS::Lambda::Function\n"
      "    Properties: {FunctionName: Fn, Handler: index.h, Code: {ZipFile: x}}\n",
      "Resources.Again.Properties: a second function named 'Fn'"),
+    (one("{FunctionName: 'bad name/x', CodeUri: src/, Handler: app.handler}"),
+     W + ".FunctionName: 'bad name/x' is not a Lambda function name"),
 ], ids=["missing-path", "wrong-file", "no-handler", "bad-handler", "py-module", "inline-module", "no-code",
-        "timeout", "memory", "zip-layer", "layer-left-out", "duplicate"])
+        "timeout", "memory", "zip-layer", "layer-left-out", "duplicate", "bad-name"])
 def test_refused(load: Load, template: str, message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         load(template)

@@ -9,7 +9,6 @@ results larger than ``MAX_KEPT_BYTES`` are replaced by a note), and the last
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -73,7 +72,9 @@ class Activity:
         record = InvocationRecord(function, request_id, started, duration_ms, error_type, _kept(event), _kept(result),
                                   log)
         with self._lock:
-            activity = self._functions.setdefault(function, FunctionActivity())
+            activity = self._functions.get(function)
+            if activity is None:  # not setdefault: that would build (and drop) one with two deques per call
+                activity = self._functions[function] = FunctionActivity()
             activity.invocations += 1
             activity.errors += error_type is not None
             activity.recent.append(record)
@@ -107,7 +108,3 @@ def _shallow_size(value: Any, depth: int) -> int:
         return 8
     items = value.values() if isinstance(value, dict) else value
     return sum(_shallow_size(item, depth - 1) for item in items) + 8 * len(value)
-
-
-def now() -> float:
-    return time.time()

@@ -45,6 +45,8 @@ Outcome = tuple[Any, bool]
 LATEST: Final = "$LATEST"
 #: A function's timeout when its configuration gives none (docs/aws-facts.md, Lambda: limits).
 DEFAULT_TIMEOUT_SECONDS: Final = 3.0
+#: A function's memory when its configuration gives none, as CreateFunction and the templates default it.
+DEFAULT_MEMORY_MB: Final = 128
 #: Synchronous invoke limit, request and response (docs/aws-facts.md, Lambda: payload limits).
 MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 #: Deepest nesting of arrays and objects that marshals. AWS's runtime encodes under Python's default
@@ -234,6 +236,9 @@ _ARN: Final = re.compile(
     r"(?::(?P<qualifier>[^:]+))?$"
 )
 _PARTIAL: Final = re.compile(r"^(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
+#: Lambda's rule for a function name given as a name (docs/aws-facts.md, Lambda: function names): what a
+#: declaration may call a function.
+FUNCTION_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NAME_QUALIFIER: Final = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[A-Za-z0-9$_-]+))?$")
 
 

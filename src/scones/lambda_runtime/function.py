@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from scones.declarations import Origin
-from scones.lambda_runtime.contract import DEFAULT_TIMEOUT_SECONDS, Handler
+from scones.lambda_runtime.contract import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, Handler
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class FunctionConfig:
     handler: str | Handler
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    memory_mb: int = 128  # recorded and passed to the context; not enforced locally
+    memory_mb: int = DEFAULT_MEMORY_MB  # recorded and passed to the context; not enforced locally
     package: bytes | None = None  # the deployment zip, required in isolated mode
     #: At most this many invocations in flight (AWS's reserved concurrency); ``None``: the runtime's limit.
     reserved_concurrency: int | None = None

@@ -110,11 +110,13 @@ class InProcessRunner:
 
     def _run(self, config: FunctionConfig, event: Any, request_id: str, arn: str,
              log: logs.InvocationLog) -> Outcome:
-        try:
-            with logs.capturing(log):  # an import-time print belongs to the first invocation's log
-                container = self._container(config)
-        except HandlerInitError as exc:
-            return exc.error_object(), True
+        container = self._containers.get(config.name)  # warm: one dict read, no lock and no capture
+        if container is None:
+            try:
+                with logs.capturing(log):  # an import-time print belongs to the first invocation's log
+                    container = self._container(config)
+            except HandlerInitError as exc:
+                return exc.error_object(), True
         deadline = time.monotonic() + config.timeout_seconds
         context = LambdaContext(function_name=config.name, invoked_function_arn=arn,
                                 memory_limit_in_mb=config.memory_mb, aws_request_id=request_id, deadline=deadline)

@@ -70,7 +70,6 @@ class IsolatedRunner:
         self.private_tmp = private_tmp
         #: How the user's functions are kept apart; ``None`` until opened, or when there are none.
         self.tmp_isolation: TmpIsolation | None = None
-        self.tmp_reason = ""
         self._lock = threading.Lock()
         self._workdir: Path | None = None
         self._closed = False
@@ -111,7 +110,6 @@ class IsolatedRunner:
                                 hint="run where user and mount namespaces are allowed, or let scones run one "
                                      "invocation at a time per function")
         self.tmp_isolation = TmpIsolation.ONE_AT_A_TIME
-        self.tmp_reason = reason
         self._turns = {f.name: threading.Lock() for f in users}
         LOG.warning("your functions run one invocation at a time each, so that two never share /tmp "
                     "(no mount namespace here: %s); concurrent invocations of one function wait their turn",

@@ -185,10 +185,18 @@ def top_level_names(tree: ast.Module) -> set[str] | None:
             names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
                                ast.TryStar)):
+            # A loop's target and a with's ``as`` bind names too.
+            bound = [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else \
+                [item.optional_vars for item in node.items if item.optional_vars is not None] \
+                if isinstance(node, (ast.With, ast.AsyncWith)) else []
+            names.update(n.id for t in bound for n in ast.walk(t) if isinstance(n, ast.Name))
             for body in ("body", "orelse", "finalbody"):
                 pending.extend(getattr(node, body, []))
             for handler in getattr(node, "handlers", []):
                 pending.extend(handler.body)
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                pending.extend(case.body)
     if "__getattr__" in names:
         return None
     return names

@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 
 import scones
 from scones.declarations import DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, DEFAULT_TIMEOUT_SECONDS, FunctionSpec, Origin
+from scones.lambda_runtime.contract import FUNCTION_NAME
 from scones.templates.errors import TemplateError
 from scones.templates.intrinsics import Resolver, text_of
 from scones.templates.resources import LAMBDA_LAYER, LAYER_TYPES, SERVERLESS_FUNCTION, Resource, ResourceTable
@@ -90,6 +91,10 @@ def load_function(ctx: FunctionContext, resource: Resource,
     where = resource.where
     resolver = ctx.resolver
     name = ctx.table.name_of(resource.logical_id)
+    if not FUNCTION_NAME.fullmatch(name):  # else every invocation would fail with InvalidParameterValueException
+        raise TemplateError(ctx.source, f"{where}.FunctionName" if "FunctionName" in props else where,
+                            f"{name!r} is not a Lambda function name",
+                            hint="1 to 64 letters, digits, hyphens and underscores")
     declared_at = f"{ctx.source}: {resource.logical_id}"
 
     def unrunnable(key: str, reason: str, hint: str) -> Unrunnable:

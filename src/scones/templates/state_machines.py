@@ -33,7 +33,6 @@ class LoadedMachine:
 
     spec: StateMachineSpec
     functions: frozenset[str]
-    where: str
     notes: tuple[str, ...] = ()
 
 
@@ -66,7 +65,7 @@ def load_state_machine(source: str, folder: Path, resolver: Resolver, table: Res
                   "define" for p in leftover)
     spec = StateMachineSpec(name=name, definition=text, origin=origin, type=StateMachineType(type_text),
                             role_arn=role, declared_at=f"{source}: {resource.logical_id}")
-    return LoadedMachine(spec, functions, at, notes)
+    return LoadedMachine(spec, functions, notes)
 
 
 def _definition_text(source: str, folder: Path, resolver: Resolver, key: str, value: Any, where: str) -> str:
