@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from scones.lambda_runtime.contract import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
 from scones.workflow.asl.errors import FailureError, StatesError
@@ -186,49 +186,66 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
     }
 
 
-class LambdaInvoke(TaskResource):
+class ServiceIntegration(TaskResource):
+    """An optimised integration (``arn:aws:states:::<service>:<action>``): one required parameter among those it
+    accepts, checked alike; its events name the service and the action (with the pattern's suffix)."""
+
+    events = SERVICE_EVENTS
+    #: ``resourceType`` of its events, and ``resource`` without the pattern's suffix.
+    resource_type: ClassVar[str]
+    action: ClassVar[str]
+    #: The parameter it cannot do without, and every parameter it accepts.
+    required: ClassVar[str]
+    parameters: ClassVar[tuple[str, ...]]
+
+    def check_arguments(self, frame: Frame, arguments: Any) -> dict[str, Any]:
+        """``arguments`` (Parameters/Arguments) as the integration takes them, or States.Runtime."""
+        if not isinstance(arguments, dict) or self.required not in arguments:
+            raise FailureError.of(
+                StatesError.RUNTIME,
+                f"{frame.error_prefix()} The field '{self.required}' is required by the resource '{self.arn}'")
+        unknown = [k for k in arguments if k not in self.parameters]
+        if unknown:
+            raise FailureError.of(
+                StatesError.RUNTIME,
+                f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
+                f"{', '.join(unknown)}")
+        return arguments
+
+    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
+                          heartbeat: int | None) -> dict[str, Any]:
+        """TaskScheduled: ``resourceType``, ``resource``, region, parameters, limits."""
+        details: dict[str, Any] = {**self.event_identity(), "region": frame.execution.region,
+                                   "parameters": arguments}
+        if timeout is not None:
+            details["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = heartbeat
+        return details
+
+    def event_identity(self) -> dict[str, Any]:
+        return {"resourceType": self.resource_type, "resource": self.action + self.pattern.value}
+
+
+class LambdaInvoke(ServiceIntegration):
     """``arn:aws:states:::lambda:invoke``: Parameters name the function and payload.
 
     With ``.waitForTaskToken`` the invocation result is what TaskSubmitted records, and the task waits for
     the callback ("Invoke an AWS Lambda function with Step Functions", developer guide).
     """
 
-    events = SERVICE_EVENTS
+    resource_type = "lambda"
+    action = "invoke"
+    required = "FunctionName"
+    parameters = _INVOKE_PARAMETERS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
-        if not isinstance(arguments, dict) or "FunctionName" not in arguments:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The field 'FunctionName' is required by the resource '{self.arn}'")
-        unknown = [k for k in arguments if k not in _INVOKE_PARAMETERS]
-        if unknown:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
-                f"{', '.join(unknown)}")
+        arguments = self.check_arguments(frame, arguments)
         result = _call_invoker(frame, arguments["FunctionName"], arguments.get("Payload", {}),
                                arguments.get("Qualifier"))
         if result.function_error:
             raise function_error(result)
         return invoke_result_object(result, frame.execution.clock.now())
-
-    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
-                          heartbeat: int | None) -> dict[str, Any]:
-        return service_scheduled_details(frame, self.event_identity(), arguments, timeout, heartbeat)
-
-    def event_identity(self) -> dict[str, Any]:
-        return {"resourceType": "lambda", "resource": "invoke" + self.pattern.value}
-
-
-def service_scheduled_details(frame: Frame, identity: dict[str, Any], arguments: Any, timeout: int | None,
-                              heartbeat: int | None) -> dict[str, Any]:
-    """TaskScheduled of an optimised integration: ``resourceType``, ``resource``, region, parameters, limits."""
-    details: dict[str, Any] = {**identity, "region": frame.execution.region, "parameters": arguments}
-    if timeout is not None:
-        details["timeoutInSeconds"] = timeout
-    if heartbeat is not None:
-        details["heartbeatInSeconds"] = heartbeat
-    return details
 
 
 class LambdaFunction(TaskResource):
