@@ -294,13 +294,13 @@ class Checker:
 
 
 def _targets(state: dict[str, Any]) -> Iterable[Any]:
+    """Where ``state`` may go; malformed ``Choices``/``Catch`` (reported by the state's own checks) lead nowhere."""
     if "Next" in state:
         yield state["Next"]
     if "Default" in state:
         yield state["Default"]
-    for rule in state.get("Choices") or []:
-        if isinstance(rule, dict) and "Next" in rule:
-            yield rule["Next"]
-    for catcher in state.get("Catch") or []:
-        if isinstance(catcher, dict) and "Next" in catcher:
-            yield catcher["Next"]
+    for key in ("Choices", "Catch"):
+        entries = state.get(key)
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and "Next" in entry:
+                yield entry["Next"]
