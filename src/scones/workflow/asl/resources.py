@@ -31,6 +31,8 @@ LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
 _LAMBDA_FUNCTION_ARN: Final = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
 _INVOKE_PARAMETERS: Final = ("FunctionName", "Payload", "Qualifier", "InvocationType", "ClientContext", "LogType")
+#: The content type of an awsJson 1.0 API's answers (Step Functions), as the SDK metadata shows it.
+_JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,17 @@ def http_date(epoch: float) -> str:
     t = time.gmtime(epoch)
     return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
+def sdk_metadata(request_id: str, body: str, now: float, content_type: str = _JSON_CONTENT_TYPE) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` of an AWS SDK answer (Step Functions, SNS), header order
+    as recorded on AWS."""
+    headers = {"x-amzn-RequestId": request_id, "connection": "keep-alive",
+               "Content-Length": str(len(body.encode("utf-8"))), "Date": http_date(now),
+               "Content-Type": content_type}
+    return {"SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                                "HttpHeaders": dict(headers), "HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": request_id}}
 
 
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from scones.workflow.asl.clock import iso_timestamp
 from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.resources import IntegrationPattern, ServiceIntegration, TaskResource
-from scones.workflow.asl.stepfunctions_integration import sdk_metadata
+from scones.workflow.asl.resources import IntegrationPattern, ServiceIntegration, TaskResource, sdk_metadata
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame

@@ -24,7 +24,7 @@ from scones.workflow.asl.resources import (
     JobWait,
     ServiceIntegration,
     TaskResource,
-    http_date,
+    sdk_metadata,
 )
 
 if TYPE_CHECKING:
@@ -34,23 +34,11 @@ if TYPE_CHECKING:
 START_EXECUTION_ARN: Final = "arn:aws:states:::states:startExecution"
 _PARAMETERS: Final = ("StateMachineArn", "Input", "Name", "TraceHeader")
 _SUCCEEDED: Final = "SUCCEEDED"
-#: The Step Functions API's content type (awsJson 1.0), as the SDK metadata of the answer shows it.
-_JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 
 
 def epoch_millis(seconds: float) -> int:
     """Dates in service-integration results are epoch milliseconds (docs/aws-facts.md, Nested executions)."""
     return int(round(seconds * 1000))
-
-
-def sdk_metadata(request_id: str, body: str, now: float, content_type: str = _JSON_CONTENT_TYPE) -> dict[str, Any]:
-    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` of an AWS SDK answer, header order as recorded on AWS."""
-    headers = {"x-amzn-RequestId": request_id, "connection": "keep-alive",
-               "Content-Length": str(len(body.encode("utf-8"))), "Date": http_date(now),
-               "Content-Type": content_type}
-    return {"SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
-                                "HttpHeaders": dict(headers), "HttpStatusCode": 200},
-            "SdkResponseMetadata": {"RequestId": request_id}}
 
 
 def describe_fields(record: Execution, *, parse: bool) -> dict[str, Any]:
