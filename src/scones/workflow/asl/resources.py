@@ -153,7 +153,11 @@ _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
 
 
 def http_date(epoch: float) -> str:
-    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale."""
+    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale.
+
+    The same text as ``email.utils.formatdate(epoch, usegmt=True)``, written out so that a run calling an
+    integration does not import the email package for one header.
+    """
     t = time.gmtime(epoch)
     return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
