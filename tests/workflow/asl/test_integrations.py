@@ -228,3 +228,26 @@ def test_sns_publish_wait_for_task_token_waits_for_the_answer() -> None:
     submitted = execution.events()[4]
     assert submitted["type"] == "TaskSubmitted" and details(submitted)["resource"] == "publish.waitForTaskToken"
     assert details(submitted)["resourceType"] == "sns"
+
+
+@pytest.mark.parametrize(("resource", "required", "given"), [
+    ("arn:aws:states:::lambda:invoke", "FunctionName", {"FunctionName": "f"}),
+    ("arn:aws:states:::states:startExecution", "StateMachineArn", {"StateMachineArn": CHILD_ARN}),
+    ("arn:aws:states:::sns:publish", "Message", {"Message": "m", "TopicArn": "t"}),
+])
+def test_each_integration_refuses_a_missing_required_or_an_unknown_parameter(
+        resource: str, required: str, given: dict[str, Any]) -> None:
+    missing = run_execution(one_state({"Type": "Task", "Resource": resource, "Parameters": {"Other": 1}}), {},
+                            clock=FakeClock())
+    assert missing.error == "States.Runtime"
+    assert missing.cause is not None and missing.cause.endswith(
+        f"The field '{required}' is required by the resource '{resource}'")
+    unknown = run_execution(one_state({"Type": "Task", "Resource": resource,
+                                       "Parameters": {**given, "Bogus": 1, "Other": 2}}), {}, clock=FakeClock())
+    assert unknown.error == "States.Runtime"
+    assert unknown.cause is not None and unknown.cause.endswith(
+        f"The resource '{resource}' does not support the parameter(s) Bogus, Other")
+    scheduled = missing.events()[2]
+    assert scheduled["type"] == "TaskScheduled"
+    assert details(scheduled)["resource"] == resource.rsplit(":", 1)[1]
+    assert json.loads(details(scheduled)["parameters"]) == {"Other": 1}

@@ -73,6 +73,12 @@ def test_the_recorded_aws_definition_is_valid(shared_data: Any) -> None:
         "P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "B", "States": {
             "B": {"Type": "Pass", "Assign": {"x": 2}, "End": True}}}]}}},
      [("SCHEMA_VALIDATION_FAILED", "/States/P/Branches/0/States/B/Assign")]),
+    # Choices or Catch that is not an array is a problem to report, not a crash of the reachability check.
+    ({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": 5, "Default": "B"}, "B": {"Type": "Succeed"}}},
+     [("SCHEMA_VALIDATION_FAILED", "/States/A/Choices")]),
+    ({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "B",
+                                       "Catch": 5}, "B": {"Type": "Succeed"}}},
+     [("SCHEMA_VALIDATION_FAILED", "/States/A/Catch")]),
 ], ids=lambda v: None)
 def test_problems_are_located_and_named(definition: Any, expected: list[tuple[str, str]]) -> None:
     assert problems(definition) == expected

@@ -162,6 +162,13 @@ RULES: list[tuple[str, Any, str, str, str]] = [
      "SCHEMA_VALIDATION_FAILED", "/States/W/Seconds", "integer from 0 to 99999999"),
     ("Wait with two durations", machine(W={"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": True}),
      "SCHEMA_VALIDATION_FAILED", "/States/W", "Exactly one of Seconds"),
+    ("unknown Choice Rule field", machine(C={"Type": "Choice", "Choices": [
+        {"Variable": "$.a", "IsNull": True, "Next": "E", "Bogus": 1}]}, E={"Type": "Succeed"}),
+     "SCHEMA_VALIDATION_FAILED", "/States/C/Choices/0/Bogus", "\"Bogus\" is not supported"),
+    ("JSONPath field in a JSONata Choice Rule", {"QueryLanguage": "JSONata", **machine(C={
+        "Type": "Choice", "Choices": [{"Condition": "{% true %}", "Variable": "$.a", "Next": "E"}]},
+        E={"Type": "Succeed"})},
+     "SCHEMA_VALIDATION_FAILED", "/States/C/Choices/0/Variable", "\"Variable\" is not supported"),
     ("Choice rule with two operators", machine(C={"Type": "Choice", "Choices": [
         {"Variable": "$.a", "StringEquals": "x", "IsNull": True, "Next": "E"}]}, E={"Type": "Succeed"}),
      "SCHEMA_VALIDATION_FAILED", "/States/C/Choices/0", "exactly one comparison operator"),

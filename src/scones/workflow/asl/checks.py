@@ -8,7 +8,7 @@ collected, never raised, so every one is reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final, Protocol, TypeGuard
 
 from scones.workflow.asl.errors import ValidationError
@@ -87,10 +87,7 @@ class Checker:
         if not isinstance(node, dict):
             self.add(SCHEMA, "A state machine must be a JSON object", *where)
             return
-        allowed = TOP_FIELDS if top else MACHINE_FIELDS
-        for key in node:
-            if key not in allowed:
-                self.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        self.unknown_fields(node, where, TOP_FIELDS if top else MACHINE_FIELDS)
         language, problem = resolve_query_language(node, outer, Scope.TOP if top else Scope.MACHINE)
         if problem:
             self.add(SCHEMA, problem, *where, "QueryLanguage")
@@ -160,6 +157,12 @@ class Checker:
         construct.validate(self, state, where, states, language)
 
     # -- fields every state shares ---------------------------------------------------
+    def unknown_fields(self, node: Mapping[str, Any], where: Where, allowed: Collection[str]) -> None:
+        """Each key of ``node`` (a state machine, a Retry or Catch entry, a Choice Rule ...) outside ``allowed``."""
+        for key in node:
+            if key not in allowed:
+                self.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+
     def fields(self, state: dict[str, Any], where: Where, table: FieldTable, language: QueryLanguage) -> None:
         """Each field must be one the state's type allows in its query language."""
         other = QueryLanguage.JSONPATH if language is QueryLanguage.JSONATA else QueryLanguage.JSONATA
@@ -294,13 +297,13 @@ class Checker:
 
 
 def _targets(state: dict[str, Any]) -> Iterable[Any]:
+    """Where ``state`` may go; malformed ``Choices``/``Catch`` (reported by the state's own checks) lead nowhere."""
     if "Next" in state:
         yield state["Next"]
     if "Default" in state:
         yield state["Default"]
-    for rule in state.get("Choices") or []:
-        if isinstance(rule, dict) and "Next" in rule:
-            yield rule["Next"]
-    for catcher in state.get("Catch") or []:
-        if isinstance(catcher, dict) and "Next" in catcher:
-            yield catcher["Next"]
+    for key in ("Choices", "Catch"):
+        entries = state.get(key)
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and "Next" in entry:
+                yield entry["Next"]

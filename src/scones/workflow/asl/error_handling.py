@@ -47,9 +47,7 @@ class Retrier:
     @staticmethod
     def validate(checker: Checker, props: dict[str, Any], where: Where, last: bool) -> None:
         """One Retry entry; ``last`` tells whether it is the last one (``States.ALL`` must be)."""
-        for key in props:
-            if key not in RETRY_FIELDS:
-                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        checker.unknown_fields(props, where, RETRY_FIELDS)
         _validate_error_equals(checker, props, where, last)
         for key, minimum in (("IntervalSeconds", 1), ("MaxAttempts", 0), ("MaxDelaySeconds", 1)):
             if key in props and (not is_int(props[key]) or props[key] < minimum):
@@ -121,9 +119,7 @@ class Catcher:
     def validate(checker: Checker, props: dict[str, Any], where: Where, states: dict[str, Any],
                  language: QueryLanguage, last: bool) -> None:
         """One Catch entry of a state beside ``states``; ``last`` as for ``Retrier.validate``."""
-        for key in props:
-            if key not in CATCH_FIELDS[language]:
-                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        checker.unknown_fields(props, where, CATCH_FIELDS[language])
         _validate_error_equals(checker, props, where, last)
         if "Next" not in props:
             checker.add(SCHEMA, "These fields are required: [Next]", *where)

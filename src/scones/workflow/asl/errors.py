@@ -35,16 +35,6 @@ class StatesError(str, Enum):
     DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
     QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
-    def to_name(self) -> str:
-        return self.value
-
-    @classmethod
-    def from_name(cls, name: str) -> StatesError | None:
-        try:
-            return cls(name)
-        except ValueError:
-            return None
-
 
 class Cancelled(Exception):
     """A sibling branch or iteration failed: this one stops at its next transition (or wait)."""

@@ -15,7 +15,7 @@ import binascii
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -81,10 +81,6 @@ Arg = StringArg | ValueArg | PathArg | FunctionCall
 
 _NUMBER: Final = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 _FUNC_NAME: Final = re.compile(r"States\.[A-Za-z0-9]+")
-
-
-def looks_like_intrinsic(text: str) -> bool:
-    return text.startswith("States.")
 
 
 def parse_intrinsic(text: str) -> FunctionCall:
@@ -497,7 +493,3 @@ ARITY: Final[dict[str, Arity]] = {
     "States.StringSplit": Arity(2, 2),
     "States.UUID": Arity(0, 0),
 }
-
-
-def function_names() -> Sequence[str]:
-    return tuple(FUNCTIONS)

@@ -10,9 +10,8 @@ engine AWS uses) does.
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -606,10 +605,6 @@ def resolve(path: JsonPath, scope: PathScope) -> Any:
     return path.select(scope.variables(path.variable))
 
 
-def compile_path(text: str) -> JsonPath:
-    return JsonPath(text)
-
-
 def set_at(document: Any, path: JsonPath, value: Any) -> Any:
     """Place ``value`` at a Reference Path inside a copy of ``document`` (ResultPath semantics).
 
@@ -640,11 +635,3 @@ def set_at(document: Any, path: JsonPath, value: Any) -> Any:
         return new_list
 
     return place(document, 0)
-
-
-def deep_copy(value: Any) -> Any:
-    return copy.deepcopy(value)
-
-
-def is_mapping(value: Any) -> bool:
-    return isinstance(value, Mapping)

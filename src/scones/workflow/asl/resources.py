@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from scones.lambda_runtime.contract import LambdaInvoker, LambdaInvokeResult, LambdaServiceError
 from scones.workflow.asl.errors import FailureError, StatesError
@@ -31,6 +31,8 @@ LAMBDA_INVOKE_ARN: Final = "arn:aws:states:::lambda:invoke"
 _LAMBDA_FUNCTION_ARN: Final = re.compile(
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$")
 _INVOKE_PARAMETERS: Final = ("FunctionName", "Payload", "Qualifier", "InvocationType", "ClientContext", "LogType")
+#: The content type of an awsJson 1.0 API's answers (Step Functions), as the SDK metadata shows it.
+_JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,25 @@ _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
 
 
 def http_date(epoch: float) -> str:
-    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale."""
+    """RFC 1123 date (``Tue, 22 Aug 2025 10:00:00 GMT``), independent of the locale.
+
+    The same text as ``email.utils.formatdate(epoch, usegmt=True)``, written out so that a run calling an
+    integration does not import the email package for one header.
+    """
     t = time.gmtime(epoch)
     return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
+def sdk_metadata(request_id: str, body: str, now: float, content_type: str = _JSON_CONTENT_TYPE) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` of an AWS SDK answer (Step Functions, SNS), header order
+    as recorded on AWS."""
+    headers = {"x-amzn-RequestId": request_id, "connection": "keep-alive",
+               "Content-Length": str(len(body.encode("utf-8"))), "Date": http_date(now),
+               "Content-Type": content_type}
+    return {"SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                                "HttpHeaders": dict(headers), "HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": request_id}}
 
 
 def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, Any]:
@@ -186,49 +203,66 @@ def invoke_result_object(result: LambdaInvokeResult, now: float) -> dict[str, An
     }
 
 
-class LambdaInvoke(TaskResource):
+class ServiceIntegration(TaskResource):
+    """An optimised integration (``arn:aws:states:::<service>:<action>``): one required parameter among those it
+    accepts, checked alike; its events name the service and the action (with the pattern's suffix)."""
+
+    events = SERVICE_EVENTS
+    #: ``resourceType`` of its events, and ``resource`` without the pattern's suffix.
+    resource_type: ClassVar[str]
+    action: ClassVar[str]
+    #: The parameter it cannot do without, and every parameter it accepts.
+    required: ClassVar[str]
+    parameters: ClassVar[tuple[str, ...]]
+
+    def check_arguments(self, frame: Frame, arguments: Any) -> dict[str, Any]:
+        """``arguments`` (Parameters/Arguments) as the integration takes them, or States.Runtime."""
+        if not isinstance(arguments, dict) or self.required not in arguments:
+            raise FailureError.of(
+                StatesError.RUNTIME,
+                f"{frame.error_prefix()} The field '{self.required}' is required by the resource '{self.arn}'")
+        unknown = [k for k in arguments if k not in self.parameters]
+        if unknown:
+            raise FailureError.of(
+                StatesError.RUNTIME,
+                f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
+                f"{', '.join(unknown)}")
+        return arguments
+
+    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
+                          heartbeat: int | None) -> dict[str, Any]:
+        """TaskScheduled: ``resourceType``, ``resource``, region, parameters, limits."""
+        details: dict[str, Any] = {**self.event_identity(), "region": frame.execution.region,
+                                   "parameters": arguments}
+        if timeout is not None:
+            details["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = heartbeat
+        return details
+
+    def event_identity(self) -> dict[str, Any]:
+        return {"resourceType": self.resource_type, "resource": self.action + self.pattern.value}
+
+
+class LambdaInvoke(ServiceIntegration):
     """``arn:aws:states:::lambda:invoke``: Parameters name the function and payload.
 
     With ``.waitForTaskToken`` the invocation result is what TaskSubmitted records, and the task waits for
     the callback ("Invoke an AWS Lambda function with Step Functions", developer guide).
     """
 
-    events = SERVICE_EVENTS
+    resource_type = "lambda"
+    action = "invoke"
+    required = "FunctionName"
+    parameters = _INVOKE_PARAMETERS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
-        if not isinstance(arguments, dict) or "FunctionName" not in arguments:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The field 'FunctionName' is required by the resource '{self.arn}'")
-        unknown = [k for k in arguments if k not in _INVOKE_PARAMETERS]
-        if unknown:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The resource '{self.arn}' does not support the parameter(s) "
-                f"{', '.join(unknown)}")
+        arguments = self.check_arguments(frame, arguments)
         result = _call_invoker(frame, arguments["FunctionName"], arguments.get("Payload", {}),
                                arguments.get("Qualifier"))
         if result.function_error:
             raise function_error(result)
         return invoke_result_object(result, frame.execution.clock.now())
-
-    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
-                          heartbeat: int | None) -> dict[str, Any]:
-        return service_scheduled_details(frame, self.event_identity(), arguments, timeout, heartbeat)
-
-    def event_identity(self) -> dict[str, Any]:
-        return {"resourceType": "lambda", "resource": "invoke" + self.pattern.value}
-
-
-def service_scheduled_details(frame: Frame, identity: dict[str, Any], arguments: Any, timeout: int | None,
-                              heartbeat: int | None) -> dict[str, Any]:
-    """TaskScheduled of an optimised integration: ``resourceType``, ``resource``, region, parameters, limits."""
-    details: dict[str, Any] = {**identity, "region": frame.execution.region, "parameters": arguments}
-    if timeout is not None:
-        details["timeoutInSeconds"] = timeout
-    if heartbeat is not None:
-        details["heartbeatInSeconds"] = heartbeat
-    return details
 
 
 class LambdaFunction(TaskResource):

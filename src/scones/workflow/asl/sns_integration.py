@@ -14,15 +14,9 @@ import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from scones.workflow.asl.clock import iso_timestamp
-from scones.workflow.asl.errors import FailureError, StatesError
+from scones.workflow.asl.errors import FailureError
 from scones.workflow.asl.jsontext import to_compact_json
-from scones.workflow.asl.resources import (
-    SERVICE_EVENTS,
-    IntegrationPattern,
-    TaskResource,
-    service_scheduled_details,
-)
-from scones.workflow.asl.stepfunctions_integration import sdk_metadata
+from scones.workflow.asl.resources import IntegrationPattern, ServiceIntegration, TaskResource, sdk_metadata
 
 if TYPE_CHECKING:
     from scones.workflow.asl.context import Frame
@@ -35,18 +29,14 @@ _PARAMETERS: Final = (*_TARGETS, "Message", "Subject", "MessageAttributes", "Mes
                       "MessageDeduplicationId", "MessageGroupId")
 
 
-class Publish(TaskResource):
-    events = SERVICE_EVENTS
+class Publish(ServiceIntegration):
+    resource_type = "sns"
+    action = "publish"
+    required = "Message"
+    parameters = _PARAMETERS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
-        prefix = frame.error_prefix()
-        if not isinstance(arguments, dict) or "Message" not in arguments:
-            raise FailureError.of(StatesError.RUNTIME,
-                                  f"{prefix} The field 'Message' is required by the resource '{self.arn}'")
-        unknown = [k for k in arguments if k not in _PARAMETERS]
-        if unknown:
-            raise FailureError.of(StatesError.RUNTIME, f"{prefix} The resource '{self.arn}' does not support the "
-                                  f"parameter(s) {', '.join(unknown)}")
+        arguments = self.check_arguments(frame, arguments)
         if not any(k in arguments for k in _TARGETS):
             raise FailureError.of("SNS.InvalidParameterException",
                                   "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter "
@@ -71,13 +61,6 @@ class Publish(TaskResource):
         body = f"<PublishResponse><PublishResult><MessageId>{message_id}</MessageId></PublishResult></PublishResponse>"
         return {"MessageId": message_id,
                 **sdk_metadata(str(uuid.uuid4()), body, execution.clock.now(), content_type="text/xml")}
-
-    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
-                          heartbeat: int | None) -> dict[str, Any]:
-        return service_scheduled_details(frame, self.event_identity(), arguments, timeout, heartbeat)
-
-    def event_identity(self) -> dict[str, Any]:
-        return {"resourceType": "sns", "resource": "publish" + self.pattern.value}
 
 
 def sns_integration(arn: str) -> TaskResource | None:

@@ -19,13 +19,12 @@ from scones.workflow.asl.connections import ChildExecution, ServiceCallError
 from scones.workflow.asl.errors import FailureError, StatesError
 from scones.workflow.asl.jsontext import JsonTextError, parse_json, to_compact_json
 from scones.workflow.asl.resources import (
-    SERVICE_EVENTS,
     IntegrationPattern,
     Job,
     JobWait,
+    ServiceIntegration,
     TaskResource,
-    http_date,
-    service_scheduled_details,
+    sdk_metadata,
 )
 
 if TYPE_CHECKING:
@@ -35,23 +34,11 @@ if TYPE_CHECKING:
 START_EXECUTION_ARN: Final = "arn:aws:states:::states:startExecution"
 _PARAMETERS: Final = ("StateMachineArn", "Input", "Name", "TraceHeader")
 _SUCCEEDED: Final = "SUCCEEDED"
-#: The Step Functions API's content type (awsJson 1.0), as the SDK metadata of the answer shows it.
-_JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 
 
 def epoch_millis(seconds: float) -> int:
     """Dates in service-integration results are epoch milliseconds (docs/aws-facts.md, Nested executions)."""
     return int(round(seconds * 1000))
-
-
-def sdk_metadata(request_id: str, body: str, now: float, content_type: str = _JSON_CONTENT_TYPE) -> dict[str, Any]:
-    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` of an AWS SDK answer, header order as recorded on AWS."""
-    headers = {"x-amzn-RequestId": request_id, "connection": "keep-alive",
-               "Content-Length": str(len(body.encode("utf-8"))), "Date": http_date(now),
-               "Content-Type": content_type}
-    return {"SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
-                                "HttpHeaders": dict(headers), "HttpStatusCode": 200},
-            "SdkResponseMetadata": {"RequestId": request_id}}
 
 
 def describe_fields(record: Execution, *, parse: bool) -> dict[str, Any]:
@@ -85,8 +72,11 @@ def service_failure(frame: Frame, exc: ServiceCallError) -> FailureError:
     return FailureError.of(f"StepFunctions.{exc.code}Exception", cause)
 
 
-class StartExecution(TaskResource):
-    events = SERVICE_EVENTS
+class StartExecution(ServiceIntegration):
+    resource_type = "states"
+    action = "startExecution"
+    required = "StateMachineArn"
+    parameters = _PARAMETERS
 
     def call(self, frame: Frame, arguments: Any) -> Any:
         return self._start(frame, arguments).submitted
@@ -95,14 +85,7 @@ class StartExecution(TaskResource):
         return self._start(frame, arguments)
 
     def _start(self, frame: Frame, arguments: Any) -> ChildJob:
-        if not isinstance(arguments, dict) or "StateMachineArn" not in arguments:
-            raise FailureError.of(
-                StatesError.RUNTIME,
-                f"{frame.error_prefix()} The field 'StateMachineArn' is required by the resource '{self.arn}'")
-        unknown = [k for k in arguments if k not in _PARAMETERS]
-        if unknown:
-            raise FailureError.of(StatesError.RUNTIME, f"{frame.error_prefix()} The resource '{self.arn}' does not "
-                                  f"support the parameter(s) {', '.join(unknown)}")
+        arguments = self.check_arguments(frame, arguments)
         execution = frame.execution
         children = execution.connections.children
         machine = arguments["StateMachineArn"]
@@ -124,13 +107,6 @@ class StartExecution(TaskResource):
                      **sdk_metadata(str(uuid.uuid4()), body, execution.clock.now()),
                      "StartDate": epoch_millis(record.start_time)}
         return ChildJob(self, frame, child, submitted)
-
-    def scheduled_details(self, frame: Frame, arguments: Any, timeout: int | None,
-                          heartbeat: int | None) -> dict[str, Any]:
-        return service_scheduled_details(frame, self.event_identity(), arguments, timeout, heartbeat)
-
-    def event_identity(self) -> dict[str, Any]:
-        return {"resourceType": "states", "resource": "startExecution" + self.pattern.value}
 
 
 class ChildJob(Job):

@@ -116,10 +116,6 @@ class State(ABC):
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         """The state's own work: from its raw input to its output and next state."""
 
-    def transitions(self) -> list[str]:
-        """Names of the states this one can go to (for reachability checks)."""
-        return [self.next] if self.next else []
-
     def may_block(self) -> bool:
         """Whether running this state can wait on I/O or time (decides if Map/Parallel use threads)."""
         return False

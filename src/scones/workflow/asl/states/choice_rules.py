@@ -261,14 +261,10 @@ def validate_rule(checker: Checker, rule: Any, where: Where, language: QueryLang
             checker.jsonata(cond, (*where, "Condition"))
         if "Output" in rule:
             checker.jsonata(rule["Output"], (*where, "Output"))
-        for key in rule:
-            if key not in extra | {"Condition"}:
-                checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+        checker.unknown_fields(rule, where, extra | {"Condition"})
         return
     operators = [k for k in rule if k in ALL_OPERATORS or k in ("And", "Or", "Not")]
-    for key in rule:
-        if key not in operators and key not in extra | {"Variable"}:
-            checker.add(SCHEMA, f"The field \"{key}\" is not supported by Step Functions", *where, key)
+    checker.unknown_fields(rule, where, {*operators, *extra, "Variable"})
     if len(operators) != 1:
         checker.add(SCHEMA, "A Choice Rule must have exactly one comparison operator (or And/Or/Not)", *where)
         return

@@ -67,9 +67,3 @@ class ChoiceState(State):
                                   f"{frame.error_prefix()} No Choice Rule matched and no Default is specified")
         assigned = flow.assignments(frame, raw, effective)
         return Outcome(flow.output(frame, raw, effective), self.default, assigned)
-
-    def transitions(self) -> list[str]:
-        out = [b.next for b in self.branches]
-        if self.default:
-            out.append(self.default)
-        return out

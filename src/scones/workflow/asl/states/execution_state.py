@@ -69,6 +69,3 @@ class ExecutionState(State):
         error_output = exc.failure.as_output()
         assigned = self.flow.catch_assignments(frame, raw, error_output, catcher)
         return Outcome(self.flow.catch_output(frame, raw, error_output, catcher), catcher.next, assigned)
-
-    def transitions(self) -> list[str]:
-        return super().transitions() + [c.next for c in self.catchers]

@@ -71,6 +71,3 @@ class FailState(State):
 
     def _execute(self, frame: Frame, raw: Any) -> Outcome:
         raise FailureError(Failure(self._text(frame, raw, self.error), self._text(frame, raw, self.cause)))
-
-    def transitions(self) -> list[str]:
-        return []
