@@ -105,11 +105,9 @@ class SubresourceOps:
 
     async def put_bucket_tagging(self, call: Call) -> Answer:
         path = self.storage.bucket_dir(call.bucket)
-        tagging = (await self.payload(call)).get("Tagging")
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
+        tags = _tag_set(await self.payload(call))
         doc = self.storage.meta.bucket_doc(call.bucket)
-        doc["tags"] = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
+        doc["tags"] = tags
         self.storage.meta.set_bucket(call.bucket, self.storage.bucket_created(call.bucket, path), doc)
         return Answer(status=204)
 
@@ -156,12 +154,9 @@ class SubresourceOps:
         obj.close()
         body = await read_small_body(call, 1024 * 1024)
         try:
-            tagging = self._parse(call, body).get("Tagging")
+            tags = _tag_set(self._parse(call, body))
         except ProtocolError as exc:
             raise S3Error(exc.code, exc.message, exc.status) from exc
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
-        tags = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
         self.storage.meta.put(call.bucket, call.key, replace(meta, tags=tags))
         return Answer()
 
@@ -170,3 +165,13 @@ class SubresourceOps:
         obj.close()
         self.storage.meta.put(call.bucket, call.key, replace(meta, tags={}))
         return Answer(status=204)
+
+
+def _tag_set(payload: dict[str, Any]) -> dict[str, str]:
+    """The tags of a ``Tagging`` document; MalformedXML without a TagSet, or for a Tag without a Key."""
+    tagging = payload.get("Tagging")
+    if tagging is None or "TagSet" not in tagging:
+        raise malformed_xml("a Tagging document with a TagSet is required")
+    if any("Key" not in tag for tag in tagging["TagSet"]):
+        raise malformed_xml("every Tag has a Key")
+    return {tag["Key"]: tag.get("Value", "") for tag in tagging["TagSet"]}
