@@ -4,19 +4,15 @@ a bucket's sub-resources (ACL, tagging, configurations) are ``subresources``'.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.protocols.xml_shapes import xml_escape
 from scones.gateway.s3 import listing
-from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, read_document
 from scones.gateway.s3.errors import S3Error
 from scones.gateway.s3.layout import check_new_bucket_name
 from scones.gateway.s3.storage import Storage
 
-Handler = Callable[[Call], Awaitable[Answer]]
-XML_LIMIT: Final = 1024 * 1024
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
@@ -37,7 +33,7 @@ def _encoding(params: dict[str, Any]) -> bool:
 
 
 class BucketOps:
-    def __init__(self, storage: Storage, region: str, protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+    def __init__(self, storage: Storage, region: str, protocol_parse: Parse) -> None:
         self.storage = storage
         self.region = region
         self._parse = protocol_parse
@@ -50,13 +46,6 @@ class BucketOps:
             "ListObjectVersions": self.list_object_versions,
         }
         return table
-
-    async def payload(self, call: Call) -> dict[str, Any]:
-        body = await read_small_body(call, XML_LIMIT)
-        try:
-            return self._parse(call, body)
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
 
     async def list_buckets(self, call: Call) -> Answer:
         prefix = call.params.get("Prefix", "")
@@ -76,7 +65,7 @@ class BucketOps:
         bucket = call.bucket
         check_new_bucket_name(bucket)
         check_acl(call.params)
-        config = (await self.payload(call)).get("CreateBucketConfiguration", {})
+        config = (await read_document(call, self._parse)).get("CreateBucketConfiguration", {})
         location = config.get("LocationConstraint")
         if location is not None and location not in ("", self.region) and self.region != "us-east-1":
             raise S3Error("IllegalLocationConstraintException", f"The {location} location constraint is "

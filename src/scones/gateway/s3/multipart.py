@@ -17,14 +17,12 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, read_document
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
 from scones.gateway.s3.metadata import Part, Upload
@@ -32,7 +30,6 @@ from scones.gateway.s3.objects import ObjectOps, checksum_output, parse_copy_sou
 from scones.gateway.s3.storage import Storage, create_temp, filling, write_all
 from scones.gateway.s3.uploads import receive_checked, requested_checksum
 
-Handler = Callable[[Call], Awaitable[Answer]]
 MAX_PARTS: Final = 10_000
 
 
@@ -43,7 +40,7 @@ def _invalid_part() -> S3Error:
 
 class MultipartOps:
     def __init__(self, storage: Storage, objects: ObjectOps,
-                 protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+                 protocol_parse: Parse) -> None:
         self.storage = storage
         self.objects = objects
         self._parse = protocol_parse
@@ -162,11 +159,7 @@ class MultipartOps:
 
     async def complete(self, call: Call) -> Answer:
         upload = self._upload(call)
-        body = await read_small_body(call, 4 * 1024 * 1024)
-        try:
-            document = self._parse(call, body).get("MultipartUpload") or {}
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
+        document = (await read_document(call, self._parse, 4 * 1024 * 1024)).get("MultipartUpload") or {}
         listed = document.get("Parts") or []
         if not listed:
             raise malformed_xml("You must specify at least one part")

@@ -6,15 +6,13 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import Answer, Call, Handler, Parse, check_acl, read_document, read_small_body
 from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, no_such_key, precondition_failed
@@ -24,7 +22,6 @@ from scones.gateway.s3.responses import SMALL_BODY
 from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, filling, write_all
 from scones.gateway.s3.uploads import content_encoding, is_aws_chunked, receive_checked, requested_checksum
 
-Handler = Callable[[Call], Awaitable[Answer]]
 #: Stored as sent and answered on GET/HEAD (member name -> the same member of the output).
 STORED_HEADERS: Final = ("CacheControl", "ContentDisposition", "ContentLanguage", "Expires",
                          "WebsiteRedirectLocation")
@@ -72,7 +69,7 @@ def parse_copy_source(source: str) -> tuple[str, str]:
 
 
 class ObjectOps:
-    def __init__(self, storage: Storage, protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+    def __init__(self, storage: Storage, protocol_parse: Parse) -> None:
         self.storage = storage
         self._parse = protocol_parse
 
@@ -261,11 +258,7 @@ class ObjectOps:
 
     async def delete_objects(self, call: Call) -> Answer:
         self.storage.bucket_dir(call.bucket)
-        body = await read_small_body(call, 4 * 1024 * 1024)
-        try:
-            request = self._parse(call, body).get("Delete")
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
+        request = (await read_document(call, self._parse, 4 * 1024 * 1024)).get("Delete")
         if not request or "Objects" not in request:
             raise malformed_xml("a Delete document lists at least one Object")
         objects = request["Objects"]
