@@ -26,7 +26,7 @@ from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_ac
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
 from scones.gateway.s3.metadata import Part, Upload
-from scones.gateway.s3.objects import ObjectOps, checksum_output, parse_copy_source, template
+from scones.gateway.s3.objects import ObjectOps, checksum_output, copy_range, parse_copy_source, template
 from scones.gateway.s3.storage import Storage, create_temp, filling, write_all
 from scones.gateway.s3.uploads import receive_checked, requested_checksum
 
@@ -106,17 +106,20 @@ class MultipartOps:
         if wanted.algorithm is not None and algorithm is not None and wanted.algorithm != algorithm:
             raise S3Error("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                           f"{algorithm.lower()}, actual checksum Type: {wanted.algorithm.lower()}", 400)
-        tmp = self.storage.temp_file(self.folder(upload.upload_id))
-        extra = tuple(a for a in (algorithm, "CRC64NVME") if a)
-        try:
-            fd = create_temp(tmp)
-        except FileNotFoundError:
-            raise no_such_upload(upload.upload_id) from None
-        received = await receive_checked(call, fd, tmp, wanted, extra)
+        fd, tmp = self._part_file(upload)
+        received = await receive_checked(call, fd, tmp, wanted, _part_algorithms(upload))
         part = Part(number, received.size, received.md5.hex(), time.time(),
                     checksums.encode(received.digests[algorithm]) if algorithm else None,
                     checksums.encode(received.digests["CRC64NVME"]))
         return self._record(upload, part, tmp)
+
+    def _part_file(self, upload: Upload) -> tuple[int, Path]:
+        """A new temporary file in the upload's folder, open for writing; NoSuchUpload once it is gone."""
+        tmp = self.storage.temp_file(self.folder(upload.upload_id))
+        try:
+            return create_temp(tmp), tmp
+        except FileNotFoundError:
+            raise no_such_upload(upload.upload_id) from None
 
     def _record(self, upload: Upload, part: Part, tmp: Path) -> Answer:
         try:
@@ -141,16 +144,13 @@ class MultipartOps:
             check_preconditions(call.params, meta.etag, obj.st.st_mtime, prefix="CopySource")
             span = parse_range(call.params.get("CopySourceRange"), obj.st.st_size)
             offset, length = (span[0], span[1] - span[0] + 1) if span else (0, obj.st.st_size)
-            tmp = self.storage.temp_file(self.folder(upload.upload_id))
-            algorithm = upload.template.checksum_algorithm
-            try:
-                md5, digests, size = await asyncio.to_thread(
-                    _copy_part, obj.fd, offset, length, tmp, tuple(a for a in (algorithm, "CRC64NVME") if a))
-            except FileNotFoundError:
-                raise no_such_upload(upload.upload_id) from None
+            fd, tmp = self._part_file(upload)
+            md5, digests, st = await asyncio.to_thread(copy_range, obj.fd, offset, length, fd, tmp,
+                                                       _part_algorithms(upload))
         finally:
             obj.close()
-        part = Part(number, size, md5, time.time(), checksums.encode(digests[algorithm]) if algorithm else None,
+        algorithm = upload.template.checksum_algorithm
+        part = Part(number, st.st_size, md5, time.time(), checksums.encode(digests[algorithm]) if algorithm else None,
                     checksums.encode(digests["CRC64NVME"]))
         answer = self._record(upload, part, tmp)
         result = {"ETag": answer.output["ETag"], "LastModified": part.last_modified}
@@ -343,21 +343,7 @@ def _concatenate(parts: list[Path], fd: int, tmp: Path) -> os.stat_result:
     return st
 
 
-def _copy_part(src_fd: int, offset: int, length: int, tmp: Path,
-               algorithms: tuple[str, ...]) -> tuple[str, dict[str, bytes], int]:
-    md5 = hashlib.md5()
-    hashers = {a: checksums.new_hasher(a) for a in algorithms}
-    fd = create_temp(tmp)
-    with filling(fd, tmp):
-        left = length
-        while left > 0:
-            block = os.pread(src_fd, min(1 << 20, left), offset)
-            if not block:
-                break
-            md5.update(block)
-            for h in hashers.values():
-                h.update(block)
-            write_all(fd, block)
-            offset += len(block)
-            left -= len(block)
-    return md5.hexdigest(), {a: h.digest() for a, h in hashers.items()}, length - left
+
+def _part_algorithms(upload: Upload) -> tuple[str, ...]:
+    """What a part is hashed with: the upload's algorithm, and CRC64NVME for the default full-object checksum."""
+    return tuple(a for a in (upload.template.checksum_algorithm, "CRC64NVME") if a)

@@ -240,12 +240,13 @@ class ObjectOps:
             algorithm = requested or (meta.checksum_algorithm if meta.checksum_type == "FULL_OBJECT" else None) \
                 or checksums.DEFAULT_ALGORITHM
             size = obj.st.st_size if obj.fd is not None else 0  # a folder marker copies as an empty object
-            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, size, target.fd, target.tmp,
-                                                          algorithm)
+            md5_hex, digests, st = await asyncio.to_thread(copy_range, obj.fd, 0, size, target.fd, target.tmp,
+                                                           (algorithm,))
         finally:
             obj.close()
         new = replace(described, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=md5_hex,
-                      checksum_algorithm=algorithm, checksum=checksums.encode(digest), checksum_type="FULL_OBJECT",
+                      checksum_algorithm=algorithm, checksum=checksums.encode(digests[algorithm]),
+                      checksum_type="FULL_OBJECT",
                       parts=None)
         self.storage.commit(bucket, key, target.path, target.tmp, new)
         result = {"ETag": f'"{new.etag}"', "LastModified": st.st_mtime, **checksum_output(new)}
@@ -298,12 +299,13 @@ def _part_span(meta: ObjectMeta, number: int, size: int, range_header: str | Non
     return first, first + sizes[number - 1] - 1
 
 
-def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
-                algorithm: str) -> tuple[str, bytes, os.stat_result]:
-    """Copy ``length`` bytes of ``src_fd`` from ``offset`` into the new ``tmp`` (open as ``fd``, closed here),
-    hashing them (blocking)."""
+def copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
+               algorithms: tuple[str, ...]) -> tuple[str, dict[str, bytes], os.stat_result]:
+    """Copy ``length`` bytes of ``src_fd`` (None: a folder marker, nothing) from ``offset`` into the new
+    ``tmp`` (open as ``fd``, closed here), hashing them: (MD5 hex, the ``algorithms``' digests, the copy's
+    stat). Blocking. CopyObject and UploadPartCopy both copy this way."""
     md5 = hashlib.md5()
-    hasher = checksums.new_hasher(algorithm)
+    hashers = {a: checksums.new_hasher(a) for a in algorithms}
     with filling(fd, tmp):
         left = length
         while left > 0 and src_fd is not None:
@@ -311,9 +313,10 @@ def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path
             if not block:
                 raise S3Error("InternalError", "The source object changed while it was copied", 500)
             md5.update(block)
-            hasher.update(block)
+            for hasher in hashers.values():
+                hasher.update(block)
             write_all(fd, block)
             offset += len(block)
             left -= len(block)
         st = os.fstat(fd)
-    return md5.hexdigest(), hasher.digest(), st
+    return md5.hexdigest(), {a: h.digest() for a, h in hashers.items()}, st
