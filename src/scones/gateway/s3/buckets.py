@@ -16,10 +16,10 @@ from scones.gateway.s3.storage import Storage
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
-def _max_keys(params: dict[str, Any], name: str = "MaxKeys", wire: str = "max-keys") -> int:
-    value = params.get(name, listing.MAX_KEYS)
+def _max_keys(params: dict[str, Any]) -> int:
+    value = params.get("MaxKeys", listing.MAX_KEYS)
     if value < 0:
-        raise S3Error("InvalidArgument", f"{wire} must be a non-negative integer", 400, ArgumentName=wire,
+        raise S3Error("InvalidArgument", "max-keys must be a non-negative integer", 400, ArgumentName="max-keys",
                       ArgumentValue=str(value))
     return int(min(value, listing.MAX_KEYS))
 

@@ -159,7 +159,6 @@ class ObjectOps:
         target = self.storage.reserve(bucket, key)
         received = await receive_checked(call, target.fd, target.tmp, wanted, (algorithm,))
         st = received.st
-        assert st is not None
         meta = replace(base, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=received.md5.hex(),
                        checksum_algorithm=algorithm, checksum=checksums.encode(received.digests[algorithm]),
                        checksum_type="FULL_OBJECT")

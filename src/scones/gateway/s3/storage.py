@@ -259,12 +259,6 @@ class Storage:
     def temp_file(self, folder: Path) -> Path:
         return self.layout.temp_path(folder)
 
-    def discard(self, reservation: Reservation) -> None:
-        with contextlib.suppress(OSError):
-            os.close(reservation.fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(reservation.tmp)
-
     # -- start-up ---------------------------------------------------------------
     def sweep_partials(self) -> int:
         """Remove the temporary files of writes that will never finish (their server is gone)."""
