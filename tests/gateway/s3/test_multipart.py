@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import RunningS3, error_of
@@ -193,3 +194,13 @@ def test_get_and_head_by_part_number(client: Any, bucket: str) -> None:
     assert client.get_object(Bucket=bucket, Key="single", PartNumber=1)["Body"].read() == b"whole"
     assert error_of(lambda: client.get_object(Bucket=bucket, Key="single", PartNumber=2))["Code"] == \
         "InvalidPartNumber"
+
+
+def test_negative_page_sizes_are_invalid_arguments(client: Any, s3: RunningS3, bucket: str) -> None:
+    upload = client.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    for path, wire in ((f"/{bucket}/k?uploadId={upload}&max-parts=-1", "max-parts"),
+                       (f"/{bucket}?uploads&max-uploads=-1", "max-uploads")):
+        response = httpx.get(s3.url + path)
+        assert response.status_code == 400, response.text
+        assert f"<ArgumentName>{wire}</ArgumentName>".encode() in response.content
+    assert client.list_parts(Bucket=bucket, Key="k", UploadId=upload, MaxParts=5000)["MaxParts"] == 1000

@@ -8,20 +8,18 @@ from typing import Any, Final
 
 from scones.gateway.protocols.xml_shapes import xml_escape
 from scones.gateway.s3 import listing
-from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, read_document
-from scones.gateway.s3.errors import S3Error
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, page_size, read_document
+from scones.gateway.s3.errors import S3Error, invalid_argument
 from scones.gateway.s3.layout import check_new_bucket_name
 from scones.gateway.s3.storage import Storage
 
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
+#: ListBuckets' largest page (and its model's range of max-buckets: 1 to this).
+MAX_BUCKETS: Final = 10000
 
 
 def _max_keys(params: dict[str, Any]) -> int:
-    value = params.get("MaxKeys", listing.MAX_KEYS)
-    if value < 0:
-        raise S3Error("InvalidArgument", "max-keys must be a non-negative integer", 400, ArgumentName="max-keys",
-                      ArgumentValue=str(value))
-    return int(min(value, listing.MAX_KEYS))
+    return page_size(params, "MaxKeys", "max-keys", listing.MAX_KEYS)
 
 
 def _encoding(params: dict[str, Any]) -> bool:
@@ -50,7 +48,10 @@ class BucketOps:
     async def list_buckets(self, call: Call) -> Answer:
         prefix = call.params.get("Prefix", "")
         after = call.params.get("ContinuationToken", "")
-        limit = call.params.get("MaxBuckets", 10000)
+        limit = call.params.get("MaxBuckets", MAX_BUCKETS)
+        if not 1 <= limit <= MAX_BUCKETS:  # 0 made a token naming the last bucket: the next page was empty
+            raise invalid_argument(f"max-buckets must be an integer between 1 and {MAX_BUCKETS}", "max-buckets",
+                                   str(limit))
         found = [(n, c) for n, c in self.storage.list_buckets() if n.startswith(prefix) and n > after]
         output: dict[str, Any] = {
             "Buckets": [{"Name": n, "CreationDate": c, "BucketRegion": self.region} for n, c in found[:limit]],

@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from scones.gateway.s3 import checksums
 from scones.gateway.s3.body import ClientGone
-from scones.gateway.s3.errors import S3Error, bad_digest
+from scones.gateway.s3.errors import S3Error, bad_digest, invalid_argument
 from scones.gateway.s3.layout import check_key
 
 #: The one account every access key stands for.
@@ -78,6 +78,15 @@ def check_acl(params: dict[str, Any]) -> None:
     if acl is not None and acl not in CANNED_ACLS:
         raise S3Error("InvalidArgument", f"Invalid canned ACL {acl!r}", 400, ArgumentName="x-amz-acl",
                       ArgumentValue=str(acl))
+
+
+def page_size(params: dict[str, Any], member: str, wire: str, most: int) -> int:
+    """A listing's page size (``max-keys``, ``max-parts``, ``max-uploads``): InvalidArgument when negative,
+    as on S3; ``most`` when absent or larger."""
+    value = params.get(member, most)
+    if value < 0:
+        raise invalid_argument(f"{wire} must be a non-negative integer", wire, str(value))
+    return int(min(value, most))
 
 
 async def read_small_body(call: Call, limit: int) -> bytes:

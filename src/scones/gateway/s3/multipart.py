@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, read_document
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, page_size, read_document
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
 from scones.gateway.s3.metadata import Part, Upload
@@ -245,7 +245,7 @@ class MultipartOps:
     async def list_parts(self, call: Call) -> Answer:
         upload = self._upload(call)
         marker = int(call.params.get("PartNumberMarker") or 0)
-        max_parts = max(0, min(int(call.params.get("MaxParts", 1000)), 1000))
+        max_parts = page_size(call.params, "MaxParts", "max-parts", 1000)
         parts = [p for p in self.storage.meta.parts(upload.upload_id) if p.number > marker]
         page = parts[:max_parts]
         algorithm = upload.template.checksum_algorithm
@@ -271,7 +271,7 @@ class MultipartOps:
         self.storage.bucket_dir(call.bucket)
         prefix, delimiter = p.get("Prefix", ""), p.get("Delimiter", "")
         key_marker, id_marker = p.get("KeyMarker", ""), p.get("UploadIdMarker", "")
-        max_uploads = max(0, min(int(p.get("MaxUploads", 1000)), 1000))
+        max_uploads = page_size(p, "MaxUploads", "max-uploads", 1000)
         uploads: list[dict[str, Any]] = []
         prefixes: list[str] = []
         truncated = False
