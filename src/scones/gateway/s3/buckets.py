@@ -98,24 +98,31 @@ class BucketOps:
             listing.list_page, self.storage, call.bucket, bucket_dir, prefix=call.params.get("Prefix", ""),
             delimiter=call.params.get("Delimiter", ""), after=after, max_keys=max_keys)
 
+    @staticmethod
+    def _listed(call: Call, page: listing.Page, encode: bool, max_keys: int) -> dict[str, Any]:
+        """What the three listings answer alike: the bucket, prefix, delimiter, page size, common prefixes."""
+        p = call.params
+        output: dict[str, Any] = {
+            "IsTruncated": page.truncated, "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode),
+            "MaxKeys": max_keys, "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
+        }
+        if p.get("Delimiter"):
+            output["Delimiter"] = listing.url(p["Delimiter"], encode)
+        if encode:
+            output["EncodingType"] = "url"
+        return output
+
     async def list_objects(self, call: Call) -> Answer:
         p = call.params
         encode = _encoding(p)
         max_keys = _max_keys(p)
         marker = p.get("Marker", "")
         page = await self._page(call, marker, max_keys)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated, "Marker": listing.url(marker, encode),
-            "Contents": listing.contents(page, encode=encode, owner=OWNER), "Name": call.bucket,
-            "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
-            if page.truncated:
-                output["NextMarker"] = listing.url(page.last, encode)
-        if encode:
-            output["EncodingType"] = "url"
+        output = self._listed(call, page, encode, max_keys)
+        output["Marker"] = listing.url(marker, encode)
+        output["Contents"] = listing.contents(page, encode=encode, owner=OWNER)
+        if p.get("Delimiter") and page.truncated:
+            output["NextMarker"] = listing.url(page.last, encode)
         return Answer(output, root="ListBucketResult")
 
     async def list_objects_v2(self, call: Call) -> Answer:
@@ -127,17 +134,9 @@ class BucketOps:
         after = listing.decode_token(token) if token is not None else start_after
         after = max(after, start_after)
         page = await self._page(call, after, max_keys)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated,
-            "Contents": listing.contents(page, encode=encode, owner=OWNER if p.get("FetchOwner") else None),
-            "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-            "KeyCount": len(page.entries) + len(page.prefixes),
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
-        if encode:
-            output["EncodingType"] = "url"
+        output = self._listed(call, page, encode, max_keys)
+        output["Contents"] = listing.contents(page, encode=encode, owner=OWNER if p.get("FetchOwner") else None)
+        output["KeyCount"] = len(page.entries) + len(page.prefixes)
         if token is not None:
             output["ContinuationToken"] = token
         if start_after:
@@ -157,16 +156,10 @@ class BucketOps:
         for item in listing.contents(page, encode=encode, owner=OWNER):
             item.update({"VersionId": "null", "IsLatest": True})
             versions.append(item)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated, "KeyMarker": listing.url(marker, encode), "Versions": versions,
-            "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
+        output = self._listed(call, page, encode, max_keys)
+        output["KeyMarker"] = listing.url(marker, encode)
+        output["Versions"] = versions
         if page.truncated:
             output["NextKeyMarker"] = listing.url(page.last, encode)
             output["NextVersionIdMarker"] = "null"
-        if encode:
-            output["EncodingType"] = "url"
         return Answer(output, root="ListVersionsResult")
