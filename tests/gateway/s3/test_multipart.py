@@ -204,3 +204,11 @@ def test_negative_page_sizes_are_invalid_arguments(client: Any, s3: RunningS3, b
         assert response.status_code == 400, response.text
         assert f"<ArgumentName>{wire}</ArgumentName>".encode() in response.content
     assert client.list_parts(Bucket=bucket, Key="k", UploadId=upload, MaxParts=5000)["MaxParts"] == 1000
+
+
+def test_list_multipart_uploads_pages_through_common_prefixes(client: Any, bucket: str) -> None:
+    ids = {key: _start(client, bucket, key=key) for key in ("a/1", "a/2", "b", "c/1")}
+    pages = list(client.get_paginator("list_multipart_uploads").paginate(
+        Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
+    assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
+    assert [u["UploadId"] for page in pages for u in page.get("Uploads", [])] == [ids["b"]]

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from scones.gateway.s3 import checksums
+from scones.gateway.s3 import checksums, listing
 from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, page_size, read_document
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
@@ -275,11 +275,14 @@ class MultipartOps:
         uploads: list[dict[str, Any]] = []
         prefixes: list[str] = []
         truncated = False
-        last: Upload | None = None
+        last: Upload | str | None = None  # the page's last entry: an upload or a common prefix
+        skip = key_marker if listing.is_common_prefix(key_marker, prefix, delimiter) else None
         for upload in self.storage.meta.uploads(call.bucket):
             if not upload.key.startswith(prefix):
                 continue
             if (upload.key, upload.upload_id if id_marker else "") <= (key_marker, id_marker) and key_marker:
+                continue
+            if skip is not None and upload.key.startswith(skip):
                 continue
             common = None
             if delimiter:
@@ -293,6 +296,7 @@ class MultipartOps:
                 break
             if common is not None:
                 prefixes.append(common)
+                last = common
                 continue
             last = upload
             item: dict[str, Any] = {"UploadId": upload.upload_id, "Key": upload.key, "Initiated": upload.initiated,
@@ -306,8 +310,10 @@ class MultipartOps:
                                   "Uploads": uploads, "CommonPrefixes": [{"Prefix": c} for c in prefixes]}
         if delimiter:
             output["Delimiter"] = delimiter
-        if truncated and last is not None:
+        if truncated and isinstance(last, Upload):
             output.update({"NextKeyMarker": last.key, "NextUploadIdMarker": last.upload_id})
+        elif truncated and last is not None:  # a common prefix: the next page starts after all it stood for
+            output["NextKeyMarker"] = last
         return Answer(output, root="ListMultipartUploadsResult")
 
     def sweep(self) -> None:
