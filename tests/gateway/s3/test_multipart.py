@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,13 @@ def test_list_multipart_uploads_pages_through_common_prefixes(client: Any, bucke
         Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
     assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
     assert [u["UploadId"] for page in pages for u in page.get("Uploads", [])] == [ids["b"]]
+
+
+def test_complete_whose_parts_vanish_meanwhile_is_no_such_upload(client: Any, s3: RunningS3, bucket: str) -> None:
+    upload = _start(client, bucket)
+    etag = client.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"1")["ETag"]
+    shutil.rmtree(s3.state / "uploads" / upload)  # what an abort racing this complete removes
+    err = error_of(lambda: client.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}))
+    assert (err["Code"], err["Status"]) == ("NoSuchUpload", 404)
+    assert [p.name for p in (s3.store / bucket).iterdir()] == []  # no partial object left behind

@@ -177,8 +177,11 @@ class MultipartOps:
         self._check_full_checksum(call, algorithm, kind, checksum, sum(p.size for p in chosen))
         etag = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in chosen)).hexdigest() + f"-{len(chosen)}"
         target = self.storage.reserve(call.bucket, call.key)
-        st = await asyncio.to_thread(_concatenate, [self.folder(upload.upload_id) / str(p.number) for p in chosen],
-                                     target.fd, target.tmp)
+        try:
+            st = await asyncio.to_thread(_concatenate, [self.folder(upload.upload_id) / str(p.number) for p in chosen],
+                                         target.fd, target.tmp)
+        except FileNotFoundError:  # its parts were removed meanwhile (an abort, or another complete)
+            raise no_such_upload(upload.upload_id) from None
         if self.storage.meta.upload(upload.upload_id) is None:  # aborted while we were assembling
             target.tmp.unlink(missing_ok=True)
             raise no_such_upload(upload.upload_id)
