@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import RunningS3, error_of
@@ -108,3 +109,15 @@ def test_method_not_allowed(s3: RunningS3, bucket: str) -> None:
     response = httpx.request("PATCH", f"{s3.url}/{bucket}/key")
     assert response.status_code == 405
     assert b"<Code>MethodNotAllowed</Code>" in response.content
+
+
+def test_list_buckets_pages_and_refuses_max_buckets_out_of_range(client: Any, s3: RunningS3) -> None:
+    for name in ("page-a", "page-b", "page-c"):
+        client.create_bucket(Bucket=name)
+    first = client.list_buckets(MaxBuckets=2)
+    assert [b["Name"] for b in first["Buckets"]] == ["page-a", "page-b"]
+    rest = client.list_buckets(MaxBuckets=2, ContinuationToken=first["ContinuationToken"])
+    assert [b["Name"] for b in rest["Buckets"]] == ["page-c"] and "ContinuationToken" not in rest
+    for value in ("0", "-1", "10001"):  # botocore refuses these itself (the model's range is 1-10000)
+        response = httpx.get(f"{s3.url}/?max-buckets={value}")
+        assert response.status_code == 400 and b"<ArgumentName>max-buckets</ArgumentName>" in response.content

@@ -114,8 +114,9 @@ def test_chunked_decoder_any_split() -> None:
         assert decoder.finish() == {"x-amz-checksum-crc32": checksums.checksum_of("CRC32", BODY)}
 
 
-@pytest.mark.parametrize("framed", [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n", b"3\r\nabc\r\n"],
-                         ids=["not-hex", "chunk-too-long", "no-final-chunk"])
+@pytest.mark.parametrize("framed", [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n", b"3\r\nabc\r\n",
+                                    b"1\r\nX\r\n-6\r\n", b"0x3\r\nabc\r\n0\r\n\r\n", b"1_0\r\n"],
+                         ids=["not-hex", "chunk-too-long", "no-final-chunk", "negative-size", "0x-size", "underscore"])
 def test_chunked_decoder_refuses_bad_framing(framed: bytes) -> None:
     decoder = AwsChunkedDecoder()
     with pytest.raises(S3Error) as caught:

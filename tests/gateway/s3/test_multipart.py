@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import RunningS3, error_of
@@ -193,3 +195,31 @@ def test_get_and_head_by_part_number(client: Any, bucket: str) -> None:
     assert client.get_object(Bucket=bucket, Key="single", PartNumber=1)["Body"].read() == b"whole"
     assert error_of(lambda: client.get_object(Bucket=bucket, Key="single", PartNumber=2))["Code"] == \
         "InvalidPartNumber"
+
+
+def test_negative_page_sizes_are_invalid_arguments(client: Any, s3: RunningS3, bucket: str) -> None:
+    upload = client.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    for path, wire in ((f"/{bucket}/k?uploadId={upload}&max-parts=-1", "max-parts"),
+                       (f"/{bucket}?uploads&max-uploads=-1", "max-uploads")):
+        response = httpx.get(s3.url + path)
+        assert response.status_code == 400, response.text
+        assert f"<ArgumentName>{wire}</ArgumentName>".encode() in response.content
+    assert client.list_parts(Bucket=bucket, Key="k", UploadId=upload, MaxParts=5000)["MaxParts"] == 1000
+
+
+def test_list_multipart_uploads_pages_through_common_prefixes(client: Any, bucket: str) -> None:
+    ids = {key: _start(client, bucket, key=key) for key in ("a/1", "a/2", "b", "c/1")}
+    pages = list(client.get_paginator("list_multipart_uploads").paginate(
+        Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
+    assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
+    assert [u["UploadId"] for page in pages for u in page.get("Uploads", [])] == [ids["b"]]
+
+
+def test_complete_whose_parts_vanish_meanwhile_is_no_such_upload(client: Any, s3: RunningS3, bucket: str) -> None:
+    upload = _start(client, bucket)
+    etag = client.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"1")["ETag"]
+    shutil.rmtree(s3.state / "uploads" / upload)  # what an abort racing this complete removes
+    err = error_of(lambda: client.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}))
+    assert (err["Code"], err["Status"]) == ("NoSuchUpload", 404)
+    assert [p.name for p in (s3.store / bucket).iterdir()] == []  # no partial object left behind

@@ -38,8 +38,8 @@ class Received:
     size: int
     md5: bytes
     digests: dict[str, bytes]
+    st: os.stat_result  # of the file written
     trailers: dict[str, str] = field(default_factory=dict)
-    st: os.stat_result | None = None
     payload_sha256: bytes = b""
 
 
@@ -95,5 +95,5 @@ async def receive(request: Request, fd: int, tmp: Path, *, algorithms: Iterable[
         elif pending:
             _write(fd, hashers, pending)
         st = os.fstat(fd)
-    return Received(size, md5.digest(), {a: h.digest() for a, h in named.items()}, trailers, st,
+    return Received(size, md5.digest(), {a: h.digest() for a, h in named.items()}, st, trailers,
                     payload.digest() if payload is not None else b"")

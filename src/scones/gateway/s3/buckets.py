@@ -4,28 +4,22 @@ a bucket's sub-resources (ACL, tagging, configurations) are ``subresources``'.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.protocols.xml_shapes import xml_escape
 from scones.gateway.s3 import listing
-from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
-from scones.gateway.s3.errors import S3Error
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, page_size, read_document
+from scones.gateway.s3.errors import S3Error, invalid_argument
 from scones.gateway.s3.layout import check_new_bucket_name
 from scones.gateway.s3.storage import Storage
 
-Handler = Callable[[Call], Awaitable[Answer]]
-XML_LIMIT: Final = 1024 * 1024
 NAMESPACE: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
+#: ListBuckets' largest page (and its model's range of max-buckets: 1 to this).
+MAX_BUCKETS: Final = 10000
 
 
-def _max_keys(params: dict[str, Any], name: str = "MaxKeys", wire: str = "max-keys") -> int:
-    value = params.get(name, listing.MAX_KEYS)
-    if value < 0:
-        raise S3Error("InvalidArgument", f"{wire} must be a non-negative integer", 400, ArgumentName=wire,
-                      ArgumentValue=str(value))
-    return int(min(value, listing.MAX_KEYS))
+def _max_keys(params: dict[str, Any]) -> int:
+    return page_size(params, "MaxKeys", "max-keys", listing.MAX_KEYS)
 
 
 def _encoding(params: dict[str, Any]) -> bool:
@@ -37,7 +31,7 @@ def _encoding(params: dict[str, Any]) -> bool:
 
 
 class BucketOps:
-    def __init__(self, storage: Storage, region: str, protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+    def __init__(self, storage: Storage, region: str, protocol_parse: Parse) -> None:
         self.storage = storage
         self.region = region
         self._parse = protocol_parse
@@ -51,17 +45,13 @@ class BucketOps:
         }
         return table
 
-    async def payload(self, call: Call) -> dict[str, Any]:
-        body = await read_small_body(call, XML_LIMIT)
-        try:
-            return self._parse(call, body)
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
-
     async def list_buckets(self, call: Call) -> Answer:
         prefix = call.params.get("Prefix", "")
         after = call.params.get("ContinuationToken", "")
-        limit = call.params.get("MaxBuckets", 10000)
+        limit = call.params.get("MaxBuckets", MAX_BUCKETS)
+        if not 1 <= limit <= MAX_BUCKETS:  # 0 made a token naming the last bucket: the next page was empty
+            raise invalid_argument(f"max-buckets must be an integer between 1 and {MAX_BUCKETS}", "max-buckets",
+                                   str(limit))
         found = [(n, c) for n, c in self.storage.list_buckets() if n.startswith(prefix) and n > after]
         output: dict[str, Any] = {
             "Buckets": [{"Name": n, "CreationDate": c, "BucketRegion": self.region} for n, c in found[:limit]],
@@ -76,7 +66,7 @@ class BucketOps:
         bucket = call.bucket
         check_new_bucket_name(bucket)
         check_acl(call.params)
-        config = (await self.payload(call)).get("CreateBucketConfiguration", {})
+        config = (await read_document(call, self._parse)).get("CreateBucketConfiguration", {})
         location = config.get("LocationConstraint")
         if location is not None and location not in ("", self.region) and self.region != "us-east-1":
             raise S3Error("IllegalLocationConstraintException", f"The {location} location constraint is "
@@ -108,24 +98,31 @@ class BucketOps:
             listing.list_page, self.storage, call.bucket, bucket_dir, prefix=call.params.get("Prefix", ""),
             delimiter=call.params.get("Delimiter", ""), after=after, max_keys=max_keys)
 
+    @staticmethod
+    def _listed(call: Call, page: listing.Page, encode: bool, max_keys: int) -> dict[str, Any]:
+        """What the three listings answer alike: the bucket, prefix, delimiter, page size, common prefixes."""
+        p = call.params
+        output: dict[str, Any] = {
+            "IsTruncated": page.truncated, "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode),
+            "MaxKeys": max_keys, "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
+        }
+        if p.get("Delimiter"):
+            output["Delimiter"] = listing.url(p["Delimiter"], encode)
+        if encode:
+            output["EncodingType"] = "url"
+        return output
+
     async def list_objects(self, call: Call) -> Answer:
         p = call.params
         encode = _encoding(p)
         max_keys = _max_keys(p)
         marker = p.get("Marker", "")
         page = await self._page(call, marker, max_keys)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated, "Marker": listing.url(marker, encode),
-            "Contents": listing.contents(page, encode=encode, owner=OWNER), "Name": call.bucket,
-            "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
-            if page.truncated:
-                output["NextMarker"] = listing.url(page.last, encode)
-        if encode:
-            output["EncodingType"] = "url"
+        output = self._listed(call, page, encode, max_keys)
+        output["Marker"] = listing.url(marker, encode)
+        output["Contents"] = listing.contents(page, encode=encode, owner=OWNER)
+        if p.get("Delimiter") and page.truncated:
+            output["NextMarker"] = listing.url(page.last, encode)
         return Answer(output, root="ListBucketResult")
 
     async def list_objects_v2(self, call: Call) -> Answer:
@@ -137,17 +134,9 @@ class BucketOps:
         after = listing.decode_token(token) if token is not None else start_after
         after = max(after, start_after)
         page = await self._page(call, after, max_keys)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated,
-            "Contents": listing.contents(page, encode=encode, owner=OWNER if p.get("FetchOwner") else None),
-            "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-            "KeyCount": len(page.entries) + len(page.prefixes),
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
-        if encode:
-            output["EncodingType"] = "url"
+        output = self._listed(call, page, encode, max_keys)
+        output["Contents"] = listing.contents(page, encode=encode, owner=OWNER if p.get("FetchOwner") else None)
+        output["KeyCount"] = len(page.entries) + len(page.prefixes)
         if token is not None:
             output["ContinuationToken"] = token
         if start_after:
@@ -167,16 +156,10 @@ class BucketOps:
         for item in listing.contents(page, encode=encode, owner=OWNER):
             item.update({"VersionId": "null", "IsLatest": True})
             versions.append(item)
-        output: dict[str, Any] = {
-            "IsTruncated": page.truncated, "KeyMarker": listing.url(marker, encode), "Versions": versions,
-            "Name": call.bucket, "Prefix": listing.url(p.get("Prefix", ""), encode), "MaxKeys": max_keys,
-            "CommonPrefixes": [{"Prefix": listing.url(cp, encode)} for cp in page.prefixes],
-        }
-        if p.get("Delimiter"):
-            output["Delimiter"] = listing.url(p["Delimiter"], encode)
+        output = self._listed(call, page, encode, max_keys)
+        output["KeyMarker"] = listing.url(marker, encode)
+        output["Versions"] = versions
         if page.truncated:
             output["NextKeyMarker"] = listing.url(page.last, encode)
             output["NextVersionIdMarker"] = "null"
-        if encode:
-            output["EncodingType"] = "url"
         return Answer(output, root="ListVersionsResult")

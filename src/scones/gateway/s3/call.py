@@ -8,6 +8,7 @@ XML body with its digests checked) live here too.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -16,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from scones.gateway.s3 import checksums
 from scones.gateway.s3.body import ClientGone
-from scones.gateway.s3.errors import S3Error, bad_digest
+from scones.gateway.s3.errors import S3Error, bad_digest, invalid_argument
 from scones.gateway.s3.layout import check_key
 
 #: The one account every access key stands for.
@@ -65,11 +66,27 @@ class Answer:
     content_length: int | None = None
 
 
+Handler = Callable[[Call], Awaitable[Answer]]
+#: The protocol's reading of an operation's XML payload (``RestXmlProtocol.parse_payload``).
+Parse = Callable[[Call, bytes], dict[str, Any]]
+#: The largest XML document (a configuration, an ACL, a tag set) a request may send.
+XML_LIMIT: Final = 1024 * 1024
+
+
 def check_acl(params: dict[str, Any]) -> None:
     acl = params.get("ACL")
     if acl is not None and acl not in CANNED_ACLS:
         raise S3Error("InvalidArgument", f"Invalid canned ACL {acl!r}", 400, ArgumentName="x-amz-acl",
                       ArgumentValue=str(acl))
+
+
+def page_size(params: dict[str, Any], member: str, wire: str, most: int) -> int:
+    """A listing's page size (``max-keys``, ``max-parts``, ``max-uploads``): InvalidArgument when negative,
+    as on S3; ``most`` when absent or larger."""
+    value = params.get(member, most)
+    if value < 0:
+        raise invalid_argument(f"{wire} must be a non-negative integer", wire, str(value))
+    return int(min(value, most))
 
 
 async def read_small_body(call: Call, limit: int) -> bytes:
@@ -99,3 +116,9 @@ async def read_small_body(call: Call, limit: int) -> bytes:
             if checksums.checksum_of(algorithm, body) != value:
                 raise bad_digest(algorithm)
     return body
+
+
+async def read_document(call: Call, parse: Parse, limit: int = XML_LIMIT) -> dict[str, Any]:
+    """A small XML body (``read_small_body``) as the operation's payload members. A document that does
+    not parse raises the protocol's ProtocolError, which the service answers as it answers an S3Error."""
+    return parse(call, await read_small_body(call, limit))

@@ -14,6 +14,7 @@ gateway verifier's business, and the trailing checksum is verified against the b
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Final
 
@@ -21,6 +22,8 @@ from scones.gateway.s3.errors import S3Error
 
 #: A chunk header or trailer line longer than this is not aws-chunked framing.
 MAX_LINE: Final = 4096
+#: A chunk size: hex digits only (``int(..., 16)`` alone would also take "-6", "0x6", "+6" or "6_0").
+_HEX: Final = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class _State(Enum):
@@ -77,10 +80,10 @@ class AwsChunkedDecoder:
     def _line_done(self, line: bytes) -> None:
         if self._state is _State.SIZE:
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                self._left = int(size_text, 16)
-            except ValueError:
-                raise _incomplete(f"chunk size {size_text[:32]!r} is not hexadecimal") from None
+            if not _HEX.fullmatch(size_text):
+                # A negative size would move the parser backwards: "-6" can loop it forever on one body.
+                raise _incomplete(f"chunk size {size_text[:32]!r} is not hexadecimal")
+            self._left = int(size_text, 16)
             self._state = _State.DATA if self._left else _State.TRAILER
         elif self._state is _State.DATA_END:
             if line:

@@ -128,8 +128,7 @@ def list_page(storage: Storage, bucket: str, bucket_dir: Path, *, prefix: str, d
     markers = storage.meta.markers(bucket, prefix.rpartition("/")[0])
     walk = KeyWalk(storage.layout, bucket, bucket_dir, prefix, after, markers)
     page = Page()
-    if delimiter and after.endswith(delimiter) and after.startswith(prefix) \
-            and after[len(prefix):].find(delimiter) == len(after) - len(prefix) - len(delimiter):
+    if is_common_prefix(after, prefix, delimiter):
         walk.skip = after  # resuming after a common prefix: skip all it stood for
     count = 0
     for entry in walk:
@@ -152,6 +151,13 @@ def list_page(storage: Storage, bucket: str, bucket_dir: Path, *, prefix: str, d
             page.entries.append((entry, describe(storage, bucket, entry)))
             page.last = entry.key
     return page
+
+
+def is_common_prefix(marker: str, prefix: str, delimiter: str) -> bool:
+    """Whether a marker (the last entry of the previous page) is a common prefix of this listing: then
+    every key that starts with it was rolled up into it already."""
+    return bool(delimiter) and marker.endswith(delimiter) and marker.startswith(prefix) \
+        and marker[len(prefix):].find(delimiter) == len(marker) - len(prefix) - len(delimiter)
 
 
 def describe(storage: Storage, bucket: str, entry: Entry) -> ObjectMeta:

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,9 +47,6 @@ class ObjectMeta:
 
     def matches(self, st: os.stat_result) -> bool:
         return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns and st.st_ino == self.ino
-
-    def refit(self, st: os.stat_result) -> ObjectMeta:
-        return replace(self, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)
 
     def _doc(self) -> str:
         return json.dumps({"ct": self.content_type, "m": self.metadata, "h": self.headers,

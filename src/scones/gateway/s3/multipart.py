@@ -17,22 +17,19 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from scones.gateway.protocols.values import ProtocolError
-from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import OWNER, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3 import checksums, listing
+from scones.gateway.s3.call import OWNER, Answer, Call, Handler, Parse, check_acl, page_size, read_document
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import MIN_PART_SIZE, S3Error, invalid_argument, malformed_xml, no_such_upload
 from scones.gateway.s3.metadata import Part, Upload
-from scones.gateway.s3.objects import ObjectOps, checksum_output, parse_copy_source, template
+from scones.gateway.s3.objects import ObjectOps, checksum_output, copy_range, parse_copy_source, template
 from scones.gateway.s3.storage import Storage, create_temp, filling, write_all
 from scones.gateway.s3.uploads import receive_checked, requested_checksum
 
-Handler = Callable[[Call], Awaitable[Answer]]
 MAX_PARTS: Final = 10_000
 
 
@@ -43,7 +40,7 @@ def _invalid_part() -> S3Error:
 
 class MultipartOps:
     def __init__(self, storage: Storage, objects: ObjectOps,
-                 protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+                 protocol_parse: Parse) -> None:
         self.storage = storage
         self.objects = objects
         self._parse = protocol_parse
@@ -109,17 +106,20 @@ class MultipartOps:
         if wanted.algorithm is not None and algorithm is not None and wanted.algorithm != algorithm:
             raise S3Error("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                           f"{algorithm.lower()}, actual checksum Type: {wanted.algorithm.lower()}", 400)
-        tmp = self.storage.temp_file(self.folder(upload.upload_id))
-        extra = tuple(a for a in (algorithm, "CRC64NVME") if a)
-        try:
-            fd = create_temp(tmp)
-        except FileNotFoundError:
-            raise no_such_upload(upload.upload_id) from None
-        received = await receive_checked(call, fd, tmp, wanted, extra)
+        fd, tmp = self._part_file(upload)
+        received = await receive_checked(call, fd, tmp, wanted, _part_algorithms(upload))
         part = Part(number, received.size, received.md5.hex(), time.time(),
                     checksums.encode(received.digests[algorithm]) if algorithm else None,
                     checksums.encode(received.digests["CRC64NVME"]))
         return self._record(upload, part, tmp)
+
+    def _part_file(self, upload: Upload) -> tuple[int, Path]:
+        """A new temporary file in the upload's folder, open for writing; NoSuchUpload once it is gone."""
+        tmp = self.storage.temp_file(self.folder(upload.upload_id))
+        try:
+            return create_temp(tmp), tmp
+        except FileNotFoundError:
+            raise no_such_upload(upload.upload_id) from None
 
     def _record(self, upload: Upload, part: Part, tmp: Path) -> Answer:
         try:
@@ -144,16 +144,13 @@ class MultipartOps:
             check_preconditions(call.params, meta.etag, obj.st.st_mtime, prefix="CopySource")
             span = parse_range(call.params.get("CopySourceRange"), obj.st.st_size)
             offset, length = (span[0], span[1] - span[0] + 1) if span else (0, obj.st.st_size)
-            tmp = self.storage.temp_file(self.folder(upload.upload_id))
-            algorithm = upload.template.checksum_algorithm
-            try:
-                md5, digests, size = await asyncio.to_thread(
-                    _copy_part, obj.fd, offset, length, tmp, tuple(a for a in (algorithm, "CRC64NVME") if a))
-            except FileNotFoundError:
-                raise no_such_upload(upload.upload_id) from None
+            fd, tmp = self._part_file(upload)
+            md5, digests, st = await asyncio.to_thread(copy_range, obj.fd, offset, length, fd, tmp,
+                                                       _part_algorithms(upload))
         finally:
             obj.close()
-        part = Part(number, size, md5, time.time(), checksums.encode(digests[algorithm]) if algorithm else None,
+        algorithm = upload.template.checksum_algorithm
+        part = Part(number, st.st_size, md5, time.time(), checksums.encode(digests[algorithm]) if algorithm else None,
                     checksums.encode(digests["CRC64NVME"]))
         answer = self._record(upload, part, tmp)
         result = {"ETag": answer.output["ETag"], "LastModified": part.last_modified}
@@ -162,11 +159,7 @@ class MultipartOps:
 
     async def complete(self, call: Call) -> Answer:
         upload = self._upload(call)
-        body = await read_small_body(call, 4 * 1024 * 1024)
-        try:
-            document = self._parse(call, body).get("MultipartUpload") or {}
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
+        document = (await read_document(call, self._parse, 4 * 1024 * 1024)).get("MultipartUpload") or {}
         listed = document.get("Parts") or []
         if not listed:
             raise malformed_xml("You must specify at least one part")
@@ -184,8 +177,11 @@ class MultipartOps:
         self._check_full_checksum(call, algorithm, kind, checksum, sum(p.size for p in chosen))
         etag = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in chosen)).hexdigest() + f"-{len(chosen)}"
         target = self.storage.reserve(call.bucket, call.key)
-        st = await asyncio.to_thread(_concatenate, [self.folder(upload.upload_id) / str(p.number) for p in chosen],
-                                     target.fd, target.tmp)
+        try:
+            st = await asyncio.to_thread(_concatenate, [self.folder(upload.upload_id) / str(p.number) for p in chosen],
+                                         target.fd, target.tmp)
+        except FileNotFoundError:  # its parts were removed meanwhile (an abort, or another complete)
+            raise no_such_upload(upload.upload_id) from None
         if self.storage.meta.upload(upload.upload_id) is None:  # aborted while we were assembling
             target.tmp.unlink(missing_ok=True)
             raise no_such_upload(upload.upload_id)
@@ -252,7 +248,7 @@ class MultipartOps:
     async def list_parts(self, call: Call) -> Answer:
         upload = self._upload(call)
         marker = int(call.params.get("PartNumberMarker") or 0)
-        max_parts = max(0, min(int(call.params.get("MaxParts", 1000)), 1000))
+        max_parts = page_size(call.params, "MaxParts", "max-parts", 1000)
         parts = [p for p in self.storage.meta.parts(upload.upload_id) if p.number > marker]
         page = parts[:max_parts]
         algorithm = upload.template.checksum_algorithm
@@ -278,15 +274,18 @@ class MultipartOps:
         self.storage.bucket_dir(call.bucket)
         prefix, delimiter = p.get("Prefix", ""), p.get("Delimiter", "")
         key_marker, id_marker = p.get("KeyMarker", ""), p.get("UploadIdMarker", "")
-        max_uploads = max(0, min(int(p.get("MaxUploads", 1000)), 1000))
+        max_uploads = page_size(p, "MaxUploads", "max-uploads", 1000)
         uploads: list[dict[str, Any]] = []
         prefixes: list[str] = []
         truncated = False
-        last: Upload | None = None
+        last: Upload | str | None = None  # the page's last entry: an upload or a common prefix
+        skip = key_marker if listing.is_common_prefix(key_marker, prefix, delimiter) else None
         for upload in self.storage.meta.uploads(call.bucket):
             if not upload.key.startswith(prefix):
                 continue
             if (upload.key, upload.upload_id if id_marker else "") <= (key_marker, id_marker) and key_marker:
+                continue
+            if skip is not None and upload.key.startswith(skip):
                 continue
             common = None
             if delimiter:
@@ -300,6 +299,7 @@ class MultipartOps:
                 break
             if common is not None:
                 prefixes.append(common)
+                last = common
                 continue
             last = upload
             item: dict[str, Any] = {"UploadId": upload.upload_id, "Key": upload.key, "Initiated": upload.initiated,
@@ -313,8 +313,10 @@ class MultipartOps:
                                   "Uploads": uploads, "CommonPrefixes": [{"Prefix": c} for c in prefixes]}
         if delimiter:
             output["Delimiter"] = delimiter
-        if truncated and last is not None:
+        if truncated and isinstance(last, Upload):
             output.update({"NextKeyMarker": last.key, "NextUploadIdMarker": last.upload_id})
+        elif truncated and last is not None:  # a common prefix: the next page starts after all it stood for
+            output["NextKeyMarker"] = last
         return Answer(output, root="ListMultipartUploadsResult")
 
     def sweep(self) -> None:
@@ -350,21 +352,7 @@ def _concatenate(parts: list[Path], fd: int, tmp: Path) -> os.stat_result:
     return st
 
 
-def _copy_part(src_fd: int, offset: int, length: int, tmp: Path,
-               algorithms: tuple[str, ...]) -> tuple[str, dict[str, bytes], int]:
-    md5 = hashlib.md5()
-    hashers = {a: checksums.new_hasher(a) for a in algorithms}
-    fd = create_temp(tmp)
-    with filling(fd, tmp):
-        left = length
-        while left > 0:
-            block = os.pread(src_fd, min(1 << 20, left), offset)
-            if not block:
-                break
-            md5.update(block)
-            for h in hashers.values():
-                h.update(block)
-            write_all(fd, block)
-            offset += len(block)
-            left -= len(block)
-    return md5.hexdigest(), {a: h.digest() for a, h in hashers.items()}, length - left
+
+def _part_algorithms(upload: Upload) -> tuple[str, ...]:
+    """What a part is hashed with: the upload's algorithm, and CRC64NVME for the default full-object checksum."""
+    return tuple(a for a in (upload.template.checksum_algorithm, "CRC64NVME") if a)

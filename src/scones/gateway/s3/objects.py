@@ -6,15 +6,13 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from scones.gateway.protocols.values import ProtocolError
 from scones.gateway.s3 import checksums
-from scones.gateway.s3.call import Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import Answer, Call, Handler, Parse, check_acl, read_document, read_small_body
 from scones.gateway.s3.chunked import AwsChunkedDecoder
 from scones.gateway.s3.conditions import check_preconditions, parse_range
 from scones.gateway.s3.errors import S3Error, invalid_argument, malformed_xml, no_such_key, precondition_failed
@@ -24,7 +22,6 @@ from scones.gateway.s3.responses import SMALL_BODY
 from scones.gateway.s3.storage import EMPTY_MD5, OpenObject, Storage, filling, write_all
 from scones.gateway.s3.uploads import content_encoding, is_aws_chunked, receive_checked, requested_checksum
 
-Handler = Callable[[Call], Awaitable[Answer]]
 #: Stored as sent and answered on GET/HEAD (member name -> the same member of the output).
 STORED_HEADERS: Final = ("CacheControl", "ContentDisposition", "ContentLanguage", "Expires",
                          "WebsiteRedirectLocation")
@@ -72,7 +69,7 @@ def parse_copy_source(source: str) -> tuple[str, str]:
 
 
 class ObjectOps:
-    def __init__(self, storage: Storage, protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+    def __init__(self, storage: Storage, protocol_parse: Parse) -> None:
         self.storage = storage
         self._parse = protocol_parse
 
@@ -162,7 +159,6 @@ class ObjectOps:
         target = self.storage.reserve(bucket, key)
         received = await receive_checked(call, target.fd, target.tmp, wanted, (algorithm,))
         st = received.st
-        assert st is not None
         meta = replace(base, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=received.md5.hex(),
                        checksum_algorithm=algorithm, checksum=checksums.encode(received.digests[algorithm]),
                        checksum_type="FULL_OBJECT")
@@ -243,12 +239,13 @@ class ObjectOps:
             algorithm = requested or (meta.checksum_algorithm if meta.checksum_type == "FULL_OBJECT" else None) \
                 or checksums.DEFAULT_ALGORITHM
             size = obj.st.st_size if obj.fd is not None else 0  # a folder marker copies as an empty object
-            md5_hex, digest, st = await asyncio.to_thread(_copy_range, obj.fd, 0, size, target.fd, target.tmp,
-                                                          algorithm)
+            md5_hex, digests, st = await asyncio.to_thread(copy_range, obj.fd, 0, size, target.fd, target.tmp,
+                                                           (algorithm,))
         finally:
             obj.close()
         new = replace(described, size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino, etag=md5_hex,
-                      checksum_algorithm=algorithm, checksum=checksums.encode(digest), checksum_type="FULL_OBJECT",
+                      checksum_algorithm=algorithm, checksum=checksums.encode(digests[algorithm]),
+                      checksum_type="FULL_OBJECT",
                       parts=None)
         self.storage.commit(bucket, key, target.path, target.tmp, new)
         result = {"ETag": f'"{new.etag}"', "LastModified": st.st_mtime, **checksum_output(new)}
@@ -261,11 +258,7 @@ class ObjectOps:
 
     async def delete_objects(self, call: Call) -> Answer:
         self.storage.bucket_dir(call.bucket)
-        body = await read_small_body(call, 4 * 1024 * 1024)
-        try:
-            request = self._parse(call, body).get("Delete")
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
+        request = (await read_document(call, self._parse, 4 * 1024 * 1024)).get("Delete")
         if not request or "Objects" not in request:
             raise malformed_xml("a Delete document lists at least one Object")
         objects = request["Objects"]
@@ -305,12 +298,13 @@ def _part_span(meta: ObjectMeta, number: int, size: int, range_header: str | Non
     return first, first + sizes[number - 1] - 1
 
 
-def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
-                algorithm: str) -> tuple[str, bytes, os.stat_result]:
-    """Copy ``length`` bytes of ``src_fd`` from ``offset`` into the new ``tmp`` (open as ``fd``, closed here),
-    hashing them (blocking)."""
+def copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path,
+               algorithms: tuple[str, ...]) -> tuple[str, dict[str, bytes], os.stat_result]:
+    """Copy ``length`` bytes of ``src_fd`` (None: a folder marker, nothing) from ``offset`` into the new
+    ``tmp`` (open as ``fd``, closed here), hashing them: (MD5 hex, the ``algorithms``' digests, the copy's
+    stat). Blocking. CopyObject and UploadPartCopy both copy this way."""
     md5 = hashlib.md5()
-    hasher = checksums.new_hasher(algorithm)
+    hashers = {a: checksums.new_hasher(a) for a in algorithms}
     with filling(fd, tmp):
         left = length
         while left > 0 and src_fd is not None:
@@ -318,9 +312,10 @@ def _copy_range(src_fd: int | None, offset: int, length: int, fd: int, tmp: Path
             if not block:
                 raise S3Error("InternalError", "The source object changed while it was copied", 500)
             md5.update(block)
-            hasher.update(block)
+            for hasher in hashers.values():
+                hasher.update(block)
             write_all(fd, block)
             offset += len(block)
             left -= len(block)
         st = os.fstat(fd)
-    return md5.hexdigest(), hasher.digest(), st
+    return md5.hexdigest(), {a: h.digest() for a, h in hashers.items()}, st

@@ -30,8 +30,8 @@ from scones.gateway.model import service_model
 from scones.gateway.protocols.rest_xml import ProtocolError, RestXmlProtocol, error_document
 from scones.gateway.s3.addressing import Addressing
 from scones.gateway.s3.body import ClientGone
-from scones.gateway.s3.buckets import NAMESPACE, BucketOps, Handler
-from scones.gateway.s3.call import Answer, Call
+from scones.gateway.s3.buckets import NAMESPACE, BucketOps
+from scones.gateway.s3.call import Answer, Call, Handler
 from scones.gateway.s3.conditions import NotModified
 from scones.gateway.s3.errors import not_implemented
 from scones.gateway.s3.multipart import MultipartOps

@@ -83,11 +83,23 @@ class Storage:
 
     # -- buckets ---------------------------------------------------------------
     def bucket_dir(self, bucket: str) -> Path:
-        """The folder of an existing bucket; NoSuchBucket otherwise (a symlink out of the root is none)."""
+        """The folder of an existing bucket; NoSuchBucket otherwise (a symlink out of the root is none).
+
+        One ``lstat``: a folder right below the root is inside it, so only a link is resolved (``realpath``
+        of every bucket path would walk the root's own ancestors, on every bucket-level request and once
+        per key of a DeleteObjects).
+        """
         path = self.layout.bucket_dir(bucket)
-        if not path.is_dir():
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            raise no_such_bucket(bucket) from None
+        if stat.S_ISLNK(mode):
+            if not path.is_dir():
+                raise no_such_bucket(bucket)
+            self.layout.check_inside(path, bucket)
+        elif not stat.S_ISDIR(mode):
             raise no_such_bucket(bucket)
-        self.layout.check_inside(path, bucket)
         return path
 
     def bucket_created(self, bucket: str, path: Path) -> float:
@@ -102,7 +114,8 @@ class Storage:
             for entry in entries:
                 if is_bucket_folder_name(entry.name) and entry.is_dir():
                     try:
-                        self.layout.check_inside(Path(entry.path), entry.name)
+                        if entry.is_symlink():
+                            self.layout.check_inside(Path(entry.path), entry.name)
                     except S3Error:
                         continue
                     found.append((entry.name, self.bucket_created(entry.name, Path(entry.path))))
@@ -258,12 +271,6 @@ class Storage:
 
     def temp_file(self, folder: Path) -> Path:
         return self.layout.temp_path(folder)
-
-    def discard(self, reservation: Reservation) -> None:
-        with contextlib.suppress(OSError):
-            os.close(reservation.fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(reservation.tmp)
 
     # -- start-up ---------------------------------------------------------------
     def sweep_partials(self) -> int:

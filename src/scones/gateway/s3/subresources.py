@@ -5,18 +5,13 @@ defaults (SSE-S3 encryption, owner-enforced ownership...)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Final
 
-from scones.gateway.protocols.values import ProtocolError
-from scones.gateway.s3.call import FULL_CONTROL_ACL, Answer, Call, check_acl, read_small_body
+from scones.gateway.s3.call import FULL_CONTROL_ACL, Answer, Call, Handler, Parse, check_acl, read_document
 from scones.gateway.s3.errors import S3Error, malformed_xml, not_implemented
 from scones.gateway.s3.objects import ObjectOps
 from scones.gateway.s3.storage import Storage
-
-Handler = Callable[[Call], Awaitable[Answer]]
-XML_LIMIT: Final = 1024 * 1024
 
 #: Configurations a local bucket never has: S3's "not configured" answer for each Get.
 _ABSENT: Final = {
@@ -50,7 +45,7 @@ _ROOTS: Final = {"GetBucketVersioning": "VersioningConfiguration", "GetBucketLog
 
 class SubresourceOps:
     def __init__(self, storage: Storage, objects: ObjectOps,
-                 protocol_parse: Callable[[Call, bytes], dict[str, Any]]) -> None:
+                 protocol_parse: Parse) -> None:
         self.storage = storage
         self.objects = objects
         self._parse = protocol_parse
@@ -70,13 +65,6 @@ class SubresourceOps:
             table[name] = self.default
         return table
 
-    async def payload(self, call: Call) -> dict[str, Any]:
-        body = await read_small_body(call, XML_LIMIT)
-        try:
-            return self._parse(call, body)
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
-
     # -- buckets ------------------------------------------------------------------------
     async def get_bucket_acl(self, call: Call) -> Answer:
         self.storage.bucket_dir(call.bucket)
@@ -86,12 +74,12 @@ class SubresourceOps:
         """Accepted: one account owns everything here, whatever the grants say."""
         self.storage.bucket_dir(call.bucket)
         check_acl(call.params)
-        await self.payload(call)
+        await read_document(call, self._parse)
         return Answer()
 
     async def put_versioning(self, call: Call) -> Answer:
         self.storage.bucket_dir(call.bucket)
-        config = (await self.payload(call)).get("VersioningConfiguration", {})
+        config = (await read_document(call, self._parse)).get("VersioningConfiguration", {})
         if config.get("Status") == "Enabled":
             raise not_implemented("Bucket versioning")
         return Answer()
@@ -105,11 +93,9 @@ class SubresourceOps:
 
     async def put_bucket_tagging(self, call: Call) -> Answer:
         path = self.storage.bucket_dir(call.bucket)
-        tagging = (await self.payload(call)).get("Tagging")
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
+        tags = _tag_set(await read_document(call, self._parse))
         doc = self.storage.meta.bucket_doc(call.bucket)
-        doc["tags"] = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
+        doc["tags"] = tags
         self.storage.meta.set_bucket(call.bucket, self.storage.bucket_created(call.bucket, path), doc)
         return Answer(status=204)
 
@@ -139,11 +125,7 @@ class SubresourceOps:
         obj, _ = await self.objects.open(call.bucket, call.key)
         obj.close()
         check_acl(call.params)
-        body = await read_small_body(call, 1024 * 1024)
-        try:
-            self._parse(call, body)
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
+        await read_document(call, self._parse)
         return Answer()
 
     async def get_object_tagging(self, call: Call) -> Answer:
@@ -154,14 +136,7 @@ class SubresourceOps:
     async def put_object_tagging(self, call: Call) -> Answer:
         obj, meta = await self.objects.open(call.bucket, call.key)
         obj.close()
-        body = await read_small_body(call, 1024 * 1024)
-        try:
-            tagging = self._parse(call, body).get("Tagging")
-        except ProtocolError as exc:
-            raise S3Error(exc.code, exc.message, exc.status) from exc
-        if tagging is None or "TagSet" not in tagging:
-            raise malformed_xml("a Tagging document with a TagSet is required")
-        tags = {t["Key"]: t.get("Value", "") for t in tagging["TagSet"]}
+        tags = _tag_set(await read_document(call, self._parse))
         self.storage.meta.put(call.bucket, call.key, replace(meta, tags=tags))
         return Answer()
 
@@ -170,3 +145,13 @@ class SubresourceOps:
         obj.close()
         self.storage.meta.put(call.bucket, call.key, replace(meta, tags={}))
         return Answer(status=204)
+
+
+def _tag_set(payload: dict[str, Any]) -> dict[str, str]:
+    """The tags of a ``Tagging`` document; MalformedXML without a TagSet, or for a Tag without a Key."""
+    tagging = payload.get("Tagging")
+    if tagging is None or "TagSet" not in tagging:
+        raise malformed_xml("a Tagging document with a TagSet is required")
+    if any("Key" not in tag for tag in tagging["TagSet"]):
+        raise malformed_xml("every Tag has a Key")
+    return {tag["Key"]: tag.get("Value", "") for tag in tagging["TagSet"]}
